@@ -1,0 +1,78 @@
+# The one native build (npm install runs it through scripts/build-native.mjs).
+# Each SIMD kernel family lives in its own static library so that only its files get the ISA flags:
+# the dispatcher decides at run time (cpuid / getauxval) which of them may run. Nothing here may
+# change a stored byte: every kernel is byte-identical to the scalar reference (native/ec_scalar.cc).
+{
+  "variables": {
+    "sv_common_cflags": ["-O3", "-fPIC", "-fno-strict-aliasing", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+  },
+  "target_defaults": {
+    "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions"],
+    "cflags_cc": ["-std=c++17", "<@(sv_common_cflags)"],
+    "cflags": ["<@(sv_common_cflags)"],
+    "include_dirs": ["native"],
+    "defines": ["NAPI_VERSION=9", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+  },
+  "conditions": [
+    ["target_arch=='x64'", {
+      "targets": [
+        {
+          "target_name": "sv_x86_avx2",
+          "type": "static_library",
+          "sources": [
+            "native/ec_avx2.cc",
+            "native/ec_gfni256.cc",
+            "native/blake3_avx2.cc",
+          ],
+          "cflags_cc": ["-mavx2", "-mgfni", "-mssse3", "-msse4.1"],
+        },
+        {
+          "target_name": "sv_x86_avx512",
+          "type": "static_library",
+          "sources": [
+            "native/ec_avx512.cc",
+            "native/ec_gfni512.cc",
+            "native/blake3_avx512.cc",
+          ],
+          "cflags_cc": ["-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mgfni"],
+        },
+        {
+          "target_name": "sv_x86_sse41",
+          "type": "static_library",
+          "sources": [
+            "native/blake3_sse41.cc",
+          ],
+          "cflags_cc": ["-msse4.1", "-mssse3"],
+        },
+      ],
+    }],
+  ],
+  "targets": [
+    {
+      "target_name": "shardvault",
+      "sources": [
+        "native/addon.cc",
+        "native/gf.cc",
+        "native/ec_scalar.cc",
+        "native/ec_neon.cc",
+        "native/ec_dispatch.cc",
+        "native/ec_codec.cc",
+        "native/napi_codec.cc",
+        "native/blake3.cc",
+        "native/blake3_portable.cc",
+        "native/blake3_neon.cc",
+        "native/blake3_dispatch.cc",
+        "native/napi_blake3.cc",
+        "native/shard_io.cc",
+        "native/napi_io.cc",
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "conditions": [
+        ["target_arch=='x64'", {
+          "dependencies": ["sv_x86_avx2", "sv_x86_avx512", "sv_x86_sse41"],
+        }],
+      ],
+    },
+  ],
+}

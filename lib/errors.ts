@@ -1,0 +1,104 @@
+/**
+ * Errors with stable codes. `err.code` never changes once released; messages may.
+ * Wrong types throw TypeError, wrong ranges RangeError (both carrying a code), everything else
+ * ShardVaultError. Native code raises the same codes (napi_*.cc set `code` on the thrown Error).
+ */
+
+export const ErrorCode = {
+  /** An argument has the wrong type. */
+  INVALID_ARG_TYPE: 'ERR_SV_INVALID_ARG_TYPE',
+  /** An argument is of the right type but outside its allowed range. */
+  OUT_OF_RANGE: 'ERR_SV_OUT_OF_RANGE',
+  /** An options object has a key we do not know (likely a misspelling). */
+  UNKNOWN_OPTION: 'ERR_SV_UNKNOWN_OPTION',
+  /** Shards of one call do not all have the same length. */
+  SHARD_SIZE_MISMATCH: 'ERR_SV_SHARD_SIZE_MISMATCH',
+  /** Wrong number of shards for the codec's k + m. */
+  SHARD_COUNT: 'ERR_SV_SHARD_COUNT',
+  /** Two shard buffers share memory. */
+  SHARD_OVERLAP: 'ERR_SV_SHARD_OVERLAP',
+  /** Fewer than k shards are present, so nothing can be reconstructed. */
+  TOO_FEW_SHARDS: 'ERR_SV_TOO_FEW_SHARDS',
+  /** A reconstruct target is also marked present, or is listed twice. */
+  BAD_TARGETS: 'ERR_SV_BAD_TARGETS',
+  /** A kernel was forced that this CPU (or this build) does not have. */
+  KERNEL_UNAVAILABLE: 'ERR_SV_KERNEL_UNAVAILABLE',
+  /** The native backend was requested explicitly but the addon did not load. */
+  NATIVE_UNAVAILABLE: 'ERR_SV_NATIVE_UNAVAILABLE',
+  /** A buffer was handed to an async operation and must not be used until it settles. */
+  BUFFER_BUSY: 'ERR_SV_BUFFER_BUSY',
+  /** An operation was aborted through its AbortSignal. */
+  ABORTED: 'ERR_SV_ABORTED',
+  /** A file system call failed; errno, syscall and path are attached. */
+  IO: 'ERR_SV_IO',
+  /** A block or file did not match its expected hash. */
+  CORRUPT: 'ERR_SV_CORRUPT',
+  /** An earlier fsync on this file failed: its contents are unknown and it can never be sealed (I9). */
+  FSYNC_FAILED: 'ERR_SV_FSYNC_FAILED',
+  /** A disk root is not the filesystem it claims to be (st_dev or disk id mismatch). */
+  DISK_IDENTITY: 'ERR_SV_DISK_IDENTITY',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ErrorDetails {
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  disk?: string;
+  shard?: number;
+  cause?: unknown;
+}
+
+export class ShardVaultError extends Error {
+  readonly code: ErrorCodeValue;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  disk?: string;
+  shard?: number;
+
+  constructor(code: ErrorCodeValue, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'ShardVaultError';
+    this.code = code;
+    if (details.errno !== undefined) this.errno = details.errno;
+    if (details.syscall !== undefined) this.syscall = details.syscall;
+    if (details.path !== undefined) this.path = details.path;
+    if (details.disk !== undefined) this.disk = details.disk;
+    if (details.shard !== undefined) this.shard = details.shard;
+  }
+}
+
+/** A TypeError with a stable code. */
+export function typeError(name: string, expected: string, actual: unknown): TypeError & { code: ErrorCodeValue } {
+  const err = new TypeError(`Expected ${expected} for ${name} but received ${describe(actual)}`) as TypeError & {
+    code: ErrorCodeValue;
+  };
+  err.code = ErrorCode.INVALID_ARG_TYPE;
+  return err;
+}
+
+/** A RangeError with a stable code. */
+export function rangeError(name: string, expected: string, actual: unknown): RangeError & { code: ErrorCodeValue } {
+  const err = new RangeError(`Expected ${expected} for ${name} but received ${describe(actual)}`) as RangeError & {
+    code: ErrorCodeValue;
+  };
+  err.code = ErrorCode.OUT_OF_RANGE;
+  return err;
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') {
+    return `${String(value)} of type ${typeof value}`;
+  }
+  if (typeof value === 'string') {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    return `"${shown}" of type string`;
+  }
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${value.byteLength}`;
+  if (Array.isArray(value)) return `array of length ${value.length}`;
+  return `value of type ${typeof value}`;
+}

@@ -1,0 +1,6 @@
+// Placeholder until its owner lands it: registers nothing yet.
+#include "napi_exports.h"
+
+namespace sv {
+void InitCodec(Napi::Env env, Napi::Object exports) {}
+}  // namespace sv

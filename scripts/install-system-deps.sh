@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Debian packages used by test tiers and benchmarks. Idempotent; run as root (CI runs it from .ci/run).
+#   libisal-dev            ISA-L 2.30: the independent oracle for parity vectors and the benchmark peer
+#   b3sum                  reference BLAKE3 CLI for the hash benchmark
+#   g++-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user   NEON kernels run under emulation
+#   xfsprogs, strace       loop-mounted xfs disks for power-cut tests; syscall fault injection
+set -euo pipefail
+pkgs=(libisal-dev b3sum g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user xfsprogs strace)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -eq 0 ]; then echo "system packages present"; exit 0; fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
