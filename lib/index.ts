@@ -3,3 +3,7 @@ export { ErrorCode, ShardVaultError } from './errors.js';
 export type { ErrorCodeValue, ErrorDetails } from './errors.js';
 export { nativeUnavailableReason } from './native.js';
 export { LIMITS } from './limits.js';
+export { ReedSolomon, KERNELS, ASYNC_THRESHOLD_BYTES } from './codec.js';
+export type { Backend, Kernel, ReedSolomonOptions, ReconstructOptions } from './codec.js';
+export { nativeInfo } from './native-info.js';
+export type { NativeInfo } from './native-info.js';

@@ -1,3 +1,26 @@
-/** Types of the native codec functions (native/napi_codec.cc). Placeholder until that binding lands. */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface CodecBinding {}
+/** Types of the native codec functions (native/napi_codec.cc). */
+declare const codecHandleBrand: unique symbol;
+export type CodecHandle = { readonly [codecHandleBrand]: true };
+
+export interface CodecKernels {
+  supported: string[];
+  chosen: string;
+  best: string;
+  /** Set when SHARDVAULT_KERNEL names an unknown or unsupported kernel. */
+  error?: string;
+}
+
+export interface CodecBinding {
+  codecKernels(): CodecKernels;
+  codecCreate(k: number, m: number, kernel?: string): CodecHandle;
+  codecInfo(handle: CodecHandle): { k: number; m: number; kernel: string; planCacheSize: number };
+  codecEncodeSync(handle: CodecHandle, shards: Uint8Array[]): void;
+  codecEncodeAsync(handle: CodecHandle, stripes: Uint8Array[][]): Promise<void>;
+  codecReconstructSync(handle: CodecHandle, shards: Uint8Array[], present: boolean[], targets: number[]): void;
+  codecReconstructAsync(
+    handle: CodecHandle,
+    stripes: Uint8Array[][],
+    present: boolean[],
+    targets: number[],
+  ): Promise<void>;
+}
