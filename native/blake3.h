@@ -1,7 +1,7 @@
-// BLAKE3 (https://github.com/BLAKE3-team/BLAKE3-specs), written from the specification.
-// Contract used by the rest of the addon (shard_io.cc verifies blocks with Hash; the fused stripe op hashes
-// every block). The implementation (blake3.cc, blake3_portable.cc, per-ISA hash_many files, dispatch) may add
-// to this header but must keep these signatures.
+// BLAKE3, written from the specification (BLAKE3-team/BLAKE3-specs): hash, keyed_hash and derive_key
+// modes, 32-byte output, an incremental hasher, and hash_many kernels per ISA (portable, SSE4.1, AVX2,
+// AVX-512, NEON) chosen once per process. shard_io.cc verifies blocks with Hash; the fused stripe op hashes
+// every block of a stripe. All functions are thread-safe and allocation-free.
 #pragma once
 
 #include <cstddef>
@@ -14,10 +14,52 @@ constexpr size_t kKeyBytes = 32;
 constexpr size_t kBlockBytes = 64;
 constexpr size_t kChunkBytes = 1024;
 
-// One-shot hash (default mode). Thread-safe; no allocation. `data` may be null when len == 0.
-void Hash(const uint8_t* data, size_t len, uint8_t out[kOutBytes]);
+enum Flags : uint8_t {
+  kChunkStart = 1,
+  kChunkEnd = 2,
+  kParent = 4,
+  kRoot = 8,
+  kKeyedHash = 16,
+  kDeriveKeyContext = 32,
+  kDeriveKeyMaterial = 64,
+};
 
+extern const uint32_t kIv[8];
+
+// One-shot hash (default mode). `data` may be null when len == 0.
+void Hash(const uint8_t* data, size_t len, uint8_t out[kOutBytes]);
 // One-shot keyed hash (keyed_hash mode).
 void HashKeyed(const uint8_t key[kKeyBytes], const uint8_t* data, size_t len, uint8_t out[kOutBytes]);
+// derive_key mode: 32 bytes of key material derived from `context` (a hard-coded, unique string).
+void DeriveKey(const char* context, size_t contextLen, const uint8_t* material, size_t len, uint8_t out[kOutBytes]);
+
+// Incremental hasher: Update any number of times, then Finalize (the hasher may keep being updated after).
+class Hasher {
+ public:
+  Hasher();                                   // hash mode
+  explicit Hasher(const uint8_t key[kKeyBytes]);  // keyed_hash mode
+  static Hasher ForDeriveKey(const char* context, size_t contextLen);
+  void Update(const uint8_t* data, size_t len);
+  void Finalize(uint8_t out[kOutBytes]) const;
+  // Kernel for whole-chunk bulk hashing (an index into blake3_impl.h's Kernel); default: the active one.
+  void SetKernel(int kernel);
+
+ private:
+  Hasher(const uint32_t key[8], uint8_t flags);
+  void PushChunkCv(const uint32_t cv[8], uint64_t totalChunks);
+
+  uint32_t key_[8];
+  uint8_t flags_;
+  int kernel_;
+  // Current chunk.
+  uint32_t chunkCv_[8];
+  uint64_t chunkCounter_;
+  uint8_t block_[kBlockBytes];
+  uint8_t blockLen_;
+  uint8_t blocksCompressed_;
+  // Chaining values of completed subtrees; depth 54 covers 2^64 bytes.
+  uint32_t cvStack_[54][8];
+  uint8_t cvStackLen_;
+};
 
 }  // namespace sv::blake3

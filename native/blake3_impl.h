@@ -1,0 +1,71 @@
+// Internals shared by the BLAKE3 files: the compression function and the hash_many kernel interface.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "blake3.h"
+
+namespace sv::blake3 {
+
+inline uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap32(v);
+#endif
+  return v;
+}
+
+inline void Store32(uint8_t* p, uint32_t v) {
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap32(v);
+#endif
+  std::memcpy(p, &v, 4);
+}
+
+// The 16-word state after 7 rounds, before the feed-forward.
+void CompressState(const uint32_t cv[8], const uint8_t block[kBlockBytes], uint8_t blockLen, uint64_t counter,
+                   uint8_t flags, uint32_t state[16]);
+// CV-producing compression: cv = first 8 words of state ^ last 8.
+void CompressInPlace(uint32_t cv[8], const uint8_t block[kBlockBytes], uint8_t blockLen, uint64_t counter,
+                     uint8_t flags);
+
+// Hashes `count` inputs of `blocks` whole 64-byte blocks each (a chunk: 16 blocks; a parent: 1 block) and
+// writes `count` 32-byte chaining values to out. Input i uses counter + i when incrementCounter, else
+// counter. flagsStart is or-ed into the first block, flagsEnd into the last. No ROOT flag ever.
+using HashManyFn = void (*)(const uint8_t* const* inputs, size_t count, size_t blocks, const uint32_t key[8],
+                            uint64_t counter, bool incrementCounter, uint8_t flags, uint8_t flagsStart,
+                            uint8_t flagsEnd, uint8_t* out);
+
+void HashManyPortable(const uint8_t* const* inputs, size_t count, size_t blocks, const uint32_t key[8],
+                      uint64_t counter, bool incrementCounter, uint8_t flags, uint8_t flagsStart, uint8_t flagsEnd,
+                      uint8_t* out);
+#if defined(__x86_64__)
+void HashManySse41(const uint8_t* const*, size_t, size_t, const uint32_t*, uint64_t, bool, uint8_t, uint8_t, uint8_t,
+                   uint8_t*);
+void HashManyAvx2(const uint8_t* const*, size_t, size_t, const uint32_t*, uint64_t, bool, uint8_t, uint8_t, uint8_t,
+                  uint8_t*);
+void HashManyAvx512(const uint8_t* const*, size_t, size_t, const uint32_t*, uint64_t, bool, uint8_t, uint8_t,
+                    uint8_t, uint8_t*);
+#endif
+#if defined(__aarch64__)
+void HashManyNeon(const uint8_t* const*, size_t, size_t, const uint32_t*, uint64_t, bool, uint8_t, uint8_t, uint8_t,
+                  uint8_t*);
+#endif
+
+enum class Kernel : int { kPortable = 0, kSse41, kAvx2, kAvx512, kNeon, kCount };
+const char* KernelName(Kernel k);
+bool KernelFromName(const char* name, Kernel* out);
+bool KernelSupported(Kernel k);
+Kernel BestKernel();
+// SHARDVAULT_BLAKE3_KERNEL if set (false + err when unknown/unsupported), else BestKernel().
+bool DefaultKernel(Kernel* out, const char** err);
+// The kernel in use by Hash/Hasher in this process (set once, from DefaultKernel; portable on error).
+Kernel ActiveKernel();
+HashManyFn KernelFn(Kernel k);
+// How many inputs the kernel hashes in parallel.
+size_t KernelDegree(Kernel k);
+
+}  // namespace sv::blake3

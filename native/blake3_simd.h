@@ -1,0 +1,108 @@
+// hash_many over N inputs at once, written once with GCC vector extensions and compiled per ISA by the
+// files that include it (blake3_sse41.cc: N=4, blake3_avx2.cc: N=8, blake3_avx512.cc: N=16,
+// blake3_neon.cc: N=4), each with its own -m flags. Lane i of every vector belongs to input i; each input
+// is compressed block by block exactly as in HashManyPortable, so results are identical by construction
+// and checked by test/blake3-*.test.ts per forced kernel.
+#pragma once
+
+#include "blake3_impl.h"
+
+namespace sv::blake3::simd {
+
+template <int N>
+struct V {
+  typedef uint32_t type __attribute__((vector_size(N * 4)));
+};
+
+template <int N>
+inline typename V<N>::type Rotr(typename V<N>::type x, int n) {
+  return (x >> n) | (x << (32 - n));
+}
+
+template <int N>
+inline void G(typename V<N>::type* s, int a, int b, int c, int d, typename V<N>::type mx, typename V<N>::type my) {
+  s[a] = s[a] + s[b] + mx;
+  s[d] = Rotr<N>(s[d] ^ s[a], 16);
+  s[c] = s[c] + s[d];
+  s[b] = Rotr<N>(s[b] ^ s[c], 12);
+  s[a] = s[a] + s[b] + my;
+  s[d] = Rotr<N>(s[d] ^ s[a], 8);
+  s[c] = s[c] + s[d];
+  s[b] = Rotr<N>(s[b] ^ s[c], 7);
+}
+
+// Hashes exactly N inputs.
+template <int N>
+void HashManyN(const uint8_t* const* inputs, size_t blocks, const uint32_t key[8], uint64_t counter,
+               bool incrementCounter, uint8_t flags, uint8_t flagsStart, uint8_t flagsEnd, uint8_t* out) {
+  using T = typename V<N>::type;
+  constexpr uint8_t kPermutation[16] = {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8};
+  T cv[8];
+  for (int w = 0; w < 8; w++) {
+    for (int l = 0; l < N; l++) cv[w][l] = key[w];
+  }
+  T counterLo, counterHi;
+  for (int l = 0; l < N; l++) {
+    const uint64_t c = counter + (incrementCounter ? static_cast<uint64_t>(l) : 0);
+    counterLo[l] = static_cast<uint32_t>(c);
+    counterHi[l] = static_cast<uint32_t>(c >> 32);
+  }
+  for (size_t b = 0; b < blocks; b++) {
+    // Transpose: m[w] lane l = word w of block b of input l.
+    T m[16];
+    for (int l = 0; l < N; l++) {
+      const uint8_t* p = inputs[l] + b * kBlockBytes;
+      for (int w = 0; w < 16; w++) m[w][l] = Load32(p + 4 * w);
+    }
+    uint8_t f = flags;
+    if (b == 0) f |= flagsStart;
+    if (b + 1 == blocks) f |= flagsEnd;
+    T s[16];
+    for (int w = 0; w < 8; w++) s[w] = cv[w];
+    for (int w = 0; w < 4; w++) {
+      for (int l = 0; l < N; l++) s[8 + w][l] = kIv[w];
+    }
+    s[12] = counterLo;
+    s[13] = counterHi;
+    for (int l = 0; l < N; l++) {
+      s[14][l] = static_cast<uint32_t>(kBlockBytes);
+      s[15][l] = f;
+    }
+    for (int round = 0; round < 7; round++) {
+      G<N>(s, 0, 4, 8, 12, m[0], m[1]);
+      G<N>(s, 1, 5, 9, 13, m[2], m[3]);
+      G<N>(s, 2, 6, 10, 14, m[4], m[5]);
+      G<N>(s, 3, 7, 11, 15, m[6], m[7]);
+      G<N>(s, 0, 5, 10, 15, m[8], m[9]);
+      G<N>(s, 1, 6, 11, 12, m[10], m[11]);
+      G<N>(s, 2, 7, 8, 13, m[12], m[13]);
+      G<N>(s, 3, 4, 9, 14, m[14], m[15]);
+      if (round < 6) {
+        T p[16];
+        for (int i = 0; i < 16; i++) p[i] = m[kPermutation[i]];
+        for (int i = 0; i < 16; i++) m[i] = p[i];
+      }
+    }
+    for (int w = 0; w < 8; w++) cv[w] = s[w] ^ s[w + 8];
+  }
+  for (int l = 0; l < N; l++) {
+    for (int w = 0; w < 8; w++) Store32(out + l * kOutBytes + 4 * w, cv[w][l]);
+  }
+}
+
+// Any count: groups of N, the remainder through the portable path.
+template <int N>
+void HashMany(const uint8_t* const* inputs, size_t count, size_t blocks, const uint32_t key[8], uint64_t counter,
+              bool incrementCounter, uint8_t flags, uint8_t flagsStart, uint8_t flagsEnd, uint8_t* out) {
+  size_t i = 0;
+  for (; i + N <= count; i += N) {
+    HashManyN<N>(inputs + i, blocks, key, counter + (incrementCounter ? i : 0), incrementCounter, flags, flagsStart,
+                 flagsEnd, out + i * kOutBytes);
+  }
+  if (i < count) {
+    HashManyPortable(inputs + i, count - i, blocks, key, counter + (incrementCounter ? i : 0), incrementCounter,
+                     flags, flagsStart, flagsEnd, out + i * kOutBytes);
+  }
+}
+
+}  // namespace sv::blake3::simd
