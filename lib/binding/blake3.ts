@@ -1,3 +1,21 @@
-/** Types of the native blake3 functions (native/napi_blake3.cc). Placeholder until that binding lands. */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface Blake3Binding {}
+/** Types of the native BLAKE3 functions (native/napi_blake3.cc). */
+declare const hasherBrand: unique symbol;
+export type Blake3HasherHandle = { readonly [hasherBrand]: true };
+
+export interface Blake3Kernels {
+  supported: string[];
+  chosen: string;
+  best: string;
+  error?: string;
+}
+
+export interface Blake3Binding {
+  blake3Kernels(): Blake3Kernels;
+  blake3Sync(data: Uint8Array, key?: Uint8Array, context?: string, kernel?: string): Buffer;
+  blake3Async(data: Uint8Array, key?: Uint8Array, context?: string, kernel?: string): Promise<Buffer>;
+  blake3BatchSync(blocks: Uint8Array[], key?: Uint8Array, context?: string, kernel?: string): Buffer;
+  blake3BatchAsync(blocks: Uint8Array[], key?: Uint8Array, context?: string, kernel?: string): Promise<Buffer>;
+  blake3HasherCreate(key?: Uint8Array, context?: string): Blake3HasherHandle;
+  blake3HasherUpdate(handle: Blake3HasherHandle, data: Uint8Array): void;
+  blake3HasherDigest(handle: Blake3HasherHandle): Buffer;
+}
