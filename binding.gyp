@@ -66,6 +66,7 @@
         "native/napi_blake3.cc",
         "native/shard_io.cc",
         "native/napi_io.cc",
+        "native/napi_stripe.cc",
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "conditions": [

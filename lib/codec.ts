@@ -11,6 +11,7 @@
  * touch them until the promise settles (a second call on a busy buffer is refused with ERR_SV_BUFFER_BUSY).
  */
 import { JsReedSolomon } from './codec-js.js';
+import { blake3BatchSync } from './hash.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { native, nativeUnavailableReason, warnFallbackOnce } from './native.js';
@@ -115,6 +116,32 @@ export class ReedSolomon {
       return;
     }
     await this.#runAsync(lists, () => native()!.codecEncodeAsync(this.#handle!, lists));
+  }
+
+  /**
+   * The write path's fused step: encodes every stripe and BLAKE3-hashes each of its k + m blocks in one
+   * thread-pool call, while each stripe is still in cache. Returns one fingerprint vector (k + m 32-byte
+   * digests) per stripe.
+   */
+  async encodeAndHash(stripes: readonly (readonly Uint8Array[])[]): Promise<Uint8Array[][]> {
+    if (!Array.isArray(stripes)) throw typeError('stripes', 'an array of shard arrays', stripes);
+    const lists = stripes.map((s, i) => this.#checkShards(`stripes[${i}]`, s));
+    checkBatchLengths(lists);
+    if (lists.length === 0) return [];
+    const n = this.k + this.m;
+    if (this.#js !== null) {
+      return lists.map((list) => {
+        this.#js!.encode(list);
+        return blake3BatchSync(list);
+      });
+    }
+    let out: Buffer | undefined;
+    await this.#runAsync(lists, async () => {
+      out = await native()!.stripeEncodeHash(this.#handle!, lists);
+    });
+    return lists.map((_, s) =>
+      Array.from({ length: n }, (_, i) => new Uint8Array(out!.buffer, out!.byteOffset + (s * n + i) * 32, 32)),
+    );
   }
 
   /** Rebuilds the target shards in place from any k present shards. */

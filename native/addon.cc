@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sv::InitCodec(env, exports);
   sv::InitBlake3(env, exports);
   sv::InitIo(env, exports);
+  sv::InitStripe(env, exports);
   return exports;
 }
 

@@ -358,6 +358,22 @@ Napi::Value ReconstructAsync(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+std::shared_ptr<ec::Codec> CodecFromHandle(Napi::Env env, Napi::Value handle) {
+  if (GetCodec(env, handle) == nullptr) return nullptr;
+  return handle.As<Napi::External<CodecHandle>>().Data()->codec;
+}
+
+bool CollectStripes(Napi::Env env, const ec::Codec& codec, Napi::Value stripes,
+                    std::vector<std::vector<uint8_t*>>* ptrs, size_t* len,
+                    std::vector<Napi::Reference<Napi::Value>>* refs) {
+  ShardSet set;
+  if (!CollectBatch(env, codec, stripes, &set)) return false;
+  *ptrs = std::move(set.stripes);
+  *len = set.len;
+  *refs = std::move(set.refs);
+  return true;
+}
+
 void InitCodec(Napi::Env env, Napi::Object exports) {
   exports.Set("codecKernels", Napi::Function::New(env, Kernels, "codecKernels"));
   exports.Set("codecCreate", Napi::Function::New(env, Create, "codecCreate"));

@@ -7,4 +7,5 @@ namespace sv {
 void InitCodec(Napi::Env env, Napi::Object exports);
 void InitBlake3(Napi::Env env, Napi::Object exports);
 void InitIo(Napi::Env env, Napi::Object exports);
+void InitStripe(Napi::Env env, Napi::Object exports);
 }  // namespace sv

@@ -17,6 +17,8 @@ export interface CodecBinding {
   codecEncodeSync(handle: CodecHandle, shards: Uint8Array[]): void;
   codecEncodeAsync(handle: CodecHandle, stripes: Uint8Array[][]): Promise<void>;
   codecReconstructSync(handle: CodecHandle, shards: Uint8Array[], present: boolean[], targets: number[]): void;
+  /** Fused encode + BLAKE3 of every block (native/napi_stripe.cc): stripes * (k + m) digests. */
+  stripeEncodeHash(handle: CodecHandle, stripes: Uint8Array[][]): Promise<Buffer>;
   codecReconstructAsync(
     handle: CodecHandle,
     stripes: Uint8Array[][],
