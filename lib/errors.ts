@@ -37,6 +37,10 @@ export const ErrorCode = {
   FSYNC_FAILED: 'ERR_SV_FSYNC_FAILED',
   /** A disk root is not the filesystem it claims to be (st_dev or disk id mismatch). */
   DISK_IDENTITY: 'ERR_SV_DISK_IDENTITY',
+  /** A file ended before the requested range did. */
+  SHORT_READ: 'ERR_SV_SHORT_READ',
+  /** A shard writer was used after seal or abort, or while another operation on it was running. */
+  WRITER_STATE: 'ERR_SV_WRITER_STATE',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -9,3 +9,5 @@ export { nativeInfo } from './native-info.js';
 export type { NativeInfo } from './native-info.js';
 export { blake3, blake3Sync, blake3Batch, blake3BatchSync, createBlake3, BLAKE3_KERNELS } from './hash.js';
 export type { Blake3Options, Blake3Hasher, Blake3Kernel } from './hash.js';
+export { openShardWriter, readRange, statDisk, fsyncDir, ShardWriter } from './shardio.js';
+export type { ShardWriterOptions, ReadRangeOptions, ReadRangeResult, DiskStat } from './shardio.js';
