@@ -128,16 +128,21 @@ bool ShardWriter::Open(const std::string& dir, const std::string& name, uint64_t
 
 bool ShardWriter::WriteAll(const uint8_t* data, size_t len, int64_t offset, IoError* e) {
   if (lost_) return FailCode(e, "ERR_SV_FSYNC_FAILED", "writer is lost after a failed fsync", tmpPath_);
-  if (fd_ < 0) return FailCode(e, "ERR_SV_IO", "writer is not open", tmpPath_);
+  if (broken_) return FailCode(e, "ERR_SV_WRITER_STATE", "a write to this shard failed; it can only be aborted", tmpPath_);
+  if (fd_ < 0) return FailCode(e, "ERR_SV_WRITER_STATE", "writer is not open", tmpPath_);
   size_t done = 0;
   while (done < len) {
     const ssize_t n = offset < 0 ? write(fd_, data + done, len - done)
                                  : pwrite(fd_, data + done, len - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
+      broken_ = true;  // part of this buffer may be in the file: its content is unknown from here on
       return Fail(e, errno, offset < 0 ? "write" : "pwrite", tmpPath_);
     }
-    if (n == 0) return Fail(e, EIO, offset < 0 ? "write" : "pwrite", tmpPath_);  // no progress: never spin
+    if (n == 0) {
+      broken_ = true;
+      return Fail(e, EIO, offset < 0 ? "write" : "pwrite", tmpPath_);  // no progress: never spin
+    }
     done += static_cast<size_t>(n);  // short write: continue with the rest
   }
   return true;
@@ -158,7 +163,8 @@ bool ShardWriter::PWrite(const uint8_t* data, size_t len, uint64_t offset, IoErr
 
 bool ShardWriter::Seal(bool replace, IoError* e) {
   if (lost_) return FailCode(e, "ERR_SV_FSYNC_FAILED", "writer is lost after a failed fsync; rewrite the shard", tmpPath_);
-  if (durable_ || fd_ < 0) return FailCode(e, "ERR_SV_IO", "writer is not open", tmpPath_);
+  if (broken_) return FailCode(e, "ERR_SV_WRITER_STATE", "a write to this shard failed; it can only be aborted", tmpPath_);
+  if (durable_ || fd_ < 0) return FailCode(e, "ERR_SV_WRITER_STATE", "writer is not open", tmpPath_);
   int r;
   do r = fdatasync(fd_);
   while (r != 0 && errno == EINTR);

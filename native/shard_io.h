@@ -5,7 +5,8 @@
 // it); Seal = fdatasync, create-only rename into place (renameat2 RENAME_NOREPLACE, or link+unlink where the
 // filesystem lacks it), fsync of the directory. Only after Seal returns true is the file `durable`.
 // I9: once an fdatasync/fsync fails the writer is lost for good: its bytes are unknown, it can never be
-// sealed, and the caller must rewrite the shard to a new file.
+// sealed, and the caller must rewrite the shard to a new file. A failed write likewise leaves the writer
+// good only for Abort: a partially written buffer must never be published by a later Seal.
 #pragma once
 
 #include <sys/types.h>
@@ -56,6 +57,7 @@ class ShardWriter {
   std::string dir_, tmpPath_, finalPath_;
   uint64_t written_ = 0;
   bool lost_ = false;
+  bool broken_ = false;  // a write failed: content unknown, only Abort is allowed
   bool durable_ = false;
 };
 
