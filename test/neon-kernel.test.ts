@@ -7,13 +7,14 @@ import { describe, expect, it } from 'vitest';
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = ['aarch64-linux-gnu-g++', 'qemu-aarch64'].filter((c) => !have(c));
 
-describe('NEON codec kernel under qemu-aarch64', () => {
+describe('NEON codec and BLAKE3 kernels under qemu-aarch64', () => {
   it.skipIf(missing.length > 0)(
     `matches the scalar reference${missing.length > 0 ? ` (skipped: ${missing.join(', ')} not installed)` : ''}`,
     () => {
       const res = spawnSync('bash', [join(__dirname, 'native', 'neon.sh')], { encoding: 'utf8' });
       expect(res.status, res.stdout + res.stderr).toBe(0);
-      expect(res.stdout).toMatch(/neon mismatches=0 cases=\d+/);
+      expect(res.stdout).toMatch(/^neon mismatches=0 cases=\d+/m);
+      expect(res.stdout).toMatch(/^blake3 neon mismatches=0 cases=\d+/m);
     },
   );
 });
