@@ -90,7 +90,9 @@ void HashManyN(const uint8_t* const* inputs, size_t blocks, const uint32_t key[8
   }
 }
 
-// Any count: groups of N, the remainder through the portable path.
+// Any count: groups of N; a remainder of two or more runs as one more full-width pass with the spare lanes
+// repeating the last input (their outputs are discarded), since one N-lane pass costs far less than r
+// portable compressions. A single leftover input goes through the portable path.
 template <int N>
 void HashMany(const uint8_t* const* inputs, size_t count, size_t blocks, const uint32_t key[8], uint64_t counter,
               bool incrementCounter, uint8_t flags, uint8_t flagsStart, uint8_t flagsEnd, uint8_t* out) {
@@ -99,9 +101,17 @@ void HashMany(const uint8_t* const* inputs, size_t count, size_t blocks, const u
     HashManyN<N>(inputs + i, blocks, key, counter + (incrementCounter ? i : 0), incrementCounter, flags, flagsStart,
                  flagsEnd, out + i * kOutBytes);
   }
-  if (i < count) {
-    HashManyPortable(inputs + i, count - i, blocks, key, counter + (incrementCounter ? i : 0), incrementCounter,
-                     flags, flagsStart, flagsEnd, out + i * kOutBytes);
+  const size_t rest = count - i;
+  if (rest >= 2) {
+    const uint8_t* padded[N];
+    for (size_t l = 0; l < N; l++) padded[l] = inputs[i + (l < rest ? l : rest - 1)];
+    uint8_t tmp[N * kOutBytes];
+    HashManyN<N>(padded, blocks, key, counter + (incrementCounter ? i : 0), incrementCounter, flags, flagsStart,
+                 flagsEnd, tmp);
+    std::memcpy(out + i * kOutBytes, tmp, rest * kOutBytes);
+  } else if (rest == 1) {
+    HashManyPortable(inputs + i, 1, blocks, key, counter + (incrementCounter ? i : 0), incrementCounter, flags,
+                     flagsStart, flagsEnd, out + i * kOutBytes);
   }
 }
 
