@@ -53,6 +53,7 @@
       "target_name": "shardvault",
       "sources": [
         "native/addon.cc",
+        "native/cpu_features.cc",
         "native/gf.cc",
         "native/ec_scalar.cc",
         "native/ec_neon.cc",

@@ -4,15 +4,9 @@
 #include <cstring>
 
 #include "blake3_impl.h"
+#include "cpu_features.h"
 #include "sv_assert.h"
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
-#if defined(__aarch64__)
-#include <asm/hwcap.h>
-#include <sys/auxv.h>
-#endif
 
 namespace sv::blake3 {
 namespace {
@@ -21,24 +15,12 @@ const char* const kNames[] = {"portable", "sse41", "avx2", "avx512", "neon"};
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<int>(Kernel::kCount), "one name per kernel");
 
 uint32_t Detect() {
+  const CpuFeatures& cpu = Cpu();
   uint32_t mask = 1u << static_cast<int>(Kernel::kPortable);
-#if defined(__x86_64__)
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return mask;
-  if ((c >> 19) & 1) mask |= 1u << static_cast<int>(Kernel::kSse41);
-  if (!((c >> 27) & 1)) return mask;  // no OSXSAVE: no AVX state
-  uint32_t lo, hi;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  const uint64_t xcr0 = (static_cast<uint64_t>(hi) << 32) | lo;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return mask;
-  if ((xcr0 & 0x6) == 0x6 && ((b >> 5) & 1)) mask |= 1u << static_cast<int>(Kernel::kAvx2);
-  if ((xcr0 & 0xE6) == 0xE6 && ((b >> 16) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1) && ((b >> 5) & 1)) {
-    mask |= 1u << static_cast<int>(Kernel::kAvx512);
-  }
-#endif
-#if defined(__aarch64__)
-  if (getauxval(AT_HWCAP) & HWCAP_ASIMD) mask |= 1u << static_cast<int>(Kernel::kNeon);
-#endif
+  if (cpu.sse41) mask |= 1u << static_cast<int>(Kernel::kSse41);
+  if (cpu.avx2) mask |= 1u << static_cast<int>(Kernel::kAvx2);
+  if (cpu.avx512) mask |= 1u << static_cast<int>(Kernel::kAvx512);
+  if (cpu.neon) mask |= 1u << static_cast<int>(Kernel::kNeon);
   return mask;
 }
 

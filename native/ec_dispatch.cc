@@ -2,15 +2,9 @@
 
 #include <cstdlib>
 
+#include "cpu_features.h"
 #include "sv_assert.h"
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
-#if defined(__aarch64__)
-#include <asm/hwcap.h>
-#include <sys/auxv.h>
-#endif
 
 namespace sv::ec {
 namespace {
@@ -18,42 +12,14 @@ namespace {
 const char* const kNames[] = {"scalar", "avx2", "avx512", "gfni256", "gfni512", "neon"};
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<int>(Kernel::kCount), "one name per kernel");
 
-#if defined(__x86_64__)
-uint64_t Xgetbv() {
-  uint32_t eax, edx;
-  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-  return (static_cast<uint64_t>(edx) << 32) | eax;
-}
-#endif
-
 uint32_t DetectMask() {
+  const CpuFeatures& cpu = Cpu();
   uint32_t mask = 1u << static_cast<int>(Kernel::kScalar);
-#if defined(__x86_64__)
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return mask;
-  const bool osxsave = (c >> 27) & 1;
-  if (!osxsave) return mask;
-  const uint64_t xcr0 = Xgetbv();
-  const bool ymmState = (xcr0 & 0x6) == 0x6;
-  const bool zmmState = (xcr0 & 0xE6) == 0xE6;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return mask;
-  const bool avx2 = (b >> 5) & 1;
-  const bool avx512f = (b >> 16) & 1;
-  const bool avx512bw = (b >> 30) & 1;
-  const bool avx512vl = (b >> 31) & 1;
-  const bool gfni = (c >> 8) & 1;
-  if (ymmState && avx2) {
-    mask |= 1u << static_cast<int>(Kernel::kAvx2);
-    if (gfni) mask |= 1u << static_cast<int>(Kernel::kGfni256);
-  }
-  if (zmmState && avx2 && avx512f && avx512bw && avx512vl) {
-    mask |= 1u << static_cast<int>(Kernel::kAvx512);
-    if (gfni) mask |= 1u << static_cast<int>(Kernel::kGfni512);
-  }
-#endif
-#if defined(__aarch64__)
-  if (getauxval(AT_HWCAP) & HWCAP_ASIMD) mask |= 1u << static_cast<int>(Kernel::kNeon);
-#endif
+  if (cpu.avx2) mask |= 1u << static_cast<int>(Kernel::kAvx2);
+  if (cpu.avx2 && cpu.gfni) mask |= 1u << static_cast<int>(Kernel::kGfni256);
+  if (cpu.avx512) mask |= 1u << static_cast<int>(Kernel::kAvx512);
+  if (cpu.avx512 && cpu.gfni) mask |= 1u << static_cast<int>(Kernel::kGfni512);
+  if (cpu.neon) mask |= 1u << static_cast<int>(Kernel::kNeon);
   return mask;
 }
 

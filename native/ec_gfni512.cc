@@ -66,18 +66,7 @@ void Rows(const gf::CoefTables& t, int row0, const uint8_t* const* src, uint8_t*
 }  // namespace
 
 void DotGfni512(const gf::CoefTables& t, const uint8_t* const* src, uint8_t* const* dst, size_t offset, size_t len) {
-  int row = 0;
-  for (; row + 8 <= t.rows; row += 8) Rows<8>(t, row, src, dst, offset, len);
-  switch (t.rows - row) {
-    case 7: Rows<7>(t, row, src, dst, offset, len); break;
-    case 6: Rows<6>(t, row, src, dst, offset, len); break;
-    case 5: Rows<5>(t, row, src, dst, offset, len); break;
-    case 4: Rows<4>(t, row, src, dst, offset, len); break;
-    case 3: Rows<3>(t, row, src, dst, offset, len); break;
-    case 2: Rows<2>(t, row, src, dst, offset, len); break;
-    case 1: Rows<1>(t, row, src, dst, offset, len); break;
-    default: break;
-  }
+  ForRowGroups<8>(t.rows, [&](auto r, int row0) { Rows<decltype(r)::value>(t, row0, src, dst, offset, len); });
 }
 
 }  // namespace sv::ec

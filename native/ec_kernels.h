@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "gf.h"
 
@@ -33,5 +34,25 @@ void DotNeon(const gf::CoefTables& t, const uint8_t* const* src, uint8_t* const*
 // Scalar treatment of one row range, used by SIMD kernels for tails shorter than a vector.
 void DotScalarRows(const gf::CoefTables& t, int row0, int rowCount, const uint8_t* const* src, uint8_t* const* dst,
                    size_t offset, size_t len);
+
+// Runs rows(std::integral_constant<int, R>, row0) over t.rows output rows in groups of RMax (kept in
+// registers), then once for the remaining 1..RMax-1 rows, each with a compile-time R.
+template <int R, typename F>
+inline void RemainderGroup(int rem, int row0, F& rows) {
+  if constexpr (R >= 1) {
+    if (rem == R) {
+      rows(std::integral_constant<int, R>{}, row0);
+    } else {
+      RemainderGroup<R - 1>(rem, row0, rows);
+    }
+  }
+}
+
+template <int RMax, typename F>
+inline void ForRowGroups(int rowCount, F&& rows) {
+  int row0 = 0;
+  for (; row0 + RMax <= rowCount; row0 += RMax) rows(std::integral_constant<int, RMax>{}, row0);
+  RemainderGroup<RMax - 1>(rowCount - row0, row0, rows);
+}
 
 }  // namespace sv::ec

@@ -37,14 +37,7 @@ void Rows(const gf::CoefTables& t, int row0, const uint8_t* const* src, uint8_t*
 }  // namespace
 
 void DotNeon(const gf::CoefTables& t, const uint8_t* const* src, uint8_t* const* dst, size_t offset, size_t len) {
-  int row = 0;
-  for (; row + 4 <= t.rows; row += 4) Rows<4>(t, row, src, dst, offset, len);
-  switch (t.rows - row) {
-    case 3: Rows<3>(t, row, src, dst, offset, len); break;
-    case 2: Rows<2>(t, row, src, dst, offset, len); break;
-    case 1: Rows<1>(t, row, src, dst, offset, len); break;
-    default: break;
-  }
+  ForRowGroups<4>(t.rows, [&](auto r, int row0) { Rows<decltype(r)::value>(t, row0, src, dst, offset, len); });
 }
 
 }  // namespace sv::ec

@@ -28,17 +28,6 @@ struct Mode {
   int kernel = -1;  // -1: the active kernel
 };
 
-bool Bytes(Napi::Env env, Napi::Value v, const char* name, uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    Throw(env, "ERR_SV_INVALID_ARG_TYPE", std::string(name) + " must be a Uint8Array", ErrorKind::kType);
-    return false;
-  }
-  Napi::Uint8Array u8 = v.As<Napi::Uint8Array>();
-  *data = u8.Data();
-  *len = u8.ByteLength();
-  return true;
-}
-
 bool CheckActiveKernel(Napi::Env env) {
   blake3::Kernel k;
   const char* err = nullptr;
@@ -57,7 +46,7 @@ bool GetMode(Napi::Env env, const Napi::CallbackInfo& info, size_t first, Mode* 
   if (!key.IsUndefined() && !key.IsNull()) {
     uint8_t* data;
     size_t len;
-    if (!Bytes(env, key, "key", &data, &len)) return false;
+    if (!GetBytes(env, key, "key", &data, &len)) return false;
     if (len != blake3::kKeyBytes) {
       Throw(env, "ERR_SV_OUT_OF_RANGE", "key must be exactly 32 bytes", ErrorKind::kRange);
       return false;
@@ -131,7 +120,7 @@ Napi::Value HashSync(const Napi::CallbackInfo& info) {
   uint8_t* data;
   size_t len;
   Mode mode;
-  if (!Bytes(env, info[0], "data", &data, &len) || !GetMode(env, info, 1, &mode)) return env.Undefined();
+  if (!GetBytes(env, info[0], "data", &data, &len) || !GetMode(env, info, 1, &mode)) return env.Undefined();
   Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, blake3::kOutBytes);
   HashOne(mode, data, len, out.Data());
   return out;
@@ -168,7 +157,7 @@ Napi::Value HashAsync(const Napi::CallbackInfo& info) {
   uint8_t* data;
   size_t len;
   Mode mode;
-  if (!Bytes(env, info[0], "data", &data, &len) || !GetMode(env, info, 1, &mode)) return env.Undefined();
+  if (!GetBytes(env, info[0], "data", &data, &len) || !GetMode(env, info, 1, &mode)) return env.Undefined();
   auto* worker = new HashWorker(env, mode);
   worker->Add(info[0], data, len);
   Napi::Promise p = worker->Promise();
@@ -185,7 +174,7 @@ bool CollectBatch(Napi::Env env, Napi::Value v, std::vector<std::pair<uint8_t*, 
   for (uint32_t i = 0; i < arr.Length(); i++) {
     uint8_t* data;
     size_t len;
-    if (!Bytes(env, arr.Get(i), "block", &data, &len)) return false;
+    if (!GetBytes(env, arr.Get(i), "block", &data, &len)) return false;
     out->push_back({data, len});
   }
   return true;
@@ -234,7 +223,7 @@ Napi::Value HasherUpdate(const Napi::CallbackInfo& info) {
   Hasher* h = GetHasher(env, info[0]);
   uint8_t* data;
   size_t len;
-  if (h == nullptr || !Bytes(env, info[1], "data", &data, &len)) return env.Undefined();
+  if (h == nullptr || !GetBytes(env, info[1], "data", &data, &len)) return env.Undefined();
   h->Update(data, len);
   return env.Undefined();
 }

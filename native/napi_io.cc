@@ -100,17 +100,6 @@ bool U64(Napi::Env env, Napi::Value v, const char* name, uint64_t* out) {
   return true;
 }
 
-bool Bytes(Napi::Env env, Napi::Value v, const char* name, uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    Throw(env, "ERR_SV_INVALID_ARG_TYPE", std::string(name) + " must be a Uint8Array", ErrorKind::kType);
-    return false;
-  }
-  Napi::Uint8Array u8 = v.As<Napi::Uint8Array>();
-  *data = u8.Data();
-  *len = u8.ByteLength();
-  return true;
-}
-
 WriterPtr GetWriter(Napi::Env env, Napi::Value v) {
   if (!v.IsExternal()) {
     Throw(env, "ERR_SV_INVALID_ARG_TYPE", "writer handle expected", ErrorKind::kType);
@@ -161,7 +150,7 @@ Napi::Value WriterWrite(const Napi::CallbackInfo& info, bool positioned) {
   uint8_t* data;
   size_t len;
   uint64_t offset = 0;
-  if (!writer || !Bytes(env, info[1], "data", &data, &len)) return env.Undefined();
+  if (!writer || !GetBytes(env, info[1], "data", &data, &len)) return env.Undefined();
   if (positioned && !U64(env, info[2], "offset", &offset)) return env.Undefined();
   auto* w = new IoWorker(
       env,
@@ -234,7 +223,7 @@ Napi::Value ReadRange(const Napi::CallbackInfo& info) {
   if (!info[4].IsUndefined() && !info[4].IsNull()) {
     uint8_t* hashes;
     size_t hashesLen;
-    if (!Bytes(env, info[4], "expected", &hashes, &hashesLen)) return env.Undefined();
+    if (!GetBytes(env, info[4], "expected", &hashes, &hashesLen)) return env.Undefined();
     if (blockBytes == 0 || length == 0) {
       Throw(env, "ERR_SV_OUT_OF_RANGE", "blockBytes and length must be positive to verify", ErrorKind::kRange);
       return env.Undefined();
