@@ -46,7 +46,7 @@ class Hasher {
 
  private:
   Hasher(const uint32_t key[8], uint8_t flags);
-  void PushChunkCv(const uint32_t cv[8], uint64_t totalChunks);
+  void PushSubtreeCv(const uint32_t cv[8], uint64_t totalUnits);
 
   uint32_t key_[8];
   uint8_t flags_;

@@ -42,6 +42,8 @@ describe('BLAKE3', () => {
       const r = prng(kernel?.length ?? 1);
       const lengths = [0, 1, 63, 64, 65, 1023, 1024, 1025, 2047, 2048, 2049, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 31 * 1024, 65 * 1024 + 3];
       for (let i = 0; i < 20; i++) lengths.push(Math.floor(r() * 100 * 1024));
+      // Whole aligned 64-chunk subtrees are reduced with SIMD parents: cover several of them and ragged ends.
+      lengths.push(64 * 1024, 64 * 1024 + 1, 128 * 1024 + 1, 1 << 20, 3 * (1 << 20) + 5);
       const key = randomBytes(32);
       for (const n of lengths) {
         const data = randomBytes(n);
@@ -56,13 +58,14 @@ describe('BLAKE3', () => {
 
   it('incremental hashing with random split points equals one-shot', () => {
     const r = prng(42);
-    for (const n of [0, 1, 1024, 1025, 5000, 70_000, 300_000]) {
+    for (const n of [0, 1, 1024, 1025, 5000, 70_000, 300_000, 2_500_000]) {
       const data = randomBytes(n);
       for (const options of [{}, { key: randomBytes(32) }, { context: 'ctx' }]) {
         const h = createBlake3(options);
         let at = 0;
         while (at < n) {
-          const step = Math.min(n - at, 1 + Math.floor(r() * 3000));
+          // Mostly small steps, sometimes big ones so that aligned 64-chunk runs take the bulk path mid-stream.
+          const step = Math.min(n - at, 1 + Math.floor(r() * (r() < 0.2 ? 300_000 : 3000)));
           h.update(data.subarray(at, at + step));
           at += step;
         }
