@@ -39,6 +39,8 @@ export const ErrorCode = {
   DISK_IDENTITY: 'ERR_SV_DISK_IDENTITY',
   /** A file ended before the requested range did. */
   SHORT_READ: 'ERR_SV_SHORT_READ',
+  /** No placement satisfies the pool's failure-domain rule (too few disks or domains online). */
+  PLACEMENT: 'ERR_SV_PLACEMENT',
   /** A shard writer was used after seal or abort, or while another operation on it was running. */
   WRITER_STATE: 'ERR_SV_WRITER_STATE',
 } as const;
