@@ -39,6 +39,10 @@ export const ErrorCode = {
   DISK_IDENTITY: 'ERR_SV_DISK_IDENTITY',
   /** A file ended before the requested range did. */
   SHORT_READ: 'ERR_SV_SHORT_READ',
+  /** Manifest bytes are malformed: bad magic, unknown version, a length out of bounds, trailing bytes. */
+  MANIFEST_FORMAT: 'ERR_SV_MANIFEST_FORMAT',
+  /** A manifest's signature does not verify, or its signer key is unknown or revoked. */
+  MANIFEST_SIGNATURE: 'ERR_SV_MANIFEST_SIGNATURE',
   /** No placement satisfies the pool's failure-domain rule (too few disks or domains online). */
   PLACEMENT: 'ERR_SV_PLACEMENT',
   /** A shard writer was used after seal or abort, or while another operation on it was running. */

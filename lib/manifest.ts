@@ -1,0 +1,265 @@
+/**
+ * Manifests (DESIGN.md section 2): canonical, versioned, bounded bytes for one object version, signed with
+ * Ed25519 over a domain-separated message. Decoding checks every length before allocating (I7) and rejects
+ * anything that is not exactly one canonical encoding, so a manifest has one byte form and one hash.
+ *
+ * Layout v1 (big-endian integers; str8/str16 = u8/u16 length then UTF-8):
+ *   "SVMF" u16 version=1 | str8 bucket | str16 key | versionId[16] | u64 sequence | u64 size |
+ *   contentHash[32] | u8 tombstone | u16 k | u16 m | u32 blockBytes | u32 stripeCount |
+ *   u16 placementCount, str8 diskId x count | hashTableRoot[32] | str8 principal | u64 timeMs |
+ *   signerKeyId[16] | u32 inlineLength, inline bytes
+ * A signed manifest is those bytes followed by the 64-byte signature of
+ *   "shardvault/manifest/v1\0" || bytes.
+ * N.B. Any change here changes stored bytes: add a new version instead.
+ */
+import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+
+import { ErrorCode, ShardVaultError } from './errors.js';
+
+export const MANIFEST_VERSION = 1;
+export const MANIFEST_LIMITS = {
+  bucketBytesMax: 63,
+  keyBytesMax: 1024,
+  diskIdBytesMax: 64,
+  principalBytesMax: 128,
+  shardCountMax: 256,
+  inlineBytesMax: 1 << 20,
+} as const;
+const MAGIC = [0x53, 0x56, 0x4d, 0x46]; // "SVMF"
+const SIGNATURE_DOMAIN = new TextEncoder().encode('shardvault/manifest/v1\0');
+const SIGNATURE_BYTES = 64;
+
+export interface Manifest {
+  bucket: string;
+  key: string;
+  versionId: Uint8Array; // 16 bytes
+  sequence: bigint;
+  size: number;
+  contentHash: Uint8Array; // 32 bytes
+  tombstone: boolean;
+  k: number;
+  m: number;
+  blockBytes: number;
+  stripeCount: number;
+  placement: string[]; // shard index -> disk id
+  hashTableRoot: Uint8Array; // 32 bytes
+  principal: string;
+  timeMs: number;
+  signerKeyId: Uint8Array; // 16 bytes
+  inline: Uint8Array;
+}
+
+function formatError(message: string): ShardVaultError {
+  return new ShardVaultError(ErrorCode.MANIFEST_FORMAT, `manifest: ${message}`);
+}
+
+class Writer {
+  private readonly parts: Uint8Array[] = [];
+  private readonly enc = new TextEncoder();
+  u8(v: number) {
+    this.parts.push(Uint8Array.of(v));
+  }
+  u16(v: number) {
+    this.parts.push(Uint8Array.of(v >>> 8, v & 0xff));
+  }
+  u32(v: number) {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v);
+    this.parts.push(b);
+  }
+  u64(v: bigint) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, v);
+    this.parts.push(b);
+  }
+  fixed(b: Uint8Array, len: number, name: string) {
+    if (!(b instanceof Uint8Array) || b.length !== len) throw formatError(`${name} must be ${len} bytes`);
+    this.parts.push(b);
+  }
+  str(s: string, lenBytes: 1 | 2, max: number, name: string) {
+    if (typeof s !== 'string') throw formatError(`${name} must be a string`);
+    const b = this.enc.encode(s);
+    if (b.length > max) throw formatError(`${name} is ${b.length} bytes, at most ${max}`);
+    if (lenBytes === 1) this.u8(b.length);
+    else this.u16(b.length);
+    this.parts.push(b);
+  }
+  bytes(): Uint8Array {
+    const total = this.parts.reduce((n, p) => n + p.length, 0);
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}
+
+class Reader {
+  private at = 0;
+  private readonly view: DataView;
+  private readonly dec = new TextDecoder('utf-8', { fatal: true });
+  constructor(private readonly b: Uint8Array) {
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  private need(n: number) {
+    if (this.at + n > this.b.length) throw formatError(`truncated at byte ${this.at}`);
+  }
+  u8() {
+    this.need(1);
+    return this.b[this.at++];
+  }
+  u16() {
+    this.need(2);
+    const v = this.view.getUint16(this.at);
+    this.at += 2;
+    return v;
+  }
+  u32() {
+    this.need(4);
+    const v = this.view.getUint32(this.at);
+    this.at += 4;
+    return v;
+  }
+  u64() {
+    this.need(8);
+    const v = this.view.getBigUint64(this.at);
+    this.at += 8;
+    return v;
+  }
+  fixed(n: number) {
+    this.need(n);
+    const v = this.b.slice(this.at, this.at + n);
+    this.at += n;
+    return v;
+  }
+  str(lenBytes: 1 | 2, max: number, name: string) {
+    const len = lenBytes === 1 ? this.u8() : this.u16();
+    if (len > max) throw formatError(`${name} length ${len} exceeds ${max}`);
+    this.need(len);
+    try {
+      const s = this.dec.decode(this.b.subarray(this.at, this.at + len));
+      this.at += len;
+      return s;
+    } catch {
+      throw formatError(`${name} is not valid UTF-8`);
+    }
+  }
+  end() {
+    if (this.at !== this.b.length) throw formatError(`${this.b.length - this.at} trailing bytes`);
+  }
+}
+
+/** Canonical bytes of a manifest (throws ERR_SV_MANIFEST_FORMAT for out-of-bounds fields). */
+export function encodeManifest(m: Manifest): Uint8Array {
+  const w = new Writer();
+  MAGIC.forEach((b) => w.u8(b));
+  w.u16(MANIFEST_VERSION);
+  w.str(m.bucket, 1, MANIFEST_LIMITS.bucketBytesMax, 'bucket');
+  w.str(m.key, 2, MANIFEST_LIMITS.keyBytesMax, 'key');
+  w.fixed(m.versionId, 16, 'versionId');
+  if (typeof m.sequence !== 'bigint' || m.sequence < 0n || m.sequence >= 2n ** 64n) throw formatError('sequence must be a u64 bigint');
+  w.u64(m.sequence);
+  if (!Number.isSafeInteger(m.size) || m.size < 0) throw formatError('size must be a non-negative safe integer');
+  w.u64(BigInt(m.size));
+  w.fixed(m.contentHash, 32, 'contentHash');
+  w.u8(m.tombstone ? 1 : 0);
+  for (const [name, v, max] of [['k', m.k, 256], ['m', m.m, 255]] as const) {
+    if (!Number.isInteger(v) || v < (name === 'k' ? 1 : 0) || v > max) throw formatError(`${name} out of range`);
+  }
+  if (m.k + m.m > MANIFEST_LIMITS.shardCountMax) throw formatError('k + m exceeds 256');
+  w.u16(m.k);
+  w.u16(m.m);
+  for (const [name, v] of [['blockBytes', m.blockBytes], ['stripeCount', m.stripeCount]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw formatError(`${name} out of range`);
+  }
+  w.u32(m.blockBytes);
+  w.u32(m.stripeCount);
+  if (!Array.isArray(m.placement) || m.placement.length > MANIFEST_LIMITS.shardCountMax) throw formatError('placement too long');
+  w.u16(m.placement.length);
+  for (const d of m.placement) w.str(d, 1, MANIFEST_LIMITS.diskIdBytesMax, 'disk id');
+  w.fixed(m.hashTableRoot, 32, 'hashTableRoot');
+  w.str(m.principal, 1, MANIFEST_LIMITS.principalBytesMax, 'principal');
+  if (!Number.isSafeInteger(m.timeMs) || m.timeMs < 0) throw formatError('timeMs out of range');
+  w.u64(BigInt(m.timeMs));
+  w.fixed(m.signerKeyId, 16, 'signerKeyId');
+  if (!(m.inline instanceof Uint8Array) || m.inline.length > MANIFEST_LIMITS.inlineBytesMax) throw formatError('inline data too large');
+  w.u32(m.inline.length);
+  w.fixed(m.inline, m.inline.length, 'inline');
+  return w.bytes();
+}
+
+/** Parses canonical bytes. The result is untrusted until its signature has been verified. */
+export function decodeManifest(bytesUntrusted: Uint8Array): Manifest {
+  if (!(bytesUntrusted instanceof Uint8Array)) throw formatError('expected bytes');
+  const r = new Reader(bytesUntrusted);
+  for (const b of MAGIC) if (r.u8() !== b) throw formatError('bad magic');
+  const version = r.u16();
+  if (version !== MANIFEST_VERSION) throw formatError(`unknown version ${version}`);
+  const bucket = r.str(1, MANIFEST_LIMITS.bucketBytesMax, 'bucket');
+  const key = r.str(2, MANIFEST_LIMITS.keyBytesMax, 'key');
+  const versionId = r.fixed(16);
+  const sequence = r.u64();
+  const size64 = r.u64();
+  if (size64 > BigInt(Number.MAX_SAFE_INTEGER)) throw formatError('size out of range');
+  const contentHash = r.fixed(32);
+  const tomb = r.u8();
+  if (tomb > 1) throw formatError('tombstone flag must be 0 or 1');
+  const k = r.u16();
+  const m = r.u16();
+  if (k < 1 || m > 255 || k + m > MANIFEST_LIMITS.shardCountMax) throw formatError('k, m out of range');
+  const blockBytes = r.u32();
+  const stripeCount = r.u32();
+  const placementCount = r.u16();
+  if (placementCount > MANIFEST_LIMITS.shardCountMax) throw formatError('placement too long');
+  const placement: string[] = [];
+  for (let i = 0; i < placementCount; i++) placement.push(r.str(1, MANIFEST_LIMITS.diskIdBytesMax, 'disk id'));
+  const hashTableRoot = r.fixed(32);
+  const principal = r.str(1, MANIFEST_LIMITS.principalBytesMax, 'principal');
+  const time64 = r.u64();
+  if (time64 > BigInt(Number.MAX_SAFE_INTEGER)) throw formatError('timeMs out of range');
+  const signerKeyId = r.fixed(16);
+  const inlineLength = r.u32();
+  if (inlineLength > MANIFEST_LIMITS.inlineBytesMax) throw formatError('inline data too large');
+  const inline = r.fixed(inlineLength);
+  r.end();
+  return {
+    bucket, key, versionId, sequence, size: Number(size64), contentHash, tombstone: tomb === 1, k, m, blockBytes,
+    stripeCount, placement, hashTableRoot, principal, timeMs: Number(time64), signerKeyId, inline,
+  };
+}
+
+function signedMessage(bytes: Uint8Array): Uint8Array {
+  const msg = new Uint8Array(SIGNATURE_DOMAIN.length + bytes.length);
+  msg.set(SIGNATURE_DOMAIN);
+  msg.set(bytes, SIGNATURE_DOMAIN.length);
+  return msg;
+}
+
+/** Canonical bytes followed by the Ed25519 signature. */
+export function signManifest(m: Manifest, privateKey: KeyObject): Uint8Array {
+  const bytes = encodeManifest(m);
+  const sig = edSign(null, signedMessage(bytes), privateKey);
+  const out = new Uint8Array(bytes.length + SIGNATURE_BYTES);
+  out.set(bytes);
+  out.set(sig, bytes.length);
+  return out;
+}
+
+/**
+ * Verifies a signed manifest and returns it. `publicKeyFor` maps a signer key id to a trusted, unrevoked
+ * public key, or null (then verification fails). Throws ERR_SV_MANIFEST_FORMAT / ERR_SV_MANIFEST_SIGNATURE.
+ */
+export function verifyManifest(signedUntrusted: Uint8Array, publicKeyFor: (keyId: Uint8Array) => KeyObject | null): Manifest {
+  if (!(signedUntrusted instanceof Uint8Array) || signedUntrusted.length <= SIGNATURE_BYTES) throw formatError('too short');
+  const bytes = signedUntrusted.subarray(0, signedUntrusted.length - SIGNATURE_BYTES);
+  const sig = signedUntrusted.subarray(signedUntrusted.length - SIGNATURE_BYTES);
+  const manifestUntrusted = decodeManifest(bytes);
+  const key = publicKeyFor(manifestUntrusted.signerKeyId);
+  if (key === null) throw new ShardVaultError(ErrorCode.MANIFEST_SIGNATURE, 'manifest signer key is unknown or revoked');
+  if (!edVerify(null, signedMessage(bytes), key, sig)) {
+    throw new ShardVaultError(ErrorCode.MANIFEST_SIGNATURE, 'manifest signature does not verify');
+  }
+  return manifestUntrusted;
+}
