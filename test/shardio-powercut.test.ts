@@ -1,7 +1,8 @@
 // Power cut on a loop-mounted xfs disk (`xfs_io -x -c shutdown`: everything not yet on the device is lost,
 // fault-harness.md 2a). A sealed shard must survive; a shard cut before sealing must not appear under its
 // final name; and with the directory fsync disabled (test-only switch) the sealed name must be lost, which
-// proves this test detects a missing directory fsync. Needs root, losetup and xfsprogs; skips otherwise.
+// proves this test detects a missing directory fsync; an acknowledged catalog commit must survive too.
+// Needs root, losetup and xfsprogs; skips otherwise.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +92,23 @@ describe.skipIf(!ready)(`power cut on loop-mounted xfs${ready ? '' : ` (skipped:
     expect(existsSync(join(dir, 'unsealed.shard'))).toBe(false);
     // Whatever temporary file survived is garbage for open-time cleanup, never a shard.
     for (const f of readdirSync(dir)) expect(f.startsWith('.tmp-')).toBe(true);
+  });
+
+  it('a catalog commit that resolved survives the cut (LMDB opened with overlappingSync: false)', async () => {
+    const dir = join(mnt, 'cat');
+    mkdirSync(dir);
+    sh('sync', ['-f', mnt]);
+    const res = spawnSync(process.execPath, [join(__dirname, 'fault', 'catalog-child.mjs'), dist, dir], { encoding: 'utf8' });
+    expect(res.stdout, res.stderr).toContain('acked');
+    powerCycle();
+    const { Catalog } = await import('../lib/catalog.js');
+    const cat = Catalog.open(dir);
+    try {
+      expect(cat.getHead('b', 'k')?.versionId).toBe('v1');
+      expect(cat.verifyAudit()).toBe(-1);
+    } finally {
+      await cat.close();
+    }
   });
 
   it('detects a missing directory fsync: with it switched off, the sealed name is lost in the cut', () => {

@@ -1,0 +1,200 @@
+/**
+ * The catalog: the commit point of the engine (DESIGN.md 2, 3.5). Heads, the version index, buckets, the
+ * repair queue and the hash-chained audit log, in LMDB (npm `lmdb`), opened with `overlappingSync: false` so
+ * that a commit's promise resolves only once the transaction is flushed to disk (research/scale-out.md 2.4:
+ * the default resolves when the commit is merely visible). Every mutation of one commit (head compare-and-set,
+ * version entry, audit record, repair work) is one LMDB transaction: all or nothing (I1, I2, I6).
+ *
+ * Keys are strings "<table>\0<bucket>\0<key>..." so that prefixes are ranges. Bucket names and object keys
+ * must not contain NUL (checked).
+ */
+import { open, type RootDatabase } from 'lmdb';
+
+import { blake3Sync } from './hash.js';
+import { ErrorCode, ShardVaultError, typeError } from './errors.js';
+
+export interface Head {
+  versionId: string; // hex
+  sequence: bigint;
+  manifestHash: string; // hex
+  tombstone: boolean;
+}
+
+export interface AuditRecord {
+  index: number;
+  prevHash: string; // hex, 64 zeros for the first record
+  timeMs: number;
+  action: string;
+  principal: string;
+  bucket?: string;
+  key?: string;
+  versionId?: string;
+  detail?: string;
+  hash: string; // hex: BLAKE3(derive "shardvault/audit/v1", canonical record without `hash`)
+}
+
+export interface CommitRequest {
+  bucket: string;
+  key: string;
+  /** The head sequence the writer read (0n when the key had none): compare-and-set. */
+  expectedSequence: bigint;
+  head: Head;
+  audit: { action: string; principal: string; timeMs: number; detail?: string };
+  /** Shards to rebuild later (degraded write): disk id + shard index. */
+  repair?: Array<{ disk: string; shard: number }>;
+}
+
+const SEP = '\0';
+const ZERO_HASH = '0'.repeat(64);
+const AUDIT_CONTEXT = 'shardvault/audit/v1';
+
+function name(kind: string, value: unknown, max: number): string {
+  if (typeof value !== 'string') throw typeError(kind, 'a string', value);
+  if (value.length === 0 || value.length > max || value.includes(SEP)) {
+    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${kind} must be 1..${max} characters without NUL`);
+  }
+  return value;
+}
+
+function auditHash(r: Omit<AuditRecord, 'hash'>): string {
+  // Canonical: fixed key order, JSON of primitives only.
+  const canonical = JSON.stringify([r.index, r.prevHash, r.timeMs, r.action, r.principal, r.bucket ?? null, r.key ?? null, r.versionId ?? null, r.detail ?? null]);
+  return Buffer.from(blake3Sync(new TextEncoder().encode(canonical), { context: AUDIT_CONTEXT })).toString('hex');
+}
+
+export class Catalog {
+  readonly #db: RootDatabase;
+
+  private constructor(db: RootDatabase) {
+    this.#db = db;
+  }
+
+  static open(path: string): Catalog {
+    if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a directory path', path);
+    // overlappingSync: false -> transaction promises resolve after the commit is flushed (durable).
+    return new Catalog(open({ path, overlappingSync: false, noSync: false, compression: false }));
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close();
+  }
+
+  getHead(bucket: string, key: string): Head | undefined {
+    return this.#db.get(['head', name('bucket', bucket, 63), name('key', key, 1024)].join(SEP)) as Head | undefined;
+  }
+
+  async createBucket(bucket: string, principal: string, timeMs: number): Promise<void> {
+    name('bucket', bucket, 63);
+    await this.#db.transaction(() => {
+      const k = ['bucket', bucket].join(SEP);
+      if (this.#db.get(k) !== undefined) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `bucket ${bucket} exists`);
+      this.#db.put(k, { createdMs: timeMs });
+      this.#appendAudit({ action: 'bucket.create', principal, timeMs, bucket });
+    });
+  }
+
+  async deleteBucket(bucket: string, principal: string, timeMs: number): Promise<void> {
+    name('bucket', bucket, 63);
+    await this.#db.transaction(() => {
+      const k = ['bucket', bucket].join(SEP);
+      if (this.#db.get(k) === undefined) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no bucket ${bucket}`);
+      for (const { value } of this.#db.getRange({ start: `head${SEP}${bucket}${SEP}`, end: `head${SEP}${bucket}${SEP}\uffff` })) {
+        if (!(value as Head).tombstone) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `bucket ${bucket} is not empty`);
+      }
+      this.#db.remove(k);
+      this.#appendAudit({ action: 'bucket.delete', principal, timeMs, bucket });
+    });
+  }
+
+  listBuckets(): string[] {
+    return [...this.#db.getKeys({ start: `bucket${SEP}`, end: `bucket${SEP}\uffff` })].map((k) => String(k).split(SEP)[1]);
+  }
+
+  /**
+   * Makes a new head visible: compare-and-set on the head sequence, the version index entry, the audit record
+   * and any repair work, in one transaction that has reached the disk when this resolves. A head whose
+   * sequence moved since the writer read it is refused (ERR_SV_CONFLICT) and nothing is written.
+   */
+  async commit(req: CommitRequest): Promise<AuditRecord> {
+    name('bucket', req.bucket, 63);
+    name('key', req.key, 1024);
+    if (req.head.sequence <= req.expectedSequence) {
+      throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the new head sequence must exceed the expected one');
+    }
+    let record: AuditRecord | undefined;
+    await this.#db.transaction(() => {
+      if (this.#db.get(['bucket', req.bucket].join(SEP)) === undefined) {
+        throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no bucket ${req.bucket}`);
+      }
+      const headKey = ['head', req.bucket, req.key].join(SEP);
+      const current = this.#db.get(headKey) as Head | undefined;
+      const currentSequence = current?.sequence ?? 0n;
+      if (currentSequence !== req.expectedSequence) {
+        throw new ShardVaultError(
+          ErrorCode.CONFLICT,
+          `head of ${req.bucket}/${req.key} is at sequence ${currentSequence}, expected ${req.expectedSequence}`,
+        );
+      }
+      this.#db.put(headKey, req.head);
+      this.#db.put(['version', req.bucket, req.key, req.head.sequence.toString().padStart(20, '0')].join(SEP), req.head);
+      for (const r of req.repair ?? []) {
+        this.#db.put(['repair', req.bucket, req.key, req.head.versionId, String(r.shard)].join(SEP), r);
+      }
+      record = this.#appendAudit({
+        action: req.audit.action, principal: req.audit.principal, timeMs: req.audit.timeMs, bucket: req.bucket,
+        key: req.key, versionId: req.head.versionId, detail: req.audit.detail,
+      });
+    });
+    return record!;
+  }
+
+  /** Keys of live (non-tombstone) heads in `bucket`, in order, after `startAfter`, with `prefix`. */
+  list(bucket: string, options: { prefix?: string; startAfter?: string; limit?: number } = {}): string[] {
+    name('bucket', bucket, 63);
+    const limit = options.limit ?? 1000;
+    const base = `head${SEP}${bucket}${SEP}`;
+    const start = base + (options.startAfter !== undefined && options.startAfter >= (options.prefix ?? '') ? `${options.startAfter}\0` : options.prefix ?? '');
+    const out: string[] = [];
+    for (const { key, value } of this.#db.getRange({ start, end: `${base}${options.prefix ?? ''}\uffff` })) {
+      const k = String(key).slice(base.length);
+      if (options.prefix !== undefined && !k.startsWith(options.prefix)) break;
+      if ((value as Head).tombstone) continue;
+      out.push(k);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  repairQueue(): Array<{ bucket: string; key: string; versionId: string; disk: string; shard: number }> {
+    return [...this.#db.getRange({ start: `repair${SEP}`, end: `repair${SEP}\uffff` })].map(({ key, value }) => {
+      const [, bucket, k, versionId] = String(key).split(SEP);
+      const v = value as { disk: string; shard: number };
+      return { bucket, key: k, versionId, disk: v.disk, shard: v.shard };
+    });
+  }
+
+  auditLog(): AuditRecord[] {
+    return [...this.#db.getRange({ start: `audit${SEP}`, end: `audit${SEP}\uffff` })].map(({ value }) => value as AuditRecord);
+  }
+
+  /** Recomputes the chain; returns the index of the first bad record, or -1 when the chain is intact. */
+  verifyAudit(): number {
+    let prev = ZERO_HASH;
+    const log = this.auditLog();
+    for (let i = 0; i < log.length; i++) {
+      const { hash, ...rest } = log[i];
+      if (rest.index !== i || rest.prevHash !== prev || auditHash(rest) !== hash) return i;
+      prev = hash;
+    }
+    return -1;
+  }
+
+  #appendAudit(r: Omit<AuditRecord, 'hash' | 'index' | 'prevHash'>): AuditRecord {
+    const lastKey = [...this.#db.getKeys({ start: `audit${SEP}\uffff`, end: `audit${SEP}`, reverse: true, limit: 1 })][0];
+    const last = lastKey === undefined ? undefined : (this.#db.get(lastKey) as AuditRecord);
+    const body: Omit<AuditRecord, 'hash'> = { index: last === undefined ? 0 : last.index + 1, prevHash: last?.hash ?? ZERO_HASH, ...r };
+    const record: AuditRecord = { ...body, hash: auditHash(body) };
+    this.#db.put(['audit', String(record.index).padStart(16, '0')].join(SEP), record);
+    return record;
+  }
+}
