@@ -11,3 +11,9 @@ export { blake3, blake3Sync, blake3Batch, blake3BatchSync, createBlake3, BLAKE3_
 export type { Blake3Options, Blake3Hasher, Blake3Kernel } from './hash.js';
 export { openShardWriter, readRange, statDisk, fsyncDir, ShardWriter } from './shardio.js';
 export type { ShardWriterOptions, ReadRangeOptions, ReadRangeResult, DiskStat } from './shardio.js';
+export { place, checkPoolLayout, domainOf } from './placement.js';
+export type { PlacementDisk, PlacementRule } from './placement.js';
+export { encodeManifest, decodeManifest, signManifest, verifyManifest, MANIFEST_VERSION, MANIFEST_LIMITS } from './manifest.js';
+export type { Manifest } from './manifest.js';
+export { Catalog } from './catalog.js';
+export type { Head, AuditRecord, CommitRequest } from './catalog.js';
