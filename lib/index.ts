@@ -17,3 +17,5 @@ export { encodeManifest, decodeManifest, signManifest, verifyManifest, MANIFEST_
 export type { Manifest } from './manifest.js';
 export { Catalog } from './catalog.js';
 export type { Head, AuditRecord, CommitRequest } from './catalog.js';
+export { Vault } from './vault.js';
+export type { VaultInitOptions, VaultDiskSpec, Receipt } from './vault.js';

@@ -1,0 +1,339 @@
+/**
+ * Vault: the engine over a pool of directory disks (DESIGN.md 3, 4). This first cut covers the buffer-based
+ * write and read paths end to end; streams, open-time recovery, scrub/repair and disk lifecycle are not here
+ * yet (issue 4 is open). What it does:
+ *
+ * put: validate -> place (lib/placement) -> per batch of stripes one native encode+hash call ->
+ *   each disk: shard file (32-byte header + blocks) sealed durably, then a manifest copy (signed manifest +
+ *   hash table) sealed durably -> one flushed catalog commit (head CAS + version + audit + repair work for
+ *   disks that failed) -> a receipt signed by the pool key. Nothing is visible before the commit (I2) and the
+ *   promise resolves only after it (I1). Write quorum: all k + m by default, at least k + 1.
+ * get: head from the catalog -> the first manifest copy that verifies (signature by a pool key, sequence equal
+ *   to the head: an older copy cannot roll the object back, I4) -> data blocks read and checked against the
+ *   hash table in the same native call -> on any missing or mismatching block, parity read, reconstruct, and
+ *   the rebuilt blocks verified too (decode-then-verify, I3) -> whole-object content hash checked.
+ */
+import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile, rename, open as fsOpen } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { Catalog, type Head } from './catalog.js';
+import { ReedSolomon } from './codec.js';
+import { ErrorCode, ShardVaultError, typeError } from './errors.js';
+import { blake3Sync } from './hash.js';
+import { signManifest, verifyManifest, type Manifest } from './manifest.js';
+import { checkPoolLayout, place, type PlacementDisk } from './placement.js';
+import { openShardWriter, readRange, statDisk } from './shardio.js';
+import { integer } from './validate.js';
+
+export interface VaultDiskSpec {
+  path: string;
+  labels?: Record<string, string>;
+}
+
+export interface VaultInitOptions {
+  disks: VaultDiskSpec[];
+  /** Directory for the catalog and the pool key (not one of the disks). */
+  metaDir: string;
+  k: number;
+  m: number;
+  blockBytes?: number;
+  failureDomain?: string;
+  writeQuorum?: number;
+}
+
+interface PoolConfig {
+  poolId: string;
+  k: number;
+  m: number;
+  blockBytes: number;
+  failureDomain: string;
+  writeQuorum: number;
+  disks: Array<{ id: string; path: string; labels: Record<string, string>; dev: number }>;
+}
+
+export interface Receipt {
+  bucket: string;
+  key: string;
+  versionId: string;
+  sequence: string;
+  manifestHash: string;
+  durableDisks: string[];
+  degraded: boolean;
+  /** Ed25519 signature by the pool key over the canonical JSON of the other fields. */
+  signature: string;
+}
+
+const HEADER_BYTES = 32;
+const HASH_TABLE_CONTEXT = 'shardvault/hashtable/v1';
+const MANIFEST_HASH_CONTEXT = 'shardvault/manifest-hash/v1';
+const STRIPES_PER_BATCH = 16;
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await fsOpen(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeFileDurable(path: string, data: Uint8Array | string, mode = 0o600): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode });
+  await fsyncPath(tmp);
+  await rename(tmp, path);
+  await fsyncPath(join(path, '..'));
+}
+
+function keyId(publicKey: KeyObject): Uint8Array {
+  const raw = publicKey.export({ format: 'der', type: 'spki' });
+  return blake3Sync(raw, { context: 'shardvault/key-id/v1' }).subarray(0, 16);
+}
+
+export class Vault {
+  private constructor(
+    private readonly config: PoolConfig,
+    private readonly catalog: Catalog,
+    private readonly privateKey: KeyObject,
+    private readonly publicKey: KeyObject,
+    private readonly codec: ReedSolomon,
+  ) {}
+
+  /** Formats the disks and the meta directory. Refuses disks that already belong to a pool. */
+  static async init(options: VaultInitOptions): Promise<Vault> {
+    const k = integer('k', options.k, 1, 255);
+    const m = integer('m', options.m, 1, 255 - k + 1);
+    const blockBytes = integer('blockBytes', options.blockBytes ?? 1 << 20, 1, 1 << 26);
+    const failureDomain = options.failureDomain ?? 'disk';
+    const writeQuorum = integer('writeQuorum', options.writeQuorum ?? k + m, k + 1, k + m);
+    if (!Array.isArray(options.disks)) throw typeError('disks', 'an array of disks', options.disks);
+    const poolId = hex(randomBytes(16));
+    const disks = options.disks.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0 }));
+    checkPoolLayout(disks.map((d) => ({ id: d.id, labels: d.labels })), { k, m, level: failureDomain });
+    for (const d of disks) {
+      await mkdir(join(d.path, 'objects'), { recursive: true });
+      if (existsSync(join(d.path, 'disk.json'))) {
+        throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${d.path} already belongs to a pool`);
+      }
+      d.dev = statDisk(d.path).dev;
+      await writeFileDurable(join(d.path, 'disk.json'), JSON.stringify({ diskId: d.id, poolId, formatVersion: 1, dev: d.dev, labels: d.labels }));
+    }
+    await mkdir(options.metaDir, { recursive: true });
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    await writeFileDurable(join(options.metaDir, 'pool.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+    const config: PoolConfig = { poolId, k, m, blockBytes, failureDomain, writeQuorum, disks };
+    await writeFileDurable(join(options.metaDir, 'pool.json'), JSON.stringify(config, null, 2));
+    return Vault.open(options.metaDir);
+  }
+
+  /** Opens a formatted pool; every disk's identity file and device must match (an unmounted disk is refused). */
+  static async open(metaDir: string): Promise<Vault> {
+    const config = JSON.parse(await readFile(join(metaDir, 'pool.json'), 'utf8')) as PoolConfig;
+    for (const d of config.disks) {
+      const identity = JSON.parse(await readFile(join(d.path, 'disk.json'), 'utf8')) as { diskId: string; poolId: string };
+      if (identity.diskId !== d.id || identity.poolId !== config.poolId || statDisk(d.path).dev !== d.dev) {
+        throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${d.path} is not disk ${d.id} of pool ${config.poolId}`);
+      }
+    }
+    const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
+    const catalog = Catalog.open(join(metaDir, 'catalog'));
+    return new Vault(config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
+  }
+
+  async close(): Promise<void> {
+    await this.catalog.close();
+  }
+
+  async createBucket(bucket: string, principal = 'local'): Promise<void> {
+    await this.catalog.createBucket(bucket, principal, Date.now());
+  }
+
+  private disk(id: string) {
+    const d = this.config.disks.find((x) => x.id === id);
+    if (d === undefined) throw new ShardVaultError(ErrorCode.CORRUPT, `unknown disk ${id} in a manifest`);
+    return d;
+  }
+
+  private objectDir(diskPath: string, bucket: string, key: string): string {
+    return join(diskPath, 'objects', hex(blake3Sync(new TextEncoder().encode(`${bucket}\0${key}`))).slice(0, 32));
+  }
+
+  /** Stores `data` under bucket/key; resolves with a signed receipt once everything is durable and committed. */
+  async put(bucket: string, key: string, data: Uint8Array, principal = 'local'): Promise<Receipt> {
+    if (!(data instanceof Uint8Array)) throw typeError('data', 'a Uint8Array', data);
+    const { k, m, blockBytes } = this.config;
+    const head = this.catalog.getHead(bucket, key);
+    const sequence = (head?.sequence ?? 0n) + 1n;
+    const versionId = randomBytes(16);
+    const placement = place(`${bucket}\0${key}\0${hex(versionId)}`, this.config.disks, { k, m, level: this.config.failureDomain });
+    const stripeBytes = k * blockBytes;
+    const stripeCount = Math.max(1, Math.ceil(data.length / stripeBytes));
+
+    // Open one writer per shard; a disk that fails any step drops out (I9: never retried on the same file).
+    const alive = new Array<boolean>(k + m).fill(true);
+    const writers = await Promise.all(
+      placement.map(async (id, i) => {
+        const d = this.disk(id);
+        const dir = this.objectDir(d.path, bucket, key);
+        try {
+          await mkdir(dir, { recursive: true });
+          const w = await openShardWriter(dir, `${hex(versionId)}.s${i}`, { expectDev: d.dev });
+          const header = new Uint8Array(HEADER_BYTES);
+          header.set([0x53, 0x56, 0x53, 0x48, i, 0, 0, 0]); // "SVSH", shard index
+          header.set(versionId, 16);
+          await w.append(header);
+          return w;
+        } catch {
+          alive[i] = false;
+          return null;
+        }
+      }),
+    );
+    const hashTable = new Uint8Array(stripeCount * (k + m) * 32);
+    for (let first = 0; first < stripeCount; first += STRIPES_PER_BATCH) {
+      const stripes: Uint8Array[][] = [];
+      for (let s = first; s < Math.min(stripeCount, first + STRIPES_PER_BATCH); s++) {
+        const blocks = Array.from({ length: k + m }, () => new Uint8Array(blockBytes));
+        for (let i = 0; i < k; i++) {
+          const start = Math.min(data.length, s * stripeBytes + i * blockBytes);
+          blocks[i].set(data.subarray(start, Math.min(data.length, start + blockBytes)));
+        }
+        stripes.push(blocks);
+      }
+      const fingerprints = await this.codec.encodeAndHash(stripes);
+      fingerprints.forEach((fp, j) => fp.forEach((h, i) => hashTable.set(h, ((first + j) * (k + m) + i) * 32)));
+      await Promise.all(
+        writers.map(async (w, i) => {
+          if (w === null || !alive[i]) return;
+          try {
+            for (const stripe of stripes) await w.append(stripe[i]);
+          } catch {
+            alive[i] = false;
+          }
+        }),
+      );
+    }
+    const manifest: Manifest = {
+      bucket, key, versionId, sequence, size: data.length, contentHash: blake3Sync(data), tombstone: false, k, m,
+      blockBytes, stripeCount, placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), principal,
+      timeMs: Date.now(), signerKeyId: keyId(this.publicKey), inline: new Uint8Array(0),
+    };
+    const signed = signManifest(manifest, this.privateKey);
+    const manifestHash = hex(blake3Sync(signed, { context: MANIFEST_HASH_CONTEXT }));
+    const copy = new Uint8Array(4 + signed.length + hashTable.length);
+    new DataView(copy.buffer).setUint32(0, signed.length);
+    copy.set(signed, 4);
+    copy.set(hashTable, 4 + signed.length);
+    // Seal every disk: shard file, then its manifest copy (with the hash table), each fsynced and renamed.
+    await Promise.all(
+      writers.map(async (w, i) => {
+        if (w === null || !alive[i]) {
+          await w?.abort().catch(() => undefined);
+          return;
+        }
+        try {
+          await w.seal();
+          const d = this.disk(placement[i]);
+          const mw = await openShardWriter(this.objectDir(d.path, bucket, key), `${hex(versionId)}.m${i}`, { expectDev: d.dev });
+          await mw.append(copy);
+          await mw.seal();
+        } catch {
+          alive[i] = false;
+        }
+      }),
+    );
+    const durable = placement.filter((_, i) => alive[i]);
+    if (durable.length < this.config.writeQuorum) {
+      throw new ShardVaultError(ErrorCode.IO, `only ${durable.length} of ${k + m} disks sealed; write quorum is ${this.config.writeQuorum}`);
+    }
+    const newHead: Head = { versionId: hex(versionId), sequence, manifestHash, tombstone: false };
+    await this.catalog.commit({
+      bucket, key, expectedSequence: head?.sequence ?? 0n, head: newHead,
+      audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${data.length}` },
+      repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
+    });
+    const body = { bucket, key, versionId: hex(versionId), sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m };
+    return { ...body, signature: edSign(null, Buffer.from(JSON.stringify(body)), this.privateKey).toString('hex') };
+  }
+
+  /** The latest committed bytes of bucket/key, verified; throws ERR_SV_CORRUPT when more than m shards are bad. */
+  async get(bucket: string, key: string): Promise<Uint8Array> {
+    const head = this.catalog.getHead(bucket, key);
+    if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no object ${bucket}/${key}`);
+    const { manifest, hashTable } = await this.loadManifest(bucket, key, head);
+    const { k, m, blockBytes, stripeCount, placement } = manifest;
+    const out = new Uint8Array(stripeCount * k * blockBytes);
+    for (let s = 0; s < stripeCount; s++) {
+      const blocks: Uint8Array[] = [];
+      const present: boolean[] = [];
+      const read = async (i: number) => {
+        const d = this.disk(placement[i]);
+        const file = join(this.objectDir(d.path, bucket, key), `${head.versionId}.s${i}`);
+        const expected = hashTable.subarray((s * (k + m) + i) * 32, (s * (k + m) + i + 1) * 32);
+        try {
+          const r = await readRange(file, HEADER_BYTES + s * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
+          blocks[i] = new Uint8Array(r.data);
+          present[i] = r.ok![0];
+        } catch {
+          blocks[i] = new Uint8Array(blockBytes); // unreadable == corrupt: an erasure
+          present[i] = false;
+        }
+      };
+      await Promise.all(Array.from({ length: k }, (_, i) => read(i)));
+      if (present.slice(0, k).some((p) => !p)) {
+        await Promise.all(Array.from({ length: m }, (_, j) => read(k + j)));
+        const good = present.filter(Boolean).length;
+        if (good < k) {
+          throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} of ${bucket}/${key}: only ${good} of ${k + m} blocks verify, ${k} needed`);
+        }
+        const targets = present.map((p, i) => (!p && i < k ? i : -1)).filter((i) => i >= 0);
+        await this.codec.reconstruct(blocks, { present, targets });
+        for (const t of targets) {
+          // Decode-then-verify (I3): a rebuilt block must match the hash table too.
+          const expected = hashTable.subarray((s * (k + m) + t) * 32, (s * (k + m) + t + 1) * 32);
+          if (Buffer.compare(blake3Sync(blocks[t]), expected) !== 0) {
+            throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} block ${t} of ${bucket}/${key} does not verify after reconstruction`);
+          }
+        }
+      }
+      for (let i = 0; i < k; i++) out.set(blocks[i], (s * k + i) * blockBytes);
+    }
+    const data = out.subarray(0, manifest.size);
+    if (Buffer.compare(blake3Sync(data), manifest.contentHash) !== 0) {
+      throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: content hash mismatch`);
+    }
+    return data;
+  }
+
+  private async loadManifest(bucket: string, key: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array }> {
+    const trusted = (id: Uint8Array) => (Buffer.compare(id, keyId(this.publicKey)) === 0 ? this.publicKey : null);
+    for (const d of this.config.disks) {
+      const dir = this.objectDir(d.path, bucket, key);
+      for (let i = 0; i < this.config.k + this.config.m; i++) {
+        const file = join(dir, `${head.versionId}.m${i}`);
+        if (!existsSync(file)) continue;
+        try {
+          const copy = await readFile(file);
+          const len = copy.readUInt32BE(0);
+          if (len > copy.length - 4) continue;
+          const signed = copy.subarray(4, 4 + len);
+          if (hex(blake3Sync(signed, { context: MANIFEST_HASH_CONTEXT })) !== head.manifestHash) continue; // stale or forged
+          const manifest = verifyManifest(signed, trusted);
+          if (manifest.sequence !== head.sequence) continue; // an older copy cannot roll the object back (I4)
+          const hashTable = copy.subarray(4 + len);
+          if (Buffer.compare(blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), manifest.hashTableRoot) !== 0) continue;
+          return { manifest, hashTable };
+        } catch {
+          continue;
+        }
+      }
+    }
+    throw new ShardVaultError(ErrorCode.CORRUPT, `no valid manifest copy for ${bucket}/${key} at sequence ${head.sequence}`);
+  }
+}
