@@ -23,21 +23,11 @@ program
 
 program
   .command('demo')
-  .description('erasure-code an object across directory disks under --data and read it back with disks lost')
+  .description('open (or create on first start) a 4+2 pool of directory disks under --data and do a put/get round trip')
   .option('--data <dir>', 'pool directory (created on first start)', './data')
   .option('--size <bytes>', 'object size in bytes', positiveInt, 8 * 1024 * 1024 + 12345)
-  .option('-k <count>', 'data shards', positiveInt, 4)
-  .option('-m <count>', 'parity shards', positiveInt, 2)
-  .option('--block <bytes>', 'block size per shard per stripe', positiveInt, 1024 * 1024)
-  .action(async (opts: { data: string; size: number; k: number; m: number; block: number }) => {
-    await runDemo({
-      dataDir: opts.data,
-      objectBytes: opts.size,
-      k: opts.k,
-      m: opts.m,
-      blockBytes: opts.block,
-      log: (line) => console.log(line),
-    });
+  .action(async (opts: { data: string; size: number }) => {
+    await runDemo({ dataDir: opts.data, objectBytes: opts.size, log: (line) => console.log(line) });
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,105 +1,60 @@
 /**
- * The main job until the vault engine and daemon land: an erasure-coding round trip over a pool of directory
- * "disks" under ./data (created on first start). It stripes an object 4+2, writes one shard file per disk
- * (write, fsync, rename, directory fsync), then reads it back with two disks treated as lost and verifies
- * the reconstructed bytes against the object's hash. Shard headers, BLAKE3 block hashes, native durable I/O
- * and signed manifests arrive with the BLAKE3/I-O and engine issues; this demo does not claim them.
+ * The main job until the S3 daemon lands: a pool of six directory disks under ./data (4+2, one failure
+ * domain per disk) created on first start and reopened after, and a put/get round trip through the Vault
+ * that prints the signed durability receipt.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { ReedSolomon } from './codec.js';
+import { blake3Sync } from './hash.js';
 import { nativeInfo } from './native-info.js';
+import { Vault } from './vault.js';
 
 export interface DemoOptions {
   dataDir: string;
   objectBytes: number;
-  k: number;
-  m: number;
-  blockBytes: number;
   log: (line: string) => void;
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+const DISKS = 6;
 
-export async function ensureDisks(dataDir: string, count: number): Promise<string[]> {
-  await mkdir(dataDir, { recursive: true });
-  const disks: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const dir = join(dataDir, `disk-${i}`);
-    disks.push(dir);
-    if (existsSync(join(dir, 'disk.json'))) continue;
-    await mkdir(join(dir, 'shards'), { recursive: true });
-    const tmp = join(dir, `.disk.json.${process.pid}`);
-    await writeFile(tmp, JSON.stringify({ diskId: randomUUID(), formatVersion: 0, createdMs: Date.now() }) + '\n', {
-      mode: 0o600,
-    });
-    await fsyncPath(tmp);
-    await rename(tmp, join(dir, 'disk.json'));
-    await fsyncPath(dir);
+export async function openDemoVault(dataDir: string, log: (line: string) => void): Promise<Vault> {
+  const meta = join(dataDir, 'meta');
+  if (existsSync(join(meta, 'pool.json'))) return Vault.open(meta);
+  const disks = [];
+  for (let i = 0; i < DISKS; i++) {
+    const path = join(dataDir, `disk-${i}`);
+    await mkdir(path, { recursive: true });
+    disks.push({ path, labels: { disk: `disk-${i}` } });
   }
-  return disks;
+  const vault = await Vault.init({ disks, metaDir: meta, k: 4, m: 2, blockBytes: 1 << 20, failureDomain: 'disk' });
+  await vault.createBucket('demo');
+  log(`pool: created ${DISKS} directory disks (4+2) under ${dataDir}`);
+  return vault;
 }
 
 export async function runDemo(opts: DemoOptions): Promise<void> {
-  const { k, m, blockBytes, log } = opts;
+  const { log } = opts;
   const info = nativeInfo();
-  log(`codec: ${info.loaded ? `native, kernel ${info.codec?.chosen}` : `pure TypeScript (${info.reason})`}`);
-  const disks = await ensureDisks(opts.dataDir, k + m);
-  log(`pool: ${disks.length} directory disks under ${opts.dataDir}`);
-
-  const object = randomBytes(opts.objectBytes);
-  const contentHash = createHash('sha256').update(object).digest('hex');
-  const stripeBytes = k * blockBytes;
-  const stripes = Math.max(1, Math.ceil(object.length / stripeBytes));
-  const rs = new ReedSolomon(k, m);
-  const name = `demo-${Date.now()}.shard`;
-
-  // Write: encode each stripe, append block i to shard file i, then seal every file durably.
-  const t0 = process.hrtime.bigint();
-  const files = await Promise.all(disks.map((d) => open(join(d, 'shards', `.${name}.tmp`), 'wx', 0o600)));
-  for (let s = 0; s < stripes; s++) {
-    const blocks = Array.from({ length: k + m }, () => Buffer.alloc(blockBytes));
-    for (let i = 0; i < k; i++) {
-      const start = Math.min(object.length, s * stripeBytes + i * blockBytes);
-      object.copy(blocks[i], 0, start, Math.min(object.length, start + blockBytes)); // the tail stays zero-padded
-    }
-    await rs.encode(blocks);
-    await Promise.all(files.map((fh, i) => fh.write(blocks[i])));
+  log(`native: ${info.loaded ? `codec ${info.codec?.chosen}, BLAKE3 ${info.blake3?.chosen}` : `unavailable (${info.reason})`}`);
+  const vault = await openDemoVault(opts.dataDir, log);
+  try {
+    const data = randomBytes(opts.objectBytes);
+    const key = `demo-${Date.now()}`;
+    const t0 = process.hrtime.bigint();
+    const receipt = await vault.put('demo', key, data);
+    const putMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    log(`put demo/${key}: ${data.length} bytes durable in ${putMs.toFixed(1)} ms`);
+    log(`receipt: ${JSON.stringify(receipt)}`);
+    const t1 = process.hrtime.bigint();
+    const back = await vault.get('demo', key);
+    const getMs = Number(process.hrtime.bigint() - t1) / 1e6;
+    const ok = Buffer.compare(blake3Sync(back), blake3Sync(data)) === 0;
+    log(`get demo/${key}: ${back.length} bytes verified in ${getMs.toFixed(1)} ms: ${ok ? 'matches' : 'MISMATCH'}`);
+    if (!ok) throw new Error('demo round trip returned different bytes');
+  } finally {
+    await vault.close();
   }
-  await Promise.all(files.map((fh) => fh.datasync()));
-  await Promise.all(files.map((fh) => fh.close()));
-  await Promise.all(disks.map((d) => rename(join(d, 'shards', `.${name}.tmp`), join(d, 'shards', name))));
-  await Promise.all(disks.map((d) => fsyncPath(join(d, 'shards'))));
-  const writeMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  log(`put: ${opts.objectBytes} bytes as ${stripes} stripe(s) of ${k}+${m} x ${blockBytes} B, durable in ${writeMs.toFixed(1)} ms`);
-
-  // Read back with the last m disks' shards treated as lost (disks 1 and 4 for 4+2).
-  const lost = new Set(Array.from({ length: m }, (_, i) => (i * (k + m)) / m + 1).map((x) => Math.floor(x) % (k + m)));
-  const t1 = process.hrtime.bigint();
-  const shardFiles = await Promise.all(disks.map((d, i) => (lost.has(i) ? null : readFile(join(d, 'shards', name)))));
-  const out = Buffer.alloc(stripes * stripeBytes);
-  const present = disks.map((_, i) => !lost.has(i));
-  for (let s = 0; s < stripes; s++) {
-    const blocks = shardFiles.map((f) =>
-      f === null ? Buffer.alloc(blockBytes) : f.subarray(s * blockBytes, (s + 1) * blockBytes),
-    );
-    await rs.reconstruct(blocks, { present });
-    for (let i = 0; i < k; i++) blocks[i].copy(out, s * stripeBytes + i * blockBytes);
-  }
-  const readMs = Number(process.hrtime.bigint() - t1) / 1e6;
-  const back = out.subarray(0, object.length);
-  const ok = createHash('sha256').update(back).digest('hex') === contentHash;
-  log(`get: disks ${[...lost].join(', ')} treated as lost; rebuilt and read in ${readMs.toFixed(1)} ms`);
-  log(`verify: sha256 ${contentHash.slice(0, 16)}… ${ok ? 'matches' : 'MISMATCH'}`);
-  if (!ok) throw new Error('demo round trip returned different bytes');
 }

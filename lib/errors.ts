@@ -43,6 +43,8 @@ export const ErrorCode = {
   MANIFEST_FORMAT: 'ERR_SV_MANIFEST_FORMAT',
   /** A manifest's signature does not verify, or its signer key is unknown or revoked. */
   MANIFEST_SIGNATURE: 'ERR_SV_MANIFEST_SIGNATURE',
+  /** No such object (never written, or deleted). */
+  NOT_FOUND: 'ERR_SV_NOT_FOUND',
   /** A compare-and-set on a head lost: another writer committed first. */
   CONFLICT: 'ERR_SV_CONFLICT',
   /** No placement satisfies the pool's failure-domain rule (too few disks or domains online). */

@@ -262,10 +262,69 @@ export class Vault {
     return { ...body, signature: edSign(null, Buffer.from(JSON.stringify(body)), this.privateKey).toString('hex') };
   }
 
+  /** Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. */
+  async head(bucket: string, key: string): Promise<{ size: number; versionId: string; sequence: bigint; timeMs: number } | undefined> {
+    const head = this.catalog.getHead(bucket, key);
+    if (head === undefined || head.tombstone) return undefined;
+    const { manifest } = await this.loadManifest(bucket, key, head);
+    return { size: manifest.size, versionId: head.versionId, sequence: head.sequence, timeMs: manifest.timeMs };
+  }
+
+  /**
+   * Deletes bucket/key: a signed tombstone manifest is written to the disks of the placement and committed
+   * as the new head, so the object never comes back from disks that still hold its files (I4).
+   */
+  async delete(bucket: string, key: string, principal = 'local'): Promise<void> {
+    const head = this.catalog.getHead(bucket, key);
+    if (head === undefined || head.tombstone) return;
+    const { k, m, blockBytes } = this.config;
+    const versionId = randomBytes(16);
+    const sequence = head.sequence + 1n;
+    const placement = place(`${bucket}\0${key}\0${hex(versionId)}`, this.config.disks, { k, m, level: this.config.failureDomain });
+    const manifest: Manifest = {
+      bucket, key, versionId, sequence, size: 0, contentHash: blake3Sync(new Uint8Array(0)), tombstone: true, k, m,
+      blockBytes, stripeCount: 0, placement, hashTableRoot: blake3Sync(new Uint8Array(0), { context: HASH_TABLE_CONTEXT }),
+      principal, timeMs: Date.now(), signerKeyId: keyId(this.publicKey), inline: new Uint8Array(0),
+    };
+    const signed = signManifest(manifest, this.privateKey);
+    const manifestHash = hex(blake3Sync(signed, { context: MANIFEST_HASH_CONTEXT }));
+    const copy = new Uint8Array(4 + signed.length);
+    new DataView(copy.buffer).setUint32(0, signed.length);
+    copy.set(signed, 4);
+    const sealed = await Promise.all(
+      placement.map(async (id, i) => {
+        const d = this.disk(id);
+        try {
+          const dir = this.objectDir(d.path, bucket, key);
+          await mkdir(dir, { recursive: true });
+          const w = await openShardWriter(dir, `${hex(versionId)}.m${i}`, { expectDev: d.dev });
+          await w.append(copy);
+          await w.seal();
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    const durable = sealed.filter(Boolean).length;
+    if (durable < this.config.writeQuorum) {
+      throw new ShardVaultError(ErrorCode.IO, `tombstone sealed on ${durable} disks; write quorum is ${this.config.writeQuorum}`);
+    }
+    await this.catalog.commit({
+      bucket, key, expectedSequence: head.sequence,
+      head: { versionId: hex(versionId), sequence, manifestHash, tombstone: true },
+      audit: { action: 'delete', principal, timeMs: manifest.timeMs },
+    });
+  }
+
+  list(bucket: string, options?: { prefix?: string; startAfter?: string; limit?: number }): string[] {
+    return this.catalog.list(bucket, options);
+  }
+
   /** The latest committed bytes of bucket/key, verified; throws ERR_SV_CORRUPT when more than m shards are bad. */
   async get(bucket: string, key: string): Promise<Uint8Array> {
     const head = this.catalog.getHead(bucket, key);
-    if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no object ${bucket}/${key}`);
+    if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
     const { manifest, hashTable } = await this.loadManifest(bucket, key, head);
     const { k, m, blockBytes, stripeCount, placement } = manifest;
     const out = new Uint8Array(stripeCount * k * blockBytes);

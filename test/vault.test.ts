@@ -81,6 +81,22 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     await vault.close();
   });
 
+  it('head, list and delete: a deleted object stays deleted while its old files remain, and can be written again', async () => {
+    const { vault } = await makeVault();
+    await vault.put('b', 'a/1', Buffer.from('one'));
+    await vault.put('b', 'a/2', Buffer.from('two'));
+    expect(vault.list('b')).toEqual(['a/1', 'a/2']);
+    expect((await vault.head('b', 'a/1'))?.size).toBe(3);
+    await vault.delete('b', 'a/1');
+    expect(vault.list('b')).toEqual(['a/2']);
+    expect(await vault.head('b', 'a/1')).toBeUndefined();
+    await expect(vault.get('b', 'a/1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    const again = await vault.put('b', 'a/1', Buffer.from('three'));
+    expect(again.sequence).toBe('3');
+    expect(Buffer.from(await vault.get('b', 'a/1')).toString()).toBe('three');
+    await vault.close();
+  });
+
   it('refuses to format a disk that already belongs to a pool', async () => {
     const { vault, disks, base } = await makeVault();
     await vault.close();
