@@ -137,6 +137,7 @@ export class Catalog {
       }
       this.#db.put(headKey, req.head);
       this.#db.put(['version', req.bucket, req.key, req.head.sequence.toString().padStart(20, '0')].join(SEP), req.head);
+      this.#db.put(['vid', req.head.versionId].join(SEP), { bucket: req.bucket, key: req.key, sequence: req.head.sequence });
       for (const r of req.repair ?? []) {
         this.#db.put(['repair', req.bucket, req.key, req.head.versionId, String(r.shard)].join(SEP), r);
       }
@@ -146,6 +147,11 @@ export class Catalog {
       });
     });
     return record!;
+  }
+
+  /** Whether a version id was ever committed (files of uncommitted versions are leftovers of a crash). */
+  isCommittedVersion(versionId: string): boolean {
+    return this.#db.get(['vid', versionId].join(SEP)) !== undefined;
   }
 
   /** Keys of live (non-tombstone) heads in `bucket`, in order, after `startAfter`, with `prefix`. */

@@ -15,7 +15,7 @@
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile, rename, open as fsOpen } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile, open as fsOpen } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { Catalog, type Head } from './catalog.js';
@@ -132,8 +132,12 @@ export class Vault {
     return Vault.open(options.metaDir);
   }
 
-  /** Opens a formatted pool; every disk's identity file and device must match (an unmounted disk is refused). */
-  static async open(metaDir: string): Promise<Vault> {
+  /**
+   * Opens a formatted pool; every disk's identity file and device must match (an unmounted disk is refused).
+   * Then recovers from any crash (I2): temporary files are removed, and files of versions that never reached
+   * the catalog (a crash between sealing and the commit) are removed once older than `orphanGraceMs`.
+   */
+  static async open(metaDir: string, options: { orphanGraceMs?: number } = {}): Promise<Vault> {
     const config = JSON.parse(await readFile(join(metaDir, 'pool.json'), 'utf8')) as PoolConfig;
     for (const d of config.disks) {
       const identity = JSON.parse(await readFile(join(d.path, 'disk.json'), 'utf8')) as { diskId: string; poolId: string };
@@ -143,7 +147,40 @@ export class Vault {
     }
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
     const catalog = Catalog.open(join(metaDir, 'catalog'));
-    return new Vault(config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
+    const vault = new Vault(config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
+    vault.lastRecovery = await vault.recover(options.orphanGraceMs ?? 60 * 60 * 1000);
+    return vault;
+  }
+
+  /** What the last open removed. */
+  lastRecovery: { temporaryRemoved: number; orphansRemoved: number } = { temporaryRemoved: 0, orphansRemoved: 0 };
+
+  private async recover(graceMs: number): Promise<{ temporaryRemoved: number; orphansRemoved: number }> {
+    let temporaryRemoved = 0;
+    let orphansRemoved = 0;
+    const now = Date.now();
+    for (const d of this.config.disks) {
+      const objects = join(d.path, 'objects');
+      for (const dir of await readdir(objects).catch(() => [] as string[])) {
+        const full = join(objects, dir);
+        for (const f of await readdir(full).catch(() => [] as string[])) {
+          const file = join(full, f);
+          if (f.startsWith('.tmp-')) {
+            await unlink(file).catch(() => undefined);
+            temporaryRemoved++;
+            continue;
+          }
+          const versionId = /^([0-9a-f]{32})\.[sm]\d+$/.exec(f)?.[1];
+          if (versionId === undefined || this.catalog.isCommittedVersion(versionId)) continue;
+          const st = await stat(file).catch(() => null);
+          if (st !== null && now - st.mtimeMs >= graceMs) {
+            await unlink(file).catch(() => undefined);
+            orphansRemoved++;
+          }
+        }
+      }
+    }
+    return { temporaryRemoved, orphansRemoved };
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,8 @@
  *   FAULT_OPS      comma list of: open,write,pwrite,fdatasync,fsync,rename,link,unlink,pread (or "all")
  *   FAULT_NTH      1-based index among matching calls at which to act (0: never; log only)
  *   FAULT_COUNT    how many consecutive matching calls to hit from NTH on (-1: all later ones), default 1
- *   FAULT_ACTION   errno | short | eintr        (short: write/pwrite/pread move at most half the bytes)
+ *   FAULT_ACTION   errno | short | eintr | kill (short: write/pwrite/pread move at most half the bytes;
+ *                  kill: SIGKILL the process just before the call, as a crash at that instruction would)
  *   FAULT_ERRNO    EIO | ENOSPC | EROFS | EDQUOT (for errno), default EIO
  *   FAULT_LOG      file to append "n op path result" lines to
  * Counting is global across threads (a mutex), so with UV_THREADPOOL_SIZE=1 sequences are deterministic. */
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +73,7 @@ static int decide(const char *op, const char *path) {
   if (nth > 0 && n >= nth && (count < 0 || n < nth + count)) {
     const char *a = getenv("FAULT_ACTION");
     act = (a == NULL || strcmp(a, "errno") == 0) ? 1 : strcmp(a, "short") == 0 ? 2 : strcmp(a, "eintr") == 0 ? 3 : 0;
+    if (a != NULL && strcmp(a, "kill") == 0) raise(SIGKILL);
   }
   const char *log = getenv("FAULT_LOG");
   if (log != NULL) {
