@@ -83,6 +83,24 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
+/**
+ * mkdir -p whose new directory entries are durable: each directory created gets its parent fsynced (a
+ * sealed file inside a directory whose own entry was never synced can vanish in a power cut).
+ */
+async function mkdirDurable(path: string): Promise<void> {
+  const first = await mkdir(path, { recursive: true });
+  if (first === undefined) return;
+  let dir = path;
+  const parents: string[] = [];
+  for (;;) {
+    const parent = join(dir, '..');
+    parents.push(parent);
+    if (dir === first || parent === dir) break;
+    dir = parent;
+  }
+  for (const p of parents) await fsyncPath(p);
+}
+
 async function writeFileDurable(path: string, data: Uint8Array | string, mode = 0o600): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, data, { mode });
@@ -117,14 +135,14 @@ export class Vault {
     const disks = options.disks.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0 }));
     checkPoolLayout(disks.map((d) => ({ id: d.id, labels: d.labels })), { k, m, level: failureDomain });
     for (const d of disks) {
-      await mkdir(join(d.path, 'objects'), { recursive: true });
+      await mkdirDurable(join(d.path, 'objects'));
       if (existsSync(join(d.path, 'disk.json'))) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${d.path} already belongs to a pool`);
       }
       d.dev = statDisk(d.path).dev;
       await writeFileDurable(join(d.path, 'disk.json'), JSON.stringify({ diskId: d.id, poolId, formatVersion: 1, dev: d.dev, labels: d.labels }));
     }
-    await mkdir(options.metaDir, { recursive: true });
+    await mkdirDurable(options.metaDir);
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     await writeFileDurable(join(options.metaDir, 'pool.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
     const config: PoolConfig = { poolId, k, m, blockBytes, failureDomain, writeQuorum, disks };
@@ -146,6 +164,7 @@ export class Vault {
       }
     }
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
+    await mkdirDurable(join(metaDir, 'catalog')); // LMDB syncs its files, not the directory entry it lives in
     const catalog = Catalog.open(join(metaDir, 'catalog'));
     const vault = new Vault(config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
     vault.lastRecovery = await vault.recover(options.orphanGraceMs ?? 60 * 60 * 1000);
@@ -219,7 +238,7 @@ export class Vault {
         const d = this.disk(id);
         const dir = this.objectDir(d.path, bucket, key);
         try {
-          await mkdir(dir, { recursive: true });
+          await mkdirDurable(dir);
           const w = await openShardWriter(dir, `${hex(versionId)}.s${i}`, { expectDev: d.dev });
           const header = new Uint8Array(HEADER_BYTES);
           header.set([0x53, 0x56, 0x53, 0x48, i, 0, 0, 0]); // "SVSH", shard index
@@ -333,7 +352,7 @@ export class Vault {
         const d = this.disk(id);
         try {
           const dir = this.objectDir(d.path, bucket, key);
-          await mkdir(dir, { recursive: true });
+          await mkdirDurable(dir);
           const w = await openShardWriter(dir, `${hex(versionId)}.m${i}`, { expectDev: d.dev });
           await w.append(copy);
           await w.seal();
