@@ -171,6 +171,24 @@ export class Catalog {
     return out;
   }
 
+  /** Queues shards for repair (e.g. found bad by a read), with an audit record, in one transaction. */
+  async queueRepair(items: Array<{ bucket: string; key: string; versionId: string; disk: string; shard: number }>, principal: string, timeMs: number): Promise<void> {
+    if (items.length === 0) return;
+    await this.#db.transaction(() => {
+      for (const r of items) this.#db.put(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP), { disk: r.disk, shard: r.shard });
+      this.#appendAudit({ action: 'repair.queue', principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
+    });
+  }
+
+  /** Removes repaired (or superseded) items from the queue, with an audit record, in one transaction. */
+  async completeRepair(items: Array<{ bucket: string; key: string; versionId: string; shard: number }>, action: string, principal: string, timeMs: number): Promise<void> {
+    if (items.length === 0) return;
+    await this.#db.transaction(() => {
+      for (const r of items) this.#db.remove(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP));
+      this.#appendAudit({ action, principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
+    });
+  }
+
   repairQueue(): Array<{ bucket: string; key: string; versionId: string; disk: string; shard: number }> {
     return [...this.#db.getRange({ start: `repair${SEP}`, end: `repair${SEP}\uffff` })].map(({ key, value }) => {
       const [, bucket, k, versionId] = String(key).split(SEP);

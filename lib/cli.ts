@@ -118,6 +118,18 @@ program
   .option(...metaOption)
   .action((bucket: string, key: string, o: { meta: string }) => withVault(o.meta, (v) => v.delete(bucket, key)));
 
+program
+  .command('repair')
+  .description('rebuild every shard queued for repair (from reads, degraded writes)')
+  .option(...metaOption)
+  .action((o: { meta: string }) =>
+    withVault(o.meta, async (v) => {
+      const queued = v.repairQueue().length;
+      const r = await v.repair();
+      console.log(`repair: ${queued} queued, ${r.repaired} rebuilt, ${r.dropped} dropped (superseded)`);
+    }),
+  );
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as { code?: string; message?: string };
   console.error(`shardvault: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`);

@@ -384,6 +384,7 @@ export class Vault {
     const { manifest, hashTable } = await this.loadManifest(bucket, key, head);
     const { k, m, blockBytes, stripeCount, placement } = manifest;
     const out = new Uint8Array(stripeCount * k * blockBytes);
+    const bad = new Set<number>();
     for (let s = 0; s < stripeCount; s++) {
       const blocks: Uint8Array[] = [];
       const present: boolean[] = [];
@@ -403,6 +404,9 @@ export class Vault {
       await Promise.all(Array.from({ length: k }, (_, i) => read(i)));
       if (present.slice(0, k).some((p) => !p)) {
         await Promise.all(Array.from({ length: m }, (_, j) => read(k + j)));
+        present.forEach((p, i) => {
+          if (!p) bad.add(i);
+        });
         const good = present.filter(Boolean).length;
         if (good < k) {
           throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} of ${bucket}/${key}: only ${good} of ${k + m} blocks verify, ${k} needed`);
@@ -423,10 +427,101 @@ export class Vault {
     if (Buffer.compare(blake3Sync(data), manifest.contentHash) !== 0) {
       throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: content hash mismatch`);
     }
+    if (bad.size > 0) {
+      // The read succeeded through reconstruction: report the bad shards so repair rewrites them.
+      await this.catalog.queueRepair(
+        [...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })),
+        'read',
+        Date.now(),
+      );
+    }
     return data;
   }
 
-  private async loadManifest(bucket: string, key: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array }> {
+  /** Work waiting for repair() (shards missing or bad, per object version). */
+  repairQueue() {
+    return this.catalog.repairQueue();
+  }
+
+  /**
+   * Rebuilds every queued shard from k good ones, verifies each rebuilt block against the hash table
+   * (decode-then-verify), writes it durably to its disk with a fresh manifest copy, then removes the item from
+   * the queue with an audit record. Items of superseded versions are dropped. Returns what it did.
+   */
+  async repair(principal = 'repair'): Promise<{ repaired: number; dropped: number }> {
+    let repaired = 0;
+    let dropped = 0;
+    const items = this.catalog.repairQueue();
+    const byVersion = new Map<string, typeof items>();
+    for (const it of items) {
+      const id = `${it.bucket}\0${it.key}\0${it.versionId}`;
+      byVersion.set(id, [...(byVersion.get(id) ?? []), it]);
+    }
+    for (const group of byVersion.values()) {
+      const { bucket, key, versionId } = group[0];
+      const head = this.catalog.getHead(bucket, key);
+      if (head === undefined || head.versionId !== versionId || head.tombstone) {
+        await this.catalog.completeRepair(group, 'repair.drop', principal, Date.now());
+        dropped += group.length;
+        continue;
+      }
+      const { manifest, hashTable, copy } = await this.loadManifest(bucket, key, head);
+      const { k, m, blockBytes, stripeCount, placement } = manifest;
+      const targets = [...new Set(group.map((g) => g.shard))].sort((a, b) => a - b);
+      const rebuilt = targets.map(() => [] as Uint8Array[]);
+      for (let s = 0; s < stripeCount; s++) {
+        const blocks: Uint8Array[] = [];
+        const present: boolean[] = [];
+        await Promise.all(
+          placement.map(async (id, i) => {
+            blocks[i] = new Uint8Array(blockBytes);
+            present[i] = false;
+            if (targets.includes(i)) return;
+            const d = this.disk(id);
+            const expected = hashTable.subarray((s * (k + m) + i) * 32, (s * (k + m) + i + 1) * 32);
+            try {
+              const r = await readRange(join(this.objectDir(d.path, bucket, key), `${versionId}.s${i}`), HEADER_BYTES + s * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
+              blocks[i] = new Uint8Array(r.data);
+              present[i] = r.ok![0];
+            } catch {
+              // unreadable: an erasure
+            }
+          }),
+        );
+        if (present.filter(Boolean).length < k) {
+          throw new ShardVaultError(ErrorCode.CORRUPT, `cannot repair ${bucket}/${key}: stripe ${s} has fewer than ${k} good blocks`);
+        }
+        await this.codec.reconstruct(blocks, { present, targets });
+        targets.forEach((t, j) => {
+          const expected = hashTable.subarray((s * (k + m) + t) * 32, (s * (k + m) + t + 1) * 32);
+          if (Buffer.compare(blake3Sync(blocks[t]), expected) !== 0) {
+            throw new ShardVaultError(ErrorCode.CORRUPT, `rebuilt block ${t} of stripe ${s} does not verify`);
+          }
+          rebuilt[j].push(blocks[t]);
+        });
+      }
+      for (const [j, t] of targets.entries()) {
+        const d = this.disk(placement[t]);
+        const dir = this.objectDir(d.path, bucket, key);
+        await mkdirDurable(dir);
+        const w = await openShardWriter(dir, `${versionId}.s${t}`, { expectDev: d.dev });
+        const header = new Uint8Array(HEADER_BYTES);
+        header.set([0x53, 0x56, 0x53, 0x48, t, 0, 0, 0]);
+        header.set(manifest.versionId, 16);
+        await w.append(header);
+        for (const b of rebuilt[j]) await w.append(b);
+        await w.seal({ replace: true }); // the old file, if any, is corrupt
+        const mw = await openShardWriter(dir, `${versionId}.m${t}`, { expectDev: d.dev });
+        await mw.append(copy);
+        await mw.seal({ replace: true });
+      }
+      await this.catalog.completeRepair(group, 'repair', principal, Date.now());
+      repaired += group.length;
+    }
+    return { repaired, dropped };
+  }
+
+  private async loadManifest(bucket: string, key: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array }> {
     const trusted = (id: Uint8Array) => (Buffer.compare(id, keyId(this.publicKey)) === 0 ? this.publicKey : null);
     for (const d of this.config.disks) {
       const dir = this.objectDir(d.path, bucket, key);
@@ -443,7 +538,7 @@ export class Vault {
           if (manifest.sequence !== head.sequence) continue; // an older copy cannot roll the object back (I4)
           const hashTable = copy.subarray(4 + len);
           if (Buffer.compare(blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), manifest.hashTableRoot) !== 0) continue;
-          return { manifest, hashTable };
+          return { manifest, hashTable, copy };
         } catch {
           continue;
         }

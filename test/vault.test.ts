@@ -97,6 +97,31 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     await vault.close();
   });
 
+  it('a read through bad shards queues them; repair rebuilds them byte for byte; superseded work is dropped', async () => {
+    const { vault, disks } = await makeVault();
+    const data = randomBytes(9 * 4096 + 11);
+    const { versionId } = await vault.put('b', 'y', data);
+    const shards = shardFiles(disks, versionId, 's');
+    const originals = shards.map((f) => readFileSync(f));
+    unlinkSync(shards[1]);
+    const rot = Buffer.from(originals[5]);
+    rot[100] ^= 0xff;
+    writeFileSync(shards[5], rot);
+    expect(Buffer.from(await vault.get('b', 'y')).equals(data)).toBe(true);
+    expect(vault.repairQueue().map((r) => r.shard).sort()).toEqual([1, 5]);
+    expect(await vault.repair()).toEqual({ repaired: 2, dropped: 0 });
+    expect(vault.repairQueue()).toEqual([]);
+    expect(readFileSync(shards[1]).equals(originals[1])).toBe(true);
+    expect(readFileSync(shards[5]).equals(originals[5])).toBe(true);
+    await vault.get('b', 'y');
+    expect(vault.repairQueue()).toEqual([]); // nothing bad any more
+    unlinkSync(shards[0]);
+    await vault.get('b', 'y'); // queues shard 0 of the current version
+    await vault.put('b', 'y', Buffer.from('newer')); // ...which is then superseded
+    expect(await vault.repair()).toEqual({ repaired: 0, dropped: 1 });
+    await vault.close();
+  });
+
   it('refuses to format a disk that already belongs to a pool', async () => {
     const { vault, disks, base } = await makeVault();
     await vault.close();
