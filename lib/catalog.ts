@@ -189,6 +189,14 @@ export class Catalog {
     });
   }
 
+  /** Every live head, bucket by bucket, key order: what scrub walks. */
+  *heads(): Generator<{ bucket: string; key: string; head: Head }> {
+    for (const { key, value } of this.#db.getRange({ start: `head${SEP}`, end: `head${SEP}\uffff` })) {
+      const [, bucket, k] = String(key).split(SEP);
+      if (!(value as Head).tombstone) yield { bucket, key: k, head: value as Head };
+    }
+  }
+
   repairQueue(): Array<{ bucket: string; key: string; versionId: string; disk: string; shard: number }> {
     return [...this.#db.getRange({ start: `repair${SEP}`, end: `repair${SEP}\uffff` })].map(({ key, value }) => {
       const [, bucket, k, versionId] = String(key).split(SEP);

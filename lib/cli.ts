@@ -119,6 +119,22 @@ program
   .action((bucket: string, key: string, o: { meta: string }) => withVault(o.meta, (v) => v.delete(bucket, key)));
 
 program
+  .command('scrub')
+  .description('verify every block of every object; bad ones are queued for repair')
+  .option(...metaOption)
+  .option('--rate <bytesPerSec>', 'read at most this many bytes per second', positiveInt)
+  .action((o: { meta: string; rate?: number }) =>
+    withVault(o.meta, async (v) => {
+      const r = await v.scrub({
+        rateBytesPerSec: o.rate,
+        onProgress: (p) => process.stderr.write(`\rscrub: ${p.objects} objects, ${(p.bytes / 1e6).toFixed(1)} MB, ${p.bad} bad`),
+      });
+      process.stderr.write('\n');
+      console.log(`scrub: ${r.objects} objects, ${r.bytes} bytes, ${r.bad} bad shard(s) queued for repair`);
+    }),
+  );
+
+program
   .command('repair')
   .description('rebuild every shard queued for repair (from reads, degraded writes)')
   .option(...metaOption)

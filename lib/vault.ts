@@ -438,6 +438,45 @@ export class Vault {
     return data;
   }
 
+  /**
+   * Scrub: reads every block of every live object (data and parity) and checks it against the hash table;
+   * bad or missing blocks are queued for repair(). Rate-limited (bytes per second), abortable, reports
+   * progress after each object.
+   */
+  async scrub(options: { rateBytesPerSec?: number; signal?: AbortSignal; onProgress?: (p: { objects: number; bytes: number; bad: number }) => void } = {}): Promise<{ objects: number; bytes: number; bad: number }> {
+    const progress = { objects: 0, bytes: 0, bad: 0 };
+    const started = Date.now();
+    for (const { bucket, key, head } of this.catalog.heads()) {
+      if (options.signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'scrub aborted');
+      const { manifest, hashTable } = await this.loadManifest(bucket, key, head);
+      const { k, m, blockBytes, stripeCount, placement } = manifest;
+      const bad = new Set<number>();
+      await Promise.all(
+        placement.map(async (id, i) => {
+          const d = this.disk(id);
+          const expected = new Uint8Array(stripeCount * 32);
+          for (let s = 0; s < stripeCount; s++) expected.set(hashTable.subarray((s * (k + m) + i) * 32, (s * (k + m) + i + 1) * 32), s * 32);
+          try {
+            const r = await readRange(join(this.objectDir(d.path, bucket, key), `${head.versionId}.s${i}`), HEADER_BYTES, stripeCount * blockBytes, { blockBytes, expectedHashes: expected });
+            if (r.ok!.some((ok) => !ok)) bad.add(i);
+          } catch {
+            bad.add(i);
+          }
+        }),
+      );
+      await this.catalog.queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'scrub', Date.now());
+      progress.objects++;
+      progress.bytes += stripeCount * blockBytes * (k + m);
+      progress.bad += bad.size;
+      options.onProgress?.({ ...progress });
+      if (options.rateBytesPerSec !== undefined) {
+        const aheadMs = (progress.bytes / options.rateBytesPerSec) * 1000 - (Date.now() - started);
+        if (aheadMs > 0) await new Promise((r) => setTimeout(r, aheadMs));
+      }
+    }
+    return progress;
+  }
+
   /** Work waiting for repair() (shards missing or bad, per object version). */
   repairQueue() {
     return this.catalog.repairQueue();

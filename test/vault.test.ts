@@ -13,6 +13,7 @@ const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-vault-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
+const HEADER = 32; // shard file header bytes (lib/vault.ts)
 
 async function makeVault(k = 4, m = 2, blockBytes = 4096) {
   const base = join(root, `p${n++}`);
@@ -119,6 +120,29 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     await vault.get('b', 'y'); // queues shard 0 of the current version
     await vault.put('b', 'y', Buffer.from('newer')); // ...which is then superseded
     expect(await vault.repair()).toEqual({ repaired: 0, dropped: 1 });
+    await vault.close();
+  });
+
+  it('scrub finds bad parity that reads never touch, queues it, and repair fixes it; rate limit and abort work', async () => {
+    const { vault, disks } = await makeVault();
+    const { versionId } = await vault.put('b', 'z', randomBytes(6 * 4096));
+    await vault.put('b', 'z2', randomBytes(100));
+    const shards = shardFiles(disks, versionId, 's');
+    const parity = readFileSync(shards[4]);
+    parity[HEADER + 10] ^= 1;
+    writeFileSync(shards[4], parity);
+    const seen: number[] = [];
+    const t0 = Date.now();
+    const result = await vault.scrub({ rateBytesPerSec: 500_000, onProgress: (p) => seen.push(p.objects) });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(130); // 73 728 bytes at 500 kB/s = 147 ms
+    expect(result).toMatchObject({ objects: 2, bad: 1 });
+    expect(seen).toEqual([1, 2]);
+    expect(vault.repairQueue().map((r) => r.shard)).toEqual([4]);
+    await vault.repair();
+    expect((await vault.scrub()).bad).toBe(0);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(vault.scrub({ signal: ac.signal })).rejects.toMatchObject({ code: 'ERR_SV_ABORTED' });
     await vault.close();
   });
 
