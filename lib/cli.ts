@@ -119,6 +119,12 @@ program
   .action((bucket: string, key: string, o: { meta: string }) => withVault(o.meta, (v) => v.delete(bucket, key)));
 
 program
+  .command('status')
+  .description('per-disk health, objects at risk, queued repair work')
+  .option(...metaOption)
+  .action((o: { meta: string }) => withVault(o.meta, async (v) => console.log(JSON.stringify(await v.status(), null, 2))));
+
+program
   .command('scrub')
   .description('verify every block of every object; bad ones are queued for repair')
   .option(...metaOption)

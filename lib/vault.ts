@@ -477,6 +477,36 @@ export class Vault {
     return progress;
   }
 
+  /**
+   * Pool health: per disk, whether it is reachable with the right identity and device and how many shards of
+   * queued repair work it holds; objects at risk (queued work); live object count.
+   */
+  async status(): Promise<{
+    disks: Array<{ id: string; path: string; ok: boolean; problem?: string; repairQueued: number }>;
+    objects: number;
+    objectsAtRisk: number;
+    repairQueued: number;
+  }> {
+    const queue = this.catalog.repairQueue();
+    const disks = await Promise.all(
+      this.config.disks.map(async (d) => {
+        let problem: string | undefined;
+        try {
+          const identity = JSON.parse(await readFile(join(d.path, 'disk.json'), 'utf8')) as { diskId: string; poolId: string };
+          if (identity.diskId !== d.id || identity.poolId !== this.config.poolId) problem = 'identity file does not match';
+          else if (statDisk(d.path).dev !== d.dev) problem = 'different device (not mounted?)';
+        } catch (err) {
+          problem = `unreadable: ${(err as Error).message}`;
+        }
+        return { id: d.id, path: d.path, ok: problem === undefined, ...(problem ? { problem } : {}), repairQueued: queue.filter((q) => q.disk === d.id).length };
+      }),
+    );
+    let objects = 0;
+    for (const _ of this.catalog.heads()) objects++;
+    const atRisk = new Set(queue.map((q) => `${q.bucket}\0${q.key}\0${q.versionId}`));
+    return { disks, objects, objectsAtRisk: atRisk.size, repairQueued: queue.length };
+  }
+
   /** Work waiting for repair() (shards missing or bad, per object version). */
   repairQueue() {
     return this.catalog.repairQueue();

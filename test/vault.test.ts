@@ -110,8 +110,13 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     writeFileSync(shards[5], rot);
     expect(Buffer.from(await vault.get('b', 'y')).equals(data)).toBe(true);
     expect(vault.repairQueue().map((r) => r.shard).sort()).toEqual([1, 5]);
+    const st = await vault.status();
+    expect(st).toMatchObject({ objects: 1, objectsAtRisk: 1, repairQueued: 2 });
+    expect(st.disks.every((d) => d.ok)).toBe(true);
+    expect(st.disks.reduce((n, d) => n + d.repairQueued, 0)).toBe(2);
     expect(await vault.repair()).toEqual({ repaired: 2, dropped: 0 });
     expect(vault.repairQueue()).toEqual([]);
+    expect((await vault.status()).objectsAtRisk).toBe(0);
     expect(readFileSync(shards[1]).equals(originals[1])).toBe(true);
     expect(readFileSync(shards[5]).equals(originals[5])).toBe(true);
     await vault.get('b', 'y');
