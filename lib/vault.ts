@@ -17,11 +17,12 @@ import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, si
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile, open as fsOpen } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
 import { Catalog, type Head } from './catalog.js';
 import { ReedSolomon } from './codec.js';
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
-import { blake3Sync } from './hash.js';
+import { blake3Sync, createBlake3 } from './hash.js';
 import { signManifest, verifyManifest, type Manifest } from './manifest.js';
 import { checkPoolLayout, place, type PlacementDisk } from './placement.js';
 import { openShardWriter, readRange, statDisk } from './shardio.js';
@@ -220,16 +221,30 @@ export class Vault {
     return join(diskPath, 'objects', hex(blake3Sync(new TextEncoder().encode(`${bucket}\0${key}`))).slice(0, 32));
   }
 
-  /** Stores `data` under bucket/key; resolves with a signed receipt once everything is durable and committed. */
-  async put(bucket: string, key: string, data: Uint8Array, principal = 'local'): Promise<Receipt> {
-    if (!(data instanceof Uint8Array)) throw typeError('data', 'a Uint8Array', data);
+  /**
+   * Stores `data` (bytes, a Readable or any async iterable of byte chunks) under bucket/key; resolves with a
+   * signed receipt once everything is durable and committed. Input is consumed one batch of stripes at a time,
+   * so memory stays bounded by the batch (16 stripes) whatever the object size; the next chunk is only pulled
+   * after the previous batch reached the shard files (backpressure). `signal` aborts before the commit.
+   */
+  async put(
+    bucket: string,
+    key: string,
+    data: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    options: { principal?: string; signal?: AbortSignal } | string = {},
+  ): Promise<Receipt> {
+    const { principal = 'local', signal } = typeof options === 'string' ? { principal: options } : options;
+    const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
+      data instanceof Uint8Array ? [data] : (data as AsyncIterable<Uint8Array> | Iterable<Uint8Array>);
+    if (source === null || typeof source !== 'object' || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
+      throw typeError('data', 'a Uint8Array, a Readable or an iterable of Uint8Array', data);
+    }
     const { k, m, blockBytes } = this.config;
     const head = this.catalog.getHead(bucket, key);
     const sequence = (head?.sequence ?? 0n) + 1n;
     const versionId = randomBytes(16);
     const placement = place(`${bucket}\0${key}\0${hex(versionId)}`, this.config.disks, { k, m, level: this.config.failureDomain });
     const stripeBytes = k * blockBytes;
-    const stripeCount = Math.max(1, Math.ceil(data.length / stripeBytes));
 
     // Open one writer per shard; a disk that fails any step drops out (I9: never retried on the same file).
     const alive = new Array<boolean>(k + m).fill(true);
@@ -251,32 +266,69 @@ export class Vault {
         }
       }),
     );
-    const hashTable = new Uint8Array(stripeCount * (k + m) * 32);
-    for (let first = 0; first < stripeCount; first += STRIPES_PER_BATCH) {
-      const stripes: Uint8Array[][] = [];
-      for (let s = first; s < Math.min(stripeCount, first + STRIPES_PER_BATCH); s++) {
-        const blocks = Array.from({ length: k + m }, () => new Uint8Array(blockBytes));
-        for (let i = 0; i < k; i++) {
-          const start = Math.min(data.length, s * stripeBytes + i * blockBytes);
-          blocks[i].set(data.subarray(start, Math.min(data.length, start + blockBytes)));
-        }
-        stripes.push(blocks);
-      }
+    const abortAll = async () => {
+      await Promise.all(writers.map((w) => w?.abort().catch(() => undefined)));
+    };
+    const content = createBlake3();
+    const fingerprintChunks: Uint8Array[] = [];
+    let size = 0;
+    let stripeCount = 0;
+    let batch: Uint8Array[][] = [];
+    let stripe = new Uint8Array(stripeBytes);
+    let filled = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const stripes = batch;
+      batch = [];
       const fingerprints = await this.codec.encodeAndHash(stripes);
-      fingerprints.forEach((fp, j) => fp.forEach((h, i) => hashTable.set(h, ((first + j) * (k + m) + i) * 32)));
+      for (const fp of fingerprints) for (const h of fp) fingerprintChunks.push(h.slice());
       await Promise.all(
         writers.map(async (w, i) => {
           if (w === null || !alive[i]) return;
           try {
-            for (const stripe of stripes) await w.append(stripe[i]);
+            for (const st of stripes) await w.append(st[i]);
           } catch {
             alive[i] = false;
           }
         }),
       );
+    };
+    const closeStripe = async () => {
+      const blocks = Array.from({ length: k + m }, (_, i) =>
+        i < k ? stripe.subarray(i * blockBytes, (i + 1) * blockBytes) : new Uint8Array(blockBytes),
+      );
+      batch.push(blocks);
+      stripeCount++;
+      stripe = new Uint8Array(stripeBytes);
+      filled = 0;
+      if (batch.length >= STRIPES_PER_BATCH) await flush();
+    };
+    try {
+      for await (const chunkIn of source as AsyncIterable<Uint8Array>) {
+        if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
+        if (!(chunkIn instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', chunkIn);
+        content.update(chunkIn);
+        size += chunkIn.length;
+        let at = 0;
+        while (at < chunkIn.length) {
+          const take = Math.min(stripeBytes - filled, chunkIn.length - at);
+          stripe.set(chunkIn.subarray(at, at + take), filled);
+          filled += take;
+          at += take;
+          if (filled === stripeBytes) await closeStripe();
+        }
+      }
+      if (filled > 0 || stripeCount === 0) await closeStripe(); // the last stripe is zero-padded
+      await flush();
+      if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
+    } catch (err) {
+      await abortAll();
+      throw err;
     }
+    const hashTable = new Uint8Array(fingerprintChunks.length * 32);
+    fingerprintChunks.forEach((h, i) => hashTable.set(h, i * 32));
     const manifest: Manifest = {
-      bucket, key, versionId, sequence, size: data.length, contentHash: blake3Sync(data), tombstone: false, k, m,
+      bucket, key, versionId, sequence, size, contentHash: content.digest(), tombstone: false, k, m,
       blockBytes, stripeCount, placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), principal,
       timeMs: Date.now(), signerKeyId: keyId(this.publicKey), inline: new Uint8Array(0),
     };
@@ -311,7 +363,7 @@ export class Vault {
     const newHead: Head = { versionId: hex(versionId), sequence, manifestHash, tombstone: false };
     await this.catalog.commit({
       bucket, key, expectedSequence: head?.sequence ?? 0n, head: newHead,
-      audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${data.length}` },
+      audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
       repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
     });
     const body = { bucket, key, versionId: hex(versionId), sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m };
@@ -377,15 +429,49 @@ export class Vault {
     return this.catalog.list(bucket, options);
   }
 
-  /** The latest committed bytes of bucket/key, verified; throws ERR_SV_CORRUPT when more than m shards are bad. */
-  async get(bucket: string, key: string): Promise<Uint8Array> {
+  /** The latest committed bytes of bucket/key (or `range` [start, end)), verified; see getStream. */
+  async get(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const c of this.#stripes(bucket, key, options)) {
+      chunks.push(c);
+      total += c.length;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
+  /**
+   * Streams the latest committed bytes of bucket/key, or the range [start, end), stripe by stripe: only the
+   * stripes of the range are read, every block is verified against the hash table, missing or bad blocks are
+   * rebuilt from parity and verified again (I3), and a whole-object read is checked against the content hash
+   * before the stream ends. Throws ERR_SV_CORRUPT (never wrong bytes) when more than m blocks of a stripe are
+   * bad. Memory is one stripe at a time.
+   */
+  getStream(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Readable {
+    return Readable.from(this.#stripes(bucket, key, options), { objectMode: false });
+  }
+
+  async *#stripes(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
     const { manifest, hashTable } = await this.loadManifest(bucket, key, head);
-    const { k, m, blockBytes, stripeCount, placement } = manifest;
-    const out = new Uint8Array(stripeCount * k * blockBytes);
+    const { k, m, blockBytes, placement, size } = manifest;
+    const stripeBytes = k * blockBytes;
+    const start = options.range === undefined ? 0 : integer('range.start', options.range.start, 0, size);
+    const end = options.range?.end === undefined ? size : integer('range.end', options.range.end, start, size);
+    const whole = start === 0 && end === size;
+    const content = whole ? createBlake3() : null;
     const bad = new Set<number>();
-    for (let s = 0; s < stripeCount; s++) {
+    const firstStripe = Math.floor(start / stripeBytes);
+    const lastStripe = end > start ? Math.floor((end - 1) / stripeBytes) : firstStripe - 1;
+    for (let s = firstStripe; s <= lastStripe; s++) {
+      if (options.signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'get aborted');
       const blocks: Uint8Array[] = [];
       const present: boolean[] = [];
       const read = async (i: number) => {
@@ -421,10 +507,18 @@ export class Vault {
           }
         }
       }
-      for (let i = 0; i < k; i++) out.set(blocks[i], (s * k + i) * blockBytes);
+      const stripeData = new Uint8Array(stripeBytes);
+      for (let i = 0; i < k; i++) stripeData.set(blocks[i], i * blockBytes);
+      const from = Math.max(start - s * stripeBytes, 0);
+      const to = Math.min(end - s * stripeBytes, stripeBytes);
+      const piece = stripeData.subarray(from, to);
+      content?.update(piece);
+      if (whole && s === lastStripe && Buffer.compare(content!.digest(), manifest.contentHash) !== 0) {
+        throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: content hash mismatch`);
+      }
+      yield piece;
     }
-    const data = out.subarray(0, manifest.size);
-    if (Buffer.compare(blake3Sync(data), manifest.contentHash) !== 0) {
+    if (whole && lastStripe < firstStripe && Buffer.compare(content!.digest(), manifest.contentHash) !== 0) {
       throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: content hash mismatch`);
     }
     if (bad.size > 0) {
@@ -435,7 +529,6 @@ export class Vault {
         Date.now(),
       );
     }
-    return data;
   }
 
   /**
