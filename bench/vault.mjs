@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Engine benchmark (issue 4): put/get throughput of large objects through the Vault vs the raw baseline of
+// writing the same bytes with fsync through plain node:fs (same run, same filesystem), 4 KiB puts per second
+// at concurrency 1 and 32 vs the raw durable-create rate of one disk, and RSS / event-loop lag (p99) during a
+// large streaming put and get. Usage: npx tsc -p . && node bench/vault.mjs [--smoke] [--size MiB] [--big MiB]
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { Vault, nativeInfo } = await import(join(here, '..', 'dist', 'lib', 'index.js'));
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
+const sizeMiB = opt('--size', smoke ? 8 : 256);
+const bigMiB = opt('--big', smoke ? 16 : 4096);
+const smallCount = smoke ? 50 : 1000;
+const base = process.env.BENCH_DIR ?? join(here, '.out');
+mkdirSync(base, { recursive: true });
+const dir = mkdtempSync(join(base, 'vault-'));
+const info = nativeInfo();
+console.log(`cpu: ${info.cpu} x ${cpus().length}`);
+console.log(`node: ${process.version} (${process.arch})`);
+console.log(`native: ${info.loaded ? `codec ${info.codec.chosen}, BLAKE3 ${info.blake3?.chosen}` : info.reason}`);
+console.log(`dir: ${dir}; pool 4+2 on 6 directory disks, 1 MiB blocks`);
+
+const disks = Array.from({ length: 6 }, (_, i) => {
+  mkdirSync(join(dir, `d${i}`));
+  return { path: join(dir, `d${i}`) };
+});
+const vault = await Vault.init({ disks, metaDir: join(dir, 'meta'), k: 4, m: 2, blockBytes: 1 << 20 });
+await vault.createBucket('b');
+const mb = (bytes, ms) => (bytes / 1e6 / (ms / 1000)).toFixed(0);
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+// Raw baseline: the same object bytes written to 6 files (one per disk, 1/4 of the object each plus parity-sized
+// extra, i.e. 1.5x the object like a 4+2 code) with write + fsync + rename + dir fsync through node:fs.
+async function rawBaseline(bytes) {
+  const per = Math.ceil((bytes * 1.5) / 6);
+  const buf = randomBytes(Math.min(per, 16 << 20));
+  const t = now();
+  await Promise.all(
+    disks.map(async (d, i) => {
+      const tmp = join(d.path, `.raw${i}`);
+      const fh = await open(tmp, 'w');
+      for (let left = per; left > 0; left -= buf.length) await fh.write(buf, 0, Math.min(left, buf.length));
+      await fh.sync();
+      await fh.close();
+      await rename(tmp, join(d.path, `raw${i}`));
+      const dh = await open(d.path, 'r');
+      await dh.sync();
+      await dh.close();
+    }),
+  );
+  return now() - t;
+}
+
+const size = sizeMiB * 2 ** 20;
+const object = randomBytes(size);
+const rawMs = await rawBaseline(size);
+let t = now();
+await vault.put('b', 'large', object);
+const putMs = now() - t;
+t = now();
+const back = await vault.get('b', 'large');
+const getMs = now() - t;
+if (Buffer.compare(back, object) !== 0) throw new Error('round trip mismatch');
+console.log(`\n${sizeMiB} MiB object: put ${mb(size, putMs)} MB/s, get ${mb(size, getMs)} MB/s; raw fsync baseline ${mb(size, rawMs)} MB/s of object bytes; put/baseline ${(rawMs / putMs).toFixed(2)}x`);
+
+// 4 KiB puts per second, and the raw durable create rate of one disk (create, write, fsync, rename, dir fsync).
+const small = randomBytes(4096);
+async function rawCreates(n) {
+  const t0 = now();
+  for (let i = 0; i < n; i++) {
+    const tmp = join(disks[0].path, `.c${i}`);
+    const fh = await open(tmp, 'wx');
+    await fh.write(small);
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, join(disks[0].path, `c${i}`));
+    const dh = await open(disks[0].path, 'r');
+    await dh.sync();
+    await dh.close();
+  }
+  return n / ((now() - t0) / 1000);
+}
+const rawRate = await rawCreates(smallCount);
+t = now();
+for (let i = 0; i < smallCount; i++) await vault.put('b', `s1-${i}`, small);
+const c1 = smallCount / ((now() - t) / 1000);
+t = now();
+let next = 0;
+await Promise.all(
+  Array.from({ length: 32 }, async () => {
+    while (next < smallCount) {
+      const i = next++;
+      await vault.put('b', `s32-${i}`, small);
+    }
+  }),
+);
+const c32 = smallCount / ((now() - t) / 1000);
+console.log(`\n4 KiB puts/s: concurrency 1 ${c1.toFixed(0)}, concurrency 32 ${c32.toFixed(0)}; raw durable creates on one disk ${rawRate.toFixed(0)}/s; ratios ${(c1 / rawRate).toFixed(2)}x, ${(c32 / rawRate).toFixed(2)}x`);
+
+// Large streaming put and get: RSS and event-loop lag.
+const lag = monitorEventLoopDelay({ resolution: 10 });
+const rss0 = process.memoryUsage().rss;
+let rssPeak = rss0;
+const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
+const chunk = randomBytes(1 << 20);
+async function* gen() {
+  for (let i = 0; i < bigMiB; i++) yield chunk;
+}
+lag.enable();
+t = now();
+await vault.put('b', 'huge', Readable.from(gen()));
+const bigPutMs = now() - t;
+t = now();
+let got = 0;
+for await (const piece of vault.getStream('b', 'huge')) got += piece.length;
+const bigGetMs = now() - t;
+lag.disable();
+clearInterval(sampler);
+console.log(`\n${bigMiB} MiB streaming put ${mb(bigMiB * 2 ** 20, bigPutMs)} MB/s, get ${mb(got, bigGetMs)} MB/s; RSS peak +${((rssPeak - rss0) / 2 ** 20).toFixed(0)} MiB (absolute ${(rssPeak / 2 ** 20).toFixed(0)} MiB); event-loop lag p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, max ${(lag.max / 1e6).toFixed(1)} ms`);
+await vault.close();
+rmSync(dir, { recursive: true, force: true });
+console.log('\nbench/vault.mjs: ok');
