@@ -70,6 +70,8 @@ const HEADER_BYTES = 32;
 const HASH_TABLE_CONTEXT = 'shardvault/hashtable/v1';
 const MANIFEST_HASH_CONTEXT = 'shardvault/manifest-hash/v1';
 const STRIPES_PER_BATCH = 16;
+/** Objects up to this size (given as one buffer) are stored inline in the manifest copies. N.B. format policy. */
+export const INLINE_BYTES_MAX = 16 * 1024;
 
 function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
@@ -241,6 +243,12 @@ export class Vault {
     }
     const { k, m, blockBytes } = this.config;
     const head = this.catalog.getHead(bucket, key);
+    if (data instanceof Uint8Array && data.length <= INLINE_BYTES_MAX) {
+      // Small objects live inline in every manifest copy: one sealed file per disk instead of two, and each of
+      // the k + m copies holds all of it (any one surviving copy serves the object).
+      if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
+      return this.#putManifestOnly(bucket, key, head, data, false, principal);
+    }
     const sequence = (head?.sequence ?? 0n) + 1n;
     const versionId = randomBytes(16);
     const placement = place(`${bucket}\0${key}\0${hex(versionId)}`, this.config.disks, { k, m, level: this.config.failureDomain });
@@ -385,14 +393,22 @@ export class Vault {
   async delete(bucket: string, key: string, principal = 'local'): Promise<void> {
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) return;
+    await this.#putManifestOnly(bucket, key, head, new Uint8Array(0), true, principal);
+  }
+
+  /**
+   * Writes a version that lives entirely in its manifest copies (a tombstone, or a small object inline,
+   * DESIGN.md 2): one signed copy per disk of the placement, sealed durably, then the flushed commit.
+   */
+  async #putManifestOnly(bucket: string, key: string, head: Head | undefined, inline: Uint8Array, tombstone: boolean, principal: string): Promise<Receipt> {
     const { k, m, blockBytes } = this.config;
     const versionId = randomBytes(16);
-    const sequence = head.sequence + 1n;
+    const sequence = (head?.sequence ?? 0n) + 1n;
     const placement = place(`${bucket}\0${key}\0${hex(versionId)}`, this.config.disks, { k, m, level: this.config.failureDomain });
     const manifest: Manifest = {
-      bucket, key, versionId, sequence, size: 0, contentHash: blake3Sync(new Uint8Array(0)), tombstone: true, k, m,
+      bucket, key, versionId, sequence, size: inline.length, contentHash: blake3Sync(inline), tombstone, k, m,
       blockBytes, stripeCount: 0, placement, hashTableRoot: blake3Sync(new Uint8Array(0), { context: HASH_TABLE_CONTEXT }),
-      principal, timeMs: Date.now(), signerKeyId: keyId(this.publicKey), inline: new Uint8Array(0),
+      principal, timeMs: Date.now(), signerKeyId: keyId(this.publicKey), inline: inline.slice(),
     };
     const signed = signManifest(manifest, this.privateKey);
     const manifestHash = hex(blake3Sync(signed, { context: MANIFEST_HASH_CONTEXT }));
@@ -414,15 +430,18 @@ export class Vault {
         }
       }),
     );
-    const durable = sealed.filter(Boolean).length;
-    if (durable < this.config.writeQuorum) {
-      throw new ShardVaultError(ErrorCode.IO, `tombstone sealed on ${durable} disks; write quorum is ${this.config.writeQuorum}`);
+    const durable = placement.filter((_, i) => sealed[i]);
+    if (durable.length < this.config.writeQuorum) {
+      throw new ShardVaultError(ErrorCode.IO, `manifest sealed on ${durable.length} disks; write quorum is ${this.config.writeQuorum}`);
     }
     await this.catalog.commit({
-      bucket, key, expectedSequence: head.sequence,
-      head: { versionId: hex(versionId), sequence, manifestHash, tombstone: true },
-      audit: { action: 'delete', principal, timeMs: manifest.timeMs },
+      bucket, key, expectedSequence: head?.sequence ?? 0n,
+      head: { versionId: hex(versionId), sequence, manifestHash, tombstone },
+      audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
+      repair: placement.flatMap((disk, shard) => (sealed[shard] ? [] : [{ disk, shard }])),
     });
+    const body = { bucket, key, versionId: hex(versionId), sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m };
+    return { ...body, signature: edSign(null, Buffer.from(JSON.stringify(body)), this.privateKey).toString('hex') };
   }
 
   list(bucket: string, options?: { prefix?: string; startAfter?: string; limit?: number }): string[] {
@@ -466,6 +485,14 @@ export class Vault {
     const start = options.range === undefined ? 0 : integer('range.start', options.range.start, 0, size);
     const end = options.range?.end === undefined ? size : integer('range.end', options.range.end, start, size);
     const whole = start === 0 && end === size;
+    if (manifest.stripeCount === 0) {
+      // Inline: the bytes came inside a verified manifest; check them against the signed content hash.
+      if (manifest.inline.length !== size || Buffer.compare(blake3Sync(manifest.inline), manifest.contentHash) !== 0) {
+        throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: inline data does not match its content hash`);
+      }
+      if (end > start) yield manifest.inline.slice(start, end);
+      return;
+    }
     const content = whole ? createBlake3() : null;
     const bad = new Set<number>();
     const firstStripe = Math.floor(start / stripeBytes);
@@ -547,6 +574,11 @@ export class Vault {
       await Promise.all(
         placement.map(async (id, i) => {
           const d = this.disk(id);
+          if (stripeCount === 0) {
+            // Inline object: its manifest copies are the data; each must be there and match the head.
+            if (!(await this.copyMatches(join(this.objectDir(d.path, bucket, key), `${head.versionId}.m${i}`), head))) bad.add(i);
+            return;
+          }
           const expected = new Uint8Array(stripeCount * 32);
           for (let s = 0; s < stripeCount; s++) expected.set(hashTable.subarray((s * (k + m) + i) * 32, (s * (k + m) + i + 1) * 32), s * 32);
           try {
@@ -559,7 +591,7 @@ export class Vault {
       );
       await this.catalog.queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'scrub', Date.now());
       progress.objects++;
-      progress.bytes += stripeCount * blockBytes * (k + m);
+      progress.bytes += stripeCount === 0 ? manifest.size * (k + m) : stripeCount * blockBytes * (k + m);
       progress.bad += bad.size;
       options.onProgress?.({ ...progress });
       if (options.rateBytesPerSec !== undefined) {
@@ -666,6 +698,13 @@ export class Vault {
         const d = this.disk(placement[t]);
         const dir = this.objectDir(d.path, bucket, key);
         await mkdirDurable(dir);
+        if (stripeCount === 0) {
+          // Inline object: the manifest copy is all there is to rewrite.
+          const mw = await openShardWriter(dir, `${versionId}.m${t}`, { expectDev: d.dev });
+          await mw.append(copy);
+          await mw.seal({ replace: true });
+          continue;
+        }
         const w = await openShardWriter(dir, `${versionId}.s${t}`, { expectDev: d.dev });
         const header = new Uint8Array(HEADER_BYTES);
         header.set([0x53, 0x56, 0x53, 0x48, t, 0, 0, 0]);
@@ -681,6 +720,18 @@ export class Vault {
       repaired += group.length;
     }
     return { repaired, dropped };
+  }
+
+  /** Whether a manifest copy file holds the signed manifest the head names. */
+  private async copyMatches(file: string, head: Head): Promise<boolean> {
+    try {
+      const copy = await readFile(file);
+      const len = copy.readUInt32BE(0);
+      if (len > copy.length - 4) return false;
+      return hex(blake3Sync(copy.subarray(4, 4 + len), { context: MANIFEST_HASH_CONTEXT })) === head.manifestHash;
+    } catch {
+      return false;
+    }
   }
 
   private async loadManifest(bucket: string, key: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array }> {
