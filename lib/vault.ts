@@ -302,6 +302,9 @@ export class Vault {
       );
     };
     const closeStripe = async () => {
+      // A Readable's chunks arrive as microtasks: without this, a whole batch (64 MiB of copying and content
+      // hashing) would run without letting timers or I/O callbacks in. Yield once per stripe (~2 ms of work).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const blocks = Array.from({ length: k + m }, (_, i) =>
         i < k ? stripe.subarray(i * blockBytes, (i + 1) * blockBytes) : new Uint8Array(blockBytes),
       );
