@@ -18,6 +18,12 @@ export interface Head {
   sequence: bigint;
   manifestHash: string; // hex
   tombstone: boolean;
+  /** Shard index -> disk id, as in the manifest the head names (where to look first; trust is the manifest). */
+  placement?: string[];
+  /** Whether the version has shard files (false: inline or tombstone, all in the manifest copies). */
+  striped?: boolean;
+  /** When this head was committed (or last re-pointed by repair): superseded files are kept a grace period after. */
+  committedMs?: number;
 }
 
 export interface AuditRecord {
@@ -42,6 +48,16 @@ export interface CommitRequest {
   audit: { action: string; principal: string; timeMs: number; detail?: string };
   /** Shards to rebuild later (degraded write): disk id + shard index. */
   repair?: Array<{ disk: string; shard: number }>;
+}
+
+/** A shard to rebuild: where it was (disk), and optionally where it should go (a replacement disk). */
+export interface RepairItem {
+  bucket: string;
+  key: string;
+  versionId: string;
+  disk: string;
+  shard: number;
+  to?: string;
 }
 
 const SEP = '\0';
@@ -149,9 +165,60 @@ export class Catalog {
     return record!;
   }
 
+  /** A small named catalog value (pool configuration, scrub cursor). */
+  getMeta<T>(item: string): T | undefined {
+    return this.#db.get(['meta', item].join(SEP)) as T | undefined;
+  }
+
+  /**
+   * Sets (or with `undefined` removes) a named value; with `audit`, the audit record is written in the same
+   * flushed transaction (pool configuration changes, I6).
+   */
+  async setMeta(item: string, value: unknown, audit?: { action: string; principal: string; timeMs: number; detail?: string }): Promise<void> {
+    await this.#db.transaction(() => {
+      const k = ['meta', item].join(SEP);
+      if (value === undefined) this.#db.remove(k);
+      else this.#db.put(k, value);
+      if (audit !== undefined) this.#appendAudit(audit);
+    });
+  }
+
   /** Whether a version id was ever committed (files of uncommitted versions are leftovers of a crash). */
   isCommittedVersion(versionId: string): boolean {
     return this.#db.get(['vid', versionId].join(SEP)) !== undefined;
+  }
+
+  /** The object a committed version id belongs to. */
+  versionOwner(versionId: string): { bucket: string; key: string; sequence: bigint } | undefined {
+    return this.#db.get(['vid', versionId].join(SEP)) as { bucket: string; key: string; sequence: bigint } | undefined;
+  }
+
+  /**
+   * Re-points the current head at a re-signed manifest of the same version (repair moved shards to other
+   * disks): compare-and-set on version id and manifest hash, the completed repair items removed and an audit
+   * record written, in one flushed transaction.
+   */
+  async replaceManifest(
+    bucket: string,
+    key: string,
+    expected: { versionId: string; manifestHash: string },
+    head: Head,
+    done: Array<{ shard: number }>,
+    audit: { action: string; principal: string; timeMs: number; detail?: string },
+  ): Promise<void> {
+    name('bucket', bucket, 63);
+    name('key', key, 1024);
+    await this.#db.transaction(() => {
+      const headKey = ['head', bucket, key].join(SEP);
+      const current = this.#db.get(headKey) as Head | undefined;
+      if (current === undefined || current.versionId !== expected.versionId || current.manifestHash !== expected.manifestHash || head.versionId !== current.versionId || head.sequence !== current.sequence) {
+        throw new ShardVaultError(ErrorCode.CONFLICT, `head of ${bucket}/${key} moved while its shards were being repaired`);
+      }
+      this.#db.put(headKey, head);
+      this.#db.put(['version', bucket, key, head.sequence.toString().padStart(20, '0')].join(SEP), head);
+      for (const r of done) this.#db.remove(['repair', bucket, key, head.versionId, String(r.shard)].join(SEP));
+      this.#appendAudit({ ...audit, bucket, key, versionId: head.versionId });
+    });
   }
 
   /** Keys of live (non-tombstone) heads in `bucket`, in order, after `startAfter`, with `prefix`. */
@@ -172,10 +239,13 @@ export class Catalog {
   }
 
   /** Queues shards for repair (e.g. found bad by a read), with an audit record, in one transaction. */
-  async queueRepair(items: Array<{ bucket: string; key: string; versionId: string; disk: string; shard: number }>, principal: string, timeMs: number): Promise<void> {
+  async queueRepair(items: Array<RepairItem>, principal: string, timeMs: number): Promise<void> {
+    // Already queued work is not queued (or audited) again: reads of a degraded object would otherwise add an
+    // audit record each time.
+    items = items.filter((r) => this.#db.get(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP)) === undefined);
     if (items.length === 0) return;
     await this.#db.transaction(() => {
-      for (const r of items) this.#db.put(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP), { disk: r.disk, shard: r.shard });
+      for (const r of items) this.#db.put(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP), { disk: r.disk, shard: r.shard, ...(r.to !== undefined ? { to: r.to } : {}) });
       this.#appendAudit({ action: 'repair.queue', principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
     });
   }
@@ -190,18 +260,19 @@ export class Catalog {
   }
 
   /** Every live head, bucket by bucket, key order: what scrub walks. */
-  *heads(): Generator<{ bucket: string; key: string; head: Head }> {
-    for (const { key, value } of this.#db.getRange({ start: `head${SEP}`, end: `head${SEP}\uffff` })) {
+  *heads(options: { after?: { bucket: string; key: string }; tombstones?: boolean } = {}): Generator<{ bucket: string; key: string; head: Head }> {
+    const start = options.after === undefined ? `head${SEP}` : ['head', options.after.bucket, `${options.after.key}${SEP}`].join(SEP);
+    for (const { key, value } of this.#db.getRange({ start, end: `head${SEP}\uffff` })) {
       const [, bucket, k] = String(key).split(SEP);
-      if (!(value as Head).tombstone) yield { bucket, key: k, head: value as Head };
+      if (options.tombstones === true || !(value as Head).tombstone) yield { bucket, key: k, head: value as Head };
     }
   }
 
-  repairQueue(): Array<{ bucket: string; key: string; versionId: string; disk: string; shard: number }> {
+  repairQueue(): RepairItem[] {
     return [...this.#db.getRange({ start: `repair${SEP}`, end: `repair${SEP}\uffff` })].map(({ key, value }) => {
       const [, bucket, k, versionId] = String(key).split(SEP);
-      const v = value as { disk: string; shard: number };
-      return { bucket, key: k, versionId, disk: v.disk, shard: v.shard };
+      const v = value as { disk: string; shard: number; to?: string };
+      return { bucket, key: k, versionId, disk: v.disk, shard: v.shard, ...(v.to !== undefined ? { to: v.to } : {}) };
     });
   }
 

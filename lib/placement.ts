@@ -155,3 +155,50 @@ export function checkPoolLayout(disks: readonly PlacementDisk[], rule: Placement
     );
   }
 }
+
+/**
+ * A new disk for shard `shard` of an object whose other shards stay where `current` has them (repair onto a
+ * replacement, drain): the eligible disk with the highest rendezvous score for that shard, where eligible
+ * means online, not already holding a shard of the object, and its domain still under the cap once the other
+ * shards are counted (I8 is kept). `prefer` (a replacement disk) wins when it is eligible. Throws
+ * ERR_SV_PLACEMENT when no disk qualifies.
+ */
+export function replaceShard(
+  objectId: Uint8Array | string,
+  current: readonly string[],
+  shard: number,
+  disks: readonly PlacementDisk[],
+  rule: PlacementRule,
+  prefer?: string,
+): string {
+  const r = checkRule(rule);
+  checkDisks(disks);
+  const id = typeof objectId === 'string' ? encoder.encode(objectId) : objectId;
+  const byId = new Map(disks.map((d) => [d.id, d]));
+  const perDomain = new Map<string, number>();
+  current.forEach((diskId, i) => {
+    const d = byId.get(diskId);
+    if (i === shard || d === undefined) return;
+    const dom = domainOf(d, r.level);
+    perDomain.set(dom, (perDomain.get(dom) ?? 0) + 1);
+  });
+  const others = new Set(current.filter((_, i) => i !== shard));
+  const eligible = disks.filter(
+    (d) => d.online !== false && !others.has(d.id) && d.id !== current[shard] && (perDomain.get(domainOf(d, r.level)) ?? 0) < r.maxShardsPerDomain,
+  );
+  const preferred = eligible.find((d) => d.id === prefer);
+  if (preferred !== undefined) return preferred.id;
+  let best: PlacementDisk | null = null;
+  let bestScore = -Infinity;
+  for (const d of eligible) {
+    const s = score(id, shard, d);
+    if (s > bestScore || (s === bestScore && best !== null && d.id < best.id)) {
+      best = d;
+      bestScore = s;
+    }
+  }
+  if (best === null) {
+    throw new ShardVaultError(ErrorCode.PLACEMENT, `no online disk can take shard ${shard} without breaking the "${r.level}" rule`);
+  }
+  return best.id;
+}

@@ -1,31 +1,42 @@
 /**
- * Vault: the engine over a pool of directory disks (DESIGN.md 3, 4). This first cut covers the buffer-based
- * write and read paths end to end; streams, open-time recovery, scrub/repair and disk lifecycle are not here
- * yet (issue 4 is open). What it does:
+ * Vault: the engine over a pool of directory disks (DESIGN.md 3, 4, 5). On-disk names and the shard header
+ * are in lib/layout.ts, disk formatting and identity in lib/disk.ts, the commit point in lib/catalog.ts.
  *
- * put: validate -> place (lib/placement) -> per batch of stripes one native encode+hash call ->
- *   each disk: shard file (32-byte header + blocks) sealed durably, then a manifest copy (signed manifest +
- *   hash table) sealed durably -> one flushed catalog commit (head CAS + version + audit + repair work for
- *   disks that failed) -> a receipt signed by the pool key. Nothing is visible before the commit (I2) and the
- *   promise resolves only after it (I1). Write quorum: all k + m by default, at least k + 1.
- * get: head from the catalog -> the first manifest copy that verifies (signature by a pool key, sequence equal
- *   to the head: an older copy cannot roll the object back, I4) -> data blocks read and checked against the
- *   hash table in the same native call -> on any missing or mismatching block, parity read, reconstruct, and
- *   the rebuilt blocks verified too (decode-then-verify, I3) -> whole-object content hash checked.
+ * put: validate -> place (lib/placement, offline and draining disks skipped within the failure-domain rule)
+ *   -> per batch of stripes one native encode+hash call -> each disk: shard file (header + blocks) sealed
+ *   durably, then a manifest copy (signed manifest + hash table) sealed durably -> one flushed catalog commit
+ *   (head CAS + version + audit + repair work for disks that failed) -> a receipt signed by the pool key.
+ *   Nothing is visible before the commit (I2) and the promise resolves only after it (I1). Write quorum: all
+ *   k + m by default, at least k + 1.
+ * get: head from the catalog -> the manifest copy the head names (by hash; signature by a pool key, sequence
+ *   equal to the head: an older copy cannot roll the object back, I4) -> data blocks read and checked against
+ *   the hash table in the same native call -> on any missing or mismatching block, parity read, reconstruct,
+ *   and the rebuilt blocks verified too (decode-then-verify, I3) -> whole-object content hash checked. Bad
+ *   shards and bad or stale manifest copies met on the way are queued for repair.
+ * repair: rebuilds queued shards from any k good ones, verifies them, and writes them to their disk, or to a
+ *   replacement that keeps the failure-domain rule (I8) when their disk is offline, draining or removed; a
+ *   move re-signs the manifest with the new placement and re-points the head (compare-and-set).
+ * gc (also at open): removes temporary files, files of versions never committed, superseded versions and
+ *   moved or stale copies (after a grace period), and queues repair for heads whose files are short.
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile, open as fsOpen } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
-import { Catalog, type Head } from './catalog.js';
+import { Catalog, type Head, type RepairItem } from './catalog.js';
 import { ReedSolomon } from './codec.js';
+import { diskProblem, formatDisk, mkdirDurable, writeFileDurable, type DiskConfig } from './disk.js';
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
 import { blake3Sync, createBlake3 } from './hash.js';
+import {
+  FORMAT_VERSION, HEADER_BYTES, copyFileName, decodeHeader, encodeHeader, fanoutDirs, hex, objectDir, objectId,
+  parseFileName, shardFileName,
+} from './layout.js';
 import { signManifest, verifyManifest, type Manifest } from './manifest.js';
-import { checkPoolLayout, place, type PlacementDisk } from './placement.js';
-import { openShardWriter, readRange, statDisk } from './shardio.js';
+import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
+import { openShardWriter, readRange, type ShardWriter } from './shardio.js';
 import { integer } from './validate.js';
 
 export interface VaultDiskSpec {
@@ -44,14 +55,20 @@ export interface VaultInitOptions {
   writeQuorum?: number;
 }
 
+export interface VaultOpenOptions {
+  /** Files of uncommitted or superseded versions younger than this are kept (default 1 hour). */
+  orphanGraceMs?: number;
+}
+
 interface PoolConfig {
   poolId: string;
+  formatVersion: number;
   k: number;
   m: number;
   blockBytes: number;
   failureDomain: string;
   writeQuorum: number;
-  disks: Array<{ id: string; path: string; labels: Record<string, string>; dev: number }>;
+  disks: DiskConfig[];
 }
 
 export interface Receipt {
@@ -66,65 +83,70 @@ export interface Receipt {
   signature: string;
 }
 
-const HEADER_BYTES = 32;
+export interface GcResult {
+  temporaryRemoved: number;
+  orphansRemoved: number;
+  supersededRemoved: number;
+  staleRemoved: number;
+  repairQueued: number;
+}
+
+export interface ScrubProgress {
+  objects: number;
+  bytes: number;
+  bad: number;
+  /** The last object checked: `scrub({ resume: true })` continues after it. */
+  last?: { bucket: string; key: string };
+}
+
 const HASH_TABLE_CONTEXT = 'shardvault/hashtable/v1';
 const MANIFEST_HASH_CONTEXT = 'shardvault/manifest-hash/v1';
 const STRIPES_PER_BATCH = 16;
+/** Scrub reads a shard in pieces of at most this many bytes (memory is bounded whatever the object size, I7). */
+const SCRUB_READ_BYTES_MAX = 16 << 20;
+const SCRUB_CURSOR = 'scrub.cursor';
+const POOL_CONFIG = 'pool.config';
 /** Objects up to this size (given as one buffer) are stored inline in the manifest copies. N.B. format policy. */
 export const INLINE_BYTES_MAX = 16 * 1024;
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await fsOpen(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * mkdir -p whose new directory entries are durable: each directory created gets its parent fsynced (a
- * sealed file inside a directory whose own entry was never synced can vanish in a power cut).
- */
-async function mkdirDurable(path: string): Promise<void> {
-  const first = await mkdir(path, { recursive: true });
-  if (first === undefined) return;
-  let dir = path;
-  const parents: string[] = [];
-  for (;;) {
-    const parent = join(dir, '..');
-    parents.push(parent);
-    if (dir === first || parent === dir) break;
-    dir = parent;
-  }
-  for (const p of parents) await fsyncPath(p);
-}
-
-async function writeFileDurable(path: string, data: Uint8Array | string, mode = 0o600): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await fsyncPath(tmp);
-  await rename(tmp, path);
-  await fsyncPath(join(path, '..'));
-}
-
 function keyId(publicKey: KeyObject): Uint8Array {
-  const raw = publicKey.export({ format: 'der', type: 'spki' });
-  return blake3Sync(raw, { context: 'shardvault/key-id/v1' }).subarray(0, 16);
+  return blake3Sync(publicKey.export({ format: 'der', type: 'spki' }), { context: 'shardvault/key-id/v1' }).subarray(0, 16);
 }
+
+/** A manifest copy file: u32 length of the signed manifest | signed manifest | hash table. */
+function copyBytes(signed: Uint8Array, hashTable: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(4 + signed.length + hashTable.length);
+  new DataView(copy.buffer).setUint32(0, signed.length);
+  copy.set(signed, 4);
+  copy.set(hashTable, 4 + signed.length);
+  return copy;
+}
+
+function manifestHashOf(signed: Uint8Array): string {
+  return hex(blake3Sync(signed, { context: MANIFEST_HASH_CONTEXT }));
+}
+
+function blockHash(hashTable: Uint8Array, n: number, stripe: number, shard: number): Uint8Array {
+  return hashTable.subarray((stripe * n + shard) * 32, (stripe * n + shard + 1) * 32);
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Vault {
+  /** Why each disk is unusable right now (absent: usable). Refreshed at open and by status(). */
+  readonly #problems = new Map<string, string>();
+  readonly #keyId: Uint8Array;
+
   private constructor(
-    private readonly config: PoolConfig,
+    private readonly metaDir: string,
+    private config: PoolConfig,
     private readonly catalog: Catalog,
     private readonly privateKey: KeyObject,
     private readonly publicKey: KeyObject,
     private readonly codec: ReedSolomon,
-  ) {}
+  ) {
+    this.#keyId = keyId(publicKey);
+  }
 
   /** Formats the disks and the meta directory. Refuses disks that already belong to a pool. */
   static async init(options: VaultInitOptions): Promise<Vault> {
@@ -134,93 +156,148 @@ export class Vault {
     const failureDomain = options.failureDomain ?? 'disk';
     const writeQuorum = integer('writeQuorum', options.writeQuorum ?? k + m, k + 1, k + m);
     if (!Array.isArray(options.disks)) throw typeError('disks', 'an array of disks', options.disks);
+    if (existsSync(join(options.metaDir, 'pool.json'))) {
+      throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${options.metaDir} already holds a pool`);
+    }
     const poolId = hex(randomBytes(16));
-    const disks = options.disks.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0 }));
+    const disks: DiskConfig[] = options.disks.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0, state: 'active' }));
     checkPoolLayout(disks.map((d) => ({ id: d.id, labels: d.labels })), { k, m, level: failureDomain });
     for (const d of disks) {
-      await mkdirDurable(join(d.path, 'objects'));
-      if (existsSync(join(d.path, 'disk.json'))) {
-        throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${d.path} already belongs to a pool`);
-      }
-      d.dev = statDisk(d.path).dev;
-      await writeFileDurable(join(d.path, 'disk.json'), JSON.stringify({ diskId: d.id, poolId, formatVersion: 1, dev: d.dev, labels: d.labels }));
+      if (existsSync(join(d.path, 'disk.json'))) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${d.path} already belongs to a pool`);
     }
+    await Promise.all(disks.map((d) => formatDisk(d, poolId)));
     await mkdirDurable(options.metaDir);
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const { privateKey } = generateKeyPairSync('ed25519');
     await writeFileDurable(join(options.metaDir, 'pool.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
-    const config: PoolConfig = { poolId, k, m, blockBytes, failureDomain, writeQuorum, disks };
+    const config: PoolConfig = { poolId, formatVersion: FORMAT_VERSION, k, m, blockBytes, failureDomain, writeQuorum, disks };
+    // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
+    // changes are committed there together with their audit record, I6).
     await writeFileDurable(join(options.metaDir, 'pool.json'), JSON.stringify(config, null, 2));
     return Vault.open(options.metaDir);
   }
 
   /**
-   * Opens a formatted pool; every disk's identity file and device must match (an unmounted disk is refused).
-   * Then recovers from any crash (I2): temporary files are removed, and files of versions that never reached
-   * the catalog (a crash between sealing and the commit) are removed once older than `orphanGraceMs`.
+   * Opens a formatted pool. A disk whose identity file or device does not match is not used (it is reported
+   * by status() and treated as offline: its shards are erasures, no new shards go there); the pool opens while
+   * at least k disks are usable. Then gc() runs with temporary files removed: leftovers of any crash go (I2),
+   * and heads whose files are short are queued for repair.
    */
-  static async open(metaDir: string, options: { orphanGraceMs?: number } = {}): Promise<Vault> {
-    const config = JSON.parse(await readFile(join(metaDir, 'pool.json'), 'utf8')) as PoolConfig;
-    for (const d of config.disks) {
-      const identity = JSON.parse(await readFile(join(d.path, 'disk.json'), 'utf8')) as { diskId: string; poolId: string };
-      if (identity.diskId !== d.id || identity.poolId !== config.poolId || statDisk(d.path).dev !== d.dev) {
-        throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${d.path} is not disk ${d.id} of pool ${config.poolId}`);
-      }
+  static async open(metaDir: string, options: VaultOpenOptions = {}): Promise<Vault> {
+    const boot = JSON.parse(await readFile(join(metaDir, 'pool.json'), 'utf8')) as PoolConfig;
+    if (boot.formatVersion !== FORMAT_VERSION) {
+      throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `pool format version ${String(boot.formatVersion)} is not ${FORMAT_VERSION}`);
     }
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
     await mkdirDurable(join(metaDir, 'catalog')); // LMDB syncs its files, not the directory entry it lives in
     const catalog = Catalog.open(join(metaDir, 'catalog'));
-    const vault = new Vault(config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
-    vault.lastRecovery = await vault.recover(options.orphanGraceMs ?? 60 * 60 * 1000);
+    let config = catalog.getMeta<PoolConfig>(POOL_CONFIG);
+    if (config === undefined) {
+      config = boot;
+      await catalog.setMeta(POOL_CONFIG, config, { action: 'pool.init', principal: 'local', timeMs: Date.now(), detail: `${config.k}+${config.m}, ${config.disks.length} disks` });
+    }
+    if (config.poolId !== boot.poolId) {
+      await catalog.close();
+      throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
+    }
+    // Where a disk is mounted is deployment, not pool state: pool.json's path for a disk id wins, so disks can
+    // be mounted elsewhere (the identity check still has to pass).
+    const paths = new Map(boot.disks.map((d) => [d.id, d.path]));
+    config = { ...config, disks: config.disks.map((d) => ({ ...d, path: paths.get(d.id) ?? d.path })) };
+    const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
+    await vault.#checkDisks();
+    const usable = config.disks.filter((d) => d.state !== 'removed' && !vault.#problems.has(d.id)).length;
+    if (usable < config.k) {
+      await catalog.close();
+      throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `only ${usable} disks of pool ${config.poolId} are usable, ${config.k} needed: ${[...vault.#problems].map(([id, p]) => `${id}: ${p}`).join('; ')}`);
+    }
+    vault.lastRecovery = await vault.gc({ graceMs: options.orphanGraceMs ?? 60 * 60 * 1000, removeTemporary: true });
     return vault;
   }
 
-  /** What the last open removed. */
-  lastRecovery: { temporaryRemoved: number; orphansRemoved: number } = { temporaryRemoved: 0, orphansRemoved: 0 };
+  /** What the gc() of the last open did. */
+  lastRecovery: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, repairQueued: 0 };
 
-  private async recover(graceMs: number): Promise<{ temporaryRemoved: number; orphansRemoved: number }> {
-    let temporaryRemoved = 0;
-    let orphansRemoved = 0;
-    const now = Date.now();
+  async #checkDisks(): Promise<void> {
     for (const d of this.config.disks) {
-      const objects = join(d.path, 'objects');
-      for (const dir of await readdir(objects).catch(() => [] as string[])) {
-        const full = join(objects, dir);
-        for (const f of await readdir(full).catch(() => [] as string[])) {
-          const file = join(full, f);
-          if (f.startsWith('.tmp-')) {
-            await unlink(file).catch(() => undefined);
-            temporaryRemoved++;
-            continue;
-          }
-          const versionId = /^([0-9a-f]{32})\.[sm]\d+$/.exec(f)?.[1];
-          if (versionId === undefined || this.catalog.isCommittedVersion(versionId)) continue;
-          const st = await stat(file).catch(() => null);
-          if (st !== null && now - st.mtimeMs >= graceMs) {
-            await unlink(file).catch(() => undefined);
-            orphansRemoved++;
-          }
-        }
-      }
+      const problem = d.state === 'removed' ? 'removed from the pool' : await diskProblem(d, this.config.poolId);
+      if (problem === undefined) this.#problems.delete(d.id);
+      else this.#problems.set(d.id, problem);
     }
-    return { temporaryRemoved, orphansRemoved };
   }
 
   async close(): Promise<void> {
     await this.catalog.close();
   }
 
+  // ---------------------------------------------------------------- disks and placement
+
+  #disk(id: string): DiskConfig | undefined {
+    return this.config.disks.find((x) => x.id === id);
+  }
+
+  /** A disk that can be read now (active or draining, identity verified). */
+  #readable(id: string): DiskConfig | undefined {
+    const d = this.#disk(id);
+    return d !== undefined && d.state !== 'removed' && !this.#problems.has(id) ? d : undefined;
+  }
+
+  /** Disks that may take new shards, with their online flags, for lib/placement. */
+  #placementDisks(): PlacementDisk[] {
+    return this.config.disks.filter((d) => d.state === 'active').map((d) => ({ id: d.id, labels: d.labels, online: !this.#problems.has(d.id) }));
+  }
+
+  #rule() {
+    return { k: this.config.k, m: this.config.m, level: this.config.failureDomain };
+  }
+
+  #shardPath(diskId: string, oid: string, versionId: string, shard: number): string | undefined {
+    const d = this.#readable(diskId);
+    return d === undefined ? undefined : join(objectDir(d.path, oid), shardFileName(oid, versionId, shard));
+  }
+
+  #copyPath(diskId: string, oid: string, versionId: string, manifestHash: string, shard: number): string | undefined {
+    const d = this.#readable(diskId);
+    return d === undefined ? undefined : join(objectDir(d.path, oid), copyFileName(oid, versionId, manifestHash, shard));
+  }
+
   async createBucket(bucket: string, principal = 'local'): Promise<void> {
     await this.catalog.createBucket(bucket, principal, Date.now());
   }
 
-  private disk(id: string) {
-    const d = this.config.disks.find((x) => x.id === id);
-    if (d === undefined) throw new ShardVaultError(ErrorCode.CORRUPT, `unknown disk ${id} in a manifest`);
-    return d;
+  /** Deletes an empty bucket (live objects: ERR_SV_OUT_OF_RANGE). */
+  async deleteBucket(bucket: string, principal = 'local'): Promise<void> {
+    await this.catalog.deleteBucket(bucket, principal, Date.now());
   }
 
-  private objectDir(diskPath: string, bucket: string, key: string): string {
-    return join(diskPath, 'objects', hex(blake3Sync(new TextEncoder().encode(`${bucket}\0${key}`))).slice(0, 32));
+  listBuckets(): string[] {
+    return this.catalog.listBuckets();
+  }
+
+  // ---------------------------------------------------------------- write path
+
+  #sign(manifest: Manifest, hashTable: Uint8Array): { signed: Uint8Array; manifestHash: string; copy: Uint8Array } {
+    const signed = signManifest(manifest, this.privateKey);
+    return { signed, manifestHash: manifestHashOf(signed), copy: copyBytes(signed, hashTable) };
+  }
+
+  #receipt(body: Omit<Receipt, 'signature'>): Receipt {
+    return { ...body, signature: edSign(null, Buffer.from(JSON.stringify(body)), this.privateKey).toString('hex') };
+  }
+
+  /** Seals one manifest copy on a disk; false when the disk is unusable or any step fails (that copy is lost, I9). */
+  async #writeCopy(diskId: string, oid: string, versionId: string, manifestHash: string, shard: number, copy: Uint8Array, replace = false): Promise<boolean> {
+    const d = this.#readable(diskId);
+    if (d === undefined) return false;
+    let w: ShardWriter | undefined;
+    try {
+      w = await openShardWriter(objectDir(d.path, oid), copyFileName(oid, versionId, manifestHash, shard), { expectDev: d.dev });
+      await w.append(copy);
+      await w.seal({ replace });
+      return true;
+    } catch {
+      await w?.abort().catch(() => undefined);
+      return false;
+    }
   }
 
   /**
@@ -241,7 +318,8 @@ export class Vault {
     if (source === null || typeof source !== 'object' || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
       throw typeError('data', 'a Uint8Array, a Readable or an iterable of Uint8Array', data);
     }
-    const { k, m, blockBytes } = this.config;
+    const { k, m, blockBytes, poolId } = this.config;
+    const n = k + m;
     const head = this.catalog.getHead(bucket, key);
     if (data instanceof Uint8Array && data.length <= INLINE_BYTES_MAX) {
       // Small objects live inline in every manifest copy: one sealed file per disk instead of two, and each of
@@ -251,24 +329,26 @@ export class Vault {
     }
     const sequence = (head?.sequence ?? 0n) + 1n;
     const versionId = randomBytes(16);
-    const placement = place(`${bucket}\0${key}\0${hex(versionId)}`, this.config.disks, { k, m, level: this.config.failureDomain });
+    const vid = hex(versionId);
+    const oidBytes = objectId(bucket, key);
+    const oid = hex(oidBytes);
+    const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
     const stripeBytes = k * blockBytes;
+    const header = (shard: number, manifestHash: Uint8Array) =>
+      encodeHeader({ shard, k, m, blockBytes, poolId: Buffer.from(poolId, 'hex'), objectId: oidBytes, versionId, manifestHash });
 
     // Open one writer per shard; a disk that fails any step drops out (I9: never retried on the same file).
-    const alive = new Array<boolean>(k + m).fill(true);
+    const alive = new Array<boolean>(n).fill(true);
     const writers = await Promise.all(
       placement.map(async (id, i) => {
-        const d = this.disk(id);
-        const dir = this.objectDir(d.path, bucket, key);
+        const d = this.#readable(id)!;
+        let w: ShardWriter | undefined;
         try {
-          await mkdirDurable(dir);
-          const w = await openShardWriter(dir, `${hex(versionId)}.s${i}`, { expectDev: d.dev });
-          const header = new Uint8Array(HEADER_BYTES);
-          header.set([0x53, 0x56, 0x53, 0x48, i, 0, 0, 0]); // "SVSH", shard index
-          header.set(versionId, 16);
-          await w.append(header);
+          w = await openShardWriter(objectDir(d.path, oid), shardFileName(oid, vid, i), { expectDev: d.dev });
+          await w.append(header(i, new Uint8Array(32))); // rewritten with the manifest hash before sealing
           return w;
         } catch {
+          await w?.abort().catch(() => undefined);
           alive[i] = false;
           return null;
         }
@@ -304,8 +384,8 @@ export class Vault {
     const closeStripe = async () => {
       // A Readable's chunks arrive as microtasks: without this, a whole batch (64 MiB of copying and content
       // hashing) would run without letting timers or I/O callbacks in. Yield once per stripe (~2 ms of work).
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const blocks = Array.from({ length: k + m }, (_, i) =>
+      await yieldToLoop();
+      const blocks = Array.from({ length: n }, (_, i) =>
         i < k ? stripe.subarray(i * blockBytes, (i + 1) * blockBytes) : new Uint8Array(blockBytes),
       );
       batch.push(blocks);
@@ -341,52 +421,48 @@ export class Vault {
     const manifest: Manifest = {
       bucket, key, versionId, sequence, size, contentHash: content.digest(), tombstone: false, k, m,
       blockBytes, stripeCount, placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), principal,
-      timeMs: Date.now(), signerKeyId: keyId(this.publicKey), inline: new Uint8Array(0),
+      timeMs: Date.now(), signerKeyId: this.#keyId, inline: new Uint8Array(0),
     };
-    const signed = signManifest(manifest, this.privateKey);
-    const manifestHash = hex(blake3Sync(signed, { context: MANIFEST_HASH_CONTEXT }));
-    const copy = new Uint8Array(4 + signed.length + hashTable.length);
-    new DataView(copy.buffer).setUint32(0, signed.length);
-    copy.set(signed, 4);
-    copy.set(hashTable, 4 + signed.length);
-    // Seal every disk: shard file, then its manifest copy (with the hash table), each fsynced and renamed.
+    const { manifestHash, copy } = this.#sign(manifest, hashTable);
+    // Seal every disk: header with the manifest hash, shard file, then its manifest copy, each fsynced and renamed.
     await Promise.all(
       writers.map(async (w, i) => {
         if (w === null || !alive[i]) {
           await w?.abort().catch(() => undefined);
+          alive[i] = false;
           return;
         }
         try {
+          await w.pwrite(header(i, Buffer.from(manifestHash, 'hex')), 0);
           await w.seal();
-          const d = this.disk(placement[i]);
-          const mw = await openShardWriter(this.objectDir(d.path, bucket, key), `${hex(versionId)}.m${i}`, { expectDev: d.dev });
-          await mw.append(copy);
-          await mw.seal();
         } catch {
+          await w.abort().catch(() => undefined);
           alive[i] = false;
+          return;
         }
+        alive[i] = await this.#writeCopy(placement[i], oid, vid, manifestHash, i, copy);
       }),
     );
     const durable = placement.filter((_, i) => alive[i]);
     if (durable.length < this.config.writeQuorum) {
-      throw new ShardVaultError(ErrorCode.IO, `only ${durable.length} of ${k + m} disks sealed; write quorum is ${this.config.writeQuorum}`);
+      throw new ShardVaultError(ErrorCode.IO, `only ${durable.length} of ${n} disks sealed; write quorum is ${this.config.writeQuorum}`);
     }
-    const newHead: Head = { versionId: hex(versionId), sequence, manifestHash, tombstone: false };
+    const committedMs = Date.now();
     await this.catalog.commit({
-      bucket, key, expectedSequence: head?.sequence ?? 0n, head: newHead,
+      bucket, key, expectedSequence: head?.sequence ?? 0n,
+      head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, striped: true, committedMs },
       audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
       repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
     });
-    const body = { bucket, key, versionId: hex(versionId), sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m };
-    return { ...body, signature: edSign(null, Buffer.from(JSON.stringify(body)), this.privateKey).toString('hex') };
+    return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n });
   }
 
   /** Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. */
-  async head(bucket: string, key: string): Promise<{ size: number; versionId: string; sequence: bigint; timeMs: number } | undefined> {
+  async head(bucket: string, key: string): Promise<{ size: number; versionId: string; sequence: bigint; timeMs: number; contentHash: string } | undefined> {
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) return undefined;
-    const { manifest } = await this.loadManifest(bucket, key, head);
-    return { size: manifest.size, versionId: head.versionId, sequence: head.sequence, timeMs: manifest.timeMs };
+    const { manifest } = await this.#loadManifest(bucket, key, head);
+    return { size: manifest.size, versionId: head.versionId, sequence: head.sequence, timeMs: manifest.timeMs, contentHash: hex(manifest.contentHash) };
   }
 
   /**
@@ -406,50 +482,35 @@ export class Vault {
   async #putManifestOnly(bucket: string, key: string, head: Head | undefined, inline: Uint8Array, tombstone: boolean, principal: string): Promise<Receipt> {
     const { k, m, blockBytes } = this.config;
     const versionId = randomBytes(16);
+    const vid = hex(versionId);
+    const oid = hex(objectId(bucket, key));
     const sequence = (head?.sequence ?? 0n) + 1n;
-    const placement = place(`${bucket}\0${key}\0${hex(versionId)}`, this.config.disks, { k, m, level: this.config.failureDomain });
+    const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
     const manifest: Manifest = {
       bucket, key, versionId, sequence, size: inline.length, contentHash: blake3Sync(inline), tombstone, k, m,
       blockBytes, stripeCount: 0, placement, hashTableRoot: blake3Sync(new Uint8Array(0), { context: HASH_TABLE_CONTEXT }),
-      principal, timeMs: Date.now(), signerKeyId: keyId(this.publicKey), inline: inline.slice(),
+      principal, timeMs: Date.now(), signerKeyId: this.#keyId, inline: inline.slice(),
     };
-    const signed = signManifest(manifest, this.privateKey);
-    const manifestHash = hex(blake3Sync(signed, { context: MANIFEST_HASH_CONTEXT }));
-    const copy = new Uint8Array(4 + signed.length);
-    new DataView(copy.buffer).setUint32(0, signed.length);
-    copy.set(signed, 4);
-    const sealed = await Promise.all(
-      placement.map(async (id, i) => {
-        const d = this.disk(id);
-        try {
-          const dir = this.objectDir(d.path, bucket, key);
-          await mkdirDurable(dir);
-          const w = await openShardWriter(dir, `${hex(versionId)}.m${i}`, { expectDev: d.dev });
-          await w.append(copy);
-          await w.seal();
-          return true;
-        } catch {
-          return false;
-        }
-      }),
-    );
+    const { manifestHash, copy } = this.#sign(manifest, new Uint8Array(0));
+    const sealed = await Promise.all(placement.map((id, i) => this.#writeCopy(id, oid, vid, manifestHash, i, copy)));
     const durable = placement.filter((_, i) => sealed[i]);
     if (durable.length < this.config.writeQuorum) {
       throw new ShardVaultError(ErrorCode.IO, `manifest sealed on ${durable.length} disks; write quorum is ${this.config.writeQuorum}`);
     }
     await this.catalog.commit({
       bucket, key, expectedSequence: head?.sequence ?? 0n,
-      head: { versionId: hex(versionId), sequence, manifestHash, tombstone },
+      head: { versionId: vid, sequence, manifestHash, tombstone, placement, striped: false, committedMs: Date.now() },
       audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
       repair: placement.flatMap((disk, shard) => (sealed[shard] ? [] : [{ disk, shard }])),
     });
-    const body = { bucket, key, versionId: hex(versionId), sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m };
-    return { ...body, signature: edSign(null, Buffer.from(JSON.stringify(body)), this.privateKey).toString('hex') };
+    return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m });
   }
 
   list(bucket: string, options?: { prefix?: string; startAfter?: string; limit?: number }): string[] {
     return this.catalog.list(bucket, options);
   }
+
+  // ---------------------------------------------------------------- read path
 
   /** The latest committed bytes of bucket/key (or `range` [start, end)), verified; see getStream. */
   async get(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Promise<Uint8Array> {
@@ -479,114 +540,234 @@ export class Vault {
     return Readable.from(this.#stripes(bucket, key, options), { objectMode: false });
   }
 
+  /** Reads block `stripe` of shard `shard`, verified; an unreadable or mismatching block is an erasure. */
+  async #readBlock(placement: string[], oid: string, vid: string, shard: number, stripe: number, blockBytes: number, expected: Uint8Array): Promise<{ data: Uint8Array; ok: boolean }> {
+    const file = this.#shardPath(placement[shard], oid, vid, shard);
+    if (file === undefined) return { data: new Uint8Array(blockBytes), ok: false };
+    try {
+      const r = await readRange(file, HEADER_BYTES + stripe * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
+      return { data: new Uint8Array(r.data), ok: r.ok![0] };
+    } catch {
+      return { data: new Uint8Array(blockBytes), ok: false };
+    }
+  }
+
+  /**
+   * Reads stripe `s`: data blocks first; when any is bad, parity too, then reconstructs the missing data (or
+   * every missing block with `allBlocks`) and verifies the rebuilt blocks (decode-then-verify, I3). Returns
+   * the k + m blocks (data complete; parity complete only with `allBlocks`) and which shards were bad.
+   */
+  async #readStripe(manifest: Manifest, hashTable: Uint8Array, s: number, allBlocks: boolean, skip: ReadonlySet<number> = new Set()): Promise<{ blocks: Uint8Array[]; bad: number[] }> {
+    const { k, m, blockBytes, placement, bucket, key } = manifest;
+    const n = k + m;
+    const oid = hex(objectId(bucket, key));
+    const vid = hex(manifest.versionId);
+    const blocks: Uint8Array[] = new Array(n);
+    const present: boolean[] = new Array(n).fill(false);
+    const read = async (i: number) => {
+      if (skip.has(i)) {
+        blocks[i] = new Uint8Array(blockBytes);
+        return;
+      }
+      const r = await this.#readBlock(placement, oid, vid, i, s, blockBytes, blockHash(hashTable, n, s, i));
+      blocks[i] = r.data;
+      present[i] = r.ok;
+    };
+    await Promise.all(Array.from({ length: allBlocks ? n : k }, (_, i) => read(i)));
+    if (!allBlocks && present.slice(0, k).every(Boolean)) return { blocks, bad: [] };
+    if (!allBlocks) await Promise.all(Array.from({ length: m }, (_, j) => read(k + j)));
+    const bad = present.flatMap((p, i) => (p || skip.has(i) ? [] : [i]));
+    const good = present.filter(Boolean).length;
+    if (good < k) {
+      throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} of ${bucket}/${key}: only ${good} of ${n} blocks verify, ${k} needed`);
+    }
+    const targets = present.flatMap((p, i) => (!p && (allBlocks || i < k) ? [i] : []));
+    if (targets.length > 0) {
+      await this.codec.reconstruct(blocks, { present, targets });
+      for (const t of targets) {
+        if (Buffer.compare(blake3Sync(blocks[t]), blockHash(hashTable, n, s, t)) !== 0) {
+          throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} block ${t} of ${bucket}/${key} does not verify after reconstruction`);
+        }
+      }
+    }
+    return { blocks, bad };
+  }
+
   async *#stripes(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
-    const { manifest, hashTable } = await this.loadManifest(bucket, key, head);
-    const { k, m, blockBytes, placement, size } = manifest;
+    const { manifest, hashTable, badCopies } = await this.#loadManifest(bucket, key, head);
+    const { k, blockBytes, placement, size } = manifest;
     const stripeBytes = k * blockBytes;
     const start = options.range === undefined ? 0 : integer('range.start', options.range.start, 0, size);
     const end = options.range?.end === undefined ? size : integer('range.end', options.range.end, start, size);
     const whole = start === 0 && end === size;
+    const bad = new Set<number>(badCopies);
+    const report = async () => {
+      if (bad.size === 0) return;
+      // The read succeeded around them: report the bad shards and copies so repair rewrites them.
+      await this.catalog.queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'read', Date.now());
+    };
     if (manifest.stripeCount === 0) {
       // Inline: the bytes came inside a verified manifest; check them against the signed content hash.
       if (manifest.inline.length !== size || Buffer.compare(blake3Sync(manifest.inline), manifest.contentHash) !== 0) {
         throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: inline data does not match its content hash`);
       }
+      await report();
       if (end > start) yield manifest.inline.slice(start, end);
       return;
     }
     const content = whole ? createBlake3() : null;
-    const bad = new Set<number>();
     const firstStripe = Math.floor(start / stripeBytes);
     const lastStripe = end > start ? Math.floor((end - 1) / stripeBytes) : firstStripe - 1;
     for (let s = firstStripe; s <= lastStripe; s++) {
       if (options.signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'get aborted');
-      const blocks: Uint8Array[] = [];
-      const present: boolean[] = [];
-      const read = async (i: number) => {
-        const d = this.disk(placement[i]);
-        const file = join(this.objectDir(d.path, bucket, key), `${head.versionId}.s${i}`);
-        const expected = hashTable.subarray((s * (k + m) + i) * 32, (s * (k + m) + i + 1) * 32);
-        try {
-          const r = await readRange(file, HEADER_BYTES + s * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
-          blocks[i] = new Uint8Array(r.data);
-          present[i] = r.ok![0];
-        } catch {
-          blocks[i] = new Uint8Array(blockBytes); // unreadable == corrupt: an erasure
-          present[i] = false;
-        }
-      };
-      await Promise.all(Array.from({ length: k }, (_, i) => read(i)));
-      if (present.slice(0, k).some((p) => !p)) {
-        await Promise.all(Array.from({ length: m }, (_, j) => read(k + j)));
-        present.forEach((p, i) => {
-          if (!p) bad.add(i);
-        });
-        const good = present.filter(Boolean).length;
-        if (good < k) {
-          throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} of ${bucket}/${key}: only ${good} of ${k + m} blocks verify, ${k} needed`);
-        }
-        const targets = present.map((p, i) => (!p && i < k ? i : -1)).filter((i) => i >= 0);
-        await this.codec.reconstruct(blocks, { present, targets });
-        for (const t of targets) {
-          // Decode-then-verify (I3): a rebuilt block must match the hash table too.
-          const expected = hashTable.subarray((s * (k + m) + t) * 32, (s * (k + m) + t + 1) * 32);
-          if (Buffer.compare(blake3Sync(blocks[t]), expected) !== 0) {
-            throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} block ${t} of ${bucket}/${key} does not verify after reconstruction`);
-          }
-        }
-      }
-      const stripeData = new Uint8Array(stripeBytes);
-      for (let i = 0; i < k; i++) stripeData.set(blocks[i], i * blockBytes);
+      const { blocks, bad: badHere } = await this.#readStripe(manifest, hashTable, s, false);
+      for (const b of badHere) bad.add(b);
       const from = Math.max(start - s * stripeBytes, 0);
       const to = Math.min(end - s * stripeBytes, stripeBytes);
-      const piece = stripeData.subarray(from, to);
+      const piece = new Uint8Array(to - from);
+      for (let i = 0; i < k; i++) {
+        const lo = Math.max(from, i * blockBytes);
+        const hi = Math.min(to, (i + 1) * blockBytes);
+        if (hi > lo) piece.set(blocks[i].subarray(lo - i * blockBytes, hi - i * blockBytes), lo - from);
+      }
       content?.update(piece);
       if (whole && s === lastStripe && Buffer.compare(content!.digest(), manifest.contentHash) !== 0) {
         throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: content hash mismatch`);
       }
+      if (s === lastStripe) await report();
       yield piece;
-    }
-    if (whole && lastStripe < firstStripe && Buffer.compare(content!.digest(), manifest.contentHash) !== 0) {
-      throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: content hash mismatch`);
-    }
-    if (bad.size > 0) {
-      // The read succeeded through reconstruction: report the bad shards so repair rewrites them.
-      await this.catalog.queueRepair(
-        [...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })),
-        'read',
-        Date.now(),
-      );
     }
   }
 
   /**
-   * Scrub: reads every block of every live object (data and parity) and checks it against the hash table;
-   * bad or missing blocks are queued for repair(). Rate-limited (bytes per second), abortable, reports
-   * progress after each object.
+   * The manifest the head names, from the first copy that verifies: its bytes hash to the head's manifest
+   * hash, the signature is by a pool key, and the sequence equals the head's (an older copy cannot roll the
+   * object back, I4). Copies are looked for where the head's placement puts them, then on every disk. Copies
+   * that were missing or did not verify before the good one are returned as `badCopies` (shard indices).
    */
-  async scrub(options: { rateBytesPerSec?: number; signal?: AbortSignal; onProgress?: (p: { objects: number; bytes: number; bad: number }) => void } = {}): Promise<{ objects: number; bytes: number; bad: number }> {
-    const progress = { objects: 0, bytes: 0, bad: 0 };
+  async #loadManifest(bucket: string, key: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array; badCopies: number[] }> {
+    const oid = hex(objectId(bucket, key));
+    const n = this.config.k + this.config.m;
+    const badCopies: number[] = [];
+    const candidates: Array<{ diskId: string; shard: number; placed: boolean }> = (head.placement ?? []).map((diskId, shard) => ({ diskId, shard, placed: true }));
+    for (const d of this.config.disks) for (let i = 0; i < n; i++) if (head.placement?.[i] !== d.id) candidates.push({ diskId: d.id, shard: i, placed: false });
+    for (const { diskId, shard, placed } of candidates) {
+      const file = this.#copyPath(diskId, oid, head.versionId, head.manifestHash, shard);
+      if (file === undefined) continue; // the disk is offline: not a bad copy to rewrite now
+      const loaded = await this.#readCopy(file, head);
+      if (loaded !== undefined) return { ...loaded, badCopies };
+      if (placed) badCopies.push(shard);
+    }
+    throw new ShardVaultError(ErrorCode.CORRUPT, `no valid manifest copy for ${bucket}/${key} at sequence ${head.sequence}`);
+  }
+
+  /** A manifest copy file verified against the head; undefined when missing, unreadable, stale or forged. */
+  async #readCopy(file: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array } | undefined> {
+    try {
+      const copy = await readFile(file);
+      if (copy.length < 4) return undefined;
+      const len = copy.readUInt32BE(0);
+      if (len > copy.length - 4) return undefined;
+      const signed = copy.subarray(4, 4 + len);
+      if (manifestHashOf(signed) !== head.manifestHash) return undefined; // stale or forged
+      const manifest = verifyManifest(signed, (id) => (Buffer.compare(id, this.#keyId) === 0 ? this.publicKey : null));
+      if (manifest.sequence !== head.sequence || hex(manifest.versionId) !== head.versionId) return undefined;
+      const hashTable = copy.subarray(4 + len);
+      if (hashTable.length !== manifest.stripeCount * (manifest.k + manifest.m) * 32) return undefined;
+      if (Buffer.compare(blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), manifest.hashTableRoot) !== 0) return undefined;
+      return { manifest, hashTable, copy };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Where the files of the current version of bucket/key are (tools and tests): per shard, its disk and the
+   * paths of its shard file (undefined for inline objects and tombstones) and manifest copy.
+   */
+  locate(bucket: string, key: string): { versionId: string; manifestHash: string; shards: Array<{ shard: number; diskId: string; shardFile?: string; copyFile: string }> } | undefined {
+    const head = this.catalog.getHead(bucket, key);
+    if (head === undefined || head.placement === undefined) return undefined;
+    const oid = hex(objectId(bucket, key));
+    return {
+      versionId: head.versionId,
+      manifestHash: head.manifestHash,
+      shards: head.placement.map((diskId, shard) => {
+        const d = this.#disk(diskId)!;
+        const dir = objectDir(d.path, oid);
+        return {
+          shard, diskId,
+          ...(head.striped === true ? { shardFile: join(dir, shardFileName(oid, head.versionId, shard)) } : {}),
+          copyFile: join(dir, copyFileName(oid, head.versionId, head.manifestHash, shard)),
+        };
+      }),
+    };
+  }
+
+  // ---------------------------------------------------------------- scrub, status
+
+  /**
+   * Scrub: reads every block of every live object (data and parity, in bounded pieces) and checks it against
+   * the hash table, checks each shard file's header names this pool, object, version and shard, and checks
+   * every manifest copy; bad or missing ones are queued for repair(). Rate-limited (bytes per second),
+   * abortable, reports progress after each object. The cursor is kept in the catalog every 64 objects and on
+   * abort, so `resume: true` continues where an aborted or interrupted scrub stopped.
+   */
+  async scrub(options: { rateBytesPerSec?: number; signal?: AbortSignal; resume?: boolean; onProgress?: (p: ScrubProgress) => void } = {}): Promise<ScrubProgress> {
+    const progress: ScrubProgress = { objects: 0, bytes: 0, bad: 0 };
     const started = Date.now();
-    for (const { bucket, key, head } of this.catalog.heads()) {
-      if (options.signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'scrub aborted');
-      const { manifest, hashTable } = await this.loadManifest(bucket, key, head);
-      const { k, m, blockBytes, stripeCount, placement } = manifest;
+    const after = options.resume === true ? this.catalog.getMeta<{ bucket: string; key: string }>(SCRUB_CURSOR) : undefined;
+    const saveCursor = () => this.catalog.setMeta(SCRUB_CURSOR, progress.last);
+    for (const { bucket, key, head } of this.catalog.heads({ after })) {
+      if (options.signal?.aborted) {
+        if (progress.last !== undefined) await saveCursor();
+        throw new ShardVaultError(ErrorCode.ABORTED, 'scrub aborted');
+      }
+      const current = this.catalog.getHead(bucket, key);
+      if (current === undefined || current.versionId !== head.versionId) continue; // overwritten meanwhile
       const bad = new Set<number>();
+      let loaded;
+      try {
+        loaded = await this.#loadManifest(bucket, key, head);
+      } catch {
+        // No copy verifies: nothing can be rebuilt from here; counted, and reads report ERR_SV_CORRUPT.
+        progress.bad += head.placement?.length ?? 1;
+        progress.objects++;
+        progress.last = { bucket, key };
+        options.onProgress?.({ ...progress });
+        continue;
+      }
+      const { manifest, hashTable } = loaded;
+      const { k, m, blockBytes, stripeCount, placement } = manifest;
+      const n = k + m;
+      const oid = hex(objectId(bucket, key));
+      const oidBytes = objectId(bucket, key);
       await Promise.all(
         placement.map(async (id, i) => {
-          const d = this.disk(id);
-          if (stripeCount === 0) {
-            // Inline object: its manifest copies are the data; each must be there and match the head.
-            if (!(await this.copyMatches(join(this.objectDir(d.path, bucket, key), `${head.versionId}.m${i}`), head))) bad.add(i);
-            return;
-          }
-          const expected = new Uint8Array(stripeCount * 32);
-          for (let s = 0; s < stripeCount; s++) expected.set(hashTable.subarray((s * (k + m) + i) * 32, (s * (k + m) + i + 1) * 32), s * 32);
+          const copyFile = this.#copyPath(id, oid, head.versionId, head.manifestHash, i);
+          if (copyFile === undefined) return; // offline disk: not scrubbed now
+          if ((await this.#readCopy(copyFile, head)) === undefined) bad.add(i);
+          if (stripeCount === 0) return;
+          const file = this.#shardPath(id, oid, head.versionId, i)!;
           try {
-            const r = await readRange(join(this.objectDir(d.path, bucket, key), `${head.versionId}.s${i}`), HEADER_BYTES, stripeCount * blockBytes, { blockBytes, expectedHashes: expected });
-            if (r.ok!.some((ok) => !ok)) bad.add(i);
+            const h = decodeHeader((await readRange(file, 0, HEADER_BYTES)).data);
+            if (h === undefined || h.shard !== i || Buffer.compare(h.objectId, oidBytes) !== 0 || Buffer.compare(h.versionId, manifest.versionId) !== 0 || hex(h.poolId) !== this.config.poolId) {
+              bad.add(i);
+              return;
+            }
+            const perRead = Math.max(1, Math.floor(SCRUB_READ_BYTES_MAX / blockBytes));
+            for (let s = 0; s < stripeCount; s += perRead) {
+              const count = Math.min(perRead, stripeCount - s);
+              const expected = new Uint8Array(count * 32);
+              for (let j = 0; j < count; j++) expected.set(blockHash(hashTable, n, s + j, i), j * 32);
+              const r = await readRange(file, HEADER_BYTES + s * blockBytes, count * blockBytes, { blockBytes, expectedHashes: expected });
+              if (r.ok!.some((ok) => !ok)) {
+                bad.add(i);
+                return;
+              }
+            }
           } catch {
             bad.add(i);
           }
@@ -594,172 +775,347 @@ export class Vault {
       );
       await this.catalog.queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'scrub', Date.now());
       progress.objects++;
-      progress.bytes += stripeCount === 0 ? manifest.size * (k + m) : stripeCount * blockBytes * (k + m);
+      progress.bytes += stripeCount === 0 ? manifest.size * n : stripeCount * blockBytes * n;
       progress.bad += bad.size;
+      progress.last = { bucket, key };
       options.onProgress?.({ ...progress });
+      if (progress.objects % 64 === 0) await saveCursor();
       if (options.rateBytesPerSec !== undefined) {
         const aheadMs = (progress.bytes / options.rateBytesPerSec) * 1000 - (Date.now() - started);
         if (aheadMs > 0) await new Promise((r) => setTimeout(r, aheadMs));
       }
     }
+    await this.catalog.setMeta(SCRUB_CURSOR, undefined); // a finished pass starts from the beginning next time
     return progress;
   }
 
   /**
-   * Pool health: per disk, whether it is reachable with the right identity and device and how many shards of
-   * queued repair work it holds; objects at risk (queued work); live object count.
+   * Pool health: per disk, its state, whether it is reachable with the right identity and device, and how
+   * many shards of queued repair work it holds; objects at risk (queued work, or shards on unusable disks);
+   * live object count.
    */
   async status(): Promise<{
-    disks: Array<{ id: string; path: string; ok: boolean; problem?: string; repairQueued: number }>;
+    disks: Array<{ id: string; path: string; state: DiskConfig['state']; labels: Record<string, string>; ok: boolean; problem?: string; repairQueued: number; shards: number }>;
     objects: number;
     objectsAtRisk: number;
     repairQueued: number;
   }> {
+    await this.#checkDisks();
     const queue = this.catalog.repairQueue();
-    const disks = await Promise.all(
-      this.config.disks.map(async (d) => {
-        let problem: string | undefined;
-        try {
-          const identity = JSON.parse(await readFile(join(d.path, 'disk.json'), 'utf8')) as { diskId: string; poolId: string };
-          if (identity.diskId !== d.id || identity.poolId !== this.config.poolId) problem = 'identity file does not match';
-          else if (statDisk(d.path).dev !== d.dev) problem = 'different device (not mounted?)';
-        } catch (err) {
-          problem = `unreadable: ${(err as Error).message}`;
-        }
-        return { id: d.id, path: d.path, ok: problem === undefined, ...(problem ? { problem } : {}), repairQueued: queue.filter((q) => q.disk === d.id).length };
-      }),
-    );
-    let objects = 0;
-    for (const _ of this.catalog.heads()) objects++;
     const atRisk = new Set(queue.map((q) => `${q.bucket}\0${q.key}\0${q.versionId}`));
+    const shardsOn = new Map<string, number>();
+    let objects = 0;
+    for (const { bucket, key, head } of this.catalog.heads()) {
+      objects++;
+      for (const id of head.placement ?? []) {
+        shardsOn.set(id, (shardsOn.get(id) ?? 0) + 1);
+        if (this.#readable(id) === undefined) atRisk.add(`${bucket}\0${key}\0${head.versionId}`);
+      }
+    }
+    const disks = this.config.disks.map((d) => {
+      const problem = this.#problems.get(d.id);
+      return {
+        id: d.id, path: d.path, state: d.state, labels: d.labels, ok: problem === undefined, ...(problem !== undefined ? { problem } : {}),
+        repairQueued: queue.filter((q) => q.disk === d.id).length, shards: shardsOn.get(d.id) ?? 0,
+      };
+    });
     return { disks, objects, objectsAtRisk: atRisk.size, repairQueued: queue.length };
   }
 
   /** Work waiting for repair() (shards missing or bad, per object version). */
-  repairQueue() {
+  repairQueue(): RepairItem[] {
     return this.catalog.repairQueue();
   }
 
+  // ---------------------------------------------------------------- repair
+
   /**
-   * Rebuilds every queued shard from k good ones, verifies each rebuilt block against the hash table
-   * (decode-then-verify), writes it durably to its disk with a fresh manifest copy, then removes the item from
-   * the queue with an audit record. Items of superseded versions are dropped. Returns what it did.
+   * Rebuilds every queued shard: reads each stripe from the shards that verify (the queued one too, when it
+   * is still readable: a drained disk's shard is copied, not decoded), reconstructs what is missing, verifies
+   * every rebuilt block against the hash table (decode-then-verify), and writes the shard durably to its
+   * disk, or to a replacement disk chosen within the failure-domain rule when its disk is offline, draining
+   * or removed (I8). A move re-signs the manifest with the new placement, writes its copies to every disk of
+   * the object and re-points the head in one catalog transaction (compare-and-set; the audit record and the
+   * completed work go with it). Items of superseded versions are dropped. Memory is one stripe at a time.
    */
-  async repair(principal = 'repair'): Promise<{ repaired: number; dropped: number }> {
-    let repaired = 0;
-    let dropped = 0;
+  async repair(options: { principal?: string; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } | string = {}): Promise<{ repaired: number; dropped: number; moved: number; failed: number }> {
+    const { principal = 'repair', signal, onProgress } = typeof options === 'string' ? { principal: options } : options;
+    const result = { repaired: 0, dropped: 0, moved: 0, failed: 0 };
     const items = this.catalog.repairQueue();
-    const byVersion = new Map<string, typeof items>();
+    const byVersion = new Map<string, RepairItem[]>();
     for (const it of items) {
       const id = `${it.bucket}\0${it.key}\0${it.versionId}`;
       byVersion.set(id, [...(byVersion.get(id) ?? []), it]);
     }
+    let done = 0;
     for (const group of byVersion.values()) {
+      if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'repair aborted');
       const { bucket, key, versionId } = group[0];
       const head = this.catalog.getHead(bucket, key);
-      if (head === undefined || head.versionId !== versionId || head.tombstone) {
+      if (head === undefined || head.versionId !== versionId) {
         await this.catalog.completeRepair(group, 'repair.drop', principal, Date.now());
-        dropped += group.length;
-        continue;
+        result.dropped += group.length;
+      } else {
+        const outcome = await this.#repairVersion(bucket, key, head, group, principal);
+        result.repaired += outcome.repaired;
+        result.moved += outcome.moved;
+        result.failed += outcome.failed;
       }
-      const { manifest, hashTable, copy } = await this.loadManifest(bucket, key, head);
-      const { k, m, blockBytes, stripeCount, placement } = manifest;
-      const targets = [...new Set(group.map((g) => g.shard))].sort((a, b) => a - b);
-      const rebuilt = targets.map(() => [] as Uint8Array[]);
-      for (let s = 0; s < stripeCount; s++) {
-        const blocks: Uint8Array[] = [];
-        const present: boolean[] = [];
-        await Promise.all(
-          placement.map(async (id, i) => {
-            blocks[i] = new Uint8Array(blockBytes);
-            present[i] = false;
-            if (targets.includes(i)) return;
-            const d = this.disk(id);
-            const expected = hashTable.subarray((s * (k + m) + i) * 32, (s * (k + m) + i + 1) * 32);
-            try {
-              const r = await readRange(join(this.objectDir(d.path, bucket, key), `${versionId}.s${i}`), HEADER_BYTES + s * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
-              blocks[i] = new Uint8Array(r.data);
-              present[i] = r.ok![0];
-            } catch {
-              // unreadable: an erasure
+      done += group.length;
+      onProgress?.({ done, total: items.length });
+    }
+    return result;
+  }
+
+  async #repairVersion(bucket: string, key: string, head: Head, group: RepairItem[], principal: string): Promise<{ repaired: number; moved: number; failed: number }> {
+    const loaded = await this.#loadManifest(bucket, key, head);
+    const { manifest, hashTable } = loaded;
+    const { k, m, blockBytes, stripeCount, placement } = manifest;
+    const oidBytes = objectId(bucket, key);
+    const oid = hex(oidBytes);
+    const vid = head.versionId;
+    const targets = [...new Set(group.map((g) => g.shard))].sort((a, b) => a - b);
+    // Where each target goes: its own disk when that is active and usable, else a replacement within the rule.
+    const newPlacement = placement.slice();
+    for (const t of targets) {
+      const d = this.#disk(newPlacement[t]);
+      if (d !== undefined && d.state === 'active' && !this.#problems.has(d.id)) continue;
+      const prefer = group.find((g) => g.shard === t && g.to !== undefined)?.to;
+      newPlacement[t] = replaceShard(`${bucket}\0${key}\0${vid}`, newPlacement, t, this.#placementDisks(), this.#rule(), prefer);
+    }
+    const moved = targets.filter((t) => newPlacement[t] !== placement[t]);
+    let manifestHash = head.manifestHash;
+    let copy = loaded.copy;
+    if (moved.length > 0) {
+      const signed = this.#sign({ ...manifest, placement: newPlacement }, hashTable);
+      manifestHash = signed.manifestHash;
+      copy = signed.copy;
+    }
+    if (stripeCount > 0) {
+      const writers: ShardWriter[] = [];
+      try {
+        for (const t of targets) {
+          const d = this.#readable(newPlacement[t]);
+          if (d === undefined) throw new ShardVaultError(ErrorCode.IO, `disk ${newPlacement[t]} is not usable`);
+          const w = await openShardWriter(objectDir(d.path, oid), shardFileName(oid, vid, t), { expectDev: d.dev });
+          writers.push(w);
+          await w.append(encodeHeader({ shard: t, k, m, blockBytes, poolId: Buffer.from(this.config.poolId, 'hex'), objectId: oidBytes, versionId: manifest.versionId, manifestHash: Buffer.from(manifestHash, 'hex') }));
+        }
+        for (let s = 0; s < stripeCount; s++) {
+          // Shards being moved off a readable disk are read like any other; all k + m blocks come back verified.
+          const { blocks } = await this.#readStripe(manifest, hashTable, s, true);
+          await Promise.all(targets.map((t, j) => writers[j].append(blocks[t])));
+          if (s % 4 === 3) await yieldToLoop();
+        }
+        await Promise.all(writers.map((w) => w.seal({ replace: true }))); // an old file there is corrupt or stale
+      } catch (err) {
+        await Promise.all(writers.map((w) => w.abort().catch(() => undefined)));
+        throw err;
+      }
+    }
+    if (moved.length === 0) {
+      const ok = await Promise.all(targets.map((t) => this.#writeCopy(newPlacement[t], oid, vid, manifestHash, t, copy, true)));
+      const fixed = group.filter((g) => ok[targets.indexOf(g.shard)]);
+      await this.catalog.completeRepair(fixed, 'repair', principal, Date.now());
+      return { repaired: fixed.length, moved: 0, failed: group.length - fixed.length };
+    }
+    // A move: the re-signed manifest goes to every disk of the new placement under its own name (the copies
+    // the head still names stay valid until the commit), then the head is re-pointed.
+    const sealed = await Promise.all(newPlacement.map((id, i) => this.#writeCopy(id, oid, vid, manifestHash, i, copy, true)));
+    const sealedCount = sealed.filter(Boolean).length;
+    if (targets.some((t) => !sealed[t]) || sealedCount < this.config.writeQuorum) {
+      return { repaired: 0, moved: 0, failed: group.length }; // the old head still stands; gc removes the new files
+    }
+    const missing = newPlacement.flatMap((disk, shard) => (sealed[shard] ? [] : [{ bucket, key, versionId: vid, disk, shard }]));
+    await this.catalog.replaceManifest(
+      bucket, key, { versionId: vid, manifestHash: head.manifestHash },
+      { ...head, manifestHash, placement: newPlacement, committedMs: Date.now() },
+      group,
+      { action: 'repair.move', principal, timeMs: Date.now(), detail: moved.map((t) => `${t}:${placement[t]}->${newPlacement[t]}`).join(',') },
+    );
+    await this.catalog.queueRepair(missing, principal, Date.now());
+    // The superseded copies and moved-away shard files are garbage now; what cannot be reached is left to gc().
+    await Promise.all(
+      placement.map(async (id, i) => {
+        const old = this.#copyPath(id, oid, vid, head.manifestHash, i);
+        if (old !== undefined) await unlink(old).catch(() => undefined);
+        if (newPlacement[i] !== id) {
+          const shardFile = this.#shardPath(id, oid, vid, i);
+          if (shardFile !== undefined) await unlink(shardFile).catch(() => undefined);
+        }
+      }),
+    );
+    return { repaired: group.length, moved: moved.length, failed: 0 };
+  }
+
+  // ---------------------------------------------------------------- garbage and recovery
+
+  /**
+   * Walks every usable disk: removes temporary files (with `removeTemporary`: only at open, when no writer of
+   * this pool can be running), files of versions never committed (a crash between sealing and the commit),
+   * files of superseded versions, and shard files or manifest copies the current head no longer names (moved
+   * by repair, or a stale generation), each once older than `graceMs`; then queues repair for every head whose
+   * shard files or manifest copies are missing on usable disks. Cost: one readdir of 256 directories per disk
+   * and one catalog lookup per file.
+   */
+  async gc(options: { graceMs?: number; removeTemporary?: boolean } = {}): Promise<GcResult> {
+    const graceMs = options.graceMs ?? 60 * 60 * 1000;
+    const result: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, repairQueued: 0 };
+    const now = Date.now();
+    const seen = new Set<string>(); // `${diskId}/${name}` of files the current heads name
+    const old = async (file: string, sinceMs: number) => {
+      const st = await stat(file).catch(() => null);
+      return st !== null && now - Math.max(st.mtimeMs, sinceMs) >= graceMs;
+    };
+    // Disks in parallel (independent devices); within a disk, the 256 directories one after another.
+    await Promise.all(this.config.disks.map(async (d) => {
+      if (this.#readable(d.id) === undefined) return;
+      for (const fan of fanoutDirs()) {
+        const dir = join(d.path, 'objects', fan);
+        for (const f of await readdir(dir).catch(() => [] as string[])) {
+          const file = join(dir, f);
+          const parsed = parseFileName(f);
+          if (parsed.kind === 'temporary') {
+            if (options.removeTemporary === true || (await old(file, 0))) {
+              await unlink(file).catch(() => undefined);
+              result.temporaryRemoved++;
             }
-          }),
-        );
-        if (present.filter(Boolean).length < k) {
-          throw new ShardVaultError(ErrorCode.CORRUPT, `cannot repair ${bucket}/${key}: stripe ${s} has fewer than ${k} good blocks`);
-        }
-        await this.codec.reconstruct(blocks, { present, targets });
-        targets.forEach((t, j) => {
-          const expected = hashTable.subarray((s * (k + m) + t) * 32, (s * (k + m) + t + 1) * 32);
-          if (Buffer.compare(blake3Sync(blocks[t]), expected) !== 0) {
-            throw new ShardVaultError(ErrorCode.CORRUPT, `rebuilt block ${t} of stripe ${s} does not verify`);
+            continue;
           }
-          rebuilt[j].push(blocks[t]);
-        });
-      }
-      for (const [j, t] of targets.entries()) {
-        const d = this.disk(placement[t]);
-        const dir = this.objectDir(d.path, bucket, key);
-        await mkdirDurable(dir);
-        if (stripeCount === 0) {
-          // Inline object: the manifest copy is all there is to rewrite.
-          const mw = await openShardWriter(dir, `${versionId}.m${t}`, { expectDev: d.dev });
-          await mw.append(copy);
-          await mw.seal({ replace: true });
-          continue;
-        }
-        const w = await openShardWriter(dir, `${versionId}.s${t}`, { expectDev: d.dev });
-        const header = new Uint8Array(HEADER_BYTES);
-        header.set([0x53, 0x56, 0x53, 0x48, t, 0, 0, 0]);
-        header.set(manifest.versionId, 16);
-        await w.append(header);
-        for (const b of rebuilt[j]) await w.append(b);
-        await w.seal({ replace: true }); // the old file, if any, is corrupt
-        const mw = await openShardWriter(dir, `${versionId}.m${t}`, { expectDev: d.dev });
-        await mw.append(copy);
-        await mw.seal({ replace: true });
-      }
-      await this.catalog.completeRepair(group, 'repair', principal, Date.now());
-      repaired += group.length;
-    }
-    return { repaired, dropped };
-  }
-
-  /** Whether a manifest copy file holds the signed manifest the head names. */
-  private async copyMatches(file: string, head: Head): Promise<boolean> {
-    try {
-      const copy = await readFile(file);
-      const len = copy.readUInt32BE(0);
-      if (len > copy.length - 4) return false;
-      return hex(blake3Sync(copy.subarray(4, 4 + len), { context: MANIFEST_HASH_CONTEXT })) === head.manifestHash;
-    } catch {
-      return false;
-    }
-  }
-
-  private async loadManifest(bucket: string, key: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array }> {
-    const trusted = (id: Uint8Array) => (Buffer.compare(id, keyId(this.publicKey)) === 0 ? this.publicKey : null);
-    for (const d of this.config.disks) {
-      const dir = this.objectDir(d.path, bucket, key);
-      for (let i = 0; i < this.config.k + this.config.m; i++) {
-        const file = join(dir, `${head.versionId}.m${i}`);
-        if (!existsSync(file)) continue;
-        try {
-          const copy = await readFile(file);
-          const len = copy.readUInt32BE(0);
-          if (len > copy.length - 4) continue;
-          const signed = copy.subarray(4, 4 + len);
-          if (hex(blake3Sync(signed, { context: MANIFEST_HASH_CONTEXT })) !== head.manifestHash) continue; // stale or forged
-          const manifest = verifyManifest(signed, trusted);
-          if (manifest.sequence !== head.sequence) continue; // an older copy cannot roll the object back (I4)
-          const hashTable = copy.subarray(4 + len);
-          if (Buffer.compare(blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), manifest.hashTableRoot) !== 0) continue;
-          return { manifest, hashTable, copy };
-        } catch {
-          continue;
+          if (parsed.kind === 'unknown') continue; // not ours: never removed
+          const owner = this.catalog.versionOwner(parsed.versionId);
+          if (owner === undefined) {
+            if (await old(file, 0)) {
+              await unlink(file).catch(() => undefined);
+              result.orphansRemoved++;
+            }
+            continue;
+          }
+          const head = this.catalog.getHead(owner.bucket, owner.key);
+          if (head === undefined || head.versionId !== parsed.versionId) {
+            if (await old(file, head?.committedMs ?? 0)) {
+              await unlink(file).catch(() => undefined);
+              result.supersededRemoved++;
+            }
+            continue;
+          }
+          const current = (head.placement === undefined || head.placement[parsed.shard] === d.id) &&
+            (parsed.kind === 'shard' || parsed.manifestHash16 === head.manifestHash.slice(0, 16));
+          if (current) {
+            seen.add(`${d.id}/${f}`);
+          } else if (await old(file, head.committedMs ?? 0)) {
+            await unlink(file).catch(() => undefined);
+            result.staleRemoved++;
+          }
         }
       }
+    }));
+    // Heads short of files on usable disks (lost files, a crash in the middle of a repair) go to repair.
+    const work: RepairItem[] = [];
+    for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
+      if (head.placement === undefined) continue;
+      const oid = hex(objectId(bucket, key));
+      head.placement.forEach((diskId, shard) => {
+        if (this.#readable(diskId) === undefined) return;
+        const copyOk = seen.has(`${diskId}/${copyFileName(oid, head.versionId, head.manifestHash, shard)}`);
+        const shardOk = head.striped !== true || seen.has(`${diskId}/${shardFileName(oid, head.versionId, shard)}`);
+        if (!copyOk || !shardOk) work.push({ bucket, key, versionId: head.versionId, disk: diskId, shard });
+      });
     }
-    throw new ShardVaultError(ErrorCode.CORRUPT, `no valid manifest copy for ${bucket}/${key} at sequence ${head.sequence}`);
+    const before = this.catalog.repairQueue().length;
+    for (const group of groupBy(work, (w) => `${w.bucket}\0${w.key}\0${w.versionId}`)) await this.catalog.queueRepair(group, 'gc', now);
+    result.repairQueued = this.catalog.repairQueue().length - before;
+    return result;
   }
+
+  // ---------------------------------------------------------------- disk lifecycle
+
+  async #commitConfig(config: PoolConfig, action: string, principal: string, detail: string): Promise<void> {
+    await this.catalog.setMeta(POOL_CONFIG, config, { action, principal, timeMs: Date.now(), detail });
+    this.config = config;
+    await writeFileDurable(join(this.metaDir, 'pool.json'), JSON.stringify(config, null, 2));
+    await this.#checkDisks();
+  }
+
+  /**
+   * Adds a disk (formatted now; refused when it already belongs to a pool). New objects may be placed on it;
+   * existing objects stay where they are (no rebalancing).
+   */
+  async addDisk(spec: VaultDiskSpec, principal = 'local'): Promise<string> {
+    if (spec === null || typeof spec !== 'object' || typeof spec.path !== 'string') throw typeError('disk', 'a { path, labels } disk', spec);
+    const disk: DiskConfig = { id: `disk-${this.config.disks.length}-${hex(randomBytes(4))}`, path: spec.path, labels: spec.labels ?? {}, dev: 0, state: 'active' };
+    if (this.config.disks.some((d) => d.path === disk.path && d.state !== 'removed')) {
+      throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${disk.path} is already a disk of this pool`);
+    }
+    const next = { ...this.config, disks: [...this.config.disks, disk] };
+    checkPoolLayout(next.disks.filter((d) => d.state === 'active'), this.#rule()); // labels must name the domain level
+    await formatDisk(disk, this.config.poolId);
+    await this.#commitConfig(next, 'disk.add', principal, `${disk.id} ${disk.path} ${JSON.stringify(disk.labels)}`);
+    return disk.id;
+  }
+
+  /**
+   * Drains a disk: it takes no new shards, and every shard it holds is queued for repair, which moves it to
+   * another disk within the failure-domain rule (I8). Run repair() next; the disk stays readable meanwhile.
+   * Returns the number of shards queued.
+   */
+  async drainDisk(diskId: string, principal = 'local'): Promise<number> {
+    const d = this.#disk(diskId);
+    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no disk ${diskId} in the pool`);
+    if (d.state === 'active') {
+      const next = { ...this.config, disks: this.config.disks.map((x) => (x.id === diskId ? { ...x, state: 'draining' as const } : x)) };
+      checkPoolLayout(next.disks.filter((x) => x.state === 'active'), this.#rule());
+      await this.#commitConfig(next, 'disk.drain', principal, diskId);
+    }
+    return this.#queueShardsOf(diskId, undefined, principal);
+  }
+
+  /**
+   * Replaces a disk (failed or not) by a new one: the new disk is formatted and added, the old one is removed
+   * from the pool, and every shard the old one held is queued for repair with the new disk preferred (it is
+   * used when the failure-domain rule allows). Run repair() next. Returns the new disk's id.
+   */
+  async replaceDisk(diskId: string, spec: VaultDiskSpec, principal = 'local'): Promise<string> {
+    const d = this.#disk(diskId);
+    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no disk ${diskId} in the pool`);
+    const newId = await this.addDisk(spec, principal);
+    const next = { ...this.config, disks: this.config.disks.map((x) => (x.id === diskId ? { ...x, state: 'removed' as const } : x)) };
+    await this.#commitConfig(next, 'disk.remove', principal, `${diskId} replaced by ${newId}`);
+    await this.#queueShardsOf(diskId, newId, principal);
+    return newId;
+  }
+
+  /** Removes a drained disk from the pool; refused while any current version still has a shard on it. */
+  async removeDisk(diskId: string, principal = 'local'): Promise<void> {
+    const d = this.#disk(diskId);
+    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no disk ${diskId} in the pool`);
+    for (const { head } of this.catalog.heads({ tombstones: true })) {
+      if (head.placement?.includes(diskId)) {
+        throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `disk ${diskId} still holds shards; drain it and run repair first`);
+      }
+    }
+    const next = { ...this.config, disks: this.config.disks.map((x) => (x.id === diskId ? { ...x, state: 'removed' as const } : x)) };
+    await this.#commitConfig(next, 'disk.remove', principal, diskId);
+  }
+
+  async #queueShardsOf(diskId: string, to: string | undefined, principal: string): Promise<number> {
+    let queued = 0;
+    for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
+      const items = (head.placement ?? []).flatMap((id, shard) => (id === diskId ? [{ bucket, key, versionId: head.versionId, disk: id, shard, ...(to !== undefined ? { to } : {}) }] : []));
+      await this.catalog.queueRepair(items, principal, Date.now());
+      queued += items.length;
+    }
+    return queued;
+  }
+}
+
+function groupBy<T>(items: T[], keyOf: (t: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const it of items) {
+    const id = keyOf(it);
+    const g = groups.get(id);
+    if (g === undefined) groups.set(id, [it]);
+    else g.push(it);
+  }
+  return [...groups.values()];
 }

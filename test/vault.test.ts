@@ -1,7 +1,7 @@
 // Vault (first cut): round trips for edge sizes, reads through up to m lost or corrupt shards, a clear error
 // and no bytes beyond m, and no rollback from replayed manifest copies.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-vault-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
-const HEADER = 32; // shard file header bytes (lib/vault.ts)
+const HEADER = 128; // shard file header bytes (lib/layout.ts)
 
 async function makeVault(k = 4, m = 2, blockBytes = 4096) {
   const base = join(root, `p${n++}`);
@@ -27,15 +27,11 @@ async function makeVault(k = 4, m = 2, blockBytes = 4096) {
   return { vault, disks, base };
 }
 
-function shardFiles(disks: Array<{ path: string }>, versionId: string, kind: 's' | 'm'): string[] {
-  const out: string[] = [];
-  for (const d of disks) {
-    const objects = join(d.path, 'objects');
-    for (const dir of readdirSync(objects)) {
-      for (const f of readdirSync(join(objects, dir))) if (f.startsWith(`${versionId}.${kind}`)) out.push(join(objects, dir, f));
-    }
-  }
-  return out.sort((a, b) => Number(a.split(`.${kind}`)[1]) - Number(b.split(`.${kind}`)[1]));
+/** Paths of the current version's shard files ('s') or manifest copies ('m') of b/key that exist, by shard. */
+function shardFiles(vault: Vault, key: string, kind: 's' | 'm'): string[] {
+  const where = vault.locate('b', key);
+  if (where === undefined) return [];
+  return where.shards.map((s) => (kind === 's' ? s.shardFile : s.copyFile)).filter((f): f is string => f !== undefined && existsSync(f));
 }
 
 describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavailableReason()})`}`, () => {
@@ -54,13 +50,13 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   it('reads correct bytes with up to m shards missing or corrupt, and fails loudly beyond m', async () => {
     const { vault, disks } = await makeVault();
     const data = randomBytes(10 * 4096 + 7);
-    const { versionId } = await vault.put('b', 'x', data);
-    const shards = shardFiles(disks, versionId, 's');
+    await vault.put('b', 'x', data);
+    const shards = shardFiles(vault, 'x', 's');
     expect(shards).toHaveLength(6);
     const saved = shards.map((f) => readFileSync(f));
     unlinkSync(shards[0]); // lost
     const flipped = Buffer.from(saved[2]);
-    flipped[40] ^= 0x01; // bit rot in a data block
+    flipped[HEADER + 40] ^= 0x01; // bit rot in a data block
     writeFileSync(shards[2], flipped);
     expect(Buffer.from(await vault.get('b', 'x')).equals(data)).toBe(true);
     const truncated = saved[4].subarray(0, 100);
@@ -72,13 +68,13 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   });
 
   it('a replayed older manifest cannot roll an object back', async () => {
-    const { vault, disks } = await makeVault();
-    const v1 = await vault.put('b', 'r', Buffer.from('version one'));
-    const v2 = await vault.put('b', 'r', Buffer.from('version two'));
+    const { vault } = await makeVault();
+    await vault.put('b', 'r', Buffer.from('version one'));
+    const old = shardFiles(vault, 'r', 'm');
+    await vault.put('b', 'r', Buffer.from('version two'));
     expect(Buffer.from(await vault.get('b', 'r')).toString()).toBe('version two');
     // A disk that serves old, validly signed files under the new names: every copy of v2 replaced by v1's.
-    const old = shardFiles(disks, v1.versionId, 'm');
-    for (const f of shardFiles(disks, v2.versionId, 'm')) copyFileSync(old[0], f);
+    for (const f of shardFiles(vault, 'r', 'm')) copyFileSync(old[0], f);
     await expect(vault.get('b', 'r')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
@@ -102,12 +98,12 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   it('a read through bad shards queues them; repair rebuilds them byte for byte; superseded work is dropped', async () => {
     const { vault, disks } = await makeVault();
     const data = randomBytes(9 * 4096 + 11);
-    const { versionId } = await vault.put('b', 'y', data);
-    const shards = shardFiles(disks, versionId, 's');
+    await vault.put('b', 'y', data);
+    const shards = shardFiles(vault, 'y', 's');
     const originals = shards.map((f) => readFileSync(f));
     unlinkSync(shards[1]);
     const rot = Buffer.from(originals[5]);
-    rot[100] ^= 0xff;
+    rot[HEADER + 100] ^= 0xff;
     writeFileSync(shards[5], rot);
     expect(Buffer.from(await vault.get('b', 'y')).equals(data)).toBe(true);
     expect(vault.repairQueue().map((r) => r.shard).sort()).toEqual([1, 5]);
@@ -115,7 +111,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     expect(st).toMatchObject({ objects: 1, objectsAtRisk: 1, repairQueued: 2 });
     expect(st.disks.every((d) => d.ok)).toBe(true);
     expect(st.disks.reduce((n, d) => n + d.repairQueued, 0)).toBe(2);
-    expect(await vault.repair()).toEqual({ repaired: 2, dropped: 0 });
+    expect(await vault.repair()).toMatchObject({ repaired: 2, dropped: 0, moved: 0 });
     expect(vault.repairQueue()).toEqual([]);
     expect((await vault.status()).objectsAtRisk).toBe(0);
     expect(readFileSync(shards[1]).equals(originals[1])).toBe(true);
@@ -125,15 +121,15 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     unlinkSync(shards[0]);
     await vault.get('b', 'y'); // queues shard 0 of the current version
     await vault.put('b', 'y', Buffer.from('newer')); // ...which is then superseded
-    expect(await vault.repair()).toEqual({ repaired: 0, dropped: 1 });
+    expect(await vault.repair()).toMatchObject({ repaired: 0, dropped: 1 });
     await vault.close();
   });
 
   it('scrub finds bad parity that reads never touch, queues it, and repair fixes it; rate limit and abort work', async () => {
     const { vault, disks } = await makeVault();
-    const { versionId } = await vault.put('b', 'z', randomBytes(6 * 4096));
+    await vault.put('b', 'z', randomBytes(6 * 4096));
     await vault.put('b', 'z2', randomBytes(100));
-    const shards = shardFiles(disks, versionId, 's');
+    const shards = shardFiles(vault, 'z', 's');
     const parity = readFileSync(shards[4]);
     parity[HEADER + 10] ^= 1;
     writeFileSync(shards[4], parity);
@@ -204,9 +200,9 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   it('small objects live inline in the manifest copies: one file per disk, survive m lost copies, scrub + repair them', async () => {
     const { vault, disks } = await makeVault();
     const data = randomBytes(5000);
-    const { versionId } = await vault.put('b', 'small', data);
-    expect(shardFiles(disks, versionId, 's')).toEqual([]); // no shard files at all
-    const copies = shardFiles(disks, versionId, 'm');
+    await vault.put('b', 'small', data);
+    expect(shardFiles(vault, 'small', 's')).toEqual([]); // no shard files at all
+    const copies = shardFiles(vault, 'small', 'm');
     expect(copies).toHaveLength(6);
     unlinkSync(copies[0]);
     writeFileSync(copies[1], Buffer.from('garbage'));
@@ -214,7 +210,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     expect(Buffer.from(await vault.get('b', 'small', { range: { start: 100, end: 200 } })).equals(data.subarray(100, 200))).toBe(true);
     expect((await vault.scrub()).bad).toBe(2);
     expect((await vault.repair()).repaired).toBe(2);
-    expect(shardFiles(disks, versionId, 'm')).toHaveLength(6);
+    expect(shardFiles(vault, 'small', 'm')).toHaveLength(6);
     expect((await vault.scrub()).bad).toBe(0);
     for (const f of copies) writeFileSync(f, Buffer.from('all copies gone bad'));
     await expect(vault.get('b', 'small')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });

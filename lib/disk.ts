@@ -1,0 +1,87 @@
+/**
+ * Pool disks: formatting (identity file + fan-out directories, all durable), identity checks at open, and the
+ * small durable-file helpers the vault uses for its own metadata. A disk whose identity file, pool id or
+ * st_dev does not match is not used: an unmounted mount point is silently the root filesystem otherwise
+ * (research/fault-harness.md 1c).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, open as fsOpen, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { ErrorCode, ShardVaultError } from './errors.js';
+import { FORMAT_VERSION, fanoutDirs } from './layout.js';
+import { statDisk } from './shardio.js';
+
+export interface DiskConfig {
+  id: string;
+  path: string;
+  labels: Record<string, string>;
+  dev: number;
+  /** active: takes new shards; draining: read only, its shards are being moved; removed: gone from the pool. */
+  state: 'active' | 'draining' | 'removed';
+}
+
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await fsOpen(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * mkdir -p whose new directory entries are durable: each directory created gets its parent fsynced (a
+ * sealed file inside a directory whose own entry was never synced can vanish in a power cut).
+ */
+export async function mkdirDurable(path: string): Promise<void> {
+  const first = await mkdir(path, { recursive: true });
+  if (first === undefined) return;
+  let dir = path;
+  const parents: string[] = [];
+  for (;;) {
+    const parent = join(dir, '..');
+    parents.push(parent);
+    if (dir === first || parent === dir) break;
+    dir = parent;
+  }
+  for (const p of parents) await fsyncPath(p);
+}
+
+/** Write to a temporary name, fsync, rename over `path`, fsync the directory. */
+export async function writeFileDurable(path: string, data: Uint8Array | string, mode = 0o600): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode });
+  await fsyncPath(tmp);
+  await rename(tmp, path);
+  await fsyncPath(join(path, '..'));
+}
+
+/** Formats one disk: refuses one that already has an identity; makes the fan-out directories durable. */
+export async function formatDisk(disk: DiskConfig, poolId: string): Promise<void> {
+  if (existsSync(join(disk.path, 'disk.json'))) {
+    throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${disk.path} already belongs to a pool`);
+  }
+  const objects = join(disk.path, 'objects');
+  await mkdirDurable(objects);
+  await Promise.all(fanoutDirs().map((f) => mkdir(join(objects, f), { recursive: true })));
+  await fsyncPath(objects);
+  disk.dev = statDisk(disk.path).dev;
+  await writeFileDurable(
+    join(disk.path, 'disk.json'),
+    JSON.stringify({ diskId: disk.id, poolId, formatVersion: FORMAT_VERSION, dev: disk.dev, labels: disk.labels }),
+  );
+}
+
+/** Why a disk cannot be used right now, or undefined when its identity and device match. */
+export async function diskProblem(disk: DiskConfig, poolId: string): Promise<string | undefined> {
+  try {
+    const identity = JSON.parse(await readFile(join(disk.path, 'disk.json'), 'utf8')) as { diskId?: unknown; poolId?: unknown; formatVersion?: unknown };
+    if (identity.diskId !== disk.id || identity.poolId !== poolId) return `identity file names another disk or pool`;
+    if (identity.formatVersion !== FORMAT_VERSION) return `format version ${String(identity.formatVersion)}, expected ${FORMAT_VERSION}`;
+    if (statDisk(disk.path).dev !== disk.dev) return 'different device (not mounted?)';
+    return undefined;
+  } catch (err) {
+    return `unreadable identity: ${(err as Error).message}`;
+  }
+}
