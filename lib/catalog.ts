@@ -242,7 +242,11 @@ export class Catalog {
   async queueRepair(items: Array<RepairItem>, principal: string, timeMs: number): Promise<void> {
     // Already queued work is not queued (or audited) again: reads of a degraded object would otherwise add an
     // audit record each time.
-    items = items.filter((r) => this.#db.get(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP)) === undefined);
+    // An item that now names a destination (a replacement disk) updates the queued one.
+    items = items.filter((r) => {
+      const queued = this.#db.get(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP)) as { to?: string } | undefined;
+      return queued === undefined || (r.to !== undefined && queued.to !== r.to);
+    });
     if (items.length === 0) return;
     await this.#db.transaction(() => {
       for (const r of items) this.#db.put(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP), { disk: r.disk, shard: r.shard, ...(r.to !== undefined ? { to: r.to } : {}) });

@@ -805,8 +805,8 @@ export class Vault {
     const atRisk = new Set(queue.map((q) => `${q.bucket}\0${q.key}\0${q.versionId}`));
     const shardsOn = new Map<string, number>();
     let objects = 0;
-    for (const { bucket, key, head } of this.catalog.heads()) {
-      objects++;
+    for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
+      if (!head.tombstone) objects++; // a tombstone's copies are files on the disks too (they keep deletes deleted)
       for (const id of head.placement ?? []) {
         shardsOn.set(id, (shardsOn.get(id) ?? 0) + 1);
         if (this.#readable(id) === undefined) atRisk.add(`${bucket}\0${key}\0${head.versionId}`);

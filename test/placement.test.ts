@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { checkPoolLayout, domainOf, place, type PlacementDisk } from '../lib/placement.js';
+import { checkPoolLayout, domainOf, place, replaceShard, type PlacementDisk } from '../lib/placement.js';
 
 function pool(hosts: number, disksPerHost: number): PlacementDisk[] {
   const out: PlacementDisk[] = [];
@@ -19,6 +19,40 @@ const shapeArb = fc
   .filter(({ hosts, perHost, k, m }) => hosts * Math.min(perHost, Math.max(1, m)) >= k + m && hosts * perHost >= k + m);
 
 describe('placement', () => {
+  it('replaceShard moves one shard to an online disk the object does not use, keeping the domain cap; prefers a given disk when allowed', () => {
+    fc.assert(
+      fc.property(shapeArb, fc.string(), fc.nat(), fc.nat(), fc.nat(), ({ hosts, perHost, k, m }, id, shardSeed, offSeed, preferSeed) => {
+        const disks = pool(hosts, perHost);
+        const rule = { k, m, level: 'host' };
+        const current = place(id, disks, rule);
+        const shard = shardSeed % (k + m);
+        const failed = current[shard];
+        const withFailure = disks.map((d) => (d.id === failed || offSeed % 7 === disks.indexOf(d) % 7 && d.id !== failed && !current.includes(d.id) ? { ...d, online: false } : d));
+        const prefer = disks[preferSeed % disks.length].id;
+        let got: string;
+        try {
+          got = replaceShard(id, current, shard, withFailure, rule, prefer);
+        } catch (err) {
+          expect((err as { code?: string }).code).toBe('ERR_SV_PLACEMENT');
+          return;
+        }
+        expect(got).not.toBe(failed);
+        expect(withFailure.find((d) => d.id === got)?.online).not.toBe(false);
+        const next = current.map((d, i) => (i === shard ? got : d));
+        expect(new Set(next).size).toBe(k + m);
+        const perDomain = new Map<string, number>();
+        for (const d of next) perDomain.set(d.split('d')[0], (perDomain.get(d.split('d')[0]) ?? 0) + 1);
+        for (const c of perDomain.values()) expect(c).toBeLessThanOrEqual(Math.max(1, m));
+        // The preferred disk wins whenever it is eligible.
+        const pd = withFailure.find((d) => d.id === prefer)!;
+        const prefOk = pd.online !== false && !current.includes(prefer) && (perDomain.get(prefer.split('d')[0]) ?? 0) - (got === prefer ? 1 : 0) < Math.max(1, m);
+        if (prefOk) expect(got).toBe(prefer);
+        expect(replaceShard(id, current, shard, [...withFailure].reverse(), rule, prefer)).toBe(got); // deterministic
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('is deterministic, never reuses a disk, and caps shards per failure domain', () => {
     fc.assert(
       fc.property(shapeArb, fc.string(), ({ hosts, perHost, k, m }, id) => {

@@ -1,0 +1,207 @@
+// Disk lifecycle and placement over time: a failed disk is refused by identity but the pool still opens and
+// serves; replace moves every shard it held onto the new disk (or another disk within the rule, I8) through
+// repair with a re-signed manifest; drain empties a disk; add makes a disk eligible for new objects; open
+// queues repair for heads whose files are short; stale or missing manifest copies met by reads are queued.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { native, nativeUnavailableReason } from '../lib/native.js';
+import { Vault } from '../lib/vault.js';
+
+const hasNative = native() !== null;
+const root = mkdtempSync(join(tmpdir(), 'sv-life-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+async function makePool(hosts: string[], k = 4, m = 2) {
+  const base = join(root, `p${n++}`);
+  const disks = hosts.map((host, i) => {
+    mkdirSync(join(base, `d${i}`), { recursive: true });
+    return { path: join(base, `d${i}`), labels: { host } };
+  });
+  const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k, m, blockBytes: 4096, failureDomain: 'host' });
+  await vault.createBucket('b');
+  return { vault, base, meta: join(base, 'meta') };
+}
+
+async function fill(vault: Vault, count: number) {
+  const objects = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    const data = randomBytes(i % 3 === 0 ? 700 : 5 * 4096 * 4 + i); // inline and striped
+    await vault.put('b', `o${i}`, data);
+    objects.set(`o${i}`, data);
+  }
+  return objects;
+}
+
+/** Every object reads back, and no read needed a repair (nothing queued). */
+async function expectAllClean(vault: Vault, objects: Map<string, Buffer>) {
+  for (const [key, data] of objects) expect(Buffer.from(await vault.get('b', key)).equals(data), key).toBe(true);
+  expect(vault.repairQueue()).toEqual([]);
+  expect((await vault.scrub()).bad).toBe(0);
+}
+
+function hostsOf(vault: Vault, key: string, hostOfDisk: Map<string, string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of vault.locate('b', key)!.shards) counts.set(hostOfDisk.get(s.diskId)!, (counts.get(hostOfDisk.get(s.diskId)!) ?? 0) + 1);
+  return counts;
+}
+
+describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nativeUnavailableReason()})`}`, () => {
+  it('a failed disk: the pool opens without it, serves every object, and replace + repair rebuilds its shards elsewhere', async () => {
+    const { vault, base, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+    const objects = await fill(vault, 9);
+    await vault.delete('b', 'o1');
+    objects.delete('o1');
+    const st0 = await vault.status();
+    const victim = st0.disks.reduce((a, b) => (b.shards > a.shards ? b : a));
+    expect(victim.shards).toBeGreaterThan(0);
+    await vault.close();
+
+    renameSync(victim.path, `${victim.path}.dead`); // the disk is gone (an empty mount point would do the same)
+    mkdirSync(victim.path);
+    const degraded = await Vault.open(meta, { orphanGraceMs: 0 });
+    const st1 = await degraded.status();
+    expect(st1.disks.find((d) => d.id === victim.id)).toMatchObject({ ok: false });
+    expect(st1.objectsAtRisk).toBeGreaterThan(0);
+    for (const [key, data] of objects) expect(Buffer.from(await degraded.get('b', key)).equals(data), key).toBe(true);
+    // New writes place around the offline disk (7 disks, 6 shards): not degraded.
+    const fresh = await degraded.put('b', 'while-down', randomBytes(3 * 4096 * 4));
+    expect(fresh.degraded).toBe(false);
+    expect(fresh.durableDisks).not.toContain(victim.id);
+
+    mkdirSync(join(base, 'new'));
+    const newId = await degraded.replaceDisk(victim.id, { path: join(base, 'new'), labels: { host: 'h9' } });
+    const queued = degraded.repairQueue().length;
+    expect(queued).toBe(victim.shards);
+    const r = await degraded.repair();
+    expect(r).toMatchObject({ repaired: queued, moved: queued, failed: 0 });
+    const st2 = await degraded.status();
+    expect(st2.disks.find((d) => d.id === victim.id)).toMatchObject({ state: 'removed', shards: 0 });
+    expect(st2.disks.find((d) => d.id === newId)).toMatchObject({ state: 'active', ok: true, shards: queued });
+    expect(st2.objectsAtRisk).toBe(0);
+    objects.set('while-down', Buffer.from(await degraded.get('b', 'while-down')));
+    await expectAllClean(degraded, objects);
+    await expect(degraded.get('b', 'o1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    const audit = degraded['catalog'].auditLog().map((a: { action: string }) => a.action);
+    expect(audit).toEqual(expect.arrayContaining(['disk.add', 'disk.remove', 'repair.move']));
+    expect(degraded['catalog'].verifyAudit()).toBe(-1);
+    await degraded.close();
+
+    // After a reopen the moved objects still read from their new places, and gc leaves nothing to repair.
+    const again = await Vault.open(meta, { orphanGraceMs: 0 });
+    expect(again.lastRecovery.repairQueued).toBe(0);
+    await expectAllClean(again, objects);
+    await again.close();
+  });
+
+  it('replacement keeps the failure-domain rule (I8): never more than m shards of an object per host', async () => {
+    // 4 hosts with 2 disks each, 2+2: at most 2 shards per host; losing any host leaves every object readable.
+    const hosts = ['a', 'a', 'b', 'b', 'c', 'c', 'd', 'd'];
+    const { vault, meta } = await makePool(hosts, 2, 2);
+    const objects = await fill(vault, 24);
+    const st = await vault.status();
+    const hostOfDisk = new Map(st.disks.map((d) => [d.id, d.labels.host]));
+    const victim = st.disks.filter((d) => d.labels.host !== 'a').reduce((a, b) => (b.shards > a.shards ? b : a));
+    // Objects that already hold 2 shards in host "a" and one on the victim: the preferred disk is not allowed.
+    const conflicts = [...objects.keys()].filter((key) => hostsOf(vault, key, hostOfDisk).get('a') === 2 && vault.locate('b', key)!.shards.some((s) => s.diskId === victim.id));
+    expect(conflicts.length).toBeGreaterThan(0);
+    await vault.close();
+    renameSync(victim.path, `${victim.path}.dead`);
+    mkdirSync(victim.path);
+    const v = await Vault.open(meta, { orphanGraceMs: 0 });
+    const spare = join(meta, '..', 'spare');
+    mkdirSync(spare);
+    // The replacement sits in host "a": wherever an object already has 2 shards in "a", repair must pick another disk.
+    const newId = await v.replaceDisk(victim.id, { path: spare, labels: { host: 'a' } });
+    hostOfDisk.set(newId, 'a');
+    await v.repair();
+    for (const key of conflicts) expect(v.locate('b', key)!.shards.map((s) => s.diskId)).not.toContain(newId);
+    for (const key of objects.keys()) {
+      for (const [host, count] of hostsOf(v, key, hostOfDisk)) expect(count, `${key} on ${host}`).toBeLessThanOrEqual(2);
+      expect(v.locate('b', key)!.shards.map((s) => s.diskId)).not.toContain(victim.id);
+    }
+    await expectAllClean(v, objects);
+    await v.close();
+  });
+
+  it('drain moves every shard off a disk; remove is refused until it is empty; add makes a disk eligible', async () => {
+    const { vault, base } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+    const objects = await fill(vault, 8);
+    const st = await vault.status();
+    const target = st.disks.find((d) => d.shards > 0)!;
+    await expect(vault.removeDisk(target.id)).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    const queued = await vault.drainDisk(target.id);
+    expect(queued).toBe(target.shards);
+    // Draining: still readable, takes no new shards.
+    for (let i = 0; i < 5; i++) expect((await vault.put('b', `during${i}`, randomBytes(20_000))).durableDisks).not.toContain(target.id);
+    const r = await vault.repair();
+    expect(r.moved).toBe(queued);
+    expect((await vault.status()).disks.find((d) => d.id === target.id)).toMatchObject({ state: 'draining', shards: 0 });
+    await vault.removeDisk(target.id);
+    expect((await vault.status()).disks.find((d) => d.id === target.id)?.state).toBe('removed');
+    await expectAllClean(vault, objects);
+
+    mkdirSync(join(base, 'added'));
+    const added = await vault.addDisk({ path: join(base, 'added'), labels: { host: 'h7' } });
+    const before = new Map([...objects.keys()].map((k) => [k, vault.locate('b', k)!.shards.map((s) => s.diskId).join()]));
+    let used = 0;
+    for (let i = 0; i < 20; i++) if ((await vault.put('b', `after${i}`, randomBytes(20_000))).durableDisks.includes(added)) used++;
+    expect(used).toBeGreaterThan(0); // 7 active disks, 6 shards each: the new disk gets most objects
+    for (const [k, where] of before) expect(vault.locate('b', k)!.shards.map((s) => s.diskId).join()).toBe(where); // no rebalancing
+    await expect(vault.addDisk({ path: join(base, 'added'), labels: { host: 'h8' } })).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY' });
+    await vault.close();
+  });
+
+  it('open queues repair for heads whose files went missing; reads queue missing or stale manifest copies', async () => {
+    const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    const striped = randomBytes(3 * 4096 * 4);
+    const inline = randomBytes(900);
+    await vault.put('b', 's', striped);
+    await vault.put('b', 'i', inline);
+    const s = vault.locate('b', 's')!;
+    const i = vault.locate('b', 'i')!;
+    await vault.close();
+    unlinkSync(s.shards[2].shardFile!);
+    unlinkSync(s.shards[5].copyFile);
+    unlinkSync(i.shards[3].copyFile);
+    const v = await Vault.open(meta, { orphanGraceMs: 0 });
+    expect(v.lastRecovery.repairQueued).toBe(3);
+    expect(v.repairQueue().map((q) => `${q.key}${q.shard}`).sort()).toEqual(['i3', 's2', 's5']);
+    expect(await v.repair()).toMatchObject({ repaired: 3, failed: 0 });
+    expect(existsSync(s.shards[2].shardFile!) && existsSync(s.shards[5].copyFile) && existsSync(i.shards[3].copyFile)).toBe(true);
+
+    // A stale copy (an older, validly signed manifest of the same key) where the first copy should be.
+    const oldCopy = v.locate('b', 'i')!.shards[0].copyFile;
+    const { readFileSync } = await import('node:fs');
+    const oldBytes = readFileSync(oldCopy);
+    await v.put('b', 'i', randomBytes(800));
+    const now = v.locate('b', 'i')!;
+    writeFileSync(now.shards[0].copyFile, oldBytes);
+    await v.get('b', 'i');
+    expect(v.repairQueue().map((q) => `${q.key}${q.shard}`)).toEqual(['i0']);
+    await v.repair();
+    expect((await v.scrub()).bad).toBe(0);
+    await v.close();
+  });
+
+  it('the pool still opens when disks are mounted elsewhere (pool.json paths win), and refuses when fewer than k disks remain', async () => {
+    const { vault, base, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    const data = randomBytes(40_000);
+    await vault.put('b', 'x', data);
+    await vault.close();
+    const poolJson = join(meta, 'pool.json');
+    const { readFileSync } = await import('node:fs');
+    renameSync(join(base, 'd0'), join(base, 'moved0'));
+    writeFileSync(poolJson, readFileSync(poolJson, 'utf8').split(join(base, 'd0')).join(join(base, 'moved0')));
+    const v = await Vault.open(meta);
+    expect((await v.status()).disks.every((d) => d.ok)).toBe(true);
+    expect(Buffer.from(await v.get('b', 'x')).equals(data)).toBe(true);
+    await v.close();
+    for (const d of ['moved0', 'd1', 'd2']) rmSync(join(base, d), { recursive: true });
+    await expect(Vault.open(meta)).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY' });
+  });
+});
