@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-/** shardvault command line. Grows with the engine: today `info` and `demo`. */
+/** shardvault command line: pool init, objects (put/get/ls/rm), buckets, scrub, repair, gc, disk lifecycle, status. */
 import { Command, InvalidArgumentError } from 'commander';
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, rename, stat, unlink } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 
 import { runDemo } from './demo.js';
 import { nativeInfo } from './native-info.js';
-import { Vault } from './vault.js';
+import { ErrorCode, ShardVaultError } from './errors.js';
+import { ProgressBar } from './progress.js';
+import { INLINE_BYTES_MAX, Vault } from './vault.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -81,23 +85,64 @@ program
   .option(...metaOption)
   .action((bucket: string, o: { meta: string }) => withVault(o.meta, (v) => v.createBucket(bucket)));
 
+const progressOption = ['--progress', 'draw a progress bar on stderr even when it is not a terminal'] as const;
+const wantBar = (o: { progress?: boolean }) => o.progress === true || process.stderr.isTTY === true;
+
 program
   .command('put <bucket> <key> <file>')
-  .description('store a file; prints the durability receipt')
+  .description('store a file (streamed; memory stays bounded); prints the durability receipt')
   .option(...metaOption)
-  .action((bucket: string, key: string, file: string, o: { meta: string }) =>
-    withVault(o.meta, async (v) => console.log(JSON.stringify(await v.put(bucket, key, await readFile(file))))),
+  .option(...progressOption)
+  .action((bucket: string, key: string, file: string, o: { meta: string; progress?: boolean }) =>
+    withVault(o.meta, async (v) => {
+      const size = (await stat(file)).size;
+      let receipt;
+      if (size <= INLINE_BYTES_MAX) {
+        receipt = await v.put(bucket, key, await readFile(file));
+      } else {
+        const bar = new ProgressBar(`put ${bucket}/${key}`, size, wantBar(o));
+        let sent = 0;
+        async function* counted() {
+          for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+            sent += (chunk as Buffer).length;
+            bar.update(sent);
+            yield chunk as Buffer;
+          }
+        }
+        receipt = await v.put(bucket, key, counted());
+        bar.done(sent, 'durable');
+      }
+      console.log(JSON.stringify(receipt));
+    }),
   );
 
 program
   .command('get <bucket> <key> [out]')
-  .description('read an object (verified); to a file, or to stdout')
+  .description('read an object (verified, streamed); to a file, or to stdout')
   .option(...metaOption)
-  .action((bucket: string, key: string, out: string | undefined, o: { meta: string }) =>
+  .option(...progressOption)
+  .action((bucket: string, key: string, out: string | undefined, o: { meta: string; progress?: boolean }) =>
     withVault(o.meta, async (v) => {
-      const data = await v.get(bucket, key);
-      if (out === undefined) process.stdout.write(data);
-      else await writeFile(out, data);
+      const head = await v.head(bucket, key);
+      if (head === undefined) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
+      const bar = new ProgressBar(`get ${bucket}/${key}`, head.size, out !== undefined && wantBar(o));
+      let got = 0;
+      const source = v.getStream(bucket, key);
+      source.on('data', (c: Buffer) => bar.update((got += c.length)));
+      // A temporary name, renamed only when the whole object was read and verified: never a partial file.
+      if (out === undefined) {
+        await pipeline(source, process.stdout);
+      } else {
+        const tmp = `${out}.partial-${process.pid}`;
+        try {
+          await pipeline(source, createWriteStream(tmp));
+          await rename(tmp, out);
+        } catch (err) {
+          await unlink(tmp).catch(() => undefined);
+          throw err;
+        }
+      }
+      bar.done(got, 'verified');
     }),
   );
 
@@ -106,9 +151,11 @@ program
   .description('list keys')
   .option(...metaOption)
   .option('--prefix <prefix>', 'only keys starting with this')
-  .action((bucket: string, o: { meta: string; prefix?: string }) =>
+  .option('--start-after <key>', 'only keys after this one')
+  .option('--limit <count>', 'at most this many keys', positiveInt, 1000)
+  .action((bucket: string, o: { meta: string; prefix?: string; startAfter?: string; limit: number }) =>
     withVault(o.meta, async (v) => {
-      for (const k of v.list(bucket, { prefix: o.prefix })) console.log(k);
+      for (const k of v.list(bucket, { prefix: o.prefix, startAfter: o.startAfter, limit: o.limit })) console.log(k);
     }),
   );
 
@@ -119,8 +166,24 @@ program
   .action((bucket: string, key: string, o: { meta: string }) => withVault(o.meta, (v) => v.delete(bucket, key)));
 
 program
+  .command('buckets')
+  .description('list buckets')
+  .option(...metaOption)
+  .action((o: { meta: string }) =>
+    withVault(o.meta, async (v) => {
+      for (const b of v.listBuckets()) console.log(b);
+    }),
+  );
+
+program
+  .command('rb <bucket>')
+  .description('delete an empty bucket')
+  .option(...metaOption)
+  .action((bucket: string, o: { meta: string }) => withVault(o.meta, (v) => v.deleteBucket(bucket)));
+
+program
   .command('status')
-  .description('per-disk health, objects at risk, queued repair work')
+  .description('per-disk state and health, objects at risk, queued repair work')
   .option(...metaOption)
   .action((o: { meta: string }) => withVault(o.meta, async (v) => console.log(JSON.stringify(await v.status(), null, 2))));
 
@@ -128,29 +191,76 @@ program
   .command('scrub')
   .description('verify every block of every object; bad ones are queued for repair')
   .option(...metaOption)
+  .option(...progressOption)
   .option('--rate <bytesPerSec>', 'read at most this many bytes per second', positiveInt)
-  .action((o: { meta: string; rate?: number }) =>
+  .option('--resume', 'continue after the object where the last interrupted scrub stopped')
+  .action((o: { meta: string; rate?: number; resume?: boolean; progress?: boolean }) =>
     withVault(o.meta, async (v) => {
-      const r = await v.scrub({
-        rateBytesPerSec: o.rate,
-        onProgress: (p) => process.stderr.write(`\rscrub: ${p.objects} objects, ${(p.bytes / 1e6).toFixed(1)} MB, ${p.bad} bad`),
-      });
-      process.stderr.write('\n');
-      console.log(`scrub: ${r.objects} objects, ${r.bytes} bytes, ${r.bad} bad shard(s) queued for repair`);
+      const objects = (await v.status()).objects;
+      const bar = new ProgressBar('scrub', objects, wantBar(o), 'items');
+      const ac = new AbortController();
+      const onSignal = () => ac.abort();
+      process.once('SIGINT', onSignal);
+      try {
+        const r = await v.scrub({ rateBytesPerSec: o.rate, resume: o.resume, signal: ac.signal, onProgress: (p) => bar.update(p.objects, `${(p.bytes / 1e6).toFixed(1)} MB read, ${p.bad} bad`) });
+        bar.done(r.objects, `${(r.bytes / 1e6).toFixed(1)} MB read, ${r.bad} bad`);
+        console.log(`scrub: ${r.objects} objects, ${r.bytes} bytes, ${r.bad} bad shard(s) queued for repair`);
+      } finally {
+        process.off('SIGINT', onSignal);
+      }
     }),
   );
 
 program
   .command('repair')
-  .description('rebuild every shard queued for repair (from reads, degraded writes)')
+  .description('rebuild every shard queued for repair (reads, scrub, degraded writes, drained or replaced disks)')
   .option(...metaOption)
-  .action((o: { meta: string }) =>
+  .option(...progressOption)
+  .action((o: { meta: string; progress?: boolean }) =>
     withVault(o.meta, async (v) => {
       const queued = v.repairQueue().length;
-      const r = await v.repair();
-      console.log(`repair: ${queued} queued, ${r.repaired} rebuilt, ${r.dropped} dropped (superseded)`);
+      const bar = new ProgressBar('repair', queued, wantBar(o), 'items');
+      const r = await v.repair({ onProgress: (p) => bar.update(p.done) });
+      bar.done(queued);
+      console.log(`repair: ${queued} queued, ${r.repaired} rebuilt (${r.moved} moved to another disk), ${r.failed} failed, ${r.dropped} dropped (superseded)`);
     }),
   );
+
+program
+  .command('gc')
+  .description('remove leftovers: files of uncommitted or superseded versions and stale copies older than --grace')
+  .option(...metaOption)
+  .option('--grace <seconds>', 'keep files younger than this', (x) => Number(x), 3600)
+  .action((o: { meta: string; grace: number }) =>
+    withVault(o.meta, async (v) => console.log(JSON.stringify(await v.gc({ graceMs: o.grace * 1000 })))),
+  );
+
+const disk = program.command('disk').description('disk lifecycle: add, drain, replace, rm');
+disk
+  .command('add <spec>')
+  .description('format and add a disk: PATH[:label=value,...]')
+  .option(...metaOption)
+  .action((spec: string, o: { meta: string }) => withVault(o.meta, async (v) => console.log(await v.addDisk(parseDisk(spec)))));
+disk
+  .command('drain <diskId>')
+  .description('stop placing shards on a disk and queue all of its shards to move (then run repair)')
+  .option(...metaOption)
+  .action((id: string, o: { meta: string }) => withVault(o.meta, async (v) => console.log(`drain: ${await v.drainDisk(id)} shard(s) queued; run repair`)));
+disk
+  .command('replace <diskId> <spec>')
+  .description('replace a (failed) disk by a new one and queue its shards to be rebuilt there (then run repair)')
+  .option(...metaOption)
+  .action((id: string, spec: string, o: { meta: string }) =>
+    withVault(o.meta, async (v) => {
+      const newId = await v.replaceDisk(id, parseDisk(spec));
+      console.log(`replace: ${id} -> ${newId}; ${v.repairQueue().length} shard(s) queued; run repair`);
+    }),
+  );
+disk
+  .command('rm <diskId>')
+  .description('remove a drained disk from the pool (refused while it holds shards)')
+  .option(...metaOption)
+  .action((id: string, o: { meta: string }) => withVault(o.meta, (v) => v.removeDisk(id)));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as { code?: string; message?: string };

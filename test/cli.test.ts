@@ -1,5 +1,6 @@
 // The shardvault CLI end to end: init, mb, put (receipt), get, ls, rm, and bad input with a clear message.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,5 +38,41 @@ describe.skipIf(!ready)(`shardvault CLI${ready ? '' : ' (skipped: dist/ or the a
     r = run('get', 'photos', 'cat.jpg', '--meta', meta);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/ERR_SV_NOT_FOUND/);
+  });
+
+  it('streams big files with a progress bar, lists and deletes buckets, scrubs, repairs, and runs the disk lifecycle', () => {
+    const meta = join(work, 'meta2');
+    const disks = Array.from({ length: 7 }, (_, i) => ['--disk', `${join(work, `e${i}`)}:host=h${i}`]).flat();
+    for (let i = 0; i < 8; i++) spawnSync('mkdir', ['-p', join(work, `e${i}`)]);
+    expect(run('init', ...disks, '--meta', meta, '--block', '65536', '--domain', 'host').status).toBe(0);
+    expect(run('mb', 'big', '--meta', meta).status).toBe(0);
+    expect(run('mb', 'tmp', '--meta', meta).status).toBe(0);
+    expect(run('buckets', '--meta', meta).stdout.trim().split('\n')).toEqual(['big', 'tmp']);
+    expect(run('rb', 'tmp', '--meta', meta).status).toBe(0);
+    expect(run('buckets', '--meta', meta).stdout.trim()).toBe('big');
+    const file = join(work, 'big.bin');
+    writeFileSync(file, randomBytes(3_000_000));
+    let r = run('put', 'big', 'f', file, '--meta', meta, '--progress');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/put big\/f \[#+\] 100% 3\.0 MB\/3\.0 MB .*durable/);
+    r = run('get', 'big', 'f', join(work, 'big.out'), '--meta', meta, '--progress');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/100%.*verified/);
+    expect(readFileSync(join(work, 'big.out')).equals(readFileSync(file))).toBe(true);
+    expect(run('scrub', '--meta', meta).stdout).toMatch(/scrub: 1 objects, \d+ bytes, 0 bad/);
+    const status = JSON.parse(run('status', '--meta', meta).stdout) as { disks: Array<{ id: string; shards: number }> };
+    const busy = status.disks.find((d) => d.shards > 0)!;
+    r = run('disk', 'replace', busy.id, `${join(work, 'e7')}:host=h9`, '--meta', meta);
+    expect(r.stdout, r.stderr).toMatch(/1 shard\(s\) queued/);
+    r = run('repair', '--meta', meta, '--progress');
+    expect(r.stdout, r.stderr).toMatch(/1 rebuilt \(1 moved to another disk\), 0 failed/);
+    const after = JSON.parse(run('status', '--meta', meta).stdout) as { disks: Array<{ id: string; state: string; shards: number }> };
+    expect(after.disks.find((d) => d.id === busy.id)).toMatchObject({ state: 'removed', shards: 0 });
+    expect(run('get', 'big', 'f', join(work, 'big.out2'), '--meta', meta).status).toBe(0);
+    expect(readFileSync(join(work, 'big.out2')).equals(readFileSync(file))).toBe(true);
+    expect(JSON.parse(run('gc', '--meta', meta, '--grace', '0').stdout)).toMatchObject({ repairQueued: 0 });
+    r = run('get', 'big', 'nope', join(work, 'nope.out'), '--meta', meta);
+    expect(r.status).toBe(1);
+    expect(existsSync(join(work, 'nope.out'))).toBe(false);
   });
 });
