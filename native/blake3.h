@@ -46,7 +46,11 @@ class Hasher {
 
  private:
   Hasher(const uint32_t key[8], uint8_t flags);
-  void PushSubtreeCv(const uint32_t cv[8], uint64_t totalUnits);
+  // Up to this many whole chunks per bulk step (256 KiB: the cvs and pointers of a batch live on the stack;
+  // larger batches leave fewer partly filled parent levels per byte).
+  static constexpr size_t kBulkChunksMax = 256;
+  void PushSubtreeCv(const uint32_t cv[8]);
+  void HashBulk(const uint8_t* data, size_t chunks);
 
   uint32_t key_[8];
   uint8_t flags_;
