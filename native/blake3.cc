@@ -25,7 +25,9 @@ Hasher::Hasher(const uint8_t key[kKeyBytes]) : Hasher(kIv, kKeyedHash) {
 }
 
 Hasher::Hasher(const uint32_t key[8], uint8_t flags)
-    : flags_(flags), kernel_(static_cast<int>(ActiveKernel())), chunkCounter_(0), blockLen_(0), blocksCompressed_(0), cvStackLen_(0) {
+    : flags_(flags), kernel_(static_cast<int>(ActiveKernel())),
+      compress_(KernelCompressFn(ActiveKernel())),
+      chunkCounter_(0), blockLen_(0), blocksCompressed_(0), cvStackLen_(0) {
   std::memcpy(key_, key, sizeof key_);
   std::memcpy(chunkCv_, key_, sizeof key_);
   std::memset(block_, 0, sizeof block_);
@@ -56,7 +58,7 @@ void Hasher::PushSubtreeCv(const uint32_t cv[8]) {
     }
     uint32_t node[8];
     std::memcpy(node, key_, sizeof node);
-    CompressInPlace(node, block, kBlockBytes, 0, kParent | flags_);
+    compress_(node, block, kBlockBytes, 0, kParent | flags_, node);
     cvStackLen_--;
     std::memcpy(cvStack_[cvStackLen_ - 1], node, sizeof node);
   }
@@ -128,7 +130,7 @@ void Hasher::Update(const uint8_t* data, size_t len) {
       // The current chunk is complete and more input follows: it is not the root.
       uint32_t cv[8];
       std::memcpy(cv, chunkCv_, sizeof cv);
-      CompressInPlace(cv, block_, blockLen_, chunkCounter_, flags_ | kChunkEnd);
+      compress_(cv, block_, blockLen_, chunkCounter_, flags_ | kChunkEnd, cv);
       chunkCounter_++;
       PushSubtreeCv(cv);
       std::memcpy(chunkCv_, key_, sizeof key_);
@@ -146,8 +148,8 @@ void Hasher::Update(const uint8_t* data, size_t len) {
     }
     if (blockLen_ == kBlockBytes) {
       // A full block with more input after it in the same chunk: not the chunk's last block.
-      CompressInPlace(chunkCv_, block_, kBlockBytes, chunkCounter_,
-                      flags_ | (blocksCompressed_ == 0 ? kChunkStart : 0));
+      compress_(chunkCv_, block_, kBlockBytes, chunkCounter_, flags_ | (blocksCompressed_ == 0 ? kChunkStart : 0),
+                chunkCv_);
       blocksCompressed_++;
       blockLen_ = 0;
     }
@@ -171,7 +173,7 @@ void Hasher::Finalize(uint8_t out[kOutBytes]) const {
   for (int i = cvStackLen_ - 1; i >= 0; i--) {
     uint32_t child[8];
     std::memcpy(child, cv, sizeof child);
-    CompressInPlace(child, block, blockLen, counter, flags);
+    compress_(child, block, blockLen, counter, flags, child);
     for (int w = 0; w < 8; w++) {
       Store32(block + 4 * w, cvStack_[i][w]);
       Store32(block + 32 + 4 * w, child[w]);
@@ -181,14 +183,16 @@ void Hasher::Finalize(uint8_t out[kOutBytes]) const {
     counter = 0;
     flags = flags_ | kParent;
   }
-  uint32_t state[16];
-  CompressState(cv, block, blockLen, counter, flags | kRoot, state);
-  for (int w = 0; w < 8; w++) Store32(out + 4 * w, state[w] ^ state[w + 8]);
+  // The first 32 bytes of the root output are the root compression's CV words.
+  uint32_t root[8];
+  compress_(cv, block, blockLen, counter, flags | kRoot, root);
+  for (int w = 0; w < 8; w++) Store32(out + 4 * w, root[w]);
 }
 
 void Hasher::SetKernel(int kernel) {
   SV_ASSERT(kernel >= 0 && kernel < static_cast<int>(Kernel::kCount) && KernelSupported(static_cast<Kernel>(kernel)));
   kernel_ = kernel;
+  compress_ = KernelCompressFn(static_cast<Kernel>(kernel));
 }
 
 void Hash(const uint8_t* data, size_t len, uint8_t out[kOutBytes]) {

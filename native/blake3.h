@@ -55,6 +55,8 @@ class Hasher {
   uint32_t key_[8];
   uint8_t flags_;
   int kernel_;
+  // The kernel's single-block compression (blake3_impl.h CompressFn), used for everything not hashed in bulk.
+  void (*compress_)(const uint32_t*, const uint8_t*, uint8_t, uint64_t, uint8_t, uint32_t*);
   // Current chunk.
   uint32_t chunkCv_[8];
   uint64_t chunkCounter_;
