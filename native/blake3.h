@@ -49,8 +49,9 @@ class Hasher {
   // Up to this many whole chunks per bulk step (256 KiB: the cvs and pointers of a batch live on the stack;
   // larger batches leave fewer partly filled parent levels per byte).
   static constexpr size_t kBulkChunksMax = 256;
-  void PushSubtreeCv(const uint32_t cv[8]);
-  void HashBulk(const uint8_t* data, size_t chunks);
+  void MergeStack(uint64_t totalChunks);
+  void PushSubtreeCv(const uint32_t cv[8], uint64_t chunks);
+  void HashBulk(const uint8_t* data, size_t chunks, bool mayEnd);
 
   uint32_t key_[8];
   uint8_t flags_;
@@ -63,8 +64,9 @@ class Hasher {
   uint8_t block_[kBlockBytes];
   uint8_t blockLen_;
   uint8_t blocksCompressed_;
-  // Chaining values of completed subtrees; depth 54 covers 2^64 bytes.
-  uint32_t cvStack_[54][8];
+  // Chaining values of completed subtrees: 2^64 bytes are 2^54 chunks, so one CV per set bit of the chunk
+  // count is at most 54, plus one pushed lazily (PushSubtreeCv).
+  uint32_t cvStack_[55][8];
   uint8_t cvStackLen_;
 };
 
