@@ -9,9 +9,9 @@
 // kernel ran 3.0-3.2 GB/s at 1 MiB against b3sum's ~4.1 (bench/RESULTS.md). Here:
 //   - the message block of all 16 inputs is loaded as 16 rows and transposed in registers
 //     (vpunpck{l,h}dq, vpunpck{l,h}qdq, then two vshufi32x4 passes: 64 shuffles per 1 KiB of input),
-//   - the transposed words are stored to an aligned stack block and the rounds read them as memory
-//     operands of vpaddd, so only the 16 state vectors (plus temporaries) are live in the 32 zmm registers:
-//     no spills in the rounds,
+//   - the transposed words go to an aligned stack block behind a compiler barrier and the rounds reload
+//     them from there; the object has ~80 zmm stack accesses per block (the template's had ~290 stack
+//     accesses, most of them scalar moves),
 //   - rotations are vprord, the 7 rounds are fully unrolled with a constant schedule,
 //   - the next block of every input is prefetched while the current one is compressed.
 // Inputs of fewer than 16 lanes: 9..15 run as one padded 16-lane pass, 2..8 go to the 8-lane AVX2 kernel
@@ -199,8 +199,9 @@ void HashMany16(const uint8_t* const* inputs, size_t blocks, const uint32_t key[
     if (b + 1 < blocks) {
       for (int l = 0; l < 16; l++) _mm_prefetch(reinterpret_cast<const char*>(inputs[l] + offset + kBlockBytes), _MM_HINT_T0);
     }
-    // The rounds must read m from memory (vpaddd zmm, zmm, [rsp + ...]); without this barrier GCC keeps the
-    // 16 transposed words in registers and spills state instead (the old kernel's problem).
+    // Forces m through memory, so the rounds load words from the stack block. Measured at 1 MiB, best of six
+    // alternating runs on the loaded machine: 5.2 GB/s with it, 5.0 without (GCC then keeps more of the
+    // transpose in registers and spills less, but runs no faster): within noise, kept as the no-slower one.
     __asm__ volatile("" : : "r"(m) : "memory");
     uint32_t f = flags;
     if (b == 0) f |= flagsStart;
