@@ -42,6 +42,7 @@
           "type": "static_library",
           "sources": [
             "native/blake3_sse41.cc",
+            "native/blake3_compress_sse41.cc",
           ],
           "cflags_cc": ["-msse4.1", "-mssse3"],
         },

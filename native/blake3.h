@@ -46,19 +46,27 @@ class Hasher {
 
  private:
   Hasher(const uint32_t key[8], uint8_t flags);
-  void PushSubtreeCv(const uint32_t cv[8], uint64_t totalUnits);
+  // Up to this many whole chunks per bulk step (256 KiB: the cvs and pointers of a batch live on the stack;
+  // larger batches leave fewer partly filled parent levels per byte).
+  static constexpr size_t kBulkChunksMax = 256;
+  void MergeStack(uint64_t totalChunks);
+  void PushSubtreeCv(const uint32_t cv[8], uint64_t chunks);
+  void HashBulk(const uint8_t* data, size_t chunks, bool mayEnd);
 
   uint32_t key_[8];
   uint8_t flags_;
   int kernel_;
+  // The kernel's single-block compression (blake3_impl.h CompressFn), used for everything not hashed in bulk.
+  void (*compress_)(const uint32_t*, const uint8_t*, uint8_t, uint64_t, uint8_t, uint32_t*);
   // Current chunk.
   uint32_t chunkCv_[8];
   uint64_t chunkCounter_;
   uint8_t block_[kBlockBytes];
   uint8_t blockLen_;
   uint8_t blocksCompressed_;
-  // Chaining values of completed subtrees; depth 54 covers 2^64 bytes.
-  uint32_t cvStack_[54][8];
+  // Chaining values of completed subtrees: 2^64 bytes are 2^54 chunks, so one CV per set bit of the chunk
+  // count is at most 54, plus one pushed lazily (PushSubtreeCv).
+  uint32_t cvStack_[55][8];
   uint8_t cvStackLen_;
 };
 

@@ -103,6 +103,18 @@ HashManyFn KernelFn(Kernel k) {
   return HashManyPortable;
 }
 
+CompressFn KernelCompressFn(Kernel k) {
+  SV_ASSERT(KernelSupported(k));
+  switch (k) {
+#if defined(__x86_64__)
+    case Kernel::kSse41:
+    case Kernel::kAvx2: return CompressCvSse41;
+    case Kernel::kAvx512: return CompressCvAvx512;
+#endif
+    default: return CompressCvPortable;
+  }
+}
+
 size_t KernelDegree(Kernel k) {
   switch (k) {
     case Kernel::kSse41: return 4;

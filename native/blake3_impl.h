@@ -32,6 +32,18 @@ void CompressState(const uint32_t cv[8], const uint8_t block[kBlockBytes], uint8
 void CompressInPlace(uint32_t cv[8], const uint8_t block[kBlockBytes], uint8_t blockLen, uint64_t counter,
                      uint8_t flags);
 
+// Single-block compression into a chaining value: out = first 8 words of the state ^ last 8 (also the first
+// 32 bytes of a root output). out may alias cv. One per kernel (KernelCompressFn): portable, SSE4.1
+// (sse41, avx2), AVX-512.
+using CompressFn = void (*)(const uint32_t cv[8], const uint8_t block[kBlockBytes], uint8_t blockLen,
+                            uint64_t counter, uint8_t flags, uint32_t out[8]);
+void CompressCvPortable(const uint32_t cv[8], const uint8_t block[kBlockBytes], uint8_t blockLen, uint64_t counter,
+                        uint8_t flags, uint32_t out[8]);
+#if defined(__x86_64__)
+void CompressCvSse41(const uint32_t*, const uint8_t*, uint8_t, uint64_t, uint8_t, uint32_t*);
+void CompressCvAvx512(const uint32_t*, const uint8_t*, uint8_t, uint64_t, uint8_t, uint32_t*);
+#endif
+
 // Hashes `count` inputs of `blocks` whole 64-byte blocks each (a chunk: 16 blocks; a parent: 1 block) and
 // writes `count` 32-byte chaining values to out. Input i uses counter + i when incrementCounter, else
 // counter. flagsStart is or-ed into the first block, flagsEnd into the last. No ROOT flag ever.
@@ -65,6 +77,7 @@ bool DefaultKernel(Kernel* out, const char** err);
 // The kernel in use by Hash/Hasher in this process (set once, from DefaultKernel; portable on error).
 Kernel ActiveKernel();
 HashManyFn KernelFn(Kernel k);
+CompressFn KernelCompressFn(Kernel k);
 // How many inputs the kernel hashes in parallel.
 size_t KernelDegree(Kernel k);
 

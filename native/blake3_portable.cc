@@ -65,6 +65,13 @@ void CompressInPlace(uint32_t cv[8], const uint8_t block[kBlockBytes], uint8_t b
   for (int i = 0; i < 8; i++) cv[i] = s[i] ^ s[i + 8];
 }
 
+void CompressCvPortable(const uint32_t cv[8], const uint8_t block[kBlockBytes], uint8_t blockLen, uint64_t counter,
+                        uint8_t flags, uint32_t out[8]) {
+  uint32_t s[16];
+  CompressState(cv, block, blockLen, counter, flags, s);
+  for (int i = 0; i < 8; i++) out[i] = s[i] ^ s[i + 8];
+}
+
 void HashManyPortable(const uint8_t* const* inputs, size_t count, size_t blocks, const uint32_t key[8],
                       uint64_t counter, bool incrementCounter, uint8_t flags, uint8_t flagsStart, uint8_t flagsEnd,
                       uint8_t* out) {

@@ -1,6 +1,8 @@
 // hash_many over N inputs at once, written once with GCC vector extensions and compiled per ISA by the
-// files that include it (blake3_sse41.cc: N=4, blake3_avx2.cc: N=8, blake3_avx512.cc: N=16,
-// blake3_neon.cc: N=4), each with its own -m flags. Lane i of every vector belongs to input i; each input
+// files that include it (blake3_sse41.cc: N=4, blake3_neon.cc: N=4), each with its own -m flags. The 8- and
+// 16-lane kernels are hand-written (blake3_avx2.cc, blake3_avx512.cc): compiled from this template their
+// lane-by-lane message loads became ~380 scalar moves per block and the 16-lane one spilled state in the
+// rounds (0.75x b3sum at 1 MiB, bench/RESULTS.md). Lane i of every vector belongs to input i; each input
 // is compressed block by block exactly as in HashManyPortable, so results are identical by construction
 // and checked by test/blake3-*.test.ts per forced kernel.
 #pragma once
