@@ -217,6 +217,26 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     await vault.close();
   });
 
+  it('scrub is resumable: an aborted pass continues after the last object it checked, a finished one starts over', async () => {
+    const { vault } = await makeVault();
+    for (let i = 0; i < 6; i++) await vault.put('b', `s${i}`, randomBytes(i % 2 === 0 ? 3 * 4096 * 4 : 200));
+    const rot = shardFiles(vault, 's4', 's')[1];
+    const bytes = readFileSync(rot);
+    bytes[HEADER + 5] ^= 0x40;
+    writeFileSync(rot, bytes);
+    const ac = new AbortController();
+    const first: string[] = [];
+    await expect(vault.scrub({ signal: ac.signal, onProgress: (p) => { first.push(p.last!.key); if (p.objects === 2) ac.abort(); } })).rejects.toMatchObject({ code: 'ERR_SV_ABORTED' });
+    expect(first).toEqual(['s0', 's1']);
+    const rest: string[] = [];
+    const resumed = await vault.scrub({ resume: true, onProgress: (p) => rest.push(p.last!.key) });
+    expect(rest).toEqual(['s2', 's3', 's4', 's5']);
+    expect(resumed).toMatchObject({ objects: 4, bad: 1 });
+    expect(vault.repairQueue().map((q) => `${q.key}:${q.shard}`)).toEqual(['s4:1']);
+    expect((await vault.scrub({ resume: true })).objects).toBe(6); // the finished pass cleared the cursor
+    await vault.close();
+  });
+
   it('refuses to format a disk that already belongs to a pool', async () => {
     const { vault, disks, base } = await makeVault();
     await vault.close();
