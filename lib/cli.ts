@@ -223,6 +223,8 @@ program
       const r = await v.repair({ onProgress: (p) => bar.update(p.done) });
       bar.done(queued);
       console.log(`repair: ${queued} queued, ${r.repaired} rebuilt (${r.moved} moved to another disk), ${r.failed} failed, ${r.dropped} dropped (superseded)`);
+      for (const e of r.errors) console.error(`repair: ${e.bucket}/${e.key}: ${e.code}: ${e.message}`);
+      if (r.failed > 0) process.exitCode = 1;
     }),
   );
 

@@ -838,9 +838,9 @@ export class Vault {
    * the object and re-points the head in one catalog transaction (compare-and-set; the audit record and the
    * completed work go with it). Items of superseded versions are dropped. Memory is one stripe at a time.
    */
-  async repair(options: { principal?: string; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } | string = {}): Promise<{ repaired: number; dropped: number; moved: number; failed: number }> {
+  async repair(options: { principal?: string; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } | string = {}): Promise<{ repaired: number; dropped: number; moved: number; failed: number; errors: Array<{ bucket: string; key: string; code: string; message: string }> }> {
     const { principal = 'repair', signal, onProgress } = typeof options === 'string' ? { principal: options } : options;
-    const result = { repaired: 0, dropped: 0, moved: 0, failed: 0 };
+    const result = { repaired: 0, dropped: 0, moved: 0, failed: 0, errors: [] as Array<{ bucket: string; key: string; code: string; message: string }> };
     const items = this.catalog.repairQueue();
     const byVersion = new Map<string, RepairItem[]>();
     for (const it of items) {
@@ -856,10 +856,18 @@ export class Vault {
         await this.catalog.completeRepair(group, 'repair.drop', principal, Date.now());
         result.dropped += group.length;
       } else {
-        const outcome = await this.#repairVersion(bucket, key, head, group, principal);
-        result.repaired += outcome.repaired;
-        result.moved += outcome.moved;
-        result.failed += outcome.failed;
+        try {
+          const outcome = await this.#repairVersion(bucket, key, head, group, principal);
+          result.repaired += outcome.repaired;
+          result.moved += outcome.moved;
+          result.failed += outcome.failed;
+        } catch (err) {
+          // One object that cannot be repaired now (fewer than k good shards, no eligible disk, a put that
+          // superseded it meanwhile) must not stop the others; its work stays queued.
+          const e = err as { code?: string; message?: string };
+          result.failed += group.length;
+          result.errors.push({ bucket, key, code: e.code ?? 'ERR_SV_IO', message: e.message ?? String(err) });
+        }
       }
       done += group.length;
       onProgress?.({ done, total: items.length });

@@ -188,6 +188,24 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     await v.close();
   });
 
+  it('repair goes on past an object it cannot rebuild (more than m bad shards), leaving that one queued', async () => {
+    const { vault } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    const good = randomBytes(3 * 4096 * 4);
+    await vault.put('b', 'lost', randomBytes(3 * 4096 * 4));
+    await vault.put('b', 'good', good);
+    const lost = vault.locate('b', 'lost')!;
+    for (const s of lost.shards.slice(0, 3)) unlinkSync(s.shardFile!);
+    unlinkSync(vault.locate('b', 'good')!.shards[0].shardFile!);
+    expect((await vault.scrub()).bad).toBe(4);
+    const r = await vault.repair();
+    expect(r).toMatchObject({ repaired: 1, failed: 3 });
+    expect(r.errors).toEqual([expect.objectContaining({ key: 'lost', code: 'ERR_SV_CORRUPT' })]);
+    expect(vault.repairQueue().map((q) => q.key)).toEqual(['lost', 'lost', 'lost']);
+    expect(Buffer.from(await vault.get('b', 'good')).equals(good)).toBe(true);
+    await expect(vault.get('b', 'lost')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    await vault.close();
+  });
+
   it('the pool still opens when disks are mounted elsewhere (pool.json paths win), and refuses when fewer than k disks remain', async () => {
     const { vault, base, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     const data = randomBytes(40_000);
