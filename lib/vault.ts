@@ -22,7 +22,7 @@
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 
 import { Catalog, type Head, type RepairItem } from './catalog.js';
@@ -36,12 +36,15 @@ import {
 } from './layout.js';
 import { signManifest, verifyManifest, type Manifest } from './manifest.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
-import { openShardWriter, readRange, type ShardWriter } from './shardio.js';
+import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
 import { integer } from './validate.js';
 
 export interface VaultDiskSpec {
   path: string;
   labels?: Record<string, string>;
+  /** Refuse the disk unless `path` is the root of its own filesystem (a mount point): catches a disk that is
+   *  not mounted at format time, when its directory would silently be part of the parent filesystem. */
+  mountPoint?: boolean;
 }
 
 export interface VaultInitOptions {
@@ -162,9 +165,8 @@ export class Vault {
     const poolId = hex(randomBytes(16));
     const disks: DiskConfig[] = options.disks.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0, state: 'active' }));
     checkPoolLayout(disks.map((d) => ({ id: d.id, labels: d.labels })), { k, m, level: failureDomain });
-    for (const d of disks) {
-      if (existsSync(join(d.path, 'disk.json'))) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${d.path} already belongs to a pool`);
-    }
+    if (new Set(disks.map((d) => resolve(d.path))).size !== disks.length) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'a disk path appears twice');
+    options.disks.forEach((spec, i) => checkDiskSpec(spec, disks[i].path));
     await Promise.all(disks.map((d) => formatDisk(d, poolId)));
     await mkdirDurable(options.metaDir);
     const { privateKey } = generateKeyPairSync('ed25519');
@@ -795,7 +797,7 @@ export class Vault {
    * live object count.
    */
   async status(): Promise<{
-    disks: Array<{ id: string; path: string; state: DiskConfig['state']; labels: Record<string, string>; ok: boolean; problem?: string; repairQueued: number; shards: number }>;
+    disks: Array<{ id: string; path: string; state: DiskConfig['state']; labels: Record<string, string>; ok: boolean; problem?: string; repairQueued: number; shards: number; sameDeviceAs: string[] }>;
     objects: number;
     objectsAtRisk: number;
     repairQueued: number;
@@ -817,6 +819,8 @@ export class Vault {
       return {
         id: d.id, path: d.path, state: d.state, labels: d.labels, ok: problem === undefined, ...(problem !== undefined ? { problem } : {}),
         repairQueued: queue.filter((q) => q.disk === d.id).length, shards: shardsOn.get(d.id) ?? 0,
+        // Disks on one device fail together: their failure domains are nominal (fine for a demo, not for data).
+        sameDeviceAs: this.config.disks.filter((x) => x.id !== d.id && x.state !== 'removed' && x.dev === d.dev).map((x) => x.id),
       };
     });
     return { disks, objects, objectsAtRisk: atRisk.size, repairQueued: queue.length };
@@ -1051,6 +1055,7 @@ export class Vault {
    */
   async addDisk(spec: VaultDiskSpec, principal = 'local'): Promise<string> {
     if (spec === null || typeof spec !== 'object' || typeof spec.path !== 'string') throw typeError('disk', 'a { path, labels } disk', spec);
+    checkDiskSpec(spec, spec.path);
     const disk: DiskConfig = { id: `disk-${this.config.disks.length}-${hex(randomBytes(4))}`, path: spec.path, labels: spec.labels ?? {}, dev: 0, state: 'active' };
     if (this.config.disks.some((d) => d.path === disk.path && d.state !== 'removed')) {
       throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${disk.path} is already a disk of this pool`);
@@ -1114,6 +1119,14 @@ export class Vault {
       queued += items.length;
     }
     return queued;
+  }
+}
+
+/** Refuses a disk that already belongs to a pool, or that is not a mount point when it says it must be. */
+function checkDiskSpec(spec: VaultDiskSpec, path: string): void {
+  if (existsSync(join(path, 'disk.json'))) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${path} already belongs to a pool`);
+  if (spec.mountPoint === true && statDisk(path).dev === statDisk(join(path, '..')).dev) {
+    throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${path} is not a mount point (same device as its parent): is the disk mounted?`);
   }
 }
 

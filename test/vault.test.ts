@@ -241,5 +241,14 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const { vault, disks, base } = await makeVault();
     await vault.close();
     await expect(Vault.init({ disks, metaDir: join(base, 'meta2'), k: 4, m: 2 })).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY' });
+    // A disk that must be a mount point but is a plain directory (the disk is not mounted) is refused, and
+    // nothing is formatted.
+    const fresh = Array.from({ length: 6 }, (_, i) => {
+      mkdirSync(join(base, `f${i}`));
+      return { path: join(base, `f${i}`), mountPoint: i === 5 };
+    });
+    await expect(Vault.init({ disks: fresh, metaDir: join(base, 'meta3'), k: 4, m: 2 })).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY', message: expect.stringMatching(/not a mount point/) });
+    expect(existsSync(join(base, 'f0', 'disk.json'))).toBe(false);
+    await expect(Vault.init({ disks: [...fresh.slice(0, 5), { path: fresh[0].path }], metaDir: join(base, 'meta3'), k: 4, m: 2 })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
   });
 });
