@@ -34,7 +34,7 @@ import {
   FORMAT_VERSION, HEADER_BYTES, copyFileName, decodeHeader, encodeHeader, fanoutDirs, hex, objectDir, objectId,
   parseFileName, shardFileName,
 } from './layout.js';
-import { signManifest, verifyManifest, type Manifest } from './manifest.js';
+import { MANIFEST_LIMITS, signManifest, verifyManifest, type Manifest } from './manifest.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
 import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
 import { integer } from './validate.js';
@@ -263,6 +263,8 @@ export class Vault {
   }
 
   async createBucket(bucket: string, principal = 'local'): Promise<void> {
+    checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
+    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
     await this.catalog.createBucket(bucket, principal, Date.now());
   }
 
@@ -315,6 +317,7 @@ export class Vault {
     options: { principal?: string; signal?: AbortSignal } | string = {},
   ): Promise<Receipt> {
     const { principal = 'local', signal } = typeof options === 'string' ? { principal: options } : options;
+    checkObjectName(bucket, key, principal);
     const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
       data instanceof Uint8Array ? [data] : (data as AsyncIterable<Uint8Array> | Iterable<Uint8Array>);
     if (source === null || typeof source !== 'object' || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
@@ -461,6 +464,7 @@ export class Vault {
 
   /** Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. */
   async head(bucket: string, key: string): Promise<{ size: number; versionId: string; sequence: bigint; timeMs: number; contentHash: string } | undefined> {
+    checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) return undefined;
     const { manifest } = await this.#loadManifest(bucket, key, head);
@@ -472,6 +476,7 @@ export class Vault {
    * as the new head, so the object never comes back from disks that still hold its files (I4).
    */
   async delete(bucket: string, key: string, principal = 'local'): Promise<void> {
+    checkObjectName(bucket, key, principal);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) return;
     await this.#putManifestOnly(bucket, key, head, new Uint8Array(0), true, principal);
@@ -596,6 +601,7 @@ export class Vault {
   }
 
   async *#stripes(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
+    checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
     const { manifest, hashTable, badCopies } = await this.#loadManifest(bucket, key, head);
@@ -1120,6 +1126,31 @@ export class Vault {
     }
     return queued;
   }
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The public edge for names (I7): bucket 1..63 and key 1..1024 UTF-8 bytes, principal 1..128, no NUL (the
+ * catalog's key separator), well-formed UTF-16 (no lone surrogates, which would not round-trip through UTF-8).
+ * Checked before any byte is written, so a bad name never leaves files behind.
+ */
+function checkName(what: string, v: unknown, max: number): void {
+  if (typeof v !== 'string') throw typeError(what, 'a string', v);
+  const bytes = utf8.encode(v).length;
+  if (bytes === 0 || bytes > max || v.includes('\0') || !isWellFormed(v)) {
+    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${what} must be 1..${max} UTF-8 bytes, without NUL or lone surrogates`);
+  }
+}
+
+function checkObjectName(bucket: unknown, key: unknown, principal?: unknown): void {
+  checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
+  checkName('key', key, MANIFEST_LIMITS.keyBytesMax);
+  if (principal !== undefined) checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+}
+
+function isWellFormed(s: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
 
 /** Refuses a disk that already belongs to a pool, or that is not a mount point when it says it must be. */

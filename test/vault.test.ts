@@ -252,3 +252,23 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     await expect(Vault.init({ disks: [...fresh.slice(0, 5), { path: fresh[0].path }], metaDir: join(base, 'meta3'), k: 4, m: 2 })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
   });
 });
+
+describe.skipIf(!hasNative)('vault: names are checked at the edge, before anything is written', () => {
+  it.each([
+    ['empty key', 'b', '', 'ERR_SV_OUT_OF_RANGE'],
+    ['key over 1024 UTF-8 bytes (600 two-byte characters)', 'b', 'é'.repeat(600), 'ERR_SV_OUT_OF_RANGE'],
+    ['key with NUL', 'b', 'a\0b', 'ERR_SV_OUT_OF_RANGE'],
+    ['lone surrogate', 'b', 'a\uD800', 'ERR_SV_OUT_OF_RANGE'],
+    ['key not a string', 'b', 42, 'ERR_SV_INVALID_ARG_TYPE'],
+    ['bucket over 63 bytes', 'x'.repeat(64), 'k', 'ERR_SV_OUT_OF_RANGE'],
+  ])('%s', async (_what, bucket, key, code) => {
+    const { vault, disks } = await makeVault();
+    await expect(vault.put(bucket as string, key as string, randomBytes(50_000))).rejects.toMatchObject({ code });
+    await expect(vault.get(bucket as string, key as string)).rejects.toMatchObject({ code });
+    await expect(vault.delete(bucket as string, key as string)).rejects.toMatchObject({ code });
+    // Nothing reached the disks.
+    const files = disks.flatMap((d) => readdirSync(join(d.path, 'objects'), { recursive: true }) as string[]).filter((f) => /\.(s|m)\d+$/.test(f));
+    expect(files).toEqual([]);
+    await vault.close();
+  });
+});
