@@ -5,8 +5,8 @@
  * (research/fault-harness.md 1c).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open as fsOpen, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open as fsOpen, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 
 import { ErrorCode, ShardVaultError } from './errors.js';
 import { FORMAT_VERSION, fanoutDirs } from './layout.js';
@@ -83,5 +83,47 @@ export async function diskProblem(disk: DiskConfig, poolId: string): Promise<str
     return undefined;
   } catch (err) {
     return `unreadable identity: ${(err as Error).message}`;
+  }
+}
+
+const openHere = new Set<string>();
+
+/**
+ * One open Vault per pool: open() removes every temporary file and gc removes young-enough orphans, which is
+ * only safe when no other writer exists. The lock is a file holding the owner's pid, taken with O_EXCL; a lock
+ * whose pid is not alive (a crashed owner) is taken over. Returns the release function.
+ */
+export async function lockPool(metaDir: string): Promise<() => Promise<void>> {
+  const path = join(metaDir, 'lock');
+  const key = resolve(path);
+  if (openHere.has(key)) throw new ShardVaultError(ErrorCode.POOL_BUSY, `pool ${metaDir} is already open in this process`);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fh = await fsOpen(path, 'wx', 0o600);
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      openHere.add(key);
+      return async () => {
+        openHere.delete(key);
+        await unlink(path).catch(() => undefined);
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+        throw new ShardVaultError(ErrorCode.POOL_BUSY, `pool ${metaDir} is open by process ${owner}`);
+      }
+      await unlink(path).catch(() => undefined); // stale: its owner is gone
+    }
+  }
+  throw new ShardVaultError(ErrorCode.POOL_BUSY, `could not take the lock of pool ${metaDir}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

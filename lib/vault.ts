@@ -27,7 +27,7 @@ import { Readable } from 'node:stream';
 
 import { Catalog, type Head, type RepairItem } from './catalog.js';
 import { ReedSolomon } from './codec.js';
-import { diskProblem, formatDisk, mkdirDurable, writeFileDurable, type DiskConfig } from './disk.js';
+import { diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig } from './disk.js';
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
 import { blake3Sync, createBlake3 } from './hash.js';
 import {
@@ -190,30 +190,44 @@ export class Vault {
       throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `pool format version ${String(boot.formatVersion)} is not ${FORMAT_VERSION}`);
     }
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
+    const unlock = await lockPool(metaDir);
+    try {
+      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, options);
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
+  }
+
+  static async #openLocked(metaDir: string, boot: PoolConfig, privateKey: KeyObject, unlock: () => Promise<void>, options: VaultOpenOptions): Promise<Vault> {
     await mkdirDurable(join(metaDir, 'catalog')); // LMDB syncs its files, not the directory entry it lives in
     const catalog = Catalog.open(join(metaDir, 'catalog'));
-    let config = catalog.getMeta<PoolConfig>(POOL_CONFIG);
-    if (config === undefined) {
-      config = boot;
-      await catalog.setMeta(POOL_CONFIG, config, { action: 'pool.init', principal: 'local', timeMs: Date.now(), detail: `${config.k}+${config.m}, ${config.disks.length} disks` });
-    }
-    if (config.poolId !== boot.poolId) {
+    try {
+      let config = catalog.getMeta<PoolConfig>(POOL_CONFIG);
+      if (config === undefined) {
+        config = boot;
+        await catalog.setMeta(POOL_CONFIG, config, { action: 'pool.init', principal: 'local', timeMs: Date.now(), detail: `${config.k}+${config.m}, ${config.disks.length} disks` });
+      }
+      if (config.poolId !== boot.poolId) {
+        throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
+      }
+      // Where a disk is mounted is deployment, not pool state: pool.json's path for a disk id wins, so disks can
+      // be mounted elsewhere (the identity check still has to pass).
+      const paths = new Map(boot.disks.map((d) => [d.id, d.path]));
+      config = { ...config, disks: config.disks.map((d) => ({ ...d, path: paths.get(d.id) ?? d.path })) };
+      const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
+      vault.#unlock = unlock;
+      await vault.#checkDisks();
+      const usable = config.disks.filter((d) => d.state !== 'removed' && !vault.#problems.has(d.id)).length;
+      if (usable < config.k) {
+        throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `only ${usable} disks of pool ${config.poolId} are usable, ${config.k} needed: ${[...vault.#problems].map(([id, p]) => `${id}: ${p}`).join('; ')}`);
+      }
+      vault.lastRecovery = await vault.gc({ graceMs: options.orphanGraceMs ?? 60 * 60 * 1000, removeTemporary: true });
+      return vault;
+    } catch (err) {
       await catalog.close();
-      throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
+      throw err;
     }
-    // Where a disk is mounted is deployment, not pool state: pool.json's path for a disk id wins, so disks can
-    // be mounted elsewhere (the identity check still has to pass).
-    const paths = new Map(boot.disks.map((d) => [d.id, d.path]));
-    config = { ...config, disks: config.disks.map((d) => ({ ...d, path: paths.get(d.id) ?? d.path })) };
-    const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
-    await vault.#checkDisks();
-    const usable = config.disks.filter((d) => d.state !== 'removed' && !vault.#problems.has(d.id)).length;
-    if (usable < config.k) {
-      await catalog.close();
-      throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `only ${usable} disks of pool ${config.poolId} are usable, ${config.k} needed: ${[...vault.#problems].map(([id, p]) => `${id}: ${p}`).join('; ')}`);
-    }
-    vault.lastRecovery = await vault.gc({ graceMs: options.orphanGraceMs ?? 60 * 60 * 1000, removeTemporary: true });
-    return vault;
   }
 
   /** What the gc() of the last open did. */
@@ -227,8 +241,11 @@ export class Vault {
     }
   }
 
+  #unlock: () => Promise<void> = async () => undefined;
+
   async close(): Promise<void> {
     await this.catalog.close();
+    await this.#unlock();
   }
 
   // ---------------------------------------------------------------- disks and placement

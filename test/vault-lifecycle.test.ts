@@ -102,12 +102,15 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     // 4 hosts with 2 disks each, 2+2: at most 2 shards per host; losing any host leaves every object readable.
     const hosts = ['a', 'a', 'b', 'b', 'c', 'c', 'd', 'd'];
     const { vault, meta } = await makePool(hosts, 2, 2);
-    const objects = await fill(vault, 24);
+    const objects = await fill(vault, 40);
     const st = await vault.status();
     const hostOfDisk = new Map(st.disks.map((d) => [d.id, d.labels.host]));
-    const victim = st.disks.filter((d) => d.labels.host !== 'a').reduce((a, b) => (b.shards > a.shards ? b : a));
-    // Objects that already hold 2 shards in host "a" and one on the victim: the preferred disk is not allowed.
-    const conflicts = [...objects.keys()].filter((key) => hostsOf(vault, key, hostOfDisk).get('a') === 2 && vault.locate('b', key)!.shards.some((s) => s.diskId === victim.id));
+    // Objects that already hold 2 shards in host "a" and one on the victim: the preferred disk is not allowed
+    // for them. The victim (outside "a") is the disk with the most such objects (~3.4 expected per disk).
+    const conflictsOf = (diskId: string) =>
+      [...objects.keys()].filter((key) => hostsOf(vault, key, hostOfDisk).get('a') === 2 && vault.locate('b', key)!.shards.some((s) => s.diskId === diskId));
+    const victim = st.disks.filter((d) => d.labels.host !== 'a').reduce((a, b) => (conflictsOf(b.id).length > conflictsOf(a.id).length ? b : a));
+    const conflicts = conflictsOf(victim.id);
     expect(conflicts.length).toBeGreaterThan(0);
     await vault.close();
     renameSync(victim.path, `${victim.path}.dead`);
@@ -221,5 +224,23 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     await v.close();
     for (const d of ['moved0', 'd1', 'd2']) rmSync(join(base, d), { recursive: true });
     await expect(Vault.open(meta)).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY' });
+  });
+});
+
+describe.skipIf(!hasNative)('one open Vault per pool', () => {
+  it('a second open is refused while the first is open (same process or a live one); a dead owner is taken over', async () => {
+    const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    await expect(Vault.open(meta)).rejects.toMatchObject({ code: 'ERR_SV_POOL_BUSY' });
+    await vault.close();
+    const { spawnSync } = await import('node:child_process');
+    // A lock left by a process that is gone (crashed): taken over.
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    writeFileSync(join(meta, 'lock'), `${dead}\n`);
+    const v = await Vault.open(meta);
+    await v.close();
+    // A lock held by a live process: refused, with its pid in the message.
+    writeFileSync(join(meta, 'lock'), `${process.ppid}\n`);
+    await expect(Vault.open(meta)).rejects.toMatchObject({ code: 'ERR_SV_POOL_BUSY', message: expect.stringContaining(String(process.ppid)) });
+    unlinkSync(join(meta, 'lock'));
   });
 });
