@@ -165,6 +165,33 @@ export class Catalog {
     return record!;
   }
 
+  /**
+   * Fills an empty catalog from what the disks hold (catalog rebuild): buckets, heads, every version seen and
+   * one audit record naming what was restored, in one flushed transaction. Refused on a catalog with heads.
+   */
+  async restore(
+    entries: Array<{ bucket: string; key: string; head: Head; older: Head[] }>,
+    audit: { action: string; principal: string; timeMs: number; detail?: string },
+  ): Promise<void> {
+    await this.#db.transaction(() => {
+      for (const _ of this.#db.getKeys({ start: `head${SEP}`, end: `head${SEP}\uffff`, limit: 1 })) {
+        throw new ShardVaultError(ErrorCode.CONFLICT, 'restore needs an empty catalog');
+      }
+      for (const { bucket, key, head, older } of entries) {
+        name('bucket', bucket, 63);
+        name('key', key, 1024);
+        const b = ['bucket', bucket].join(SEP);
+        if (this.#db.get(b) === undefined) this.#db.put(b, { createdMs: audit.timeMs });
+        this.#db.put(['head', bucket, key].join(SEP), head);
+        for (const v of [...older, head]) {
+          this.#db.put(['version', bucket, key, v.sequence.toString().padStart(20, '0')].join(SEP), v);
+          this.#db.put(['vid', v.versionId].join(SEP), { bucket, key, sequence: v.sequence });
+        }
+      }
+      this.#appendAudit(audit);
+    });
+  }
+
   /** A small named catalog value (pool configuration, scrub cursor). */
   getMeta<T>(item: string): T | undefined {
     return this.#db.get(['meta', item].join(SEP)) as T | undefined;

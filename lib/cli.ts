@@ -237,6 +237,12 @@ program
     withVault(o.meta, async (v) => console.log(JSON.stringify(await v.gc({ graceMs: o.grace * 1000 })))),
   );
 
+program
+  .command('rebuild-catalog')
+  .description('rebuild a lost or damaged catalog from the manifest copies on the disks (the old one is moved aside)')
+  .option(...metaOption)
+  .action(async (o: { meta: string }) => console.log(JSON.stringify(await Vault.rebuildCatalog(o.meta))));
+
 const disk = program.command('disk').description('disk lifecycle: add, drain, replace, rm');
 disk
   .command('add <spec>')

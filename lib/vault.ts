@@ -21,7 +21,7 @@
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -227,6 +227,108 @@ export class Vault {
     } catch (err) {
       await catalog.close();
       throw err;
+    }
+  }
+
+  /**
+   * Rebuilds a lost or damaged catalog from the manifest copies on the disks (DESIGN.md 2): every copy is
+   * verified (name, manifest hash, pool-key signature, hash-table root); per key the highest valid sequence
+   * becomes the head (a tombstone keeps a deleted key deleted), older versions go into the version index. The
+   * old catalog directory is moved aside, and the new audit chain starts with a `catalog.rebuild` record that
+   * names the old chain's last hash when it was still readable (re-anchoring). Needs pool.json and pool.key.
+   * Caveats: freshness falls back to what the disks hold (a put that sealed its copies but crashed before its
+   * commit can surface; a version whose every copy was lost cannot), empty buckets are not restored, and the
+   * repair queue starts empty (the next open queues what is missing).
+   */
+  static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; movedAside?: string }> {
+    const boot = JSON.parse(await readFile(join(metaDir, 'pool.json'), 'utf8')) as PoolConfig;
+    const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
+    const publicKey = createPublicKey(privateKey);
+    const trustedId = keyId(publicKey);
+    const unlock = await lockPool(metaDir);
+    try {
+      const catalogDir = join(metaDir, 'catalog');
+      let movedAside: string | undefined;
+      let oldAuditHead = 'none';
+      if (existsSync(catalogDir)) {
+        movedAside = `${catalogDir}-lost-${Date.now()}`; // no dot: lmdb-js takes a path with an extension for a file
+        await rename(catalogDir, movedAside);
+        try {
+          const old = Catalog.open(movedAside);
+          const log = old.auditLog();
+          oldAuditHead = log.length > 0 ? `${log.length - 1}:${log[log.length - 1].hash}${old.verifyAudit() === -1 ? '' : ' (chain broken)'}` : 'empty';
+          await old.close();
+        } catch (err) {
+          oldAuditHead = `unreadable (${(err as Error).message})`;
+        }
+      }
+      // Per object, per version: the verified manifest with the most copies.
+      const found = new Map<string, Map<string, Map<string, { manifest: Manifest; copies: number }>>>();
+      let copiesRead = 0;
+      let copiesRejected = 0;
+      for (const d of boot.disks) {
+        if (d.state === 'removed' || (await diskProblem(d, boot.poolId)) !== undefined) continue;
+        for (const fan of fanoutDirs()) {
+          const dir = join(d.path, 'objects', fan);
+          for (const f of await readdir(dir).catch(() => [] as string[])) {
+            const parsed = parseFileName(f);
+            if (parsed.kind !== 'copy') continue;
+            copiesRead++;
+            try {
+              const copy = await readFile(join(dir, f));
+              const len = copy.readUInt32BE(0);
+              if (len > copy.length - 4) throw new Error('short');
+              const signed = copy.subarray(4, 4 + len);
+              const manifestHash = manifestHashOf(signed);
+              if (manifestHash.slice(0, 16) !== parsed.manifestHash16) throw new Error('name');
+              const manifest = verifyManifest(signed, (id) => (Buffer.compare(id, trustedId) === 0 ? publicKey : null));
+              const hashTable = copy.subarray(4 + len);
+              if (hex(manifest.versionId) !== parsed.versionId || hex(objectId(manifest.bucket, manifest.key)) !== parsed.oid) throw new Error('misplaced');
+              if (hashTable.length !== manifest.stripeCount * (manifest.k + manifest.m) * 32 || Buffer.compare(blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), manifest.hashTableRoot) !== 0) throw new Error('hash table');
+              const objectKey = `${manifest.bucket}\0${manifest.key}`;
+              const versions = found.get(objectKey) ?? new Map();
+              found.set(objectKey, versions);
+              const byHash = versions.get(parsed.versionId) ?? new Map();
+              versions.set(parsed.versionId, byHash);
+              const seen = byHash.get(manifestHash) ?? { manifest, copies: 0 };
+              seen.copies++;
+              byHash.set(manifestHash, seen);
+            } catch {
+              copiesRejected++;
+            }
+          }
+        }
+      }
+      const entries: Array<{ bucket: string; key: string; head: Head; older: Head[] }> = [];
+      let versionCount = 0;
+      for (const versions of found.values()) {
+        const heads = [...versions.values()].map((byHash) => {
+          const [manifestHash, { manifest }] = [...byHash.entries()].sort((a, b) => b[1].copies - a[1].copies || (a[0] < b[0] ? -1 : 1))[0];
+          const head: Head = {
+            versionId: hex(manifest.versionId), sequence: manifest.sequence, manifestHash, tombstone: manifest.tombstone,
+            placement: manifest.placement, striped: manifest.stripeCount > 0, committedMs: manifest.timeMs,
+          };
+          return { head, manifest };
+        });
+        heads.sort((a, b) => (a.head.sequence < b.head.sequence ? 1 : a.head.sequence > b.head.sequence ? -1 : 0));
+        versionCount += heads.length;
+        const { manifest } = heads[0];
+        entries.push({ bucket: manifest.bucket, key: manifest.key, head: heads[0].head, older: heads.slice(1).map((h) => h.head) });
+      }
+      await mkdirDurable(catalogDir);
+      const catalog = Catalog.open(catalogDir);
+      try {
+        await catalog.setMeta(POOL_CONFIG, boot);
+        await catalog.restore(entries, {
+          action: 'catalog.rebuild', principal, timeMs: Date.now(),
+          detail: `objects=${entries.length} versions=${versionCount} copies=${copiesRead} rejected=${copiesRejected} previous-audit-head=${oldAuditHead}`,
+        });
+      } finally {
+        await catalog.close();
+      }
+      return { objects: entries.length, versions: versionCount, copiesRead, copiesRejected, ...(movedAside !== undefined ? { movedAside } : {}) };
+    } finally {
+      await unlock();
     }
   }
 

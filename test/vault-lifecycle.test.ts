@@ -244,3 +244,61 @@ describe.skipIf(!hasNative)('one open Vault per pool', () => {
     unlinkSync(join(meta, 'lock'));
   });
 });
+
+describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
+  it('a lost catalog is rebuilt from the manifest copies: latest versions, deletes stay deleted, moved shards found, audit re-anchored', async () => {
+    const { vault, base, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+    const objects = await fill(vault, 6);
+    await vault.put('b', 'o2', Buffer.from('overwritten, small'));
+    objects.set('o2', Buffer.from('overwritten, small'));
+    const big = randomBytes(5 * 4096 * 4);
+    await vault.put('b', 'o4', big);
+    objects.set('o4', big);
+    await vault.delete('b', 'o3');
+    objects.delete('o3');
+    // A disk replaced and repaired: the moved versions are known only by their re-signed manifests.
+    const victim = (await vault.status()).disks.reduce((a, b) => (b.shards > a.shards ? b : a));
+    mkdirSync(join(base, 'repl'));
+    await vault.replaceDisk(victim.id, { path: join(base, 'repl'), labels: { host: 'h7' } });
+    expect((await vault.repair()).moved).toBeGreaterThan(0);
+    const lastAudit = vault['catalog'].auditLog().at(-1).hash as string;
+    const listed = vault.list('b');
+    await vault.close();
+
+    const r = await Vault.rebuildCatalog(meta);
+    expect(r.objects).toBe(6); // o0..o5, o3 as a tombstone
+    expect(r.copiesRejected).toBe(0);
+    expect(r.movedAside).toMatch(/catalog-lost-/);
+    const v = await Vault.open(meta, { orphanGraceMs: 0 });
+    expect(v.list('b')).toEqual(listed);
+    await expect(v.get('b', 'o3')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    await expectAllClean(v, objects);
+    const audit = v['catalog'].auditLog();
+    expect(audit[0]).toMatchObject({ action: 'catalog.rebuild' });
+    expect(audit[0].detail).toContain(lastAudit);
+    expect((await v.status()).disks.find((d) => d.id === victim.id)?.state).toBe('removed'); // the pool config came from pool.json
+    // A put after the rebuild continues the key's sequence.
+    expect((await v.put('b', 'o4', Buffer.from('next'))).sequence).toBe('3');
+    await v.close();
+  });
+
+  it('copies forged by another key or planted under a wrong name are rejected', async () => {
+    const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    await vault.put('b', 'x', Buffer.from('real'));
+    const where = vault.locate('b', 'x')!;
+    const other = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    await other.vault.put('b', 'x', Buffer.from('forged by a different pool key, with a higher sequence'));
+    await other.vault.put('b', 'x', Buffer.from('forged by a different pool key, with a higher sequence'));
+    const forged = other.vault.locate('b', 'x')!;
+    const { copyFileSync } = await import('node:fs');
+    // The forged copy under its own (valid-looking) name on one of our disks.
+    copyFileSync(forged.shards[0].copyFile, join(where.shards[0].copyFile, '..', forged.shards[0].copyFile.split('/').at(-1)!));
+    await vault.close();
+    await other.vault.close();
+    const r = await Vault.rebuildCatalog(meta);
+    expect(r).toMatchObject({ objects: 1, copiesRejected: 1 });
+    const v = await Vault.open(meta);
+    expect(Buffer.from(await v.get('b', 'x')).toString()).toBe('real');
+    await v.close();
+  });
+});
