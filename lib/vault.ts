@@ -679,11 +679,12 @@ export class Vault {
   }
 
   /**
-   * Reads stripe `s`: data blocks first; when any is bad, parity too, then reconstructs the missing data (or
-   * every missing block with `allBlocks`) and verifies the rebuilt blocks (decode-then-verify, I3). Returns
-   * the k + m blocks (data complete; parity complete only with `allBlocks`) and which shards were bad.
+   * Reads stripe `s`: the data blocks in `need` first (default all k; a range read asks only for the blocks it
+   * covers); when any is bad, every other block too, then reconstructs the missing needed blocks (or every
+   * missing block with `allBlocks`) and verifies the rebuilt blocks (decode-then-verify, I3). Returns the k + m
+   * blocks (complete where asked for) and which shards were found bad.
    */
-  async #readStripe(manifest: Manifest, hashTable: Uint8Array, s: number, allBlocks: boolean, skip: ReadonlySet<number> = new Set()): Promise<{ blocks: Uint8Array[]; bad: number[] }> {
+  async #readStripe(manifest: Manifest, hashTable: Uint8Array, s: number, allBlocks: boolean, need?: readonly number[]): Promise<{ blocks: Uint8Array[]; bad: number[] }> {
     const { k, m, blockBytes, placement, bucket, key } = manifest;
     const n = k + m;
     const oid = hex(objectId(bucket, key));
@@ -691,23 +692,20 @@ export class Vault {
     const blocks: Uint8Array[] = new Array(n);
     const present: boolean[] = new Array(n).fill(false);
     const read = async (i: number) => {
-      if (skip.has(i)) {
-        blocks[i] = new Uint8Array(blockBytes);
-        return;
-      }
       const r = await this.#readBlock(placement, oid, vid, i, s, blockBytes, blockHash(hashTable, n, s, i));
       blocks[i] = r.data;
       present[i] = r.ok;
     };
-    await Promise.all(Array.from({ length: allBlocks ? n : k }, (_, i) => read(i)));
-    if (!allBlocks && present.slice(0, k).every(Boolean)) return { blocks, bad: [] };
-    if (!allBlocks) await Promise.all(Array.from({ length: m }, (_, j) => read(k + j)));
-    const bad = present.flatMap((p, i) => (p || skip.has(i) ? [] : [i]));
-    const good = present.filter(Boolean).length;
+    const wanted = allBlocks ? Array.from({ length: n }, (_, i) => i) : need ?? Array.from({ length: k }, (_, i) => i);
+    await Promise.all(wanted.map(read));
+    if (!allBlocks && wanted.every((i) => present[i])) return { blocks, bad: [] };
+    await Promise.all(Array.from({ length: n }, (_, i) => i).filter((i) => !wanted.includes(i)).map(read));
+    const bad = present.flatMap((p, i) => (p ? [] : [i]));
+    const good = n - bad.length;
     if (good < k) {
       throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} of ${bucket}/${key}: only ${good} of ${n} blocks verify, ${k} needed`);
     }
-    const targets = present.flatMap((p, i) => (!p && (allBlocks || i < k) ? [i] : []));
+    const targets = wanted.filter((i) => !present[i]);
     if (targets.length > 0) {
       await this.codec.reconstruct(blocks, { present, targets });
       for (const t of targets) {
@@ -749,10 +747,11 @@ export class Vault {
     const lastStripe = end > start ? Math.floor((end - 1) / stripeBytes) : firstStripe - 1;
     for (let s = firstStripe; s <= lastStripe; s++) {
       if (options.signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'get aborted');
-      const { blocks, bad: badHere } = await this.#readStripe(manifest, hashTable, s, false);
-      for (const b of badHere) bad.add(b);
       const from = Math.max(start - s * stripeBytes, 0);
       const to = Math.min(end - s * stripeBytes, stripeBytes);
+      const need = Array.from({ length: k }, (_, i) => i).filter((i) => i * blockBytes < to && (i + 1) * blockBytes > from);
+      const { blocks, bad: badHere } = await this.#readStripe(manifest, hashTable, s, false, need);
+      for (const b of badHere) bad.add(b);
       const piece = new Uint8Array(to - from);
       for (let i = 0; i < k; i++) {
         const lo = Math.max(from, i * blockBytes);
