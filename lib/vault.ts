@@ -21,7 +21,7 @@
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, statfs, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -921,7 +921,7 @@ export class Vault {
    * live object count.
    */
   async status(): Promise<{
-    disks: Array<{ id: string; path: string; state: DiskConfig['state']; labels: Record<string, string>; ok: boolean; problem?: string; repairQueued: number; shards: number; sameDeviceAs: string[] }>;
+    disks: Array<{ id: string; path: string; state: DiskConfig['state']; labels: Record<string, string>; ok: boolean; problem?: string; repairQueued: number; shards: number; sameDeviceAs: string[]; freeBytes?: number; totalBytes?: number }>;
     objects: number;
     objectsAtRisk: number;
     repairQueued: number;
@@ -938,9 +938,17 @@ export class Vault {
         if (this.#readable(id) === undefined) atRisk.add(`${bucket}\0${key}\0${head.versionId}`);
       }
     }
-    const disks = this.config.disks.map((d) => {
+    const space = await Promise.all(
+      this.config.disks.map(async (d) => {
+        if (this.#readable(d.id) === undefined) return undefined;
+        const fs = await statfs(d.path).catch(() => undefined);
+        return fs === undefined ? undefined : { freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize };
+      }),
+    );
+    const disks = this.config.disks.map((d, i) => {
       const problem = this.#problems.get(d.id);
       return {
+        ...(space[i] ?? {}),
         id: d.id, path: d.path, state: d.state, labels: d.labels, ok: problem === undefined, ...(problem !== undefined ? { problem } : {}),
         repairQueued: queue.filter((q) => q.disk === d.id).length, shards: shardsOn.get(d.id) ?? 0,
         // Disks on one device fail together: their failure domains are nominal (fine for a demo, not for data).

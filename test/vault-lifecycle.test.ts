@@ -66,6 +66,8 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     const degraded = await Vault.open(meta, { orphanGraceMs: 0 });
     const st1 = await degraded.status();
     expect(st1.disks.find((d) => d.id === victim.id)).toMatchObject({ ok: false });
+    expect(st1.disks.find((d) => d.id === victim.id)?.freeBytes).toBeUndefined();
+    expect(st1.disks.filter((d) => d.ok).every((d) => d.freeBytes! > 0 && d.totalBytes! >= d.freeBytes!)).toBe(true);
     expect(st1.objectsAtRisk).toBeGreaterThan(0);
     for (const [key, data] of objects) expect(Buffer.from(await degraded.get('b', key)).equals(data), key).toBe(true);
     // New writes place around the offline disk (7 disks, 6 shards): not degraded.
