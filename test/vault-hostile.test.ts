@@ -53,6 +53,9 @@ interface Attack {
   kinds: Kind[];
   /** Bytes to put in place of the shard file / manifest copy. */
   forge: (ctx: Ctx) => Partial<Files>;
+  /** Every block still verifies (only the header or the file length is wrong): reads never notice and the
+   * object stays readable with any number of such shards; only scrub finds them. */
+  blocksIntact?: boolean;
 }
 
 const flip = (b: Buffer, at: number) => {
@@ -101,6 +104,11 @@ const ATTACKS: Attack[] = [
     name: 'forged self-consistent header, wrong blocks', target: 'shard', kinds: ['striped'],
     forge: (c) => ({ shard: Buffer.concat([c.current.shard!.subarray(0, HEADER), randomBytes(c.current.shard!.length - HEADER)]) }),
   },
+  // A header that no longer matches the manifest (bit rot in a field reads never use), and a file with bytes
+  // beyond its last block: the blocks verify, but the file is not what was written.
+  { name: 'header k field flipped', target: 'shard', kinds: ['striped'], blocksIntact: true, forge: (c) => ({ shard: flip(c.current.shard!, 9) }) },
+  { name: 'header blockBytes field flipped', target: 'shard', kinds: ['striped'], blocksIntact: true, forge: (c) => ({ shard: flip(c.current.shard!, 14) }) },
+  { name: 'bytes appended after the last block', target: 'shard', kinds: ['striped'], blocksIntact: true, forge: (c) => ({ shard: Buffer.concat([c.current.shard!, randomBytes(BLOCK)]) }) },
   // Manifest copies (striped and inline).
   { name: 'copy: bit flip', target: 'copy', kinds: ['striped', 'inline'], forge: (c) => ({ copy: flip(c.current.copy, c.current.copy.length >> 1) }) },
   { name: 'copy: truncated', target: 'copy', kinds: ['striped', 'inline'], forge: (c) => ({ copy: c.current.copy.subarray(0, c.current.copy.length >> 1) }) },
@@ -123,7 +131,7 @@ const CASES: Case[] = ATTACKS.flatMap((attack) =>
     // Shard files: 1..m readable, m + 1 not. Manifest copies: each one holds the whole manifest (and an inline
     // object), so the object stays readable until every copy is bad.
     const counts = attack.target === 'copy' ? [1, M, M + 1, N] : [1, M, M + 1];
-    return counts.map((count) => ({ attack, kind, count, readable: attack.target === 'copy' ? count < N : count <= M }));
+    return counts.map((count) => ({ attack, kind, count, readable: attack.blocksIntact === true || (attack.target === 'copy' ? count < N : count <= M) }));
   }),
 );
 
@@ -215,7 +223,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
       expect(Buffer.from(await vault.get('b', key)).equals(data)).toBe(true);
       const afterRead = queued();
       for (const q of afterRead) expect(expected, 'a read reported a good shard').toContain(q);
-      if (attack.target !== 'copy') {
+      if (attack.target !== 'copy' && attack.blocksIntact !== true) {
         // Every bad data shard is met by the read (its block fails, parity is read, the rest is found too).
         for (const s of bad.filter((x) => x < K)) expect(afterRead).toContain(`${s}@${where[s].diskId}`);
       }
