@@ -836,8 +836,9 @@ export class Vault {
 
   /**
    * Scrub: reads every block of every live object (data and parity, in bounded pieces) and checks it against
-   * the hash table, checks each shard file's header names this pool, object, version and shard, and checks
-   * every manifest copy; bad or missing ones are queued for repair(). Rate-limited (bytes per second),
+   * the hash table, checks each shard file's header names this pool, object, version, shard, k, m and block
+   * size and that the file ends after its last block, and checks every manifest copy; bad or missing ones are
+   * queued for repair(). Rate-limited (bytes per second),
    * abortable, reports progress after each object. The cursor is kept in the catalog every 64 objects and on
    * abort, so `resume: true` continues where an aborted or interrupted scrub stopped.
    */
@@ -879,7 +880,10 @@ export class Vault {
           const file = this.#shardPath(id, oid, head.versionId, i)!;
           try {
             const h = decodeHeader((await readRange(file, 0, HEADER_BYTES)).data);
-            if (h === undefined || h.shard !== i || Buffer.compare(h.objectId, oidBytes) !== 0 || Buffer.compare(h.versionId, manifest.versionId) !== 0 || hex(h.poolId) !== this.config.poolId) {
+            // The header must bind what the manifest says (k, m and block size too: a flipped field there is
+            // bit rot that reads never touch), and the file must end after its last block.
+            if (h === undefined || h.shard !== i || Buffer.compare(h.objectId, oidBytes) !== 0 || Buffer.compare(h.versionId, manifest.versionId) !== 0 || hex(h.poolId) !== this.config.poolId ||
+              h.k !== k || h.m !== m || h.blockBytes !== blockBytes || (await stat(file)).size !== HEADER_BYTES + stripeCount * blockBytes) {
               bad.add(i);
               return;
             }

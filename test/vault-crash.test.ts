@@ -1,11 +1,21 @@
-// Crash at every file-system call of a put (our LD_PRELOAD shim SIGKILLs the writer just before call N,
-// UV_THREADPOOL_SIZE=1), then open + recover + read: an acknowledged put is always readable (I1 for crashes);
-// an unacknowledged one leaves the old version or the whole new one, never a mix or an error, and no
-// temporary files survive recovery (I2).
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Crash at EVERY file-system call of a put and of a delete (our LD_PRELOAD shim SIGKILLs the child just before
+// call N, UV_THREADPOOL_SIZE=1 so the call sequence is deterministic), then Vault.open(meta, { orphanGraceMs: 0 })
+// and check:
+//   I1  an acknowledged put reads back; an acknowledged delete stays deleted;
+//   I2  an unacknowledged put leaves the old or the whole new version, an unacknowledged delete the object or
+//       nothing, never an error or a mix; whatever the first open after the crash shows stays so after a
+//       second open (no resurrection, no rollback);
+//   recovery leaves no temporary files and no files of un-acked or superseded versions: the files on the
+//   disks are exactly those the committed heads name, and scrub finds 0 bad shards.
+// Cost: a pool is 6 disks x 256 fan-out directories; copying one per crash point took ~0.4-1.5 s. Instead each
+// worker clones the template once (directories made, object files hard-linked: the vault never writes a file
+// in place, only creates, renames and unlinks) and resets it after every crash point by unlinking the files
+// the run added and re-linking the ones it removed, and copying the small meta directory. Workers run
+// children in parallel.
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native.js';
@@ -17,82 +27,229 @@ const ready = gcc && native() !== null && existsSync(join(dist, 'lib', 'vault.js
 const work = mkdtempSync(join(tmpdir(), 'sv-crash-'));
 const shim = join(work, 'faultshim.so');
 const template = join(work, 'template');
-const V1 = Buffer.alloc(5000, 0x31);
-const V2 = Buffer.alloc(3 * 4096 * 4 + 100, 0x32);
+const DISKS = 6;
+const WORKERS = 3;
+const V1 = Buffer.alloc(5000, 0x31); // b/k before the put sweep's overwrite (inline)
+const V2 = Buffer.alloc(3 * 4096 * 4 + 100, 0x32); // b/k written by the put child (striped)
+const D = Buffer.alloc(2 * 4 * 4096 + 7, 0x44); // b/d, deleted by the delete child (striped)
+const OTHER = Buffer.alloc(9000, 0x33); // b/other, written by both children after their ack
+let templateFiles: string[] = [];
+
+/** Every file under <pool>/d*\/objects, relative to the pool. */
+function objectFiles(pool: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < DISKS; i++) {
+    const objects = join(pool, `d${i}`, 'objects');
+    for (const dir of readdirSync(objects)) for (const f of readdirSync(join(objects, dir))) out.push(join(`d${i}`, 'objects', dir, f));
+  }
+  return out.sort();
+}
+
+function rewritePaths(pool: string): void {
+  const meta = join(pool, 'meta', 'pool.json');
+  writeFileSync(meta, readFileSync(meta, 'utf8').split(template).join(pool));
+}
+
+/** A worker's pool: directories made, disk and object files hard-linked to the template, meta copied. */
+function clonePool(pool: string): void {
+  for (let i = 0; i < DISKS; i++) {
+    const src = join(template, `d${i}`);
+    mkdirSync(join(pool, `d${i}`, 'objects'), { recursive: true });
+    for (const dir of readdirSync(join(src, 'objects'))) mkdirSync(join(pool, `d${i}`, 'objects', dir));
+    for (const f of readdirSync(src)) if (f !== 'objects') linkSync(join(src, f), join(pool, `d${i}`, f));
+  }
+  for (const f of templateFiles) linkSync(join(template, f), join(pool, f));
+  cpSync(join(template, 'meta'), join(pool, 'meta'), { recursive: true });
+  rewritePaths(pool);
+}
+
+/** Back to the template state after a crash point: cheap, touches only what the run changed. */
+function resetPool(pool: string): void {
+  const keep = new Set(templateFiles);
+  const have = new Set(objectFiles(pool));
+  for (const f of have) if (!keep.has(f)) unlinkSync(join(pool, f));
+  for (const f of templateFiles) if (!have.has(f)) linkSync(join(template, f), join(pool, f));
+  rmSync(join(pool, 'meta'), { recursive: true, force: true });
+  cpSync(join(template, 'meta'), join(pool, 'meta'), { recursive: true });
+  rewritePaths(pool);
+  for (let i = 0; i < DISKS; i++) expect(readdirSync(join(pool, `d${i}`)).sort()).toEqual(readdirSync(join(template, `d${i}`)).sort());
+}
+
+function runChild(pool: string, mode: 'put' | 'delete', env: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, 'fault', 'vault-child.mjs'), dist, join(pool, 'meta'), mode], {
+      env: { ...process.env, LD_PRELOAD: shim, FAULT_PREFIX: `${pool}/`, UV_THREADPOOL_SIZE: '1', UV_USE_IO_URING: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ stdout, stderr, code, signal }));
+  });
+}
+
+type Bytes = 'absent' | 'V1' | 'V2' | 'D' | 'OTHER';
+const NAMED: Array<[Exclude<Bytes, 'absent'>, Buffer]> = [['V1', V1], ['V2', V2], ['D', D], ['OTHER', OTHER]];
+
+/** What bucket b/key reads as; any error other than NOT_FOUND (or bytes that are none of ours) fails. */
+async function readAs(vault: Vault, key: string, where: string): Promise<Bytes> {
+  try {
+    const got = Buffer.from(await vault.get('b', key));
+    const name = NAMED.find(([, b]) => b.equals(got))?.[0];
+    expect(name, `${where}: b/${key} read ${got.length} bytes that are no version of it`).toBeDefined();
+    return name!;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_SV_NOT_FOUND') throw new Error(`${where}: b/${key}: ${String(err)}`);
+    expect(vault.list('b'), where).not.toContain(key);
+    return 'absent';
+  }
+}
+
+const recovered = { temporary: 0, orphans: 0, superseded: 0 };
+
+/** Opens after a crash and checks recovery; returns what each key reads as. */
+async function checkAfterCrash(pool: string, where: string): Promise<Record<'k' | 'd' | 'other', Bytes>> {
+  const vault = await Vault.open(join(pool, 'meta'), { orphanGraceMs: 0 });
+  recovered.temporary += vault.lastRecovery.temporaryRemoved;
+  recovered.orphans += vault.lastRecovery.orphansRemoved;
+  recovered.superseded += vault.lastRecovery.supersededRemoved;
+  try {
+    const state = { k: await readAs(vault, 'k', where), d: await readAs(vault, 'd', where), other: await readAs(vault, 'other', where) };
+    // The files on the disks are exactly those of the committed heads: no temporary files, no orphans of an
+    // un-acked version, nothing superseded (grace 0), and none of the heads' files missing.
+    const expected = ['k', 'd', 'other'].flatMap((key) =>
+      (vault.locate('b', key)?.shards ?? []).flatMap((s) => [s.copyFile, ...(s.shardFile !== undefined ? [s.shardFile] : [])]).map((f) => relative(pool, f)),
+    );
+    expect(objectFiles(pool), `${where}: files on the disks after recovery`).toEqual(expected.sort());
+    const scrub = await vault.scrub();
+    expect(scrub.bad, `${where}: scrub`).toBe(0);
+    expect(scrub.objects).toBe(Object.values(state).filter((s) => s !== 'absent').length);
+    expect(vault.repairQueue(), `${where}: repair queue`).toEqual([]);
+    return state;
+  } finally {
+    await vault.close();
+  }
+}
+
+async function reopenState(pool: string, where: string): Promise<Record<'k' | 'd' | 'other', Bytes>> {
+  const vault = await Vault.open(join(pool, 'meta'), { orphanGraceMs: 0 });
+  try {
+    return { k: await readAs(vault, 'k', where), d: await readAs(vault, 'd', where), other: await readAs(vault, 'other', where) };
+  } finally {
+    await vault.close();
+  }
+}
+
+const seq = (log: string) =>
+  readFileSync(log, 'utf8').trim().split('\n').map((l) => {
+    const [, op, path] = l.split(' ');
+    // Version ids and temporary names are random, and so is the placement (it hashes the version id): the
+    // sequence of operations on kinds of file is what must repeat.
+    return `${op} ${path.replace(/[0-9a-f]{16,}/g, 'X').replace(/\/d\d\//, '/dN/').replace(/\.([ms])\d(?=$|-)/, '.$1N')}`;
+  });
 
 beforeAll(async () => {
   if (!ready) return;
   const res = spawnSync('gcc', ['-O2', '-shared', '-fPIC', '-o', shim, join(__dirname, 'fault', 'faultshim.c'), '-ldl', '-lpthread'], { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(res.stderr);
-  const disks = Array.from({ length: 6 }, (_, i) => {
+  const disks = Array.from({ length: DISKS }, (_, i) => {
     mkdirSync(join(template, `d${i}`), { recursive: true });
     return { path: join(template, `d${i}`) };
   });
   const vault = await Vault.init({ disks, metaDir: join(template, 'meta'), k: 4, m: 2, blockBytes: 4096 });
   await vault.createBucket('b');
   await vault.put('b', 'k', V1);
+  await vault.put('b', 'd', D);
   await vault.close();
+  templateFiles = objectFiles(template);
+  expect(templateFiles).toHaveLength(6 + 12);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function runChild(pool: string, env: Record<string, string>) {
-  return spawnSync(process.execPath, [join(__dirname, 'fault', 'vault-child.mjs'), dist, join(pool, 'meta')], {
-    encoding: 'utf8',
-    env: { ...process.env, LD_PRELOAD: shim, FAULT_PREFIX: pool, UV_THREADPOOL_SIZE: '1', UV_USE_IO_URING: '0', ...env },
-  });
-}
-
-let copies = 0;
-function freshPool(): string {
-  // The disks record their st_dev, and a copy stays on the same filesystem, so copies open fine.
-  const pool = join(work, `run${copies++}`);
-  cpSync(template, pool, { recursive: true });
-  // Paths inside pool.json point at the template: rewrite them for this copy.
-  const meta = join(pool, 'meta', 'pool.json');
-  const text = readFileSync(meta, 'utf8').split(template).join(pool);
-  writeFileSync(meta, text);
-  return pool;
-}
-
-describe.skipIf(!ready)(`put under SIGKILL at every file-system call${ready ? '' : ' (skipped: needs gcc, the addon and dist/)'}`, () => {
-  it('acked puts survive; unacked ones leave old-or-new, never a mix; recovery removes leftovers', async () => {
-    const log = join(work, 'calls.log');
-    const counting = runChild(freshPool(), { FAULT_OPS: 'all', FAULT_NTH: '0', FAULT_LOG: log });
-    expect(counting.stdout, counting.stderr).toContain('acked');
-    const calls = readFileSync(log, 'utf8').trim().split('\n').length;
-    expect(calls).toBeGreaterThan(20);
-    const step = Math.max(1, Math.ceil(calls / 60)); // bounded run time: at most ~60 crash points
-    let acked = 0;
-    let oldSeen = 0;
-    let newSeen = 0;
-    for (let nth = 1; nth <= calls; nth += step) {
-      const pool = freshPool();
-      const res = runChild(pool, { FAULT_OPS: 'all', FAULT_NTH: String(nth), FAULT_ACTION: 'kill' });
-      const wasAcked = res.stdout.includes('acked');
-      const vault = await Vault.open(join(pool, 'meta'), { orphanGraceMs: 0 });
-      try {
-        const got = Buffer.from(await vault.get('b', 'k'));
-        if (wasAcked) expect(got.equals(V2), `crash at call ${nth} after ack`).toBe(true);
-        else expect(got.equals(V1) || got.equals(V2), `crash at call ${nth}: neither version`).toBe(true);
-        if (got.equals(V1)) oldSeen++;
-        else newSeen++;
-        if (wasAcked) acked++;
-        for (let i = 0; i < 6; i++) {
-          const objects = join(pool, `d${i}`, 'objects');
-          for (const dir of readdirSync(objects)) {
-            for (const f of readdirSync(join(objects, dir))) expect(f.startsWith('.tmp-'), `call ${nth}: ${f} left`).toBe(false);
-          }
-        }
-      } finally {
-        await vault.close();
+/** Kills the child at every call 1..calls (calls from a counting run), WORKERS at a time; returns per-point results. */
+async function sweep(mode: 'put' | 'delete', check: (nth: number, acked: boolean, done: boolean, first: Record<string, Bytes>, second: Record<string, Bytes>) => void): Promise<number> {
+  const pools = Array.from({ length: WORKERS }, (_, w) => join(work, `${mode}-w${w}`));
+  for (const p of pools) clonePool(p);
+  // Counting runs, twice: the sequence of matching calls must be the same (else "call N" means nothing).
+  const logs = [join(work, `${mode}-a.log`), join(work, `${mode}-b.log`)];
+  for (const log of logs) {
+    const res = await runChild(pools[0], mode, { FAULT_OPS: 'all', FAULT_NTH: '0', FAULT_LOG: log });
+    expect(res.stdout, res.stderr).toContain('done');
+    resetPool(pools[0]);
+  }
+  expect(seq(logs[1])).toEqual(seq(logs[0]));
+  const calls = seq(logs[0]).length;
+  let next = 1;
+  await Promise.all(
+    pools.map(async (pool) => {
+      for (let nth = next++; nth <= calls; nth = next++) {
+        const res = await runChild(pool, mode, { FAULT_OPS: 'all', FAULT_NTH: String(nth), FAULT_ACTION: 'kill' });
+        const where = `${mode}: crash before call ${nth} of ${calls}`;
+        expect(res.signal, `${where}: the child was not killed (${res.stderr.slice(0, 500)})`).toBe('SIGKILL');
+        const acked = res.stdout.includes('acked');
+        const done = res.stdout.includes('done');
+        const first = await checkAfterCrash(pool, where);
+        const second = await reopenState(pool, `${where}, second open`);
+        expect(second, `${where}: what the first open showed changed at the second`).toEqual(first);
+        check(nth, acked, done, first, second);
+        resetPool(pool);
       }
-      rmSync(pool, { recursive: true, force: true });
-    }
-    console.log(`crash sweep: ${calls} calls, step ${step}, acked ${acked}, old ${oldSeen}, new ${newSeen}`);
-    // The sweep must really have crashed before and after the commit point.
-    expect(oldSeen).toBeGreaterThan(0);
-    expect(newSeen).toBeGreaterThan(0);
-    expect(acked).toBeGreaterThan(0);
-    expect(acked).toBeLessThanOrEqual(newSeen);
-  });
+    }),
+  );
+  return calls;
+}
+
+describe.skipIf(!ready)(`crash at every file-system call${ready ? '' : ' (skipped: needs gcc, the addon and dist/)'}`, () => {
+  it('put: acked puts survive; unacked ones leave old-or-new, never a mix; recovery removes every leftover', async () => {
+    const t0 = Date.now();
+    const seen = { acked: 0, old: 0, new: 0, other: 0 };
+    const calls = await sweep('put', (nth, acked, done, s) => {
+      const where = `put: crash before call ${nth}`;
+      if (acked) expect(s.k, where).toBe('V2');
+      else expect(['V1', 'V2'], where).toContain(s.k);
+      expect(s.d, where).toBe('D');
+      if (done) expect(s.other, where).toBe('OTHER');
+      else expect(['absent', 'OTHER'], where).toContain(s.other);
+      if (s.other === 'OTHER') expect(s.k, `${where}: b/other is written after the ack of b/k`).toBe('V2');
+      seen.acked += acked ? 1 : 0;
+      seen.old += s.k === 'V1' ? 1 : 0;
+      seen.new += s.k === 'V2' ? 1 : 0;
+      seen.other += s.other === 'OTHER' ? 1 : 0;
+    });
+    console.log(`put crash sweep: ${calls} calls, every one a crash point; acked ${seen.acked}, old ${seen.old}, new ${seen.new}, other written ${seen.other}; ${Date.now() - t0} ms`);
+    // The sweep really crashed before and after the commit point, and after the ack.
+    expect(calls).toBeGreaterThan(100);
+    expect(seen.old).toBeGreaterThan(0);
+    expect(seen.acked).toBeGreaterThan(0);
+    expect(seen.acked).toBeLessThanOrEqual(seen.new);
+    expect(seen.old + seen.new).toBe(calls);
+    // ...and recovery had real leftovers to remove (temporary files, files of un-acked versions).
+    expect(recovered.temporary).toBeGreaterThan(0);
+    expect(recovered.orphans).toBeGreaterThan(0);
+    console.log(`recovery so far removed ${JSON.stringify(recovered)}`);
+  }, 170_000);
+
+  it('delete: an acked delete stays deleted; before the ack old-or-deleted, never an error or a resurrection', async () => {
+    const t0 = Date.now();
+    const seen = { acked: 0, old: 0, deleted: 0 };
+    const calls = await sweep('delete', (nth, acked, done, s) => {
+      const where = `delete: crash before call ${nth}`;
+      if (acked) expect(s.d, where).toBe('absent');
+      else expect(['D', 'absent'], where).toContain(s.d);
+      expect(s.k, where).toBe('V1');
+      if (done) expect(s.other, where).toBe('OTHER');
+      else expect(['absent', 'OTHER'], where).toContain(s.other);
+      if (s.other === 'OTHER') expect(s.d, where).toBe('absent');
+      seen.acked += acked ? 1 : 0;
+      seen.old += s.d === 'D' ? 1 : 0;
+      seen.deleted += s.d === 'absent' ? 1 : 0;
+    });
+    console.log(`delete crash sweep: ${calls} calls, every one a crash point; acked ${seen.acked}, still there ${seen.old}, deleted ${seen.deleted}; ${Date.now() - t0} ms`);
+    expect(calls).toBeGreaterThan(40);
+    expect(seen.old).toBeGreaterThan(0);
+    expect(seen.acked).toBeGreaterThan(0);
+    expect(seen.acked).toBeLessThanOrEqual(seen.deleted);
+  }, 170_000);
 });
