@@ -108,6 +108,9 @@ const STRIPES_PER_BATCH = 16;
 /** Scrub reads a shard in pieces of at most this many bytes (memory is bounded whatever the object size, I7). */
 const SCRUB_READ_BYTES_MAX = 16 << 20;
 const SCRUB_CURSOR = 'scrub.cursor';
+/** Manifest hashes a head remembers from repair moves (for shard headers written before a move). Older ones are
+ *  forgotten: a shard whose header names one is flagged by scrub and rewritten by repair, which is harmless. */
+const PRIOR_MANIFEST_HASHES_MAX = 16;
 const POOL_CONFIG = 'pool.config';
 /** Objects up to this size (given as one buffer) are stored inline in the manifest copies. N.B. format policy. */
 export const INLINE_BYTES_MAX = 16 * 1024;
@@ -313,6 +316,19 @@ export class Vault {
         heads.sort((a, b) => (a.head.sequence < b.head.sequence ? 1 : a.head.sequence > b.head.sequence ? -1 : 0));
         versionCount += heads.length;
         const { manifest } = heads[0];
+        // Shards written before a repair move name the manifest of that time in their header (diagnostic only:
+        // the blocks are verified against the hash table). Remember those so scrub accepts them.
+        const prior = new Set<string>();
+        if (manifest.stripeCount > 0) {
+          const oid = hex(objectId(manifest.bucket, manifest.key));
+          await Promise.all(manifest.placement.map(async (diskId, i) => {
+            const d = boot.disks.find((x) => x.id === diskId);
+            if (d === undefined) return;
+            const h = decodeHeader(await readRange(join(objectDir(d.path, oid), shardFileName(oid, heads[0].head.versionId, i)), 0, HEADER_BYTES).then((r) => r.data, () => new Uint8Array(0)));
+            if (h !== undefined && h.shard === i && Buffer.compare(h.versionId, manifest.versionId) === 0 && hex(h.manifestHash) !== heads[0].head.manifestHash) prior.add(hex(h.manifestHash));
+          }));
+        }
+        if (prior.size > 0) heads[0].head.priorManifestHashes = [...prior].slice(-PRIOR_MANIFEST_HASHES_MAX);
         entries.push({ bucket: manifest.bucket, key: manifest.key, head: heads[0].head, older: heads.slice(1).map((h) => h.head) });
       }
       await mkdirDurable(catalogDir);
@@ -871,6 +887,8 @@ export class Vault {
       const n = k + m;
       const oid = hex(objectId(bucket, key));
       const oidBytes = objectId(bucket, key);
+      // A shard's header names the manifest it was written with: the head's, or one a repair move replaced.
+      const manifestHashes = new Set([head.manifestHash, ...(head.priorManifestHashes ?? [])]);
       await Promise.all(
         placement.map(async (id, i) => {
           const copyFile = this.#copyPath(id, oid, head.versionId, head.manifestHash, i);
@@ -883,7 +901,8 @@ export class Vault {
             // The header must bind what the manifest says (k, m and block size too: a flipped field there is
             // bit rot that reads never touch), and the file must end after its last block.
             if (h === undefined || h.shard !== i || Buffer.compare(h.objectId, oidBytes) !== 0 || Buffer.compare(h.versionId, manifest.versionId) !== 0 || hex(h.poolId) !== this.config.poolId ||
-              h.k !== k || h.m !== m || h.blockBytes !== blockBytes || (await stat(file)).size !== HEADER_BYTES + stripeCount * blockBytes) {
+              h.k !== k || h.m !== m || h.blockBytes !== blockBytes || (await stat(file)).size !== HEADER_BYTES + stripeCount * blockBytes ||
+              !manifestHashes.has(hex(h.manifestHash))) {
               bad.add(i);
               return;
             }
@@ -1077,7 +1096,7 @@ export class Vault {
     const missing = newPlacement.flatMap((disk, shard) => (sealed[shard] ? [] : [{ bucket, key, versionId: vid, disk, shard }]));
     await this.catalog.replaceManifest(
       bucket, key, { versionId: vid, manifestHash: head.manifestHash },
-      { ...head, manifestHash, placement: newPlacement, committedMs: Date.now() },
+      { ...head, manifestHash, placement: newPlacement, committedMs: Date.now(), priorManifestHashes: [...(head.priorManifestHashes ?? []), head.manifestHash].slice(-PRIOR_MANIFEST_HASHES_MAX) },
       group,
       { action: 'repair.move', principal, timeMs: Date.now(), detail: moved.map((t) => `${t}:${placement[t]}->${newPlacement[t]}`).join(',') },
     );
