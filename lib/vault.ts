@@ -460,14 +460,12 @@ export class Vault {
     }
     const { k, m, blockBytes, poolId } = this.config;
     const n = k + m;
-    const head = this.catalog.getHead(bucket, key);
     if (data instanceof Uint8Array && data.length <= INLINE_BYTES_MAX) {
       // Small objects live inline in every manifest copy: one sealed file per disk instead of two, and each of
       // the k + m copies holds all of it (any one surviving copy serves the object).
       if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
-      return this.#putManifestOnly(bucket, key, head, data, false, principal);
+      return (await this.#putManifestOnly(bucket, key, data, false, principal))!;
     }
-    const sequence = (head?.sequence ?? 0n) + 1n;
     const versionId = randomBytes(16);
     const vid = hex(versionId);
     const oidBytes = objectId(bucket, key);
@@ -558,6 +556,12 @@ export class Vault {
     }
     const hashTable = new Uint8Array(fingerprintChunks.length * 32);
     fingerprintChunks.forEach((h, i) => hashTable.set(h, i * 32));
+    // From here to the commit, one writer per key in this process: the sequence is taken from the head now, so
+    // concurrent puts of one key commit one after the other (last writer wins) instead of failing the CAS.
+    const release = await this.#lockKey(bucket, key);
+    try {
+    const head = this.catalog.getHead(bucket, key);
+    const sequence = (head?.sequence ?? 0n) + 1n;
     const manifest: Manifest = {
       bucket, key, versionId, sequence, size, contentHash: content.digest(), tombstone: false, k, m,
       blockBytes, stripeCount, placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), principal,
@@ -595,6 +599,26 @@ export class Vault {
       repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
     });
     return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n });
+    } finally {
+      release();
+    }
+  }
+
+  readonly #keyLocks = new Map<string, Promise<void>>();
+
+  /** Waits for the previous holder of bucket/key's lock; returns the release function. */
+  async #lockKey(bucket: string, key: string): Promise<() => void> {
+    const id = `${bucket}\0${key}`;
+    const previous = this.#keyLocks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    this.#keyLocks.set(id, tail);
+    await previous;
+    return () => {
+      release();
+      if (this.#keyLocks.get(id) === tail) this.#keyLocks.delete(id);
+    };
   }
 
   /** Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. */
@@ -612,16 +636,25 @@ export class Vault {
    */
   async delete(bucket: string, key: string, principal = 'local'): Promise<void> {
     checkObjectName(bucket, key, principal);
-    const head = this.catalog.getHead(bucket, key);
-    if (head === undefined || head.tombstone) return;
-    await this.#putManifestOnly(bucket, key, head, new Uint8Array(0), true, principal);
+    await this.#putManifestOnly(bucket, key, new Uint8Array(0), true, principal);
   }
 
   /**
    * Writes a version that lives entirely in its manifest copies (a tombstone, or a small object inline,
    * DESIGN.md 2): one signed copy per disk of the placement, sealed durably, then the flushed commit.
    */
-  async #putManifestOnly(bucket: string, key: string, head: Head | undefined, inline: Uint8Array, tombstone: boolean, principal: string): Promise<Receipt> {
+  async #putManifestOnly(bucket: string, key: string, inline: Uint8Array, tombstone: boolean, principal: string): Promise<Receipt | undefined> {
+    const release = await this.#lockKey(bucket, key);
+    try {
+      const head = this.catalog.getHead(bucket, key);
+      if (tombstone && (head === undefined || head.tombstone)) return undefined; // nothing to delete
+      return await this.#putManifestOnlyLocked(bucket, key, head, inline, tombstone, principal);
+    } finally {
+      release();
+    }
+  }
+
+  async #putManifestOnlyLocked(bucket: string, key: string, head: Head | undefined, inline: Uint8Array, tombstone: boolean, principal: string): Promise<Receipt> {
     const { k, m, blockBytes } = this.config;
     const versionId = randomBytes(16);
     const vid = hex(versionId);

@@ -294,3 +294,21 @@ describe.skipIf(!hasNative)('vault: range reads', () => {
     await vault.close();
   });
 });
+
+describe.skipIf(!hasNative)('vault: concurrent writers of one key', () => {
+  it('all commit, one after the other (distinct sequences, last writer wins), none fails the compare-and-set', async () => {
+    const { vault } = await makeVault();
+    const bodies = Array.from({ length: 8 }, (_, i) => randomBytes(i % 2 === 0 ? 3 * 4096 * 4 + i : 100 + i));
+    const receipts = await Promise.all(bodies.map((b) => vault.put('b', 'hot', b)));
+    const sequences = receipts.map((r) => Number(r.sequence)).sort((a, b) => a - b);
+    expect(sequences).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const last = receipts.reduce((a, b) => (Number(b.sequence) > Number(a.sequence) ? b : a));
+    expect(Buffer.from(await vault.get('b', 'hot')).equals(bodies[receipts.indexOf(last)])).toBe(true);
+    // A delete racing puts: the final state is whichever committed last.
+    const ops = await Promise.all([vault.put('b', 'hot', randomBytes(50)), vault.delete('b', 'hot'), vault.put('b', 'hot', randomBytes(60_000))]);
+    const head = await vault.head('b', 'hot');
+    expect(head?.size).toBe(60_000);
+    expect(Number((ops[2] as { sequence: string }).sequence)).toBe(11);
+    await vault.close();
+  });
+});
