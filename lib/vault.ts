@@ -453,13 +453,19 @@ export class Vault {
   ): Promise<Receipt> {
     const { principal = 'local', signal } = typeof options === 'string' ? { principal: options } : options;
     checkObjectName(bucket, key, principal);
-    const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
+    let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
       data instanceof Uint8Array ? [data] : (data as AsyncIterable<Uint8Array> | Iterable<Uint8Array>);
     if (source === null || typeof source !== 'object' || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
       throw typeError('data', 'a Uint8Array, a Readable or an iterable of Uint8Array', data);
     }
     const { k, m, blockBytes, poolId } = this.config;
     const n = k + m;
+    if (!(data instanceof Uint8Array)) {
+      // A stream that ends within the inline threshold is a small object like any other.
+      const peeked = await peekSmall(source, INLINE_BYTES_MAX);
+      if (peeked.whole !== undefined) data = peeked.whole;
+      else source = peeked.rest;
+    }
     if (data instanceof Uint8Array && data.length <= INLINE_BYTES_MAX) {
       // Small objects live inline in every manifest copy: one sealed file per disk instead of two, and each of
       // the k + m copies holds all of it (any one surviving copy serves the object).
@@ -1311,6 +1317,38 @@ export class Vault {
 }
 
 const utf8 = new TextEncoder();
+
+/**
+ * Reads a byte stream until it ends or passes `max` bytes: `whole` when it ended within `max`, else `rest`,
+ * which yields what was read and then the remainder of the same iterator (nothing is read twice).
+ */
+async function peekSmall(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, max: number): Promise<{ whole?: Uint8Array; rest: AsyncIterable<Uint8Array> }> {
+  const it = Symbol.asyncIterator in source ? (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]();
+  const head: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const r = await it.next();
+    if (r.done === true) return { whole: Buffer.concat(head), rest: (async function* () {})() };
+    if (!(r.value instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', r.value);
+    head.push(r.value);
+    total += r.value.length;
+    if (total > max) break;
+  }
+  return {
+    rest: (async function* () {
+      try {
+        yield* head;
+        for (;;) {
+          const r = await it.next();
+          if (r.done === true) return;
+          yield r.value;
+        }
+      } finally {
+        await it.return?.(); // a put that stops early releases the source (a Readable is destroyed)
+      }
+    })(),
+  };
+}
 
 /**
  * The public edge for names (I7): bucket 1..63 and key 1..1024 UTF-8 bytes, principal 1..128, no NUL (the

@@ -312,3 +312,17 @@ describe.skipIf(!hasNative)('vault: concurrent writers of one key', () => {
     await vault.close();
   });
 });
+
+describe.skipIf(!hasNative)('vault: small streams', () => {
+  it('a stream that ends within 16 KiB is stored inline; a longer one is striped, nothing lost at the boundary', async () => {
+    const { vault } = await makeVault();
+    for (const size of [0, 1, 16 * 1024, 16 * 1024 + 1, 40_000]) {
+      const data = randomBytes(size);
+      const chunks = Array.from({ length: Math.ceil(size / 3000) }, (_, i) => data.subarray(i * 3000, (i + 1) * 3000));
+      await vault.put('b', `s${size}`, Readable.from(chunks));
+      expect(Buffer.from(await vault.get('b', `s${size}`)).equals(data), String(size)).toBe(true);
+      expect(shardFiles(vault, `s${size}`, 's').length, String(size)).toBe(size <= 16 * 1024 ? 0 : 6);
+    }
+    await vault.close();
+  });
+});
