@@ -154,6 +154,8 @@ export class Catalog {
         );
       }
       this.#db.put(headKey, req.head);
+      // The version this head replaces is garbage once readers that started on it are done (gc's grace period).
+      if (current !== undefined) this.#db.put(['garbage', current.versionId].join(SEP), { bucket: req.bucket, key: req.key, head: current, supersededMs: req.head.committedMs ?? req.audit.timeMs });
       this.#db.put(['version', req.bucket, req.key, req.head.sequence.toString().padStart(20, '0')].join(SEP), req.head);
       this.#db.put(['vid', req.head.versionId].join(SEP), { bucket: req.bucket, key: req.key, sequence: req.head.sequence });
       for (const r of req.repair ?? []) {
@@ -289,6 +291,18 @@ export class Catalog {
     await this.#db.transaction(() => {
       for (const r of items) this.#db.remove(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP));
       this.#appendAudit({ action, principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
+    });
+  }
+
+  /** Superseded versions whose files gc removes after the grace period (queued by commit). */
+  garbageQueue(): Array<{ bucket: string; key: string; head: Head; supersededMs: number }> {
+    return [...this.#db.getRange({ start: `garbage${SEP}`, end: `garbage${SEP}\uffff` })].map(({ value }) => value as { bucket: string; key: string; head: Head; supersededMs: number });
+  }
+
+  async completeGarbage(versionIds: string[]): Promise<void> {
+    if (versionIds.length === 0) return;
+    await this.#db.transaction(() => {
+      for (const v of versionIds) this.#db.remove(['garbage', v].join(SEP));
     });
   }
 

@@ -233,8 +233,9 @@ program
   .description('remove leftovers: files of uncommitted or superseded versions and stale copies older than --grace')
   .option(...metaOption)
   .option('--grace <seconds>', 'keep files younger than this', (x) => Number(x), 3600)
-  .action((o: { meta: string; grace: number }) =>
-    withVault(o.meta, async (v) => console.log(JSON.stringify(await v.gc({ graceMs: o.grace * 1000 })))),
+  .option('--quick', 'only the queued superseded versions, no walk of the disks')
+  .action((o: { meta: string; grace: number; quick?: boolean }) =>
+    withVault(o.meta, async (v) => console.log(JSON.stringify(await v.gc({ graceMs: o.grace * 1000, walk: o.quick !== true })))),
   );
 
 program

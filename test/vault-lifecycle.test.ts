@@ -304,3 +304,24 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     await v.close();
   });
 });
+
+describe.skipIf(!hasNative)('garbage of superseded versions', () => {
+  it('overwrites and deletes queue the old version; gc removes its files after the grace period without walking', async () => {
+    const { vault } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    await vault.put('b', 'x', randomBytes(3 * 4096 * 4));
+    const v1 = vault.locate('b', 'x')!;
+    await vault.put('b', 'x', randomBytes(500));
+    const v2 = vault.locate('b', 'x')!;
+    await vault.delete('b', 'x');
+    expect(vault['catalog'].garbageQueue().map((g: { head: { versionId: string } }) => g.head.versionId)).toEqual([v1.versionId, v2.versionId].sort());
+    expect(await vault.gc({ graceMs: 3600_000, walk: false })).toMatchObject({ supersededRemoved: 0 }); // too young
+    expect(v1.shards.every((s) => existsSync(s.shardFile!) && existsSync(s.copyFile))).toBe(true);
+    expect(await vault.gc({ graceMs: 0, walk: false })).toMatchObject({ supersededRemoved: 6 * 2 + 6 });
+    expect(v1.shards.some((s) => existsSync(s.shardFile!) || existsSync(s.copyFile))).toBe(false);
+    expect(v2.shards.some((s) => existsSync(s.copyFile))).toBe(false);
+    expect(vault['catalog'].garbageQueue()).toEqual([]);
+    await expect(vault.get('b', 'x')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    expect((await vault.gc({ graceMs: 0 })).repairQueued).toBe(0); // the tombstone's copies are kept and complete
+    await vault.close();
+  });
+});
