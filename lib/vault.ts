@@ -1263,6 +1263,9 @@ export class Vault {
    */
   async addDisk(spec: VaultDiskSpec, principal = 'local'): Promise<string> {
     if (spec === null || typeof spec !== 'object' || typeof spec.path !== 'string') throw typeError('disk', 'a { path, labels } disk', spec);
+    // A disk formatted for this pool by an addDisk that crashed before its commit is not in the pool: format it again.
+    const identity = await readFile(join(spec.path, 'disk.json'), 'utf8').then((t) => JSON.parse(t) as { poolId?: string; diskId?: string }, () => undefined);
+    if (identity?.poolId === this.config.poolId && !this.config.disks.some((d) => d.id === identity.diskId)) await unlink(join(spec.path, 'disk.json'));
     checkDiskSpec(spec, spec.path);
     const disk: DiskConfig = { id: `disk-${this.config.disks.length}-${hex(randomBytes(4))}`, path: spec.path, labels: spec.labels ?? {}, dev: 0, state: 'active' };
     if (this.config.disks.some((d) => d.path === disk.path && d.state !== 'removed')) {

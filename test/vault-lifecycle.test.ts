@@ -158,6 +158,12 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     expect(used).toBeGreaterThan(0); // 7 active disks, 6 shards each: the new disk gets most objects
     for (const [k, where] of before) expect(vault.locate('b', k)!.shards.map((s) => s.diskId).join()).toBe(where); // no rebalancing
     await expect(vault.addDisk({ path: join(base, 'added'), labels: { host: 'h8' } })).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY' });
+    // A disk formatted for this pool by an addDisk that crashed before its commit can be added again.
+    mkdirSync(join(base, 'half'));
+    const { readFileSync } = await import('node:fs');
+    const identity = JSON.parse(readFileSync(join(base, 'added', 'disk.json'), 'utf8'));
+    writeFileSync(join(base, 'half', 'disk.json'), JSON.stringify({ ...identity, diskId: 'disk-99-deadbeef' }));
+    expect(await vault.addDisk({ path: join(base, 'half'), labels: { host: 'h9' } })).toMatch(/^disk-/);
     await vault.close();
   });
 
