@@ -3,7 +3,7 @@
 // repair with a re-signed manifest; drain empties a disk; add makes a disk eligible for new objects; open
 // queues repair for heads whose files are short; stale or missing manifest copies met by reads are queued.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -160,7 +160,6 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     await expect(vault.addDisk({ path: join(base, 'added'), labels: { host: 'h8' } })).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY' });
     // A disk formatted for this pool by an addDisk that crashed before its commit can be added again.
     mkdirSync(join(base, 'half'));
-    const { readFileSync } = await import('node:fs');
     const identity = JSON.parse(readFileSync(join(base, 'added', 'disk.json'), 'utf8'));
     writeFileSync(join(base, 'half', 'disk.json'), JSON.stringify({ ...identity, diskId: 'disk-99-deadbeef' }));
     expect(await vault.addDisk({ path: join(base, 'half'), labels: { host: 'h9' } })).toMatch(/^disk-/);
@@ -187,7 +186,6 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
 
     // A stale copy (an older, validly signed manifest of the same key) where the first copy should be.
     const oldCopy = v.locate('b', 'i')!.shards[0].copyFile;
-    const { readFileSync } = await import('node:fs');
     const oldBytes = readFileSync(oldCopy);
     await v.put('b', 'i', randomBytes(800));
     const now = v.locate('b', 'i')!;
@@ -223,7 +221,6 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     await vault.put('b', 'x', data);
     await vault.close();
     const poolJson = join(meta, 'pool.json');
-    const { readFileSync } = await import('node:fs');
     renameSync(join(base, 'd0'), join(base, 'moved0'));
     writeFileSync(poolJson, readFileSync(poolJson, 'utf8').split(join(base, 'd0')).join(join(base, 'moved0')));
     const v = await Vault.open(meta);
@@ -329,5 +326,29 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     await expect(vault.get('b', 'x')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     expect((await vault.gc({ graceMs: 0 })).repairQueued).toBe(0); // the tombstone's copies are kept and complete
     await vault.close();
+  });
+});
+
+describe.skipIf(!hasNative)('open never trips over odd leftovers', () => {
+  it('unknown files, directories with shard-like names, empty and truncated copies: open and gc survive, unknown files stay', async () => {
+    const { vault, base, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    const data = randomBytes(3 * 4096 * 4);
+    await vault.put('b', 'x', data);
+    const where = vault.locate('b', 'x')!;
+    await vault.close();
+    const fan = join(where.shards[0].copyFile, '..');
+    const oid = where.shards[0].copyFile.split('/').at(-1)!.split('.')[0];
+    writeFileSync(join(fan, 'README.txt'), 'not ours');
+    mkdirSync(join(fan, `${oid}.${'ab'.repeat(16)}.s3`)); // a directory under a shard-like name
+    writeFileSync(join(fan, `${oid}.${'cd'.repeat(16)}.${'0'.repeat(16)}.m1`), ''); // empty copy of an unknown version
+    writeFileSync(join(base, 'd1', 'objects', 'zz'), 'a file where a fan-out directory could be');
+    writeFileSync(where.shards[1].copyFile, readFileSync(where.shards[1].copyFile).subarray(0, 7)); // truncated
+    const v = await Vault.open(meta, { orphanGraceMs: 0 });
+    expect(existsSync(join(fan, 'README.txt'))).toBe(true);
+    expect(Buffer.from(await v.get('b', 'x')).equals(data)).toBe(true);
+    expect((await v.scrub()).bad).toBe(1); // the truncated copy (reads used another one)
+    await v.repair();
+    expect((await v.scrub()).bad).toBe(0);
+    await v.close();
   });
 });
