@@ -6,6 +6,7 @@
  *   await blake3(data)                    // >= 64 KiB goes to the libuv pool
  *   blake3BatchSync(blocks) / await blake3Batch(blocks)   // one digest per block, one pool call
  *   createBlake3().update(a).update(b).digest()
+ *   await h.updateAsync([a, b])   // same as update(a).update(b), on the libuv pool (large inputs, main thread free)
  */
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 
@@ -117,8 +118,18 @@ export async function blake3Batch(blocks: readonly Uint8Array[], options?: Blake
 
 export interface Blake3Hasher {
   update(data: Uint8Array): Blake3Hasher;
+  /**
+   * Feeds the chunks in order, on the thread pool (pure-JS fallback: synchronously). Until the promise
+   * settles the hasher is busy: update, updateAsync and digest throw ERR_SV_WRITER_STATE. The chunks must not
+   * be modified before it settles.
+   */
+  updateAsync(chunks: readonly Uint8Array[]): Promise<void>;
   /** The hash of everything so far; the hasher may keep being updated. */
   digest(): Uint8Array;
+}
+
+function hasherBusy(): ShardVaultError {
+  return new ShardVaultError(ErrorCode.WRITER_STATE, 'BLAKE3 hasher is busy with an updateAsync');
 }
 
 export function createBlake3(options?: Omit<Blake3Options, 'kernel'>): Blake3Hasher {
@@ -133,6 +144,9 @@ export function createBlake3(options?: Omit<Blake3Options, 'kernel'>): Blake3Has
         h.update(bytes('data', data));
         return self;
       },
+      async updateAsync(chunks) {
+        for (const c of checkBlocks(chunks)) h.update(c);
+      },
       digest() {
         return h.clone().digest();
       },
@@ -140,12 +154,25 @@ export function createBlake3(options?: Omit<Blake3Options, 'kernel'>): Blake3Has
     return self;
   }
   const handle = addon.blake3HasherCreate(m.key, m.context);
+  let busy = false;
   const self: Blake3Hasher = {
     update(data) {
+      if (busy) throw hasherBusy();
       addon.blake3HasherUpdate(handle, bytes('data', data));
       return self;
     },
+    async updateAsync(chunks) {
+      const list = checkBlocks(chunks);
+      if (busy) throw hasherBusy();
+      busy = true;
+      try {
+        await addon.blake3HasherUpdateAsync(handle, list);
+      } finally {
+        busy = false;
+      }
+    },
     digest() {
+      if (busy) throw hasherBusy();
       return asU8(addon.blake3HasherDigest(handle));
     },
   };

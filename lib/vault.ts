@@ -506,13 +506,25 @@ export class Vault {
     let size = 0;
     let stripeCount = 0;
     let batch: Uint8Array[][] = [];
-    let stripe = new Uint8Array(stripeBytes);
+    // The object bytes of each stripe of the batch (the last stripe without its zero padding): hashed into the
+    // content hash on the thread pool, beside the encode+hash job, never on the main thread.
+    let batchContent: Uint8Array[] = [];
+    // Stripe buffers (k data blocks in one buffer + m parity blocks) of flushed batches, reused: a 4 GiB put
+    // would otherwise allocate (and page-fault, and garbage-collect) 6 GiB of fresh buffers.
+    const spare: Array<{ stripe: Uint8Array; parity: Uint8Array[] }> = [];
+    const takeStripe = () => spare.pop() ?? { stripe: new Uint8Array(stripeBytes), parity: Array.from({ length: m }, () => new Uint8Array(blockBytes)) };
+    let current = takeStripe();
+    let stripe = current.stripe;
     let filled = 0;
+    const inBatch: Array<typeof current> = [];
     const flush = async () => {
       if (batch.length === 0) return;
       const stripes = batch;
+      const contentChunks = batchContent;
+      const buffers = inBatch.splice(0);
       batch = [];
-      const fingerprints = await this.codec.encodeAndHash(stripes);
+      batchContent = [];
+      const [fingerprints] = await Promise.all([this.codec.encodeAndHash(stripes), content.updateAsync(contentChunks)]);
       for (const fp of fingerprints) for (const h of fp) fingerprintChunks.push(h.slice());
       await Promise.all(
         writers.map(async (w, i) => {
@@ -524,17 +536,22 @@ export class Vault {
           }
         }),
       );
+      spare.push(...buffers); // every append has returned: the kernel holds its own copy of the bytes
     };
     const closeStripe = async () => {
       // A Readable's chunks arrive as microtasks: without this, a whole batch (64 MiB of copying and content
       // hashing) would run without letting timers or I/O callbacks in. Yield once per stripe (~2 ms of work).
       await yieldToLoop();
+      if (filled < stripeBytes) stripe.fill(0, filled); // zero padding (a reused buffer holds old bytes)
       const blocks = Array.from({ length: n }, (_, i) =>
-        i < k ? stripe.subarray(i * blockBytes, (i + 1) * blockBytes) : new Uint8Array(blockBytes),
+        i < k ? stripe.subarray(i * blockBytes, (i + 1) * blockBytes) : current.parity[i - k],
       );
       batch.push(blocks);
+      if (filled > 0) batchContent.push(stripe.subarray(0, filled));
+      inBatch.push(current);
       stripeCount++;
-      stripe = new Uint8Array(stripeBytes);
+      current = takeStripe();
+      stripe = current.stripe;
       filled = 0;
       if (batch.length >= STRIPES_PER_BATCH) await flush();
     };
@@ -542,7 +559,6 @@ export class Vault {
       for await (const chunkIn of source as AsyncIterable<Uint8Array>) {
         if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
         if (!(chunkIn instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', chunkIn);
-        content.update(chunkIn);
         size += chunkIn.length;
         let at = 0;
         while (at < chunkIn.length) {
@@ -727,7 +743,7 @@ export class Vault {
     if (file === undefined) return { data: new Uint8Array(blockBytes), ok: false };
     try {
       const r = await readRange(file, HEADER_BYTES + stripe * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
-      return { data: new Uint8Array(r.data), ok: r.ok![0] };
+      return { data: r.data, ok: r.ok![0] }; // r.data is the buffer the pool thread read into: no copy
     } catch {
       return { data: new Uint8Array(blockBytes), ok: false };
     }
@@ -807,18 +823,19 @@ export class Vault {
       const need = Array.from({ length: k }, (_, i) => i).filter((i) => i * blockBytes < to && (i + 1) * blockBytes > from);
       const { blocks, bad: badHere } = await this.#readStripe(manifest, hashTable, s, false, need);
       for (const b of badHere) bad.add(b);
-      const piece = new Uint8Array(to - from);
+      // The range's part of each data block, as views (no copy): one piece per block.
+      const pieces: Uint8Array[] = [];
       for (let i = 0; i < k; i++) {
         const lo = Math.max(from, i * blockBytes);
         const hi = Math.min(to, (i + 1) * blockBytes);
-        if (hi > lo) piece.set(blocks[i].subarray(lo - i * blockBytes, hi - i * blockBytes), lo - from);
+        if (hi > lo) pieces.push(blocks[i].subarray(lo - i * blockBytes, hi - i * blockBytes));
       }
-      content?.update(piece);
+      if (content !== null) await content.updateAsync(pieces); // on the pool: the main thread stays free
       if (whole && s === lastStripe && Buffer.compare(content!.digest(), manifest.contentHash) !== 0) {
         throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: content hash mismatch`);
       }
       if (s === lastStripe) await report();
-      yield piece;
+      for (const piece of pieces) yield piece;
     }
   }
 

@@ -5,6 +5,8 @@
 //   blake3BatchSync(blocks[], key?, context?, kernel?) -> Buffer(32 * n)   (one digest per block, concatenated)
 //   blake3BatchAsync(blocks[], key?, context?, kernel?) -> Promise<Buffer>
 //   blake3HasherCreate(key?, context?) -> handle; blake3HasherUpdate(h, data); blake3HasherDigest(h) -> Buffer(32)
+//   blake3HasherUpdateAsync(h, chunks[]) -> Promise<void>   (the chunks, in order, on the pool; lib/hash.ts
+//     keeps the hasher busy until it settles: no other update or digest may touch it meanwhile)
 #include <napi.h>
 
 #include <memory>
@@ -228,6 +230,44 @@ Napi::Value HasherUpdate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Feeds chunks to a hasher on the pool (the main thread stays free; an object's content hash is GiBs).
+class HasherUpdateWorker : public Napi::AsyncWorker {
+ public:
+  HasherUpdateWorker(Napi::Env env, Hasher* h) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), hasher_(h) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Keep(Napi::Value v) { refs_.push_back(Napi::Persistent(v)); }
+  void Add(const uint8_t* data, size_t len) { inputs_.push_back({data, len}); }
+  void Execute() override {
+    for (const auto& in : inputs_) hasher_->Update(in.first, in.second);
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Hasher* hasher_;
+  std::vector<Napi::Reference<Napi::Value>> refs_;  // the hasher handle and every chunk stay alive until done
+  std::vector<std::pair<const uint8_t*, size_t>> inputs_;
+};
+
+Napi::Value HasherUpdateAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Hasher* h = GetHasher(env, info[0]);
+  if (h == nullptr) return env.Undefined();
+  std::vector<std::pair<uint8_t*, size_t>> chunks;
+  if (!CollectBatch(env, info[1], &chunks)) return env.Undefined();
+  auto* worker = new HasherUpdateWorker(env, h);
+  worker->Keep(info[0]);
+  Napi::Array arr = info[1].As<Napi::Array>();
+  for (size_t i = 0; i < chunks.size(); i++) {
+    worker->Keep(arr.Get(static_cast<uint32_t>(i)));
+    worker->Add(chunks[i].first, chunks[i].second);
+  }
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
 Napi::Value HasherDigest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Hasher* h = GetHasher(env, info[0]);
@@ -247,6 +287,7 @@ void InitBlake3(Napi::Env env, Napi::Object exports) {
   exports.Set("blake3BatchAsync", Napi::Function::New(env, BatchAsync, "blake3BatchAsync"));
   exports.Set("blake3HasherCreate", Napi::Function::New(env, HasherCreate, "blake3HasherCreate"));
   exports.Set("blake3HasherUpdate", Napi::Function::New(env, HasherUpdate, "blake3HasherUpdate"));
+  exports.Set("blake3HasherUpdateAsync", Napi::Function::New(env, HasherUpdateAsync, "blake3HasherUpdateAsync"));
   exports.Set("blake3HasherDigest", Napi::Function::New(env, HasherDigest, "blake3HasherDigest"));
 }
 

@@ -235,17 +235,22 @@ Napi::Value ReadRange(const Napi::CallbackInfo& info) {
     }
     expected = std::make_shared<std::vector<uint8_t>>(hashes, hashes + hashesLen);
   }
-  auto data = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(length));
+  // The result buffer is allocated here (uninitialized, owned by V8, so counted by the GC) and the pool
+  // thread reads straight into it: no copy on the main thread. It reaches JS only when the read succeeded.
+  Napi::Buffer<uint8_t> dataBuf = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(length));
+  auto dataRef = std::make_shared<Napi::Reference<Napi::Buffer<uint8_t>>>(Napi::Persistent(dataBuf));
+  uint8_t* data = dataBuf.Data();
+  const size_t dataLen = static_cast<size_t>(length);
   auto ok = std::make_shared<std::vector<uint8_t>>(blocks, 0);
   auto* w = new IoWorker(
       env,
       [=](IoError* e) {
-        return io::ReadRange(path, offset, data->data(), data->size(), static_cast<size_t>(blockBytes),
+        return io::ReadRange(path, offset, data, dataLen, static_cast<size_t>(blockBytes),
                              expected ? expected->data() : nullptr, blocks, ok->data(), e);
       },
-      [data, ok, expected](Napi::Env env) -> Napi::Value {
+      [dataRef, ok, expected](Napi::Env env) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
-        out.Set("data", Napi::Buffer<uint8_t>::Copy(env, data->data(), data->size()));
+        out.Set("data", dataRef->Value());
         if (expected) out.Set("ok", Napi::Buffer<uint8_t>::Copy(env, ok->data(), ok->size()));
         return out;
       });

@@ -17,5 +17,6 @@ export interface Blake3Binding {
   blake3BatchAsync(blocks: Uint8Array[], key?: Uint8Array, context?: string, kernel?: string): Promise<Buffer>;
   blake3HasherCreate(key?: Uint8Array, context?: string): Blake3HasherHandle;
   blake3HasherUpdate(handle: Blake3HasherHandle, data: Uint8Array): void;
+  blake3HasherUpdateAsync(handle: Blake3HasherHandle, chunks: Uint8Array[]): Promise<void>;
   blake3HasherDigest(handle: Blake3HasherHandle): Buffer;
 }
