@@ -115,13 +115,17 @@ export class Catalog {
     name('bucket', bucket, 63);
     await this.#db.transaction(() => {
       const k = ['bucket', bucket].join(SEP);
-      if (this.#db.get(k) === undefined) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no bucket ${bucket}`);
+      if (this.#db.get(k) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
       for (const { value } of this.#db.getRange({ start: `head${SEP}${bucket}${SEP}`, end: `head${SEP}${bucket}${SEP}\uffff` })) {
         if (!(value as Head).tombstone) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `bucket ${bucket} is not empty`);
       }
       this.#db.remove(k);
       this.#appendAudit({ action: 'bucket.delete', principal, timeMs, bucket });
     });
+  }
+
+  hasBucket(bucket: string): boolean {
+    return this.#db.get(['bucket', name('bucket', bucket, 63)].join(SEP)) !== undefined;
   }
 
   listBuckets(): string[] {
@@ -142,7 +146,7 @@ export class Catalog {
     let record: AuditRecord | undefined;
     await this.#db.transaction(() => {
       if (this.#db.get(['bucket', req.bucket].join(SEP)) === undefined) {
-        throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no bucket ${req.bucket}`);
+        throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${req.bucket}`);
       }
       const headKey = ['head', req.bucket, req.key].join(SEP);
       const current = this.#db.get(headKey) as Head | undefined;

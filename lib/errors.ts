@@ -51,6 +51,8 @@ export const ErrorCode = {
   PLACEMENT: 'ERR_SV_PLACEMENT',
   /** A shard writer was used after seal or abort, or while another operation on it was running. */
   WRITER_STATE: 'ERR_SV_WRITER_STATE',
+  /** The bucket does not exist. */
+  NO_SUCH_BUCKET: 'ERR_SV_NO_SUCH_BUCKET',
   /** The pool is already open (by another live process, or another Vault in this one). */
   POOL_BUSY: 'ERR_SV_POOL_BUSY',
 } as const;

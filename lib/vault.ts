@@ -105,6 +105,9 @@ export interface ScrubProgress {
 const HASH_TABLE_CONTEXT = 'shardvault/hashtable/v1';
 const MANIFEST_HASH_CONTEXT = 'shardvault/manifest-hash/v1';
 const STRIPES_PER_BATCH = 16;
+/** ...and at most this many data bytes per batch: bounds a put's memory (a batch in flight plus its reused
+ *  buffers) whatever the block size; 4+2 x 1 MiB blocks gives 8 stripes (~50 MiB with parity). */
+const BATCH_DATA_BYTES_MAX = 32 << 20;
 /** Scrub reads a shard in pieces of at most this many bytes (memory is bounded whatever the object size, I7). */
 const SCRUB_READ_BYTES_MAX = 16 << 20;
 const SCRUB_CURSOR = 'scrub.cursor';
@@ -453,6 +456,8 @@ export class Vault {
   ): Promise<Receipt> {
     const { principal = 'local', signal } = typeof options === 'string' ? { principal: options } : options;
     checkObjectName(bucket, key, principal);
+    // Before any byte is written: a put into a missing bucket would otherwise stream the whole object first.
+    if (!this.catalog.hasBucket(bucket)) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
     let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
       data instanceof Uint8Array ? [data] : (data as AsyncIterable<Uint8Array> | Iterable<Uint8Array>);
     if (source === null || typeof source !== 'object' || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
@@ -478,6 +483,7 @@ export class Vault {
     const oid = hex(oidBytes);
     const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
     const stripeBytes = k * blockBytes;
+    const stripesPerBatch = Math.max(1, Math.min(STRIPES_PER_BATCH, Math.floor(BATCH_DATA_BYTES_MAX / stripeBytes)));
     const header = (shard: number, manifestHash: Uint8Array) =>
       encodeHeader({ shard, k, m, blockBytes, poolId: Buffer.from(poolId, 'hex'), objectId: oidBytes, versionId, manifestHash });
 
@@ -553,7 +559,7 @@ export class Vault {
       current = takeStripe();
       stripe = current.stripe;
       filled = 0;
-      if (batch.length >= STRIPES_PER_BATCH) await flush();
+      if (batch.length >= stripesPerBatch) await flush();
     };
     try {
       for await (const chunkIn of source as AsyncIterable<Uint8Array>) {
@@ -582,45 +588,45 @@ export class Vault {
     // concurrent puts of one key commit one after the other (last writer wins) instead of failing the CAS.
     const release = await this.#lockKey(bucket, key);
     try {
-    const head = this.catalog.getHead(bucket, key);
-    const sequence = (head?.sequence ?? 0n) + 1n;
-    const manifest: Manifest = {
-      bucket, key, versionId, sequence, size, contentHash: content.digest(), tombstone: false, k, m,
-      blockBytes, stripeCount, placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), principal,
-      timeMs: Date.now(), signerKeyId: this.#keyId, inline: new Uint8Array(0),
-    };
-    const { manifestHash, copy } = this.#sign(manifest, hashTable);
-    // Seal every disk: header with the manifest hash, shard file, then its manifest copy, each fsynced and renamed.
-    await Promise.all(
-      writers.map(async (w, i) => {
-        if (w === null || !alive[i]) {
-          await w?.abort().catch(() => undefined);
-          alive[i] = false;
-          return;
-        }
-        try {
-          await w.pwrite(header(i, Buffer.from(manifestHash, 'hex')), 0);
-          await w.seal();
-        } catch {
-          await w.abort().catch(() => undefined);
-          alive[i] = false;
-          return;
-        }
-        alive[i] = await this.#writeCopy(placement[i], oid, vid, manifestHash, i, copy);
-      }),
-    );
-    const durable = placement.filter((_, i) => alive[i]);
-    if (durable.length < this.config.writeQuorum) {
-      throw new ShardVaultError(ErrorCode.IO, `only ${durable.length} of ${n} disks sealed; write quorum is ${this.config.writeQuorum}`);
-    }
-    const committedMs = Date.now();
-    await this.catalog.commit({
-      bucket, key, expectedSequence: head?.sequence ?? 0n,
-      head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, striped: true, committedMs },
-      audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
-      repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
-    });
-    return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n });
+      const head = this.catalog.getHead(bucket, key);
+      const sequence = (head?.sequence ?? 0n) + 1n;
+      const manifest: Manifest = {
+        bucket, key, versionId, sequence, size, contentHash: content.digest(), tombstone: false, k, m,
+        blockBytes, stripeCount, placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), principal,
+        timeMs: Date.now(), signerKeyId: this.#keyId, inline: new Uint8Array(0),
+      };
+      const { manifestHash, copy } = this.#sign(manifest, hashTable);
+      // Seal every disk: header with the manifest hash, shard file, then its manifest copy, each fsynced and renamed.
+      await Promise.all(
+        writers.map(async (w, i) => {
+          if (w === null || !alive[i]) {
+            await w?.abort().catch(() => undefined);
+            alive[i] = false;
+            return;
+          }
+          try {
+            await w.pwrite(header(i, Buffer.from(manifestHash, 'hex')), 0);
+            await w.seal();
+          } catch {
+            await w.abort().catch(() => undefined);
+            alive[i] = false;
+            return;
+          }
+          alive[i] = await this.#writeCopy(placement[i], oid, vid, manifestHash, i, copy);
+        }),
+      );
+      const durable = placement.filter((_, i) => alive[i]);
+      if (durable.length < this.config.writeQuorum) {
+        throw new ShardVaultError(ErrorCode.IO, `only ${durable.length} of ${n} disks sealed; write quorum is ${this.config.writeQuorum}`);
+      }
+      const committedMs = Date.now();
+      await this.catalog.commit({
+        bucket, key, expectedSequence: head?.sequence ?? 0n,
+        head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, striped: true, committedMs },
+        audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
+        repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
+      });
+      return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n });
     } finally {
       release();
     }

@@ -33,7 +33,7 @@ describe('catalog', () => {
     await cat.commit(req('k', 1n, 2n, { repair: [{ disk: 'd3', shard: 3 }] }));
     expect(cat.getHead('b', 'k')?.versionId).toBe('v2');
     expect(cat.repairQueue()).toEqual([{ bucket: 'b', key: 'k', versionId: 'v2', disk: 'd3', shard: 3 }]);
-    await expect(cat.commit({ ...req('k', 2n, 3n), bucket: 'nope' })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    await expect(cat.commit({ ...req('k', 2n, 3n), bucket: 'nope' })).rejects.toMatchObject({ code: 'ERR_SV_NO_SUCH_BUCKET' });
     await cat.close();
   });
 

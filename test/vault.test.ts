@@ -326,3 +326,22 @@ describe.skipIf(!hasNative)('vault: small streams', () => {
     await vault.close();
   });
 });
+
+describe.skipIf(!hasNative)('vault: missing bucket', () => {
+  it('a put into a bucket that does not exist fails at once with ERR_SV_NO_SUCH_BUCKET and writes nothing', async () => {
+    const { vault, disks } = await makeVault();
+    let pulled = 0;
+    async function* body() {
+      for (let i = 0; i < 100; i++) {
+        pulled++;
+        yield randomBytes(64 * 1024);
+      }
+    }
+    await expect(vault.put('nope', 'k', body())).rejects.toMatchObject({ code: 'ERR_SV_NO_SUCH_BUCKET' });
+    expect(pulled).toBe(0);
+    const files = disks.flatMap((d) => readdirSync(join(d.path, 'objects'), { recursive: true }) as string[]).filter((f) => /\.(s|m)\d+$/.test(f));
+    expect(files).toEqual([]);
+    await expect(vault.deleteBucket('nope')).rejects.toMatchObject({ code: 'ERR_SV_NO_SUCH_BUCKET' });
+    await vault.close();
+  });
+});
