@@ -4,7 +4,7 @@
  * st_dev does not match is not used: an unmounted mount point is silently the root filesystem otherwise
  * (research/fault-harness.md 1c).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open as fsOpen, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
@@ -100,7 +100,7 @@ export async function lockPool(metaDir: string): Promise<() => Promise<void>> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fh = await fsOpen(path, 'wx', 0o600);
-      await fh.writeFile(`${process.pid}\n`);
+      await fh.writeFile(`${process.pid} ${startTime(process.pid) ?? ''}\n`);
       await fh.close();
       openHere.add(key);
       return async () => {
@@ -109,8 +109,9 @@ export async function lockPool(metaDir: string): Promise<() => Promise<void>> {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      const [pidText, started] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
+      const owner = Number(pidText);
+      if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && alive(owner, started)) {
         throw new ShardVaultError(ErrorCode.POOL_BUSY, `pool ${metaDir} is open by process ${owner}`);
       }
       await unlink(path).catch(() => undefined); // stale: its owner is gone
@@ -119,11 +120,23 @@ export async function lockPool(metaDir: string): Promise<() => Promise<void>> {
   throw new ShardVaultError(ErrorCode.POOL_BUSY, `could not take the lock of pool ${metaDir}`);
 }
 
-function alive(pid: number): boolean {
+/** Whether `pid` is alive and, when the lock recorded it, is the same process (not a reused pid after a reboot). */
+function alive(pid: number, started: string | undefined): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = startTime(pid);
+  return started === undefined || started === '' || now === undefined || now === started;
+}
+
+/** The process start time in clock ticks since boot (Linux /proc/PID/stat field 22), or undefined. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }

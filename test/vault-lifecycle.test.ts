@@ -243,6 +243,9 @@ describe.skipIf(!hasNative)('one open Vault per pool', () => {
     writeFileSync(join(meta, 'lock'), `${dead}\n`);
     const v = await Vault.open(meta);
     await v.close();
+    // A lock naming a live pid but another start time (the pid was reused after a reboot): taken over.
+    writeFileSync(join(meta, 'lock'), `${process.ppid} 1\n`);
+    await (await Vault.open(meta)).close();
     // A lock held by a live process: refused, with its pid in the message.
     writeFileSync(join(meta, 'lock'), `${process.ppid}\n`);
     await expect(Vault.open(meta)).rejects.toMatchObject({ code: 'ERR_SV_POOL_BUSY', message: expect.stringContaining(String(process.ppid)) });
