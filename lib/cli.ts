@@ -127,7 +127,7 @@ program
       if (head === undefined) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
       const bar = new ProgressBar(`get ${bucket}/${key}`, head.size, out !== undefined && wantBar(o));
       let got = 0;
-      const source = v.getStream(bucket, key);
+      const source = v.get(bucket, key);
       source.on('data', (c: Buffer) => bar.update((got += c.length)));
       // A temporary name, renamed only when the whole object was read and verified: never a partial file.
       if (out === undefined) {

@@ -49,7 +49,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     log(`put demo/${key}: ${data.length} bytes durable in ${putMs.toFixed(1)} ms`);
     log(`receipt: ${JSON.stringify(receipt)}`);
     const t1 = process.hrtime.bigint();
-    const back = await vault.get('demo', key);
+    const back = await vault.getBuffer('demo', key);
     const getMs = Number(process.hrtime.bigint() - t1) / 1e6;
     const ok = Buffer.compare(blake3Sync(back), blake3Sync(data)) === 0;
     log(`get demo/${key}: ${back.length} bytes verified in ${getMs.toFixed(1)} ms: ${ok ? 'matches' : 'MISMATCH'}`);

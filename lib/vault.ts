@@ -715,8 +715,8 @@ export class Vault {
 
   // ---------------------------------------------------------------- read path
 
-  /** The latest committed bytes of bucket/key (or `range` [start, end)), verified; see getStream. */
-  async get(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  /** The latest committed bytes of bucket/key (or `range` [start, end)) as one buffer, verified; see get(). */
+  async getBuffer(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     let total = 0;
     for await (const c of this.#stripes(bucket, key, options)) {
@@ -739,7 +739,7 @@ export class Vault {
    * before the stream ends. Throws ERR_SV_CORRUPT (never wrong bytes) when more than m blocks of a stripe are
    * bad. Memory is one stripe at a time.
    */
-  getStream(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Readable {
+  get(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Readable {
     return Readable.from(this.#stripes(bucket, key, options), { objectMode: false });
   }
 

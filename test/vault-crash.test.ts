@@ -96,7 +96,7 @@ const NAMED: Array<[Exclude<Bytes, 'absent'>, Buffer]> = [['V1', V1], ['V2', V2]
 /** What bucket b/key reads as; any error other than NOT_FOUND (or bytes that are none of ours) fails. */
 async function readAs(vault: Vault, key: string, where: string): Promise<Bytes> {
   try {
-    const got = Buffer.from(await vault.get('b', key));
+    const got = Buffer.from(await vault.getBuffer('b', key));
     const name = NAMED.find(([, b]) => b.equals(got))?.[0];
     expect(name, `${where}: b/${key} read ${got.length} bytes that are no version of it`).toBeDefined();
     return name!;

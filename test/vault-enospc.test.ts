@@ -62,10 +62,10 @@ describe.skipIf(!ready)(`ENOSPC on one disk mid-put${ready ? '' : ` (skipped: ne
     const vault = await pool('strict');
     await vault.put('b', 'k', Buffer.from('old'));
     await expect(vault.put('b', 'k', big)).rejects.toMatchObject({ code: 'ERR_SV_IO' });
-    expect(Buffer.from(await vault.get('b', 'k')).toString()).toBe('old');
+    expect(Buffer.from(await vault.getBuffer('b', 'k')).toString()).toBe('old');
     await vault.close();
     const reopened = await Vault.open(join(work, 'strict', 'meta'), { orphanGraceMs: 0 }); // leftovers collected
-    expect(Buffer.from(await reopened.get('b', 'k')).toString()).toBe('old');
+    expect(Buffer.from(await reopened.getBuffer('b', 'k')).toString()).toBe('old');
     await reopened.close();
   });
 
@@ -75,7 +75,7 @@ describe.skipIf(!ready)(`ENOSPC on one disk mid-put${ready ? '' : ` (skipped: ne
     expect(receipt.degraded).toBe(true);
     expect(receipt.durableDisks).toHaveLength(5);
     expect(vault.repairQueue()).toHaveLength(1);
-    expect(Buffer.from(await vault.get('b', 'k')).equals(big)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('b', 'k')).equals(big)).toBe(true);
     await vault.close();
   });
 });

@@ -3,7 +3,7 @@
 // get returns the right bytes, the bad shards are reported (repairQueue() lists exactly them after scrub, and
 // a subset of them after the read), repair() rebuilds them byte for byte and scrub then finds nothing bad.
 // Beyond what the redundancy covers (m + 1 bad shard files; all k + m manifest copies, since any one verified
-// copy serves the manifest and an inline object) get rejects with ERR_SV_CORRUPT and getStream emits an error
+// copy serves the manifest and an inline object) getBuffer rejects with ERR_SV_CORRUPT and the get stream emits an error
 // and no bytes.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -155,7 +155,7 @@ const queued = () => vault.repairQueue().map((r) => `${r.shard}@${r.disk}`).sort
 async function streamAll(key: string): Promise<{ bytes: number; error?: { code?: string } }> {
   let bytes = 0;
   try {
-    for await (const piece of vault.getStream('b', key)) bytes += (piece as Uint8Array).length;
+    for await (const piece of vault.get('b', key)) bytes += (piece as Uint8Array).length;
   } catch (err) {
     return { bytes, error: err as { code?: string } };
   }
@@ -208,7 +208,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
       const expected = bad.map((s) => `${s}@${where[s].diskId}`).sort();
 
       if (!readable) {
-        await expect(vault.get('b', key)).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+        await expect(vault.getBuffer('b', key)).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
         const streamed = await streamAll(key);
         expect(streamed.error?.code).toBe('ERR_SV_CORRUPT');
         expect(streamed.bytes).toBe(0);
@@ -216,19 +216,19 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
         for (const q of queued()) expect(expected).toContain(q);
         restore(key, originals);
         await vault.repair();
-        expect(Buffer.from(await vault.get('b', key)).equals(data)).toBe(true);
+        expect(Buffer.from(await vault.getBuffer('b', key)).equals(data)).toBe(true);
         expect(vault.repairQueue()).toEqual([]);
         return;
       }
 
-      expect(Buffer.from(await vault.get('b', key)).equals(data)).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('b', key)).equals(data)).toBe(true);
       const afterRead = queued();
       for (const q of afterRead) expect(expected, 'a read reported a good shard').toContain(q);
       if (attack.target !== 'copy' && attack.blocksIntact !== true) {
         // Every bad data shard is met by the read (its block fails, parity is read, the rest is found too).
         for (const s of bad.filter((x) => x < K)) expect(afterRead).toContain(`${s}@${where[s].diskId}`);
       }
-      expect(Buffer.from(await vault.get('b', key, { range: { start: 100, end: 5000 } })).equals(data.subarray(100, 5000))).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('b', key, { range: { start: 100, end: 5000 } })).equals(data.subarray(100, 5000))).toBe(true);
       const scrubbed = await vault.scrub();
       expect(scrubbed.bad, 'scrub over the whole pool finds exactly the attacked shards').toBe(count);
       expect(queued()).toEqual(expected);
@@ -241,23 +241,23 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
         expect(after[i].copy.equals(originals[i].copy), `manifest copy ${i} byte-identical`).toBe(true);
       }
       expect((await vault.scrub()).bad).toBe(0);
-      expect(Buffer.from(await vault.get('b', key)).equals(data)).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('b', key)).equals(data)).toBe(true);
       expect(vault.repairQueue()).toEqual([]);
     });
   });
 
-  it('m + 1 bad blocks in a later stripe: get rejects; getStream emits only verified whole stripes before the error', async () => {
+  it('m + 1 bad blocks in a later stripe: getBuffer rejects; the get stream emits only verified whole stripes before the error', async () => {
     const key = 'late-stripe';
     const data = randomBytes(STRIPED_SIZE);
     await vault.put('b', key, data);
     const originals = read(key);
     const where = filesOf(key);
     for (const s of [0, 3, 5]) writeFileSync(where[s].shardFile!, flip(originals[s].shard!, HEADER + 2 * BLOCK + 77)); // stripe 2
-    await expect(vault.get('b', key)).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    await expect(vault.getBuffer('b', key)).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     const got: Uint8Array[] = [];
     let error: { code?: string } | undefined;
     try {
-      for await (const piece of vault.getStream('b', key)) got.push(piece as Uint8Array);
+      for await (const piece of vault.get('b', key)) got.push(piece as Uint8Array);
     } catch (err) {
       error = err as { code?: string };
     }

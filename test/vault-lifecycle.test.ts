@@ -39,7 +39,7 @@ async function fill(vault: Vault, count: number) {
 
 /** Every object reads back, and no read needed a repair (nothing queued). */
 async function expectAllClean(vault: Vault, objects: Map<string, Buffer>) {
-  for (const [key, data] of objects) expect(Buffer.from(await vault.get('b', key)).equals(data), key).toBe(true);
+  for (const [key, data] of objects) expect(Buffer.from(await vault.getBuffer('b', key)).equals(data), key).toBe(true);
   expect(vault.repairQueue()).toEqual([]);
   expect((await vault.scrub()).bad).toBe(0);
 }
@@ -69,7 +69,7 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     expect(st1.disks.find((d) => d.id === victim.id)?.freeBytes).toBeUndefined();
     expect(st1.disks.filter((d) => d.ok).every((d) => d.freeBytes! > 0 && d.totalBytes! >= d.freeBytes!)).toBe(true);
     expect(st1.objectsAtRisk).toBeGreaterThan(0);
-    for (const [key, data] of objects) expect(Buffer.from(await degraded.get('b', key)).equals(data), key).toBe(true);
+    for (const [key, data] of objects) expect(Buffer.from(await degraded.getBuffer('b', key)).equals(data), key).toBe(true);
     // New writes place around the offline disk (7 disks, 6 shards): not degraded.
     const fresh = await degraded.put('b', 'while-down', randomBytes(3 * 4096 * 4));
     expect(fresh.degraded).toBe(false);
@@ -85,9 +85,9 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     expect(st2.disks.find((d) => d.id === victim.id)).toMatchObject({ state: 'removed', shards: 0 });
     expect(st2.disks.find((d) => d.id === newId)).toMatchObject({ state: 'active', ok: true, shards: queued });
     expect(st2.objectsAtRisk).toBe(0);
-    objects.set('while-down', Buffer.from(await degraded.get('b', 'while-down')));
+    objects.set('while-down', Buffer.from(await degraded.getBuffer('b', 'while-down')));
     await expectAllClean(degraded, objects);
-    await expect(degraded.get('b', 'o1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    await expect(degraded.getBuffer('b', 'o1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     const audit = degraded['catalog'].auditLog().map((a: { action: string }) => a.action);
     expect(audit).toEqual(expect.arrayContaining(['disk.add', 'disk.remove', 'repair.move']));
     expect(degraded['catalog'].verifyAudit()).toBe(-1);
@@ -190,7 +190,7 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     await v.put('b', 'i', randomBytes(800));
     const now = v.locate('b', 'i')!;
     writeFileSync(now.shards[0].copyFile, oldBytes);
-    await v.get('b', 'i');
+    await v.getBuffer('b', 'i');
     expect(v.repairQueue().map((q) => `${q.key}${q.shard}`)).toEqual(['i0']);
     await v.repair();
     expect((await v.scrub()).bad).toBe(0);
@@ -210,8 +210,8 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     expect(r).toMatchObject({ repaired: 1, failed: 3 });
     expect(r.errors).toEqual([expect.objectContaining({ key: 'lost', code: 'ERR_SV_CORRUPT' })]);
     expect(vault.repairQueue().map((q) => q.key)).toEqual(['lost', 'lost', 'lost']);
-    expect(Buffer.from(await vault.get('b', 'good')).equals(good)).toBe(true);
-    await expect(vault.get('b', 'lost')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    expect(Buffer.from(await vault.getBuffer('b', 'good')).equals(good)).toBe(true);
+    await expect(vault.getBuffer('b', 'lost')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
 
@@ -225,7 +225,7 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     writeFileSync(poolJson, readFileSync(poolJson, 'utf8').split(join(base, 'd0')).join(join(base, 'moved0')));
     const v = await Vault.open(meta);
     expect((await v.status()).disks.every((d) => d.ok)).toBe(true);
-    expect(Buffer.from(await v.get('b', 'x')).equals(data)).toBe(true);
+    expect(Buffer.from(await v.getBuffer('b', 'x')).equals(data)).toBe(true);
     await v.close();
     for (const d of ['moved0', 'd1', 'd2']) rmSync(join(base, d), { recursive: true });
     await expect(Vault.open(meta)).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY' });
@@ -279,7 +279,7 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     expect(r.movedAside).toMatch(/catalog-lost-/);
     const v = await Vault.open(meta, { orphanGraceMs: 0 });
     expect(v.list('b')).toEqual(listed);
-    await expect(v.get('b', 'o3')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    await expect(v.getBuffer('b', 'o3')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     await expectAllClean(v, objects);
     const audit = v['catalog'].auditLog();
     expect(audit[0]).toMatchObject({ action: 'catalog.rebuild' });
@@ -306,7 +306,7 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     const r = await Vault.rebuildCatalog(meta);
     expect(r).toMatchObject({ objects: 1, copiesRejected: 1 });
     const v = await Vault.open(meta);
-    expect(Buffer.from(await v.get('b', 'x')).toString()).toBe('real');
+    expect(Buffer.from(await v.getBuffer('b', 'x')).toString()).toBe('real');
     await v.close();
   });
 });
@@ -326,7 +326,7 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     expect(v1.shards.some((s) => existsSync(s.shardFile!) || existsSync(s.copyFile))).toBe(false);
     expect(v2.shards.some((s) => existsSync(s.copyFile))).toBe(false);
     expect(vault['catalog'].garbageQueue()).toEqual([]);
-    await expect(vault.get('b', 'x')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    await expect(vault.getBuffer('b', 'x')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     expect((await vault.gc({ graceMs: 0 })).repairQueued).toBe(0); // the tombstone's copies are kept and complete
     await vault.close();
   });
@@ -348,7 +348,7 @@ describe.skipIf(!hasNative)('open never trips over odd leftovers', () => {
     writeFileSync(where.shards[1].copyFile, readFileSync(where.shards[1].copyFile).subarray(0, 7)); // truncated
     const v = await Vault.open(meta, { orphanGraceMs: 0 });
     expect(existsSync(join(fan, 'README.txt'))).toBe(true);
-    expect(Buffer.from(await v.get('b', 'x')).equals(data)).toBe(true);
+    expect(Buffer.from(await v.getBuffer('b', 'x')).equals(data)).toBe(true);
     expect((await v.scrub()).bad).toBe(1); // the truncated copy (reads used another one)
     await v.repair();
     expect((await v.scrub()).bad).toBe(0);

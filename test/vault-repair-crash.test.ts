@@ -84,7 +84,7 @@ describe.skipIf(!ready)(`repair under SIGKILL at every file-system call${ready ?
       if (res.stdout.includes('repaired')) finished++;
       const vault = await Vault.open(join(pool, 'meta'), { orphanGraceMs: 0 });
       try {
-        for (const [key, data] of objects) expect(Buffer.from(await vault.get('b', key)).equals(data), `crash at call ${nth}: ${key}`).toBe(true);
+        for (const [key, data] of objects) expect(Buffer.from(await vault.getBuffer('b', key)).equals(data), `crash at call ${nth}: ${key}`).toBe(true);
         const again = await vault.repair();
         expect(again.failed, `crash at call ${nth}`).toBe(0);
         expect(vault.repairQueue(), `crash at call ${nth}`).toEqual([]);

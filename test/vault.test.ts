@@ -42,7 +42,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
       const receipt = await vault.put('b', `k${size}`, data);
       expect(receipt.degraded).toBe(false);
       expect(receipt.durableDisks).toHaveLength(6);
-      expect(Buffer.from(await vault.get('b', `k${size}`)).equals(data)).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('b', `k${size}`)).equals(data)).toBe(true);
     }
     await vault.close();
   });
@@ -58,12 +58,12 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const flipped = Buffer.from(saved[2]);
     flipped[HEADER + 40] ^= 0x01; // bit rot in a data block
     writeFileSync(shards[2], flipped);
-    expect(Buffer.from(await vault.get('b', 'x')).equals(data)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('b', 'x')).equals(data)).toBe(true);
     const truncated = saved[4].subarray(0, 100);
     writeFileSync(shards[4], truncated); // a third bad shard: more than m = 2
-    await expect(vault.get('b', 'x')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    await expect(vault.getBuffer('b', 'x')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     writeFileSync(shards[4], saved[4]);
-    expect(Buffer.from(await vault.get('b', 'x')).equals(data)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('b', 'x')).equals(data)).toBe(true);
     await vault.close();
   });
 
@@ -72,10 +72,10 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     await vault.put('b', 'r', Buffer.from('version one'));
     const old = shardFiles(vault, 'r', 'm');
     await vault.put('b', 'r', Buffer.from('version two'));
-    expect(Buffer.from(await vault.get('b', 'r')).toString()).toBe('version two');
+    expect(Buffer.from(await vault.getBuffer('b', 'r')).toString()).toBe('version two');
     // A disk that serves old, validly signed files under the new names: every copy of v2 replaced by v1's.
     for (const f of shardFiles(vault, 'r', 'm')) copyFileSync(old[0], f);
-    await expect(vault.get('b', 'r')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    await expect(vault.getBuffer('b', 'r')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
 
@@ -88,10 +88,10 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     await vault.delete('b', 'a/1');
     expect(vault.list('b')).toEqual(['a/2']);
     expect(await vault.head('b', 'a/1')).toBeUndefined();
-    await expect(vault.get('b', 'a/1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    await expect(vault.getBuffer('b', 'a/1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     const again = await vault.put('b', 'a/1', Buffer.from('three'));
     expect(again.sequence).toBe('3');
-    expect(Buffer.from(await vault.get('b', 'a/1')).toString()).toBe('three');
+    expect(Buffer.from(await vault.getBuffer('b', 'a/1')).toString()).toBe('three');
     await vault.close();
   });
 
@@ -105,7 +105,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const rot = Buffer.from(originals[5]);
     rot[HEADER + 100] ^= 0xff;
     writeFileSync(shards[5], rot);
-    expect(Buffer.from(await vault.get('b', 'y')).equals(data)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('b', 'y')).equals(data)).toBe(true);
     expect(vault.repairQueue().map((r) => r.shard).sort()).toEqual([1, 5]);
     const st = await vault.status();
     expect(st).toMatchObject({ objects: 1, objectsAtRisk: 1, repairQueued: 2 });
@@ -116,10 +116,10 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     expect((await vault.status()).objectsAtRisk).toBe(0);
     expect(readFileSync(shards[1]).equals(originals[1])).toBe(true);
     expect(readFileSync(shards[5]).equals(originals[5])).toBe(true);
-    await vault.get('b', 'y');
+    await vault.getBuffer('b', 'y');
     expect(vault.repairQueue()).toEqual([]); // nothing bad any more
     unlinkSync(shards[0]);
-    await vault.get('b', 'y'); // queues shard 0 of the current version
+    await vault.getBuffer('b', 'y'); // queues shard 0 of the current version
     await vault.put('b', 'y', Buffer.from('newer')); // ...which is then superseded
     expect(await vault.repair()).toMatchObject({ repaired: 0, dropped: 1 });
     await vault.close();
@@ -148,7 +148,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     await vault.close();
   });
 
-  it('streams: put from a Readable and getStream with bounded memory; range reads touch only their stripes', async () => {
+  it('streams: put from a Readable and get() as a stream with bounded memory; range reads touch only their stripes', async () => {
     const { vault } = await makeVault(4, 2, 1 << 16);
     const total = 128 << 20;
     const pattern = (i: number) => (i * 2654435761) >>> 24;
@@ -172,7 +172,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
       expect(receipt.degraded).toBe(false);
       let got = 0;
       let ok = true;
-      for await (const piece of vault.getStream('b', 'big')) {
+      for await (const piece of vault.get('b', 'big')) {
         const u8 = piece as Uint8Array;
         for (let j = (4096 - (got % 4096)) % 4096; j < u8.length; j += 4096) ok &&= u8[j] === pattern(got + j);
         got += u8.length;
@@ -186,10 +186,10 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     // A 128 MiB object through bounded batches: far below the object size.
     expect(rssPeak - rssBefore).toBeLessThan(100 << 20);
     const start = 3 * (4 << 16) + 5; // inside stripe 3
-    const slice = await vault.get('b', 'big', { range: { start, end: start + 70_000 } });
+    const slice = await vault.getBuffer('b', 'big', { range: { start, end: start + 70_000 } });
     expect(slice.length).toBe(70_000);
     expect(slice[4096 - (start % 4096)]).toBe(pattern(start + 4096 - (start % 4096)));
-    await expect(vault.get('b', 'big', { range: { start: 10, end: 5 } })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    await expect(vault.getBuffer('b', 'big', { range: { start: 10, end: 5 } })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
     const ac = new AbortController();
     ac.abort();
     await expect(vault.put('b', 'aborted', Buffer.alloc(10), { signal: ac.signal })).rejects.toMatchObject({ code: 'ERR_SV_ABORTED' });
@@ -206,14 +206,14 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     expect(copies).toHaveLength(6);
     unlinkSync(copies[0]);
     writeFileSync(copies[1], Buffer.from('garbage'));
-    expect(Buffer.from(await vault.get('b', 'small')).equals(data)).toBe(true);
-    expect(Buffer.from(await vault.get('b', 'small', { range: { start: 100, end: 200 } })).equals(data.subarray(100, 200))).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('b', 'small')).equals(data)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('b', 'small', { range: { start: 100, end: 200 } })).equals(data.subarray(100, 200))).toBe(true);
     expect((await vault.scrub()).bad).toBe(2);
     expect((await vault.repair()).repaired).toBe(2);
     expect(shardFiles(vault, 'small', 'm')).toHaveLength(6);
     expect((await vault.scrub()).bad).toBe(0);
     for (const f of copies) writeFileSync(f, Buffer.from('all copies gone bad'));
-    await expect(vault.get('b', 'small')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    await expect(vault.getBuffer('b', 'small')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
 
@@ -264,7 +264,7 @@ describe.skipIf(!hasNative)('vault: names are checked at the edge, before anythi
   ])('%s', async (_what, bucket, key, code) => {
     const { vault, disks } = await makeVault();
     await expect(vault.put(bucket as string, key as string, randomBytes(50_000))).rejects.toMatchObject({ code });
-    await expect(vault.get(bucket as string, key as string)).rejects.toMatchObject({ code });
+    await expect(vault.getBuffer(bucket as string, key as string)).rejects.toMatchObject({ code });
     await expect(vault.delete(bucket as string, key as string)).rejects.toMatchObject({ code });
     // Nothing reached the disks.
     const files = disks.flatMap((d) => readdirSync(join(d.path, 'objects'), { recursive: true }) as string[]).filter((f) => /\.(s|m)\d+$/.test(f));
@@ -282,14 +282,14 @@ describe.skipIf(!hasNative)('vault: range reads', () => {
     // Data block 2 of every stripe is unreadable; a range inside block 1 of stripe 1 does not touch it.
     writeFileSync(files[2], Buffer.alloc(10));
     const start = 4 * 4096 + 4096 + 100;
-    expect(Buffer.from(await vault.get('b', 'r', { range: { start, end: start + 2000 } })).equals(data.subarray(start, start + 2000))).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('b', 'r', { range: { start, end: start + 2000 } })).equals(data.subarray(start, start + 2000))).toBe(true);
     expect(vault.repairQueue()).toEqual([]); // the bad shard was never read
     // A range crossing into block 2: rebuilt from parity, verified, and the bad shard reported.
     const s2 = 4 * 4096 + 2 * 4096 - 50;
-    expect(Buffer.from(await vault.get('b', 'r', { range: { start: s2, end: s2 + 100 } })).equals(data.subarray(s2, s2 + 100))).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('b', 'r', { range: { start: s2, end: s2 + 100 } })).equals(data.subarray(s2, s2 + 100))).toBe(true);
     expect(vault.repairQueue().map((q) => q.shard)).toEqual([2]);
     for (const [a, z] of [[0, 1], [4095, 4097], [data.length - 1, data.length], [0, data.length], [5, 5]]) {
-      expect(Buffer.from(await vault.get('b', 'r', { range: { start: a, end: z } })).equals(data.subarray(a, z)), `${a}..${z}`).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('b', 'r', { range: { start: a, end: z } })).equals(data.subarray(a, z)), `${a}..${z}`).toBe(true);
     }
     await vault.close();
   });
@@ -303,7 +303,7 @@ describe.skipIf(!hasNative)('vault: concurrent writers of one key', () => {
     const sequences = receipts.map((r) => Number(r.sequence)).sort((a, b) => a - b);
     expect(sequences).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const last = receipts.reduce((a, b) => (Number(b.sequence) > Number(a.sequence) ? b : a));
-    expect(Buffer.from(await vault.get('b', 'hot')).equals(bodies[receipts.indexOf(last)])).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('b', 'hot')).equals(bodies[receipts.indexOf(last)])).toBe(true);
     // A delete racing puts: the final state is whichever committed last.
     const ops = await Promise.all([vault.put('b', 'hot', randomBytes(50)), vault.delete('b', 'hot'), vault.put('b', 'hot', randomBytes(60_000))]);
     const head = await vault.head('b', 'hot');
@@ -320,7 +320,7 @@ describe.skipIf(!hasNative)('vault: small streams', () => {
       const data = randomBytes(size);
       const chunks = Array.from({ length: Math.ceil(size / 3000) }, (_, i) => data.subarray(i * 3000, (i + 1) * 3000));
       await vault.put('b', `s${size}`, Readable.from(chunks));
-      expect(Buffer.from(await vault.get('b', `s${size}`)).equals(data), String(size)).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('b', `s${size}`)).equals(data), String(size)).toBe(true);
       expect(shardFiles(vault, `s${size}`, 's').length, String(size)).toBe(size <= 16 * 1024 ? 0 : 6);
     }
     await vault.close();
