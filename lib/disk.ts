@@ -90,23 +90,31 @@ const openHere = new Set<string>();
 
 /**
  * One open Vault per pool: open() removes every temporary file and gc removes young-enough orphans, which is
- * only safe when no other writer exists. The lock is a file holding the owner's pid, taken with O_EXCL; a lock
- * whose pid is not alive (a crashed owner) is taken over. Returns the release function.
+ * only safe when no other writer exists. The lock is a file holding the owner's pid and start time, created
+ * with O_EXCL and made durable; close removes it. A lock whose owner is gone (it crashed, or the machine lost
+ * power) is taken over and reported as `uncleanShutdown`, which is when open runs its recovery walk.
  */
-export async function lockPool(metaDir: string): Promise<() => Promise<void>> {
+export async function lockPool(metaDir: string): Promise<{ release: () => Promise<void>; uncleanShutdown: boolean }> {
   const path = join(metaDir, 'lock');
   const key = resolve(path);
   if (openHere.has(key)) throw new ShardVaultError(ErrorCode.POOL_BUSY, `pool ${metaDir} is already open in this process`);
+  let uncleanShutdown = false;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fh = await fsOpen(path, 'wx', 0o600);
-      await fh.writeFile(`${process.pid} ${startTime(process.pid) ?? ''}\n`);
-      await fh.close();
+      try {
+        await fh.writeFile(`${process.pid} ${startTime(process.pid) ?? ''}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsyncPath(metaDir); // a power cut must not lose the mark that the pool is open
       openHere.add(key);
-      return async () => {
+      const release = async () => {
         openHere.delete(key);
         await unlink(path).catch(() => undefined);
       };
+      return { release, uncleanShutdown };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const [pidText, started] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
@@ -115,6 +123,7 @@ export async function lockPool(metaDir: string): Promise<() => Promise<void>> {
         throw new ShardVaultError(ErrorCode.POOL_BUSY, `pool ${metaDir} is open by process ${owner}`);
       }
       await unlink(path).catch(() => undefined); // stale: its owner is gone
+      uncleanShutdown = true;
     }
   }
   throw new ShardVaultError(ErrorCode.POOL_BUSY, `could not take the lock of pool ${metaDir}`);

@@ -61,6 +61,12 @@ export interface VaultInitOptions {
 export interface VaultOpenOptions {
   /** Files of uncommitted or superseded versions younger than this are kept (default 1 hour). */
   orphanGraceMs?: number;
+  /**
+   * 'walk': the full recovery walk of every disk (temporary files, orphans, stale copies, heads short of files
+   * queued for repair); 'quick': only the garbage queue. Default: 'walk' after an unclean shutdown (the last
+   * owner's lock was left behind), else 'quick'.
+   */
+  recover?: 'walk' | 'quick';
 }
 
 interface PoolConfig {
@@ -196,9 +202,9 @@ export class Vault {
       throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `pool format version ${String(boot.formatVersion)} is not ${FORMAT_VERSION}`);
     }
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
-    const unlock = await lockPool(metaDir);
+    const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, options);
+      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, { ...options, recover: options.recover ?? (uncleanShutdown ? 'walk' : 'quick') });
     } catch (err) {
       await unlock();
       throw err;
@@ -228,7 +234,9 @@ export class Vault {
       if (usable < config.k) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `only ${usable} disks of pool ${config.poolId} are usable, ${config.k} needed: ${[...vault.#problems].map(([id, p]) => `${id}: ${p}`).join('; ')}`);
       }
-      vault.lastRecovery = await vault.gc({ graceMs: options.orphanGraceMs ?? 60 * 60 * 1000, removeTemporary: true });
+      // After an unclean shutdown (or when asked) the full walk removes what any crash left; after a clean
+      // close only the garbage queue is worked off, so opening a big pool stays cheap.
+      vault.lastRecovery = await vault.gc({ graceMs: options.orphanGraceMs ?? 60 * 60 * 1000, removeTemporary: true, walk: options.recover === 'walk' });
       return vault;
     } catch (err) {
       await catalog.close();
@@ -251,7 +259,7 @@ export class Vault {
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
     const publicKey = createPublicKey(privateKey);
     const trustedId = keyId(publicKey);
-    const unlock = await lockPool(metaDir);
+    const { release: unlock } = await lockPool(metaDir);
     try {
       const catalogDir = join(metaDir, 'catalog');
       let movedAside: string | undefined;
