@@ -48,6 +48,13 @@ export function fsyncDir(dir: string): Promise<void> {
 export interface ShardWriterOptions {
   /** Refuse to write unless `dir` is on this st_dev (from statDisk at format time). */
   expectDev?: number;
+  /**
+   * Create the file under its final name (O_EXCL) instead of a temporary one; seal() is fdatasync + directory
+   * fsync without a rename (and cannot replace). A crash can leave a torn file under the final name: only for
+   * files whose visibility is decided elsewhere (the vault's catalog commit) and that are removed as orphans
+   * otherwise. Much cheaper on ext4, where a rename forces a full journal commit.
+   */
+  direct?: boolean;
 }
 
 export class ShardWriter {
@@ -121,9 +128,10 @@ export class ShardWriter {
 export async function openShardWriter(dir: string, name: string, options?: ShardWriterOptions): Promise<ShardWriter> {
   path('dir', dir);
   if (typeof name !== 'string') throw typeError('name', 'a file name', name);
-  const o = optionsObject<ShardWriterOptions>('options', options, ['expectDev']);
+  const o = optionsObject<ShardWriterOptions>('options', options, ['expectDev', 'direct']);
   const dev = o.expectDev === undefined ? 0 : integer('options.expectDev', o.expectDev, 1, SAFE);
-  return new ShardWriter(await io().ioWriterOpen(dir, name, dev));
+  if (o.direct !== undefined && typeof o.direct !== 'boolean') throw typeError('options.direct', 'a boolean', o.direct);
+  return new ShardWriter(await io().ioWriterOpen(dir, name, dev, o.direct === true));
 }
 
 export interface ReadRangeOptions {

@@ -59,7 +59,8 @@ export interface VaultInitOptions {
 }
 
 export interface VaultOpenOptions {
-  /** Files of uncommitted or superseded versions younger than this are kept (default 1 hour). */
+  /** Files of uncommitted or superseded versions younger than this are kept at open (default 0: the pool lock
+   *  means nothing else is writing or reading; explicit gc() keeps 1 hour for readers of superseded versions). */
   orphanGraceMs?: number;
   /**
    * 'walk': the full recovery walk of every disk (temporary files, orphans, stale copies, heads short of files
@@ -236,7 +237,8 @@ export class Vault {
       }
       // After an unclean shutdown (or when asked) the full walk removes what any crash left; after a clean
       // close only the garbage queue is worked off, so opening a big pool stays cheap.
-      vault.lastRecovery = await vault.gc({ graceMs: options.orphanGraceMs ?? 60 * 60 * 1000, removeTemporary: true, walk: options.recover === 'walk' });
+      // No grace is needed by default: the pool lock means no writer or reader of this pool is running.
+      vault.lastRecovery = await vault.gc({ graceMs: options.orphanGraceMs ?? 0, removeTemporary: true, walk: options.recover === 'walk' });
       return vault;
     } catch (err) {
       await catalog.close();
@@ -440,7 +442,10 @@ export class Vault {
     if (d === undefined) return false;
     let w: ShardWriter | undefined;
     try {
-      w = await openShardWriter(objectDir(d.path, oid), copyFileName(oid, versionId, manifestHash, shard), { expectDev: d.dev });
+      // A new copy is created under its final name (no rename: on ext4 a rename costs a full journal commit); a
+      // torn one left by a crash belongs to a version that never committed, and gc removes it. Replacing an
+      // existing copy (repair) goes through a temporary file and an atomic rename.
+      w = await openShardWriter(objectDir(d.path, oid), copyFileName(oid, versionId, manifestHash, shard), { expectDev: d.dev, direct: !replace });
       await w.append(copy);
       await w.seal({ replace });
       return true;
@@ -502,7 +507,7 @@ export class Vault {
         const d = this.#readable(id)!;
         let w: ShardWriter | undefined;
         try {
-          w = await openShardWriter(objectDir(d.path, oid), shardFileName(oid, vid, i), { expectDev: d.dev });
+          w = await openShardWriter(objectDir(d.path, oid), shardFileName(oid, vid, i), { expectDev: d.dev, direct: true }); // see #writeCopy
           await w.append(header(i, new Uint8Array(32))); // rewritten with the manifest hash before sealing
           return w;
         } catch {

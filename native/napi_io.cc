@@ -1,7 +1,7 @@
 // N-API surface of durable shard I/O. Every file system call runs on the libuv pool (one AsyncWorker per
 // operation); lib/shardio.ts serializes operations per writer and validates arguments at the edge.
 //   ioStat(path) -> { dev, ino }                          (sync: one stat at disk open)
-//   ioWriterOpen(dir, name, expectDev) -> Promise<handle>
+//   ioWriterOpen(dir, name, expectDev, direct?) -> Promise<handle>
 //   ioWriterAppend(handle, data) / ioWriterPwrite(handle, data, offset) -> Promise<void>
 //   ioWriterSeal(handle, replace) -> Promise<void>        (resolves only when durable)
 //   ioWriterAbort(handle) -> Promise<void>
@@ -131,9 +131,17 @@ Napi::Value WriterOpen(const Napi::CallbackInfo& info) {
   if (!Str(env, info[0], "dir", &dir) || !Str(env, info[1], "name", &name) || !U64(env, info[2], "expectDev", &dev)) {
     return env.Undefined();
   }
+  bool direct = false;
+  if (info.Length() > 3 && !info[3].IsUndefined()) {
+    if (!info[3].IsBoolean()) {
+      Throw(env, "ERR_SV_INVALID_ARG_TYPE", "direct must be a boolean", ErrorKind::kType);
+      return env.Undefined();
+    }
+    direct = info[3].As<Napi::Boolean>().Value();
+  }
   auto writer = std::make_shared<ShardWriter>();
   auto* w = new IoWorker(
-      env, [writer, dir, name, dev](IoError* e) { return writer->Open(dir, name, dev, e); },
+      env, [writer, dir, name, dev, direct](IoError* e) { return writer->Open(dir, name, dev, direct, e); },
       [writer](Napi::Env env) -> Napi::Value {
         return Napi::External<WriterPtr>::New(env, new WriterPtr(writer), [](Napi::Env, WriterPtr* p) {
           // A writer dropped without seal or abort: remove its temporary file (nothing refers to it).

@@ -96,7 +96,7 @@ bool FsyncDir(const std::string& dir, IoError* e) {
   return true;
 }
 
-bool ShardWriter::Open(const std::string& dir, const std::string& name, uint64_t expectDev, IoError* e) {
+bool ShardWriter::Open(const std::string& dir, const std::string& name, uint64_t expectDev, bool direct, IoError* e) {
   SV_ASSERT(fd_ < 0);
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
     return FailCode(e, "ERR_SV_OUT_OF_RANGE", "shard file name must be a plain file name", name);
@@ -113,6 +113,14 @@ bool ShardWriter::Open(const std::string& dir, const std::string& name, uint64_t
   }
   dir_ = dir;
   finalPath_ = dir + "/" + name;
+  if (direct) {
+    direct_ = true;
+    tmpPath_ = finalPath_;  // create-only: O_EXCL on the final name itself
+    do fd_ = open(finalPath_.c_str(), O_CREAT | O_EXCL | O_CLOEXEC | O_WRONLY, 0600);
+    while (fd_ < 0 && errno == EINTR);
+    if (fd_ >= 0) return true;
+    return Fail(e, errno, "open", finalPath_);
+  }
   std::random_device rd;
   char suffix[32];
   for (int attempt = 0; attempt < 8; attempt++) {
@@ -165,6 +173,7 @@ bool ShardWriter::Seal(bool replace, IoError* e) {
   if (lost_) return FailCode(e, "ERR_SV_FSYNC_FAILED", "writer is lost after a failed fsync; rewrite the shard", tmpPath_);
   if (broken_) return FailCode(e, "ERR_SV_WRITER_STATE", "a write to this shard failed; it can only be aborted", tmpPath_);
   if (durable_ || fd_ < 0) return FailCode(e, "ERR_SV_WRITER_STATE", "writer is not open", tmpPath_);
+  if (direct_ && replace) return FailCode(e, "ERR_SV_OUT_OF_RANGE", "a direct writer cannot replace a file", finalPath_);
   int r;
   do r = fdatasync(fd_);
   while (r != 0 && errno == EINTR);
@@ -180,7 +189,9 @@ bool ShardWriter::Seal(bool replace, IoError* e) {
     lost_ = true;
     return Fail(e, errno, "close", tmpPath_);
   }
-  if (replace) {
+  if (direct_) {
+    // Already under its final name (created with O_EXCL): the directory fsync below makes the entry durable.
+  } else if (replace) {
     if (RenameReplace(tmpPath_.c_str(), finalPath_.c_str()) != 0) return Fail(e, errno, "rename", finalPath_);
   } else if (RenameNoReplace(tmpPath_.c_str(), finalPath_.c_str()) != 0) {
     return Fail(e, errno, "rename", finalPath_);

@@ -36,6 +36,28 @@ describe.skipIf(!hasNative)(`shard I/O${hasNative ? '' : ` (skipped: ${nativeUna
     await expect(w.append(a)).rejects.toMatchObject({ code: 'ERR_SV_WRITER_STATE' });
   });
 
+  it('direct writers create the final name itself (O_EXCL), seal without a rename, refuse to replace, and abort removes the file', async () => {
+    const dir = freshDir();
+    const w = await openShardWriter(dir, 'd.shard', { direct: true });
+    const a = randomBytes(50_000);
+    await w.append(a);
+    expect(readdirSync(dir)).toEqual(['d.shard']); // visible (torn) before seal: only for files committed elsewhere
+    await w.seal();
+    expect(w.state.durable).toBe(true);
+    expect(readFileSync(join(dir, 'd.shard')).equals(a)).toBe(true);
+    expect(statSync(join(dir, 'd.shard')).mode & 0o777).toBe(0o600);
+    await expect(openShardWriter(dir, 'd.shard', { direct: true })).rejects.toMatchObject({ code: 'ERR_SV_IO', syscall: 'open' }); // create-only
+    const r = await openShardWriter(dir, 'r.shard', { direct: true });
+    await r.append(a);
+    await expect(r.seal({ replace: true })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    await r.abort();
+    const gone = await openShardWriter(dir, 'gone.shard', { direct: true });
+    await gone.append(a);
+    await gone.abort();
+    expect(readdirSync(dir)).toEqual(['d.shard']);
+    await expect(openShardWriter(dir, 'x', { direct: 1 as unknown as boolean })).rejects.toMatchObject({ code: 'ERR_SV_INVALID_ARG_TYPE' });
+  });
+
   it('seal is create-only: an existing final name is never replaced unless asked', async () => {
     const dir = freshDir();
     writeFileSync(join(dir, 'x.shard'), 'old');

@@ -12,7 +12,7 @@ export interface WriterState {
 
 export interface IoBinding {
   ioStat(path: string): { dev: number; ino: number };
-  ioWriterOpen(dir: string, name: string, expectDev: number): Promise<WriterHandle>;
+  ioWriterOpen(dir: string, name: string, expectDev: number, direct?: boolean): Promise<WriterHandle>;
   ioWriterAppend(handle: WriterHandle, data: Uint8Array): Promise<void>;
   ioWriterPwrite(handle: WriterHandle, data: Uint8Array, offset: number): Promise<void>;
   ioWriterSeal(handle: WriterHandle, replace: boolean): Promise<void>;
