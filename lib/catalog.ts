@@ -22,8 +22,6 @@ export interface Head {
   placement?: string[];
   /** Whether the version has shard files (false: inline or tombstone, all in the manifest copies). */
   striped?: boolean;
-  /** Manifest hashes this version had before repair moves re-signed it (newest last, bounded). */
-  priorManifestHashes?: string[];
   /** When this head was committed (or last re-pointed by repair): superseded files are kept a grace period after. */
   committedMs?: number;
 }

@@ -15,10 +15,11 @@
  *
  * Shard file header (HEADER_BYTES, big-endian), then the blocks back to back:
  *   "SVSH" | u16 format=2 | u16 shard index | u16 k | u16 m | u32 blockBytes | poolId[16] | objectId[16] |
- *   versionId[16] | manifestHash[32] | zero padding
+ *   versionId[16] | hashTableRoot[32] | zero padding
  * The header makes a misplaced or swapped file diagnosable; trust comes from the signed manifest's hash table.
- * The manifest hash is that of the manifest the shard was written with (a repair that re-signs the manifest
- * writes the new one into the shards it rewrites; other shards keep the older hash).
+ * It binds the hash-table root (which commits to every block of the version) rather than the manifest hash:
+ * a repair that moves shards re-signs the manifest with a new placement, which changes the manifest hash but
+ * never the hash table, so every shard's header stays checkable against the current manifest.
  * N.B. Everything here is stored bytes: change it only with a new format version.
  */
 import { join } from 'node:path';
@@ -83,7 +84,7 @@ export interface ShardHeader {
   poolId: Uint8Array;
   objectId: Uint8Array;
   versionId: Uint8Array;
-  manifestHash: Uint8Array;
+  hashTableRoot: Uint8Array;
 }
 
 export function encodeHeader(h: ShardHeader): Uint8Array {
@@ -102,7 +103,7 @@ export function encodeHeader(h: ShardHeader): Uint8Array {
   fixed(h.poolId, 16, 16, 'poolId');
   fixed(h.objectId, 16, 32, 'objectId');
   fixed(h.versionId, 16, 48, 'versionId');
-  fixed(h.manifestHash, 32, 64, 'manifestHash');
+  fixed(h.hashTableRoot, 32, 64, 'hashTableRoot');
   return out;
 }
 
@@ -114,6 +115,6 @@ export function decodeHeader(b: Uint8Array): ShardHeader | undefined {
   for (let i = 96; i < HEADER_BYTES; i++) if (b[i] !== 0) return undefined;
   return {
     shard: v.getUint16(6), k: v.getUint16(8), m: v.getUint16(10), blockBytes: v.getUint32(12),
-    poolId: b.slice(16, 32), objectId: b.slice(32, 48), versionId: b.slice(48, 64), manifestHash: b.slice(64, 96),
+    poolId: b.slice(16, 32), objectId: b.slice(32, 48), versionId: b.slice(48, 64), hashTableRoot: b.slice(64, 96),
   };
 }

@@ -121,9 +121,6 @@ const BATCH_DATA_BYTES_MAX = 32 << 20;
 /** Scrub reads a shard in pieces of at most this many bytes (memory is bounded whatever the object size, I7). */
 const SCRUB_READ_BYTES_MAX = 16 << 20;
 const SCRUB_CURSOR = 'scrub.cursor';
-/** Manifest hashes a head remembers from repair moves (for shard headers written before a move). Older ones are
- *  forgotten: a shard whose header names one is flagged by scrub and rewritten by repair, which is harmless. */
-const PRIOR_MANIFEST_HASHES_MAX = 16;
 const POOL_CONFIG = 'pool.config';
 /** Objects up to this size (given as one buffer) are stored inline in the manifest copies. N.B. format policy. */
 export const INLINE_BYTES_MAX = 16 * 1024;
@@ -332,19 +329,6 @@ export class Vault {
         heads.sort((a, b) => (a.head.sequence < b.head.sequence ? 1 : a.head.sequence > b.head.sequence ? -1 : 0));
         versionCount += heads.length;
         const { manifest } = heads[0];
-        // Shards written before a repair move name the manifest of that time in their header (diagnostic only:
-        // the blocks are verified against the hash table). Remember those so scrub accepts them.
-        const prior = new Set<string>();
-        if (manifest.stripeCount > 0) {
-          const oid = hex(objectId(manifest.bucket, manifest.key));
-          await Promise.all(manifest.placement.map(async (diskId, i) => {
-            const d = boot.disks.find((x) => x.id === diskId);
-            if (d === undefined) return;
-            const h = decodeHeader(await readRange(join(objectDir(d.path, oid), shardFileName(oid, heads[0].head.versionId, i)), 0, HEADER_BYTES).then((r) => r.data, () => new Uint8Array(0)));
-            if (h !== undefined && h.shard === i && Buffer.compare(h.versionId, manifest.versionId) === 0 && hex(h.manifestHash) !== heads[0].head.manifestHash) prior.add(hex(h.manifestHash));
-          }));
-        }
-        if (prior.size > 0) heads[0].head.priorManifestHashes = [...prior].slice(-PRIOR_MANIFEST_HASHES_MAX);
         entries.push({ bucket: manifest.bucket, key: manifest.key, head: heads[0].head, older: heads.slice(1).map((h) => h.head) });
       }
       await mkdirDurable(catalogDir);
@@ -500,8 +484,8 @@ export class Vault {
     const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
     const stripeBytes = k * blockBytes;
     const stripesPerBatch = Math.max(1, Math.min(STRIPES_PER_BATCH, Math.floor(BATCH_DATA_BYTES_MAX / stripeBytes)));
-    const header = (shard: number, manifestHash: Uint8Array) =>
-      encodeHeader({ shard, k, m, blockBytes, poolId: Buffer.from(poolId, 'hex'), objectId: oidBytes, versionId, manifestHash });
+    const header = (shard: number, hashTableRoot: Uint8Array) =>
+      encodeHeader({ shard, k, m, blockBytes, poolId: Buffer.from(poolId, 'hex'), objectId: oidBytes, versionId, hashTableRoot });
 
     // Open one writer per shard; a disk that fails any step drops out (I9: never retried on the same file).
     const alive = new Array<boolean>(n).fill(true);
@@ -511,7 +495,7 @@ export class Vault {
         let w: ShardWriter | undefined;
         try {
           w = await openShardWriter(objectDir(d.path, oid), shardFileName(oid, vid, i), { expectDev: d.dev, direct: true }); // see #writeCopy
-          await w.append(header(i, new Uint8Array(32))); // rewritten with the manifest hash before sealing
+          await w.append(header(i, new Uint8Array(32))); // rewritten with the hash-table root before sealing
           return w;
         } catch {
           await w?.abort().catch(() => undefined);
@@ -612,7 +596,7 @@ export class Vault {
         timeMs: Date.now(), signerKeyId: this.#keyId, inline: new Uint8Array(0),
       };
       const { manifestHash, copy } = this.#sign(manifest, hashTable);
-      // Seal every disk: header with the manifest hash, shard file, then its manifest copy, each fsynced and renamed.
+      // Seal every disk: header with the hash-table root, shard file, then its manifest copy, each sealed durably.
       await Promise.all(
         writers.map(async (w, i) => {
           if (w === null || !alive[i]) {
@@ -621,7 +605,7 @@ export class Vault {
             return;
           }
           try {
-            await w.pwrite(header(i, Buffer.from(manifestHash, 'hex')), 0);
+            await w.pwrite(header(i, manifest.hashTableRoot), 0);
             await w.seal();
           } catch {
             await w.abort().catch(() => undefined);
@@ -965,8 +949,6 @@ export class Vault {
       const n = k + m;
       const oid = hex(objectId(bucket, key));
       const oidBytes = objectId(bucket, key);
-      // A shard's header names the manifest it was written with: the head's, or one a repair move replaced.
-      const manifestHashes = new Set([head.manifestHash, ...(head.priorManifestHashes ?? [])]);
       await Promise.all(
         placement.map(async (id, i) => {
           const copyFile = this.#copyPath(id, oid, head.versionId, head.manifestHash, i);
@@ -979,8 +961,8 @@ export class Vault {
             // The header must bind what the manifest says (k, m and block size too: a flipped field there is
             // bit rot that reads never touch), and the file must end after its last block.
             if (h === undefined || h.shard !== i || Buffer.compare(h.objectId, oidBytes) !== 0 || Buffer.compare(h.versionId, manifest.versionId) !== 0 || hex(h.poolId) !== this.config.poolId ||
-              h.k !== k || h.m !== m || h.blockBytes !== blockBytes || (await stat(file)).size !== HEADER_BYTES + stripeCount * blockBytes ||
-              !manifestHashes.has(hex(h.manifestHash))) {
+              h.k !== k || h.m !== m || h.blockBytes !== blockBytes || Buffer.compare(h.hashTableRoot, manifest.hashTableRoot) !== 0 ||
+              (await stat(file)).size !== HEADER_BYTES + stripeCount * blockBytes) {
               bad.add(i);
               return;
             }
@@ -1144,7 +1126,7 @@ export class Vault {
           if (d === undefined) throw new ShardVaultError(ErrorCode.IO, `disk ${newPlacement[t]} is not usable`);
           const w = await openShardWriter(objectDir(d.path, oid), shardFileName(oid, vid, t), { expectDev: d.dev });
           writers.push(w);
-          await w.append(encodeHeader({ shard: t, k, m, blockBytes, poolId: Buffer.from(this.config.poolId, 'hex'), objectId: oidBytes, versionId: manifest.versionId, manifestHash: Buffer.from(manifestHash, 'hex') }));
+          await w.append(encodeHeader({ shard: t, k, m, blockBytes, poolId: Buffer.from(this.config.poolId, 'hex'), objectId: oidBytes, versionId: manifest.versionId, hashTableRoot: manifest.hashTableRoot }));
         }
         for (let s = 0; s < stripeCount; s++) {
           // Shards being moved off a readable disk are read like any other; all k + m blocks come back verified.
@@ -1174,7 +1156,7 @@ export class Vault {
     const missing = newPlacement.flatMap((disk, shard) => (sealed[shard] ? [] : [{ bucket, key, versionId: vid, disk, shard }]));
     await this.catalog.replaceManifest(
       bucket, key, { versionId: vid, manifestHash: head.manifestHash },
-      { ...head, manifestHash, placement: newPlacement, committedMs: Date.now(), priorManifestHashes: [...(head.priorManifestHashes ?? []), head.manifestHash].slice(-PRIOR_MANIFEST_HASHES_MAX) },
+      { ...head, manifestHash, placement: newPlacement, committedMs: Date.now() },
       group,
       { action: 'repair.move', principal, timeMs: Date.now(), detail: moved.map((t) => `${t}:${placement[t]}->${newPlacement[t]}`).join(',') },
     );

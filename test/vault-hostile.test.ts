@@ -108,7 +108,7 @@ const ATTACKS: Attack[] = [
   // beyond its last block: the blocks verify, but the file is not what was written.
   { name: 'header k field flipped', target: 'shard', kinds: ['striped'], blocksIntact: true, forge: (c) => ({ shard: flip(c.current.shard!, 9) }) },
   { name: 'header blockBytes field flipped', target: 'shard', kinds: ['striped'], blocksIntact: true, forge: (c) => ({ shard: flip(c.current.shard!, 14) }) },
-  { name: 'header manifest-hash field flipped', target: 'shard', kinds: ['striped'], blocksIntact: true, forge: (c) => ({ shard: flip(c.current.shard!, 70) }) },
+  { name: 'header hash-table-root field flipped', target: 'shard', kinds: ['striped'], blocksIntact: true, forge: (c) => ({ shard: flip(c.current.shard!, 70) }) },
   { name: 'bytes appended after the last block', target: 'shard', kinds: ['striped'], blocksIntact: true, forge: (c) => ({ shard: Buffer.concat([c.current.shard!, randomBytes(BLOCK)]) }) },
   // Manifest copies (striped and inline).
   { name: 'copy: bit flip', target: 'copy', kinds: ['striped', 'inline'], forge: (c) => ({ copy: flip(c.current.copy, c.current.copy.length >> 1) }) },
