@@ -142,6 +142,26 @@ function manifestHashOf(signed: Uint8Array): string {
   return hex(blake3Sync(signed, { context: MANIFEST_HASH_CONTEXT }));
 }
 
+/**
+ * Parses and verifies manifest copy bytes: length-prefixed signed manifest whose hash is `expectedHash` (when
+ * given, checked first: a stale copy costs no signature check), signature by a key `publicKeyFor` trusts, and a
+ * hash table of the right size whose root the manifest signs. Throws on anything else.
+ */
+function openCopy(copy: Uint8Array, publicKeyFor: (keyId: Uint8Array) => KeyObject | null, expectedHash?: string): { manifest: Manifest; hashTable: Uint8Array; manifestHash: string } {
+  const corrupt = (why: string) => new ShardVaultError(ErrorCode.CORRUPT, `manifest copy: ${why}`);
+  if (copy.length < 4) throw corrupt('too short');
+  const len = new DataView(copy.buffer, copy.byteOffset, copy.length).getUint32(0);
+  if (len > copy.length - 4) throw corrupt('length beyond the file');
+  const signed = copy.subarray(4, 4 + len);
+  const manifestHash = manifestHashOf(signed);
+  if (expectedHash !== undefined && manifestHash !== expectedHash) throw corrupt('not the expected manifest (stale or forged)');
+  const manifest = verifyManifest(signed, publicKeyFor);
+  const hashTable = copy.subarray(4 + len);
+  if (hashTable.length !== manifest.stripeCount * (manifest.k + manifest.m) * 32) throw corrupt('hash table size');
+  if (Buffer.compare(blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), manifest.hashTableRoot) !== 0) throw corrupt('hash table root');
+  return { manifest, hashTable, manifestHash };
+}
+
 function blockHash(hashTable: Uint8Array, n: number, stripe: number, shard: number): Uint8Array {
   return hashTable.subarray((stripe * n + shard) * 32, (stripe * n + shard + 1) * 32);
 }
@@ -291,16 +311,9 @@ export class Vault {
             if (parsed.kind !== 'copy') continue;
             copiesRead++;
             try {
-              const copy = await readFile(join(dir, f));
-              const len = copy.readUInt32BE(0);
-              if (len > copy.length - 4) throw new Error('short');
-              const signed = copy.subarray(4, 4 + len);
-              const manifestHash = manifestHashOf(signed);
+              const { manifest, manifestHash } = openCopy(await readFile(join(dir, f)), (id) => (Buffer.compare(id, trustedId) === 0 ? publicKey : null));
               if (manifestHash.slice(0, 16) !== parsed.manifestHash16) throw new Error('name');
-              const manifest = verifyManifest(signed, (id) => (Buffer.compare(id, trustedId) === 0 ? publicKey : null));
-              const hashTable = copy.subarray(4 + len);
               if (hex(manifest.versionId) !== parsed.versionId || hex(objectId(manifest.bucket, manifest.key)) !== parsed.oid) throw new Error('misplaced');
-              if (hashTable.length !== manifest.stripeCount * (manifest.k + manifest.m) * 32 || Buffer.compare(blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), manifest.hashTableRoot) !== 0) throw new Error('hash table');
               const objectKey = `${manifest.bucket}\0${manifest.key}`;
               const versions = found.get(objectKey) ?? new Map();
               found.set(objectKey, versions);
@@ -871,16 +884,8 @@ export class Vault {
   async #readCopy(file: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array } | undefined> {
     try {
       const copy = await readFile(file);
-      if (copy.length < 4) return undefined;
-      const len = copy.readUInt32BE(0);
-      if (len > copy.length - 4) return undefined;
-      const signed = copy.subarray(4, 4 + len);
-      if (manifestHashOf(signed) !== head.manifestHash) return undefined; // stale or forged
-      const manifest = verifyManifest(signed, (id) => (Buffer.compare(id, this.#keyId) === 0 ? this.publicKey : null));
+      const { manifest, hashTable } = openCopy(copy, (id) => (Buffer.compare(id, this.#keyId) === 0 ? this.publicKey : null), head.manifestHash);
       if (manifest.sequence !== head.sequence || hex(manifest.versionId) !== head.versionId) return undefined;
-      const hashTable = copy.subarray(4 + len);
-      if (hashTable.length !== manifest.stripeCount * (manifest.k + manifest.m) * 32) return undefined;
-      if (Buffer.compare(blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), manifest.hashTableRoot) !== 0) return undefined;
       return { manifest, hashTable, copy };
     } catch {
       return undefined;
