@@ -95,4 +95,27 @@ describe.skipIf(!ready)(`shard writer under injected faults${ready ? '' : ` (ski
       });
     }
   }
+
+  // Direct writers (the vault's put path) create the final name at once: open, 3 writes, fdatasync, open dir,
+  // fsync dir. A failure anywhere leaves nothing under the final name once the caller aborts, and a failed
+  // fdatasync or directory fsync makes the writer lost for good (I9).
+  const direct = ['open', 'write', 'write', 'write', 'fdatasync', 'open', 'fsync'];
+  it('direct writer: the call sequence is what the table below assumes', () => {
+    const log = join(work, 'calls-direct.log');
+    const r = runChild({ SV_DIRECT: '1', FAULT_OPS: 'all', FAULT_NTH: '0', FAULT_LOG: log });
+    expect(r).toMatchObject({ ok: true, finalCorrect: true, leftovers: [] });
+    const ops = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[1]);
+    expect(ops.slice(0, direct.length)).toEqual(direct);
+  });
+  for (let nth = 1; nth <= direct.length; nth++) {
+    const call = direct[nth - 1];
+    it(`direct writer, EIO at call ${nth} (${call}): reported, aborted to nothing, never durable`, () => {
+      const r = runChild({ SV_DIRECT: '1', FAULT_OPS: 'all', FAULT_NTH: String(nth), FAULT_ACTION: 'errno', FAULT_ERRNO: 'EIO' });
+      expect(r).toMatchObject({ ok: false, code: 'ERR_SV_IO', errno: 5, finalExists: false, leftovers: [] });
+      if (call === 'fdatasync' || nth >= 6) {
+        expect(r.lost).toBe(true);
+        expect(r.resealCode).toBe('ERR_SV_FSYNC_FAILED');
+      }
+    });
+  }
 });

@@ -1,5 +1,6 @@
 // Child process for the fault tests: writes one shard file through lib/shardio (built dist/) into argv[2]
-// and prints one JSON line describing what happened. Run under test/fault/faultshim.so.
+// and prints one JSON line describing what happened (SV_DIRECT=1: a direct writer, created under its final
+// name). Run under test/fault/faultshim.so.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,7 +11,7 @@ const expected = Buffer.concat(blocks);
 const result = { stage: 'open' };
 let writer;
 try {
-  writer = await openShardWriter(dir, 'shard.bin');
+  writer = await openShardWriter(dir, 'shard.bin', { direct: process.env.SV_DIRECT === '1' });
   result.stage = 'append';
   for (const b of blocks) await writer.append(b);
   result.stage = 'seal';
