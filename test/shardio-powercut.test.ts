@@ -9,17 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { native } from '../lib/native.js';
+import { loopDiskMissing } from './loopdisk.js';
 
-const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
 const dist = join(__dirname, '..', 'dist');
-const missing = [
-  process.getuid?.() === 0 ? null : 'root',
-  ...['losetup', 'mkfs.xfs', 'xfs_io', 'mount', 'umount', 'findmnt'].map((c) => (have(c) ? null : c)),
-  existsSync('/dev/loop-control') ? null : '/dev/loop-control',
-  native() === null ? 'native addon' : null,
-  existsSync(join(dist, 'lib', 'shardio.js')) ? null : 'dist/',
-].filter((x): x is string => x !== null);
+const missing = loopDiskMissing(['losetup', 'mkfs.xfs', 'xfs_io', 'mount', 'umount', 'findmnt'], 'lib/shardio.js');
 const ready = missing.length === 0;
 
 const work = mkdtempSync(join(tmpdir(), 'sv-power-'));

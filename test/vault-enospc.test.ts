@@ -2,21 +2,16 @@
 // (all k + m) the put fails cleanly and nothing becomes visible; with quorum k + 1 it succeeds degraded, says so
 // in the receipt, queues the missing shard for repair, and the object reads back correctly.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { native } from '../lib/native.js';
+import { loopDiskMissing } from './loopdisk.js';
+
 import { Vault } from '../lib/vault.js';
 
-const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const missing = [
-  process.getuid?.() === 0 ? null : 'root',
-  ...['losetup', 'mkfs.ext4', 'mount', 'umount', 'findmnt'].map((c) => (have(c) ? null : c)),
-  existsSync('/dev/loop-control') ? null : '/dev/loop-control',
-  native() === null ? 'native addon' : null,
-].filter((x): x is string => x !== null);
+const missing = loopDiskMissing(['losetup', 'mkfs.ext4', 'mount', 'umount', 'findmnt']);
 const ready = missing.length === 0;
 const work = mkdtempSync(join(tmpdir(), 'sv-enospc-'));
 const mnt = join(work, 'small');

@@ -9,25 +9,19 @@
 // Needs root, loop devices and xfsprogs; skips (saying why) otherwise. Every mount and loop device made here
 // is removed by name in afterAll, even when a test failed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { native } from '../lib/native.js';
+import { loopDiskMissing } from './loopdisk.js';
+
 import { Vault } from '../lib/vault.js';
 // @ts-expect-error plain ESM helper shared with the child
 import { NOISE, OPS } from './fault/powercycle-ops.mjs';
 
-const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const dist = join(__dirname, '..', 'dist');
-const missing = [
-  process.getuid?.() === 0 ? null : 'root',
-  ...['losetup', 'mkfs.xfs', 'xfs_io', 'mount', 'umount', 'findmnt'].map((c) => (have(c) ? null : c)),
-  existsSync('/dev/loop-control') ? null : 'loop devices (/dev/loop-control)',
-  native() === null ? 'native addon' : null,
-  existsSync(join(dist, 'lib', 'vault.js')) ? null : 'dist/ (run npx tsc -p .)',
-].filter((x): x is string => x !== null);
+const missing = loopDiskMissing(['losetup', 'mkfs.xfs', 'xfs_io', 'mount', 'umount', 'findmnt'], 'lib/vault.js');
 const ready = missing.length === 0;
 if (!ready) console.log(`vault-powercut: skipped, needs ${missing.join(', ')}`);
 
