@@ -16,13 +16,6 @@
 namespace sv::blake3 {
 namespace {
 
-constexpr uint8_t kSched[7][16] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},  {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
-    {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},  {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
-    {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},  {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
-    {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
-};
-
 #define SV_ALWAYS_INLINE inline __attribute__((always_inline))
 
 SV_ALWAYS_INLINE __m256i Add(__m256i a, __m256i b) { return _mm256_add_epi32(a, b); }
@@ -79,7 +72,7 @@ SV_ALWAYS_INLINE void G4(__m256i v[16], __m256i x0, __m256i y0, __m256i x1, __m2
 
 template <int R>
 SV_ALWAYS_INLINE void Round(__m256i v[16], const __m256i* m) {
-  constexpr const uint8_t* s = kSched[R];
+  constexpr const uint8_t* s = kMsgSchedule[R];
   G4<0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15>(v, m[s[0]], m[s[1]], m[s[2]], m[s[3]], m[s[4]], m[s[5]],
                                                            m[s[6]], m[s[7]]);
   G4<0, 5, 10, 15, 1, 6, 11, 12, 2, 7, 8, 13, 3, 4, 9, 14>(v, m[s[8]], m[s[9]], m[s[10]], m[s[11]], m[s[12]],

@@ -28,15 +28,6 @@
 namespace sv::blake3 {
 namespace {
 
-// Word order of each round: round r uses m[kSched[r][i]], the message permutation applied r times
-// (spec section 2.2), the same table as blake3_portable.cc.
-constexpr uint8_t kSched[7][16] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},  {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
-    {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},  {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
-    {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},  {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
-    {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
-};
-
 #define SV_ALWAYS_INLINE inline __attribute__((always_inline))
 
 SV_ALWAYS_INLINE __m512i Add(__m512i a, __m512i b) { return _mm512_add_epi32(a, b); }
@@ -46,7 +37,7 @@ SV_ALWAYS_INLINE __m512i Xor(__m512i a, __m512i b) { return _mm512_xor_si512(a, 
 // so that four independent dependency chains are in flight.
 template <int R>
 SV_ALWAYS_INLINE void Round(__m512i v[16], const __m512i* m) {
-  constexpr const uint8_t* s = kSched[R];
+  constexpr const uint8_t* s = kMsgSchedule[R];
   // Columns.
   v[0] = Add(Add(v[0], v[4]), m[s[0]]);
   v[1] = Add(Add(v[1], v[5]), m[s[2]]);
@@ -230,16 +221,16 @@ void HashMany16(const uint8_t* const* inputs, size_t blocks, const uint32_t key[
 
 
 // Per round, the message words of its four column G's (x then y) and four diagonal G's (x then y), as one
-// vpermd index: lane i of 128-bit part p of the permuted block is word kSched[r][2i + ...] of that step.
+// vpermd index: lane i of 128-bit part p of the permuted block is word kMsgSchedule[r][2i + ...] of that step.
 struct RoundIndex {
   alignas(64) uint32_t idx[7][16];
   constexpr RoundIndex() : idx() {
     for (int r = 0; r < 7; r++) {
       for (int i = 0; i < 4; i++) {
-        idx[r][0 + i] = kSched[r][2 * i];
-        idx[r][4 + i] = kSched[r][2 * i + 1];
-        idx[r][8 + i] = kSched[r][8 + 2 * i];
-        idx[r][12 + i] = kSched[r][8 + 2 * i + 1];
+        idx[r][0 + i] = kMsgSchedule[r][2 * i];
+        idx[r][4 + i] = kMsgSchedule[r][2 * i + 1];
+        idx[r][8 + i] = kMsgSchedule[r][8 + 2 * i];
+        idx[r][12 + i] = kMsgSchedule[r][8 + 2 * i + 1];
       }
     }
   }

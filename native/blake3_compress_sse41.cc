@@ -13,13 +13,6 @@
 namespace sv::blake3 {
 namespace {
 
-constexpr uint8_t kSched[7][16] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},  {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
-    {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},  {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
-    {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},  {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
-    {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
-};
-
 inline __m128i Rotr16(__m128i x) {
   return _mm_shuffle_epi8(x, _mm_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0, 3, 2));
 }
@@ -59,7 +52,7 @@ void CompressCvSse41(const uint32_t cv[8], const uint8_t block[kBlockBytes], uin
                             static_cast<int>(static_cast<uint32_t>(counter)));
 #pragma GCC unroll 7
   for (int r = 0; r < 7; r++) {
-    const uint8_t* s = kSched[r];
+    const uint8_t* s = kMsgSchedule[r];
     G4(a, b, c, d, Words(m, s, 0), Words(m, s, 1));
     b = _mm_shuffle_epi32(b, _MM_SHUFFLE(0, 3, 2, 1));  // lane i <- b[i + 1]
     c = _mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2));  // lane i <- c[i + 2]

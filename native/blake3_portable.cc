@@ -37,16 +37,9 @@ void CompressState(const uint32_t cv[8], const uint8_t block[kBlockBytes], uint8
   s[13] = static_cast<uint32_t>(counter >> 32);
   s[14] = blockLen;
   s[15] = flags;
-  // The message permutation applied r times, as a schedule: no copying between rounds.
-  static constexpr uint8_t kSchedule[7][16] = {
-      {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},  {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
-      {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},  {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
-      {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},  {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
-      {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
-  };
 #pragma GCC unroll 7
   for (int round = 0; round < 7; round++) {
-    const uint8_t* k = kSchedule[round];
+    const uint8_t* k = kMsgSchedule[round];
     G(s, 0, 4, 8, 12, m[k[0]], m[k[1]]);
     G(s, 1, 5, 9, 13, m[k[2]], m[k[3]]);
     G(s, 2, 6, 10, 14, m[k[4]], m[k[5]]);

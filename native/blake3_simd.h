@@ -33,15 +33,6 @@ inline void G(typename V<N>::type* s, int a, int b, int c, int d, typename V<N>:
   s[b] = Rotr<N>(s[b] ^ s[c], 7);
 }
 
-// Word order of each round: round r uses m[kSchedule[r][i]], the message permutation applied r times
-// (spec section 2.2: 2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8).
-constexpr uint8_t kSchedule[7][16] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},  {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
-    {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},  {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
-    {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},  {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
-    {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
-};
-
 // Hashes exactly N inputs.
 template <int N>
 void HashManyN(const uint8_t* const* inputs, size_t blocks, const uint32_t key[8], uint64_t counter,
@@ -82,7 +73,7 @@ void HashManyN(const uint8_t* const* inputs, size_t blocks, const uint32_t key[8
     // the rounds are unrolled (fewer moves and spills with 32 live vectors).
 #pragma GCC unroll 7
     for (int round = 0; round < 7; round++) {
-      const uint8_t* k = kSchedule[round];
+      const uint8_t* k = kMsgSchedule[round];
       G<N>(s, 0, 4, 8, 12, m[k[0]], m[k[1]]);
       G<N>(s, 1, 5, 9, 13, m[k[2]], m[k[3]]);
       G<N>(s, 2, 6, 10, 14, m[k[4]], m[k[5]]);
