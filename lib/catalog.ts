@@ -10,6 +10,8 @@
  */
 import { open, type RootDatabase } from 'lmdb';
 
+import type { CopyRef } from './copylog.js';
+
 import { blake3Sync } from './hash.js';
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
 
@@ -20,6 +22,8 @@ export interface Head {
   tombstone: boolean;
   /** Shard index -> disk id, as in the manifest the head names (where to look first; trust is the manifest). */
   placement?: string[];
+  /** Shard index -> where that disk's manifest copy is in its copy log (null: not written, repair queued). */
+  copies?: Array<CopyRef | null>;
   /** Whether the version has shard files (false: inline or tombstone, all in the manifest copies). */
   striped?: boolean;
   /** When this head was committed (or last re-pointed by repair): superseded files are kept a grace period after. */
@@ -158,7 +162,6 @@ export class Catalog {
       this.#db.put(headKey, req.head);
       // The version this head replaces is garbage once readers that started on it are done (gc's grace period).
       if (current !== undefined) this.#db.put(['garbage', current.versionId].join(SEP), { bucket: req.bucket, key: req.key, head: current, supersededMs: req.head.committedMs ?? req.audit.timeMs });
-      this.#db.put(['version', req.bucket, req.key, req.head.sequence.toString().padStart(20, '0')].join(SEP), req.head);
       this.#db.put(['vid', req.head.versionId].join(SEP), { bucket: req.bucket, key: req.key, sequence: req.head.sequence });
       for (const r of req.repair ?? []) {
         this.#db.put(['repair', req.bucket, req.key, req.head.versionId, String(r.shard)].join(SEP), r);
@@ -189,10 +192,7 @@ export class Catalog {
         const b = ['bucket', bucket].join(SEP);
         if (this.#db.get(b) === undefined) this.#db.put(b, { createdMs: audit.timeMs });
         this.#db.put(['head', bucket, key].join(SEP), head);
-        for (const v of [...older, head]) {
-          this.#db.put(['version', bucket, key, v.sequence.toString().padStart(20, '0')].join(SEP), v);
-          this.#db.put(['vid', v.versionId].join(SEP), { bucket, key, sequence: v.sequence });
-        }
+        for (const v of [...older, head]) this.#db.put(['vid', v.versionId].join(SEP), { bucket, key, sequence: v.sequence });
       }
       this.#appendAudit(audit);
     });
@@ -248,7 +248,6 @@ export class Catalog {
         throw new ShardVaultError(ErrorCode.CONFLICT, `head of ${bucket}/${key} moved while its shards were being repaired`);
       }
       this.#db.put(headKey, head);
-      this.#db.put(['version', bucket, key, head.sequence.toString().padStart(20, '0')].join(SEP), head);
       for (const r of done) this.#db.remove(['repair', bucket, key, head.versionId, String(r.shard)].join(SEP));
       this.#appendAudit({ ...audit, bucket, key, versionId: head.versionId });
     });

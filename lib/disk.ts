@@ -1,5 +1,5 @@
 /**
- * Pool disks: formatting (identity file + fan-out directories, all durable), identity checks at open, and the
+ * Pool disks: formatting (identity file, fan-out directories and the copy log directory, all durable), identity checks at open, and the
  * small durable-file helpers the vault uses for its own metadata. A disk whose identity file, pool id or
  * st_dev does not match is not used: an unmounted mount point is silently the root filesystem otherwise
  * (research/fault-harness.md 1c).
@@ -9,6 +9,7 @@ import { mkdir, open as fsOpen, readFile, rename, unlink, writeFile } from 'node
 import { join, resolve } from 'node:path';
 
 import { ErrorCode, ShardVaultError } from './errors.js';
+import { LOG_DIR } from './copylog.js';
 import { FORMAT_VERSION, fanoutDirs } from './layout.js';
 import { statDisk } from './shardio.js';
 
@@ -66,6 +67,7 @@ export async function formatDisk(disk: DiskConfig, poolId: string): Promise<void
   await mkdirDurable(objects);
   await Promise.all(fanoutDirs().map((f) => mkdir(join(objects, f), { recursive: true })));
   await fsyncPath(objects);
+  await mkdirDurable(join(disk.path, LOG_DIR));
   disk.dev = statDisk(disk.path).dev;
   await writeFileDurable(
     join(disk.path, 'disk.json'),

@@ -1,20 +1,19 @@
 /**
- * On-disk layout of a pool disk (format version 2), pure: names and the shard file header. The vault is the
+ * On-disk layout of a pool disk (format version 3), pure: names and the shard file header. The vault is the
  * only writer; tools and tests use the same functions to find files.
  *
  *   <disk>/disk.json                                  identity (disk id, pool id, format version, labels, st_dev)
  *   <disk>/objects/<ff>/                              256 fan-out directories, made durable at format time, so a
  *                                                     put never creates (and fsyncs) a directory
  *   <disk>/objects/<ff>/<oid>.<vid>.s<i>              shard i of version <vid> of object <oid>
- *   <disk>/objects/<ff>/<oid>.<vid>.<mh>.m<i>         manifest copy for shard i: signed manifest + hash table,
- *                                                     named by the manifest hash (<mh>, 16 hex digits), so a
- *                                                     re-signed manifest (new placement after repair) never
- *                                                     overwrites the copies the committed head still names
  *   <disk>/objects/<ff>/.tmp-*                        writers' temporary files (removed at open)
+ *   <disk>/log/                                       the disk's copy log (lib/copylog.ts): manifest copies
+ *                                                     (signed manifest + hash table, small objects inline) as
+ *                                                     records in preallocated segments, made durable at format
  * <oid> is 32 hex digits of BLAKE3(derive "shardvault/object-id/v1", bucket NUL key); <ff> its first two.
  *
  * Shard file header (HEADER_BYTES, big-endian), then the blocks back to back:
- *   "SVSH" | u16 format=2 | u16 shard index | u16 k | u16 m | u32 blockBytes | poolId[16] | objectId[16] |
+ *   "SVSH" | u16 format=3 | u16 shard index | u16 k | u16 m | u32 blockBytes | poolId[16] | objectId[16] |
  *   versionId[16] | hashTableRoot[32] | zero padding
  * The header makes a misplaced or swapped file diagnosable; trust comes from the signed manifest's hash table.
  * It binds the hash-table root (which commits to every block of the version) rather than the manifest hash:
@@ -27,7 +26,7 @@ import { join } from 'node:path';
 import { ErrorCode, ShardVaultError } from './errors.js';
 import { blake3Sync } from './hash.js';
 
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 export const HEADER_BYTES = 128;
 const MAGIC = [0x53, 0x56, 0x53, 0x48]; // "SVSH"
 const encoder = new TextEncoder();
@@ -53,27 +52,20 @@ export function shardFileName(oidHex: string, versionIdHex: string, shard: numbe
   return `${oidHex}.${versionIdHex}.s${shard}`;
 }
 
-export function copyFileName(oidHex: string, versionIdHex: string, manifestHashHex: string, shard: number): string {
-  return `${oidHex}.${versionIdHex}.${manifestHashHex.slice(0, 16)}.m${shard}`;
-}
-
 export type ParsedName =
   | { kind: 'shard'; oid: string; versionId: string; shard: number }
-  | { kind: 'copy'; oid: string; versionId: string; manifestHash16: string; shard: number }
   | { kind: 'temporary' }
   | { kind: 'unknown' };
 
-const NAME = /^([0-9a-f]{32})\.([0-9a-f]{32})\.(?:([0-9a-f]{16})\.m|s)(\d{1,3})$/;
+const NAME = /^([0-9a-f]{32})\.([0-9a-f]{32})\.s(\d{1,3})$/;
 
 export function parseFileName(name: string): ParsedName {
   if (name.startsWith('.tmp-')) return { kind: 'temporary' };
   const g = NAME.exec(name);
   if (g === null) return { kind: 'unknown' };
-  const shard = Number(g[4]);
+  const shard = Number(g[3]);
   if (shard > 255) return { kind: 'unknown' };
-  return g[3] === undefined
-    ? { kind: 'shard', oid: g[1], versionId: g[2], shard }
-    : { kind: 'copy', oid: g[1], versionId: g[2], manifestHash16: g[3], shard };
+  return { kind: 'shard', oid: g[1], versionId: g[2], shard };
 }
 
 export interface ShardHeader {
@@ -107,7 +99,7 @@ export function encodeHeader(h: ShardHeader): Uint8Array {
   return out;
 }
 
-/** Parses a header; undefined when the bytes are not a format-2 shard header. */
+/** Parses a header; undefined when the bytes are not a shard header of this format. */
 export function decodeHeader(b: Uint8Array): ShardHeader | undefined {
   if (b.length < HEADER_BYTES || MAGIC.some((c, i) => b[i] !== c)) return undefined;
   const v = new DataView(b.buffer, b.byteOffset, HEADER_BYTES);

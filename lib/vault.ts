@@ -33,9 +33,10 @@ import { ReedSolomon } from './codec.js';
 import { diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig } from './disk.js';
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
 import { blake3Sync, createBlake3 } from './hash.js';
+import { CopyLog, RECORD_HEADER_BYTES, listSegments, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import {
-  FORMAT_VERSION, HEADER_BYTES, copyFileName, decodeHeader, encodeHeader, fanoutDirs, hex, objectDir, objectId,
-  parseFileName, shardFileName,
+  FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader, fanoutDirs, hex, objectDir, objectId, parseFileName,
+  shardFileName,
 } from './layout.js';
 import { MANIFEST_LIMITS, signManifest, verifyManifest, type Manifest } from './manifest.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
@@ -101,6 +102,8 @@ export interface GcResult {
   orphansRemoved: number;
   supersededRemoved: number;
   staleRemoved: number;
+  /** Copy-log segments no live or queued version points into (every record in them dead). */
+  segmentsRemoved: number;
   repairQueued: number;
 }
 
@@ -172,6 +175,8 @@ export class Vault {
   /** Why each disk is unusable right now (absent: usable). Refreshed at open and by status(). */
   readonly #problems = new Map<string, string>();
   readonly #keyId: Uint8Array;
+  /** Each disk's copy log (lib/copylog.ts), opened at the first copy written there. */
+  readonly #logs = new Map<string, CopyLog>();
 
   private constructor(
     private readonly metaDir: string,
@@ -267,8 +272,9 @@ export class Vault {
   }
 
   /**
-   * Rebuilds a lost or damaged catalog from the manifest copies on the disks (DESIGN.md 2): every copy is
-   * verified (name, manifest hash, pool-key signature, hash-table root); per key the highest valid sequence
+   * Rebuilds a lost or damaged catalog from the manifest copies on the disks (DESIGN.md 2): every record of
+   * every copy-log segment is read and verified (record hash and position, pool-key signature, hash-table
+   * root); per key the highest valid sequence
    * becomes the head (a tombstone keeps a deleted key deleted), older versions go into the version index. The
    * old catalog directory is moved aside, and the new audit chain starts with a `catalog.rebuild` record that
    * names the old chain's last hash when it was still readable (re-anchoring). Needs pool.json and pool.key.
@@ -299,28 +305,29 @@ export class Vault {
         }
       }
       // Per object, per version: the verified manifest with the most copies.
-      const found = new Map<string, Map<string, Map<string, { manifest: Manifest; copies: number }>>>();
+      const found = new Map<string, Map<string, Map<string, { manifest: Manifest; copies: number; refs: Map<string, CopyRef> }>>>();
       let copiesRead = 0;
       let copiesRejected = 0;
+      const poolId = Buffer.from(boot.poolId, 'hex');
       for (const d of boot.disks) {
         if (d.state === 'removed' || (await diskProblem(d, boot.poolId)) !== undefined) continue;
-        for (const fan of fanoutDirs()) {
-          const dir = join(d.path, 'objects', fan);
-          for (const f of await readdir(dir).catch(() => [] as string[])) {
-            const parsed = parseFileName(f);
-            if (parsed.kind !== 'copy') continue;
+        for (const seg of (await listSegments(d.path)).segments) {
+          const bytes = await readFile(segmentPath(d.path, seg)).catch(() => undefined);
+          if (bytes === undefined) continue;
+          // Torn records (a crash mid-append) are not records: the scan skips them.
+          for (const { ref, payload } of scanSegment(bytes, seg, poolId)) {
             copiesRead++;
             try {
-              const { manifest, manifestHash } = openCopy(await readFile(join(dir, f)), (id) => (Buffer.compare(id, trustedId) === 0 ? publicKey : null));
-              if (manifestHash.slice(0, 16) !== parsed.manifestHash16) throw new Error('name');
-              if (hex(manifest.versionId) !== parsed.versionId || hex(objectId(manifest.bucket, manifest.key)) !== parsed.oid) throw new Error('misplaced');
+              const { manifest, manifestHash } = openCopy(payload, (id) => (Buffer.compare(id, trustedId) === 0 ? publicKey : null));
+              const vid = hex(manifest.versionId);
               const objectKey = `${manifest.bucket}\0${manifest.key}`;
               const versions = found.get(objectKey) ?? new Map();
               found.set(objectKey, versions);
-              const byHash = versions.get(parsed.versionId) ?? new Map();
-              versions.set(parsed.versionId, byHash);
-              const seen = byHash.get(manifestHash) ?? { manifest, copies: 0 };
+              const byHash = versions.get(vid) ?? new Map();
+              versions.set(vid, byHash);
+              const seen = byHash.get(manifestHash) ?? { manifest, copies: 0, refs: new Map<string, CopyRef>() };
               seen.copies++;
+              seen.refs.set(d.id, ref);
               byHash.set(manifestHash, seen);
             } catch {
               copiesRejected++;
@@ -332,10 +339,11 @@ export class Vault {
       let versionCount = 0;
       for (const versions of found.values()) {
         const heads = [...versions.values()].map((byHash) => {
-          const [manifestHash, { manifest }] = [...byHash.entries()].sort((a, b) => b[1].copies - a[1].copies || (a[0] < b[0] ? -1 : 1))[0];
+          const [manifestHash, { manifest, refs }] = [...byHash.entries()].sort((a, b) => b[1].copies - a[1].copies || (a[0] < b[0] ? -1 : 1))[0];
           const head: Head = {
             versionId: hex(manifest.versionId), sequence: manifest.sequence, manifestHash, tombstone: manifest.tombstone,
-            placement: manifest.placement, striped: manifest.stripeCount > 0, committedMs: manifest.timeMs,
+            placement: manifest.placement, copies: manifest.placement.map((id) => refs.get(id) ?? null), striped: manifest.stripeCount > 0,
+            committedMs: manifest.timeMs,
           };
           return { head, manifest };
         });
@@ -362,7 +370,7 @@ export class Vault {
   }
 
   /** What the gc() of the last open did. */
-  lastRecovery: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, repairQueued: 0 };
+  lastRecovery: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, repairQueued: 0 };
 
   async #checkDisks(): Promise<void> {
     for (const d of this.config.disks) {
@@ -375,6 +383,8 @@ export class Vault {
   #unlock: () => Promise<void> = async () => undefined;
 
   async close(): Promise<void> {
+    await Promise.all([...this.#logs.values()].map((l) => l.close()));
+    this.#logs.clear();
     await this.catalog.close();
     await this.#unlock();
   }
@@ -405,9 +415,20 @@ export class Vault {
     return d === undefined ? undefined : join(objectDir(d.path, oid), shardFileName(oid, versionId, shard));
   }
 
-  #copyPath(diskId: string, oid: string, versionId: string, manifestHash: string, shard: number): string | undefined {
-    const d = this.#readable(diskId);
-    return d === undefined ? undefined : join(objectDir(d.path, oid), copyFileName(oid, versionId, manifestHash, shard));
+  #log(d: DiskConfig): CopyLog {
+    let log = this.#logs.get(d.id);
+    if (log === undefined) {
+      log = new CopyLog(d.path, Buffer.from(this.config.poolId, 'hex'), d.dev);
+      this.#logs.set(d.id, log);
+    }
+    return log;
+  }
+
+  /** Releases the pins of appended copies (after their commit, or after giving up on it). */
+  #unpin(disks: readonly string[], refs: ReadonlyArray<CopyRef | undefined>): void {
+    refs.forEach((r, i) => {
+      if (r !== undefined) this.#logs.get(disks[i])?.unpin(r);
+    });
   }
 
   async createBucket(bucket: string, principal = 'local'): Promise<void> {
@@ -436,22 +457,17 @@ export class Vault {
     return { ...body, signature: edSign(null, Buffer.from(JSON.stringify(body)), this.privateKey).toString('hex') };
   }
 
-  /** Seals one manifest copy on a disk; false when the disk is unusable or any step fails (that copy is lost, I9). */
-  async #writeCopy(diskId: string, oid: string, versionId: string, manifestHash: string, shard: number, copy: Uint8Array, replace = false): Promise<boolean> {
+  /**
+   * Appends one manifest copy to a disk's copy log, durably; its reference (pinned: #unpin once committed or
+   * given up), or undefined when the disk is unusable or any step fails (that copy is lost, I9).
+   */
+  async #writeCopy(diskId: string, copy: Uint8Array): Promise<CopyRef | undefined> {
     const d = this.#readable(diskId);
-    if (d === undefined) return false;
-    let w: ShardWriter | undefined;
+    if (d === undefined) return undefined;
     try {
-      // A new copy is created under its final name (no rename: on ext4 a rename costs a full journal commit); a
-      // torn one left by a crash belongs to a version that never committed, and gc removes it. Replacing an
-      // existing copy (repair) goes through a temporary file and an atomic rename.
-      w = await openShardWriter(objectDir(d.path, oid), copyFileName(oid, versionId, manifestHash, shard), { expectDev: d.dev, direct: !replace });
-      await w.append(copy);
-      await w.seal({ replace });
-      return true;
+      return await this.#log(d).append(copy);
     } catch {
-      await w?.abort().catch(() => undefined);
-      return false;
+      return undefined;
     }
   }
 
@@ -609,37 +625,47 @@ export class Vault {
         timeMs: Date.now(), signerKeyId: this.#keyId, inline: new Uint8Array(0),
       };
       const { manifestHash, copy } = this.#sign(manifest, hashTable);
-      // Seal every disk: header with the hash-table root, shard file, then its manifest copy, each sealed durably.
-      await Promise.all(
-        writers.map(async (w, i) => {
-          if (w === null || !alive[i]) {
-            await w?.abort().catch(() => undefined);
-            alive[i] = false;
-            return;
-          }
-          try {
-            await w.pwrite(header(i, manifest.hashTableRoot), 0);
-            await w.seal();
-          } catch {
-            await w.abort().catch(() => undefined);
-            alive[i] = false;
-            return;
-          }
-          alive[i] = await this.#writeCopy(placement[i], oid, vid, manifestHash, i, copy);
-        }),
-      );
-      const durable = placement.filter((_, i) => alive[i]);
-      if (durable.length < this.config.writeQuorum) {
-        throw new ShardVaultError(ErrorCode.IO, `only ${durable.length} of ${n} disks sealed; write quorum is ${this.config.writeQuorum}`);
+      // Seal every disk: the shard file (header with the hash-table root, fdatasync, directory fsync) and, at the
+      // same time, its manifest copy appended to the disk's copy log; both durable before the commit.
+      const refs = new Array<CopyRef | undefined>(n).fill(undefined);
+      try {
+        await Promise.all(
+          writers.map(async (w, i) => {
+            if (w === null || !alive[i]) {
+              await w?.abort().catch(() => undefined);
+              alive[i] = false;
+              return;
+            }
+            const sealShard = async () => {
+              try {
+                await w.pwrite(header(i, manifest.hashTableRoot), 0);
+                await w.seal();
+                return true;
+              } catch {
+                await w.abort().catch(() => undefined);
+                return false;
+              }
+            };
+            const [sealed, ref] = await Promise.all([sealShard(), this.#writeCopy(placement[i], copy)]);
+            refs[i] = ref;
+            alive[i] = sealed && ref !== undefined;
+          }),
+        );
+        const durable = placement.filter((_, i) => alive[i]);
+        if (durable.length < this.config.writeQuorum) {
+          throw new ShardVaultError(ErrorCode.IO, `only ${durable.length} of ${n} disks sealed; write quorum is ${this.config.writeQuorum}`);
+        }
+        const committedMs = Date.now();
+        await this.catalog.commit({
+          bucket, key, expectedSequence: head?.sequence ?? 0n,
+          head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs },
+          audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
+          repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
+        });
+        return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n });
+      } finally {
+        this.#unpin(placement, refs);
       }
-      const committedMs = Date.now();
-      await this.catalog.commit({
-        bucket, key, expectedSequence: head?.sequence ?? 0n,
-        head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, striped: true, committedMs },
-        audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
-        repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
-      });
-      return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n });
     } finally {
       release();
     }
@@ -708,18 +734,22 @@ export class Vault {
       principal, timeMs: Date.now(), signerKeyId: this.#keyId, inline: inline.slice(),
     };
     const { manifestHash, copy } = this.#sign(manifest, new Uint8Array(0));
-    const sealed = await Promise.all(placement.map((id, i) => this.#writeCopy(id, oid, vid, manifestHash, i, copy)));
-    const durable = placement.filter((_, i) => sealed[i]);
-    if (durable.length < this.config.writeQuorum) {
-      throw new ShardVaultError(ErrorCode.IO, `manifest sealed on ${durable.length} disks; write quorum is ${this.config.writeQuorum}`);
+    const refs = await Promise.all(placement.map((id) => this.#writeCopy(id, copy)));
+    try {
+      const durable = placement.filter((_, i) => refs[i] !== undefined);
+      if (durable.length < this.config.writeQuorum) {
+        throw new ShardVaultError(ErrorCode.IO, `manifest sealed on ${durable.length} disks; write quorum is ${this.config.writeQuorum}`);
+      }
+      await this.catalog.commit({
+        bucket, key, expectedSequence: head?.sequence ?? 0n,
+        head: { versionId: vid, sequence, manifestHash, tombstone, placement, copies: refs.map((r) => r ?? null), striped: false, committedMs: Date.now() },
+        audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
+        repair: placement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ disk, shard }])),
+      });
+      return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m });
+    } finally {
+      this.#unpin(placement, refs);
     }
-    await this.catalog.commit({
-      bucket, key, expectedSequence: head?.sequence ?? 0n,
-      head: { versionId: vid, sequence, manifestHash, tombstone, placement, striped: false, committedMs: Date.now() },
-      audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
-      repair: placement.flatMap((disk, shard) => (sealed[shard] ? [] : [{ disk, shard }])),
-    });
-    return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m });
   }
 
   list(bucket: string, options?: { prefix?: string; startAfter?: string; limit?: number }): string[] {
@@ -861,29 +891,27 @@ export class Vault {
   /**
    * The manifest the head names, from the first copy that verifies: its bytes hash to the head's manifest
    * hash, the signature is by a pool key, and the sequence equals the head's (an older copy cannot roll the
-   * object back, I4). Copies are looked for where the head's placement puts them, then on every disk. Copies
-   * that were missing or did not verify before the good one are returned as `badCopies` (shard indices).
+   * object back, I4). Copies are read where the head says they are (disk of the placement, record in its copy
+   * log). Copies that were missing or did not verify before the good one are returned as `badCopies` (shard
+   * indices).
    */
   async #loadManifest(bucket: string, key: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array; badCopies: number[] }> {
-    const oid = hex(objectId(bucket, key));
-    const n = this.config.k + this.config.m;
     const badCopies: number[] = [];
-    const candidates: Array<{ diskId: string; shard: number; placed: boolean }> = (head.placement ?? []).map((diskId, shard) => ({ diskId, shard, placed: true }));
-    for (const d of this.config.disks) for (let i = 0; i < n; i++) if (head.placement?.[i] !== d.id) candidates.push({ diskId: d.id, shard: i, placed: false });
-    for (const { diskId, shard, placed } of candidates) {
-      const file = this.#copyPath(diskId, oid, head.versionId, head.manifestHash, shard);
-      if (file === undefined) continue; // the disk is offline: not a bad copy to rewrite now
-      const loaded = await this.#readCopy(file, head);
+    for (const [shard, diskId] of (head.placement ?? []).entries()) {
+      const d = this.#readable(diskId);
+      if (d === undefined) continue; // the disk is offline: not a bad copy to rewrite now
+      const loaded = await this.#readCopy(d, head.copies?.[shard] ?? undefined, head);
       if (loaded !== undefined) return { ...loaded, badCopies };
-      if (placed) badCopies.push(shard);
+      badCopies.push(shard);
     }
     throw new ShardVaultError(ErrorCode.CORRUPT, `no valid manifest copy for ${bucket}/${key} at sequence ${head.sequence}`);
   }
 
-  /** A manifest copy file verified against the head; undefined when missing, unreadable, stale or forged. */
-  async #readCopy(file: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array } | undefined> {
+  /** A manifest copy verified against the head; undefined when missing, unreadable, torn, stale or forged. */
+  async #readCopy(d: DiskConfig, ref: CopyRef | undefined, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array } | undefined> {
+    if (ref === undefined) return undefined;
     try {
-      const copy = await readFile(file);
+      const copy = await readRecord(d.path, ref, Buffer.from(this.config.poolId, 'hex'));
       const { manifest, hashTable } = openCopy(copy, (id) => (Buffer.compare(id, this.#keyId) === 0 ? this.publicKey : null), head.manifestHash);
       if (manifest.sequence !== head.sequence || hex(manifest.versionId) !== head.versionId) return undefined;
       return { manifest, hashTable, copy };
@@ -894,9 +922,10 @@ export class Vault {
 
   /**
    * Where the files of the current version of bucket/key are (tools and tests): per shard, its disk and the
-   * paths of its shard file (undefined for inline objects and tombstones) and manifest copy.
+   * path of its shard file (undefined for inline objects and tombstones) and where its manifest copy's record
+   * is (segment file, byte offset, record length; undefined when that copy was never written).
    */
-  locate(bucket: string, key: string): { versionId: string; manifestHash: string; shards: Array<{ shard: number; diskId: string; shardFile?: string; copyFile: string }> } | undefined {
+  locate(bucket: string, key: string): { versionId: string; manifestHash: string; shards: Array<{ shard: number; diskId: string; shardFile?: string; copy?: { file: string; offset: number; length: number } }> } | undefined {
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.placement === undefined) return undefined;
     const oid = hex(objectId(bucket, key));
@@ -906,10 +935,11 @@ export class Vault {
       shards: head.placement.map((diskId, shard) => {
         const d = this.#disk(diskId)!;
         const dir = objectDir(d.path, oid);
+        const ref = head.copies?.[shard] ?? undefined;
         return {
           shard, diskId,
           ...(head.striped === true ? { shardFile: join(dir, shardFileName(oid, head.versionId, shard)) } : {}),
-          copyFile: join(dir, copyFileName(oid, head.versionId, head.manifestHash, shard)),
+          ...(ref !== undefined ? { copy: { file: segmentPath(d.path, ref.seg), offset: ref.off, length: RECORD_HEADER_BYTES + ref.len } } : {}),
         };
       }),
     };
@@ -956,9 +986,9 @@ export class Vault {
       const oidBytes = objectId(bucket, key);
       await Promise.all(
         placement.map(async (id, i) => {
-          const copyFile = this.#copyPath(id, oid, head.versionId, head.manifestHash, i);
-          if (copyFile === undefined) return; // offline disk: not scrubbed now
-          if ((await this.#readCopy(copyFile, head)) === undefined) bad.add(i);
+          const d = this.#readable(id);
+          if (d === undefined) return; // offline disk: not scrubbed now
+          if ((await this.#readCopy(d, head.copies?.[i] ?? undefined, head)) === undefined) bad.add(i);
           if (stripeCount === 0) return;
           const file = this.#shardPath(id, oid, head.versionId, i)!;
           try {
@@ -1146,35 +1176,50 @@ export class Vault {
       }
     }
     if (moved.length === 0) {
-      const ok = await Promise.all(targets.map((t) => this.#writeCopy(newPlacement[t], oid, vid, manifestHash, t, copy, true)));
-      const fixed = group.filter((g) => ok[targets.indexOf(g.shard)]);
-      await this.catalog.completeRepair(fixed, 'repair', principal, Date.now());
-      return { repaired: fixed.length, moved: 0, failed: group.length - fixed.length };
+      // Same disks: each target gets a fresh copy (the old record is torn, stale, missing or simply superseded
+      // by it), and the head is re-pointed at the new records with the completed work, compare-and-set.
+      const refs = await Promise.all(targets.map((t) => this.#writeCopy(newPlacement[t], copy)));
+      try {
+        const fixed = group.filter((g) => refs[targets.indexOf(g.shard)] !== undefined);
+        if (fixed.length > 0) {
+          const copies = placement.map((_, i) => head.copies?.[i] ?? null);
+          targets.forEach((t, j) => {
+            if (refs[j] !== undefined) copies[t] = refs[j]!;
+          });
+          await this.catalog.replaceManifest(bucket, key, { versionId: vid, manifestHash: head.manifestHash }, { ...head, copies }, fixed,
+            { action: 'repair', principal, timeMs: Date.now(), detail: fixed.map((g) => g.shard).join(',') });
+        }
+        return { repaired: fixed.length, moved: 0, failed: group.length - fixed.length };
+      } finally {
+        this.#unpin(targets.map((t) => newPlacement[t]), refs);
+      }
     }
-    // A move: the re-signed manifest goes to every disk of the new placement under its own name (the copies
-    // the head still names stay valid until the commit), then the head is re-pointed.
-    const sealed = await Promise.all(newPlacement.map((id, i) => this.#writeCopy(id, oid, vid, manifestHash, i, copy, true)));
-    const sealedCount = sealed.filter(Boolean).length;
-    if (targets.some((t) => !sealed[t]) || sealedCount < this.config.writeQuorum) {
-      return { repaired: 0, moved: 0, failed: group.length }; // the old head still stands; gc removes the new files
+    // A move: the re-signed manifest goes to every disk of the new placement as new records (the copies the head
+    // still names stay valid until the commit), then the head is re-pointed.
+    const refs = await Promise.all(newPlacement.map((id) => this.#writeCopy(id, copy)));
+    try {
+      const sealedCount = refs.filter((r) => r !== undefined).length;
+      if (targets.some((t) => refs[t] === undefined) || sealedCount < this.config.writeQuorum) {
+        return { repaired: 0, moved: 0, failed: group.length }; // the old head still stands; the new records are dead space
+      }
+      const missing = newPlacement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ bucket, key, versionId: vid, disk, shard }]));
+      await this.catalog.replaceManifest(
+        bucket, key, { versionId: vid, manifestHash: head.manifestHash },
+        { ...head, manifestHash, placement: newPlacement, copies: refs.map((r) => r ?? null), committedMs: Date.now() },
+        group,
+        { action: 'repair.move', principal, timeMs: Date.now(), detail: moved.map((t) => `${t}:${placement[t]}->${newPlacement[t]}`).join(',') },
+      );
+      await this.catalog.queueRepair(missing, principal, Date.now());
+    } finally {
+      this.#unpin(newPlacement, refs);
     }
-    const missing = newPlacement.flatMap((disk, shard) => (sealed[shard] ? [] : [{ bucket, key, versionId: vid, disk, shard }]));
-    await this.catalog.replaceManifest(
-      bucket, key, { versionId: vid, manifestHash: head.manifestHash },
-      { ...head, manifestHash, placement: newPlacement, committedMs: Date.now() },
-      group,
-      { action: 'repair.move', principal, timeMs: Date.now(), detail: moved.map((t) => `${t}:${placement[t]}->${newPlacement[t]}`).join(',') },
-    );
-    await this.catalog.queueRepair(missing, principal, Date.now());
-    // The superseded copies and moved-away shard files are garbage now; what cannot be reached is left to gc().
+    // The moved-away shard files are garbage now (old copy records are dead space, collected with their
+    // segment); what cannot be reached is left to gc().
     await Promise.all(
       placement.map(async (id, i) => {
-        const old = this.#copyPath(id, oid, vid, head.manifestHash, i);
-        if (old !== undefined) await unlink(old).catch(() => undefined);
-        if (newPlacement[i] !== id) {
-          const shardFile = this.#shardPath(id, oid, vid, i);
-          if (shardFile !== undefined) await unlink(shardFile).catch(() => undefined);
-        }
+        if (newPlacement[i] === id) return;
+        const shardFile = this.#shardPath(id, oid, vid, i);
+        if (shardFile !== undefined) await unlink(shardFile).catch(() => undefined);
       }),
     );
     return { repaired: group.length, moved: moved.length, failed: 0 };
@@ -1183,39 +1228,71 @@ export class Vault {
   // ---------------------------------------------------------------- garbage and recovery
 
   /**
-   * Removes the files of superseded versions queued by commits (after `graceMs`), then (unless `walk: false`)
-   * walks every usable disk: removes temporary files (with `removeTemporary`: only at open, when no writer of
-   * this pool can be running), files of versions never committed (a crash between sealing and the commit),
-   * files of superseded versions, and shard files or manifest copies the current head no longer names (moved
-   * by repair, or a stale generation), each once older than `graceMs`; then queues repair for every head whose
-   * shard files or manifest copies are missing on usable disks. Cost: one readdir of 256 directories per disk
-   * and one catalog lookup per file.
+   * Removes the shard files of superseded versions queued by commits (after `graceMs`), then (unless
+   * `walk: false`) walks every usable disk: removes temporary files (with `removeTemporary`: only at open, when
+   * no writer of this pool can be running), shard files of versions never committed (a crash between sealing
+   * and the commit), of superseded versions, and ones the current head no longer names (moved by repair), each
+   * once older than `graceMs`; removes copy-log segments that no current head and no queued garbage points
+   * into and that this process is not writing; then queues repair for every head whose shard files or
+   * manifest copies are missing on usable disks. Cost: one readdir of 256 directories per disk, one catalog
+   * lookup per file and one pass over the heads.
    */
   async gc(options: { graceMs?: number; removeTemporary?: boolean; walk?: boolean } = {}): Promise<GcResult> {
     const graceMs = options.graceMs ?? 60 * 60 * 1000;
-    const result: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, repairQueued: 0 };
+    const result: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, repairQueued: 0 };
     const now = Date.now();
-    // First the garbage queue: superseded versions at the places their last head named (cheap, no walk).
+    // First the garbage queue: superseded versions' shard files where their last head put them (no walk).
+    // Their manifest copies are records in copy-log segments: dead space until the walk removes a segment.
     const done: string[] = [];
     for (const g of this.catalog.garbageQueue()) {
       if (now - g.supersededMs < graceMs) continue;
       const oid = hex(objectId(g.bucket, g.key));
-      await Promise.all((g.head.placement ?? []).map(async (diskId, i) => {
-        const files = [this.#copyPath(diskId, oid, g.head.versionId, g.head.manifestHash, i), g.head.striped === true ? this.#shardPath(diskId, oid, g.head.versionId, i) : undefined];
-        for (const f of files) if (f !== undefined && (await unlink(f).then(() => true, () => false))) result.supersededRemoved++;
-      }));
+      if (g.head.striped === true) {
+        await Promise.all((g.head.placement ?? []).map(async (diskId, i) => {
+          const f = this.#shardPath(diskId, oid, g.head.versionId, i);
+          if (f !== undefined && (await unlink(f).then(() => true, () => false))) result.supersededRemoved++;
+        }));
+      }
       done.push(g.head.versionId); // what an offline disk still holds, the walk removes when it is back
     }
     await this.catalog.completeGarbage(done);
     if (options.walk === false) return result;
-    const seen = new Set<string>(); // `${diskId}/${name}` of files the current heads name
+    const seen = new Set<string>(); // `${diskId}/${name}` of shard files the current heads name
     const old = async (file: string, sinceMs: number) => {
       const st = await stat(file).catch(() => null);
       return st !== null && now - Math.max(st.mtimeMs, sinceMs) >= graceMs;
     };
+    // Segments something still points into: current heads (tombstones too: they keep deletes deleted) and
+    // superseded versions still in the garbage queue (readers that started on them, within the grace).
+    const referenced = new Set<string>(); // `${diskId}/${seg}`
+    const refer = (head: Head) => head.copies?.forEach((r, i) => {
+      if (r !== null && head.placement?.[i] !== undefined) referenced.add(`${head.placement[i]}/${r.seg}`);
+    });
+    for (const { head } of this.catalog.heads({ tombstones: true })) refer(head);
+    for (const g of this.catalog.garbageQueue()) refer(g.head);
+    const segmentsOn = new Map<string, Set<number>>();
     // Disks in parallel (independent devices); within a disk, the 256 directories one after another.
     await Promise.all(this.config.disks.map(async (d) => {
       if (this.#readable(d.id) === undefined) return;
+      const { segments, temporary } = await listSegments(d.path);
+      for (const file of temporary) {
+        if (this.#logs.has(d.id) && options.removeTemporary !== true) continue; // this process may be preparing it
+        if (options.removeTemporary === true || (await old(file, 0))) {
+          await unlink(file).catch(() => undefined);
+          result.temporaryRemoved++;
+        }
+      }
+      const present = new Set<number>();
+      for (const seg of segments) {
+        const file = segmentPath(d.path, seg);
+        if (referenced.has(`${d.id}/${seg}`) || this.#logs.get(d.id)?.inUse(seg, now) === true || !(await old(file, 0))) {
+          present.add(seg);
+          continue;
+        }
+        await unlink(file).catch(() => undefined);
+        result.segmentsRemoved++;
+      }
+      segmentsOn.set(d.id, present);
       for (const fan of fanoutDirs()) {
         const dir = join(d.path, 'objects', fan);
         for (const f of await readdir(dir).catch(() => [] as string[])) {
@@ -1245,9 +1322,7 @@ export class Vault {
             }
             continue;
           }
-          const current = (head.placement === undefined || head.placement[parsed.shard] === d.id) &&
-            (parsed.kind === 'shard' || parsed.manifestHash16 === head.manifestHash.slice(0, 16));
-          if (current) {
+          if (head.placement === undefined || head.placement[parsed.shard] === d.id) {
             seen.add(`${d.id}/${f}`);
           } else if (await old(file, head.committedMs ?? 0)) {
             await unlink(file).catch(() => undefined);
@@ -1256,14 +1331,16 @@ export class Vault {
         }
       }
     }));
-    // Heads short of files on usable disks (lost files, a crash in the middle of a repair) go to repair.
+    // Heads short of files on usable disks (lost files, a copy never written by a degraded write, a crash in
+    // the middle of a repair) go to repair. A copy counts when its segment is there; scrub reads the records.
     const work: RepairItem[] = [];
     for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
       if (head.placement === undefined) continue;
       const oid = hex(objectId(bucket, key));
       head.placement.forEach((diskId, shard) => {
         if (this.#readable(diskId) === undefined) return;
-        const copyOk = seen.has(`${diskId}/${copyFileName(oid, head.versionId, head.manifestHash, shard)}`);
+        const ref = head.copies?.[shard] ?? null;
+        const copyOk = ref !== null && segmentsOn.get(diskId)?.has(ref.seg) === true;
         const shardOk = head.striped !== true || seen.has(`${diskId}/${shardFileName(oid, head.versionId, shard)}`);
         if (!copyOk || !shardOk) work.push({ bucket, key, versionId: head.versionId, disk: diskId, shard });
       });

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
+import { copyPayload, damageCopy, forgeCopy, segmentsOf, type CopyLoc } from './copies.js';
 
 const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-vault-'));
@@ -27,11 +28,16 @@ async function makeVault(k = 4, m = 2, blockBytes = 4096) {
   return { vault, disks, base };
 }
 
-/** Paths of the current version's shard files ('s') or manifest copies ('m') of b/key that exist, by shard. */
-function shardFiles(vault: Vault, key: string, kind: 's' | 'm'): string[] {
+/** Paths of the current version's shard files of b/key that exist, by shard. */
+function shardFiles(vault: Vault, key: string, _kind: 's'): string[] {
   const where = vault.locate('b', key);
   if (where === undefined) return [];
-  return where.shards.map((s) => (kind === 's' ? s.shardFile : s.copyFile)).filter((f): f is string => f !== undefined && existsSync(f));
+  return where.shards.map((s) => s.shardFile).filter((f): f is string => f !== undefined && existsSync(f));
+}
+
+/** Where the current version's manifest copies of b/key are (records in the disks' copy logs), by shard. */
+function copiesOf(vault: Vault, key: string): CopyLoc[] {
+  return (vault.locate('b', key)?.shards ?? []).map((s) => s.copy).filter((c): c is CopyLoc => c !== undefined);
 }
 
 describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavailableReason()})`}`, () => {
@@ -70,11 +76,12 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   it('a replayed older manifest cannot roll an object back', async () => {
     const { vault } = await makeVault();
     await vault.put('b', 'r', Buffer.from('version one'));
-    const old = shardFiles(vault, 'r', 'm');
+    const old = copyPayload(copiesOf(vault, 'r')[0]);
     await vault.put('b', 'r', Buffer.from('version two'));
     expect(Buffer.from(await vault.getBuffer('b', 'r')).toString()).toBe('version two');
-    // A disk that serves old, validly signed files under the new names: every copy of v2 replaced by v1's.
-    for (const f of shardFiles(vault, 'r', 'm')) copyFileSync(old[0], f);
+    // A disk that serves old, validly signed copies where the new ones were: every copy of v2 replaced by a
+    // well-formed record holding v1's copy.
+    for (const c of copiesOf(vault, 'r')) forgeCopy(c, old);
     await expect(vault.getBuffer('b', 'r')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
@@ -202,17 +209,18 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const data = randomBytes(5000);
     await vault.put('b', 'small', data);
     expect(shardFiles(vault, 'small', 's')).toEqual([]); // no shard files at all
-    const copies = shardFiles(vault, 'small', 'm');
+    const copies = copiesOf(vault, 'small');
     expect(copies).toHaveLength(6);
-    unlinkSync(copies[0]);
-    writeFileSync(copies[1], Buffer.from('garbage'));
+    expect(new Set(copies.map((c) => c.file)).size).toBe(6); // one per disk
+    damageCopy(copies[0], 'zero');
+    damageCopy(copies[1], 'flip');
     expect(Buffer.from(await vault.getBuffer('b', 'small')).equals(data)).toBe(true);
     expect(Buffer.from(await vault.getBuffer('b', 'small', { range: { start: 100, end: 200 } })).equals(data.subarray(100, 200))).toBe(true);
     expect((await vault.scrub()).bad).toBe(2);
     expect((await vault.repair()).repaired).toBe(2);
-    expect(shardFiles(vault, 'small', 'm')).toHaveLength(6);
+    expect(copiesOf(vault, 'small')).toHaveLength(6);
     expect((await vault.scrub()).bad).toBe(0);
-    for (const f of copies) writeFileSync(f, Buffer.from('all copies gone bad'));
+    for (const c of copiesOf(vault, 'small')) damageCopy(c, 'truncate');
     await expect(vault.getBuffer('b', 'small')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
@@ -267,8 +275,9 @@ describe.skipIf(!hasNative)('vault: names are checked at the edge, before anythi
     await expect(vault.getBuffer(bucket as string, key as string)).rejects.toMatchObject({ code });
     await expect(vault.delete(bucket as string, key as string)).rejects.toMatchObject({ code });
     // Nothing reached the disks.
-    const files = disks.flatMap((d) => readdirSync(join(d.path, 'objects'), { recursive: true }) as string[]).filter((f) => /\.(s|m)\d+$/.test(f));
+    const files = disks.flatMap((d) => readdirSync(join(d.path, 'objects'), { recursive: true }) as string[]).filter((f) => /\.s\d+$/.test(f));
     expect(files).toEqual([]);
+    expect(disks.flatMap((d) => segmentsOf(d.path))).toEqual([]); // no manifest copy either
     await vault.close();
   });
 });
@@ -339,8 +348,9 @@ describe.skipIf(!hasNative)('vault: missing bucket', () => {
     }
     await expect(vault.put('nope', 'k', body())).rejects.toMatchObject({ code: 'ERR_SV_NO_SUCH_BUCKET' });
     expect(pulled).toBe(0);
-    const files = disks.flatMap((d) => readdirSync(join(d.path, 'objects'), { recursive: true }) as string[]).filter((f) => /\.(s|m)\d+$/.test(f));
+    const files = disks.flatMap((d) => readdirSync(join(d.path, 'objects'), { recursive: true }) as string[]).filter((f) => /\.s\d+$/.test(f));
     expect(files).toEqual([]);
+    expect(disks.flatMap((d) => segmentsOf(d.path))).toEqual([]); // no manifest copy either
     await expect(vault.deleteBucket('nope')).rejects.toMatchObject({ code: 'ERR_SV_NO_SUCH_BUCKET' });
     await vault.close();
   });
