@@ -5,7 +5,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
-import { LOG_DIR, RECORD_HEADER_BYTES, encodeRecord, parseSegmentName } from '../lib/copylog.js';
+import { LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, encodeRecord, parseSegmentName } from '../lib/copylog.js';
 
 export interface CopyLoc {
   file: string;
@@ -62,6 +62,7 @@ export function forgeCopy(loc: CopyLoc, payload: Uint8Array): void {
   const seg = parseSegmentName(basename(loc.file));
   if (typeof seg !== 'number') throw new Error(`${loc.file} is not a segment`);
   const rec = encodeRecord(poolIdOf(loc.file), seg, loc.offset, payload);
+  if (rec.length > Math.ceil(loc.length / RECORD_ALIGN) * RECORD_ALIGN) throw new Error('forged copy does not fit the record slot');
   const out = Buffer.alloc(Math.max(rec.length, loc.length));
   out.set(rec);
   writeRegion(loc.file, loc.offset, out);

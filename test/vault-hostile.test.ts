@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blake3Sync } from '../lib/hash.js';
 import { decodeManifest, signManifest } from '../lib/manifest.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
+import { RECORD_HEADER_BYTES } from '../lib/copylog.js';
 import { Vault } from '../lib/vault.js';
+import { copyPayload, forgeCopy, writeRegion, type CopyLoc } from './copies.js';
 
 const hasNative = native() !== null;
 const K = 4;
@@ -38,6 +40,7 @@ type Kind = 'striped' | 'inline';
 type Target = 'shard' | 'copy' | 'both';
 interface Files {
   shard?: Buffer;
+  /** The manifest copy (the payload of its record in the disk's copy log). */
   copy: Buffer;
 }
 interface Ctx {
@@ -51,8 +54,13 @@ interface Attack {
   name: string;
   target: Target;
   kinds: Kind[];
-  /** Bytes to put in place of the shard file / manifest copy. */
+  /**
+   * Bytes to put in place of the shard file / manifest copy. A forged copy is written as a well-formed record
+   * (the record checksum is no secret, so only the manifest checks can catch it), unless `rawCopy`: then the
+   * bytes go over the record as they are (a torn or wiped record).
+   */
   forge: (ctx: Ctx) => Partial<Files>;
+  rawCopy?: boolean;
   /** Every block still verifies (only the header or the file length is wrong): reads never notice and the
    * object stays readable with any number of such shards; only scrub finds them. */
   blocksIntact?: boolean;
@@ -114,6 +122,7 @@ const ATTACKS: Attack[] = [
   { name: 'copy: bit flip', target: 'copy', kinds: ['striped', 'inline'], forge: (c) => ({ copy: flip(c.current.copy, c.current.copy.length >> 1) }) },
   { name: 'copy: truncated', target: 'copy', kinds: ['striped', 'inline'], forge: (c) => ({ copy: c.current.copy.subarray(0, c.current.copy.length >> 1) }) },
   { name: 'copy: zeroed', target: 'copy', kinds: ['inline'], forge: (c) => ({ copy: Buffer.alloc(c.current.copy.length) }) },
+  { name: 'copy: record wiped', target: 'copy', kinds: ['striped', 'inline'], rawCopy: true, forge: (c) => ({ copy: Buffer.alloc(c.current.copy.length) }) },
   { name: 'copy: swapped from another object, same index', target: 'copy', kinds: ['inline'], forge: (c) => ({ copy: c.donor[c.shard].copy }) },
   { name: 'copy: swapped from another object, other index', target: 'copy', kinds: ['inline'], forge: (c) => ({ copy: c.donor[(c.shard + 1) % N].copy }) },
   { name: 'copy: validly signed older manifest', target: 'copy', kinds: ['striped', 'inline'], forge: (c) => ({ copy: c.old.copy }) },
@@ -136,18 +145,18 @@ const CASES: Case[] = ATTACKS.flatMap((attack) =>
   }),
 );
 
-function filesOf(key: string): Array<{ shard: number; diskId: string; shardFile?: string; copyFile: string }> {
+function filesOf(key: string): Array<{ shard: number; diskId: string; shardFile?: string; copy: CopyLoc }> {
   const where = vault.locate('b', key);
   if (where === undefined) throw new Error(`no ${key}`);
-  return where.shards;
+  return where.shards.map((s) => ({ ...s, copy: s.copy! }));
 }
 function read(key: string): Files[] {
-  return filesOf(key).map((s) => ({ ...(s.shardFile !== undefined ? { shard: readFileSync(s.shardFile) } : {}), copy: readFileSync(s.copyFile) }));
+  return filesOf(key).map((s) => ({ ...(s.shardFile !== undefined ? { shard: readFileSync(s.shardFile) } : {}), copy: copyPayload(s.copy) }));
 }
 function restore(key: string, originals: Files[]): void {
   filesOf(key).forEach((s, i) => {
     if (s.shardFile !== undefined) writeFileSync(s.shardFile, originals[i].shard!);
-    writeFileSync(s.copyFile, originals[i].copy);
+    forgeCopy(s.copy, originals[i].copy); // the same payload at the same place: the original record, byte for byte
   });
 }
 const queued = () => vault.repairQueue().map((r) => `${r.shard}@${r.disk}`).sort();
@@ -202,7 +211,8 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
         }
         if (forged.copy !== undefined) {
           expect(Buffer.compare(forged.copy, originals[shard].copy)).not.toBe(0);
-          writeFileSync(where[shard].copyFile, forged.copy);
+          if (attack.rawCopy === true) writeRegion(where[shard].copy.file, where[shard].copy.offset + RECORD_HEADER_BYTES, forged.copy);
+          else forgeCopy(where[shard].copy, forged.copy);
         }
       }
       const expected = bad.map((s) => `${s}@${where[s].diskId}`).sort();

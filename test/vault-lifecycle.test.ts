@@ -3,6 +3,7 @@
 // repair with a re-signed manifest; drain empties a disk; add makes a disk eligible for new objects; open
 // queues repair for heads whose files are short; stale or missing manifest copies met by reads are queued.
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
+import { copyPayload, damageCopy, forgeCopy } from './copies.js';
 
 const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-life-'));
@@ -176,24 +178,28 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     const i = vault.locate('b', 'i')!;
     await vault.close();
     unlinkSync(s.shards[2].shardFile!);
-    unlinkSync(s.shards[5].copyFile);
-    unlinkSync(i.shards[3].copyFile);
+    // A lost copy-log segment: every copy in it is gone (here those of both objects on that disk).
+    const lostSegment = i.shards[3].copy!.file;
+    unlinkSync(lostSegment);
+    const lost = [s, i].flatMap((w, j) => w.shards.filter((x) => x.copy!.file === lostSegment).map((x) => `${'si'[j]}${x.shard}`));
+    expect(lost).toContain('i3');
     // After a clean close, open only works off the garbage queue; the walk finds files lost meanwhile.
     const quick = await Vault.open(meta);
     expect(quick.lastRecovery.repairQueued).toBe(0);
     await quick.close();
     const v = await Vault.open(meta, { orphanGraceMs: 0, recover: 'walk' });
-    expect(v.lastRecovery.repairQueued).toBe(3);
-    expect(v.repairQueue().map((q) => `${q.key}${q.shard}`).sort()).toEqual(['i3', 's2', 's5']);
-    expect(await v.repair()).toMatchObject({ repaired: 3, failed: 0 });
-    expect(existsSync(s.shards[2].shardFile!) && existsSync(s.shards[5].copyFile) && existsSync(i.shards[3].copyFile)).toBe(true);
+    const expected = [...new Set(['s2', ...lost])].sort();
+    expect(v.lastRecovery.repairQueued).toBe(expected.length);
+    expect(v.repairQueue().map((q) => `${q.key}${q.shard}`).sort()).toEqual(expected);
+    expect(await v.repair()).toMatchObject({ repaired: expected.length, failed: 0 });
+    expect(existsSync(s.shards[2].shardFile!)).toBe(true);
+    expect((await v.scrub()).bad).toBe(0);
 
     // A stale copy (an older, validly signed manifest of the same key) where the first copy should be.
-    const oldCopy = v.locate('b', 'i')!.shards[0].copyFile;
-    const oldBytes = readFileSync(oldCopy);
+    const oldBytes = copyPayload(v.locate('b', 'i')!.shards[0].copy!);
     await v.put('b', 'i', randomBytes(800));
     const now = v.locate('b', 'i')!;
-    writeFileSync(now.shards[0].copyFile, oldBytes);
+    forgeCopy(now.shards[0].copy!, oldBytes);
     await v.getBuffer('b', 'i');
     expect(v.repairQueue().map((q) => `${q.key}${q.shard}`)).toEqual(['i0']);
     await v.repair();
@@ -241,7 +247,6 @@ describe.skipIf(!hasNative)('one open Vault per pool', () => {
     const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     await expect(Vault.open(meta)).rejects.toMatchObject({ code: 'ERR_SV_POOL_BUSY' });
     await vault.close();
-    const { spawnSync } = await import('node:child_process');
     // A lock left by a process that is gone (crashed): taken over.
     const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
     writeFileSync(join(meta, 'lock'), `${dead}\n`);
@@ -313,9 +318,10 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     await other.vault.put('b', 'x', Buffer.from('forged by a different pool key, with a higher sequence'));
     await other.vault.put('b', 'x', Buffer.from('forged by a different pool key, with a higher sequence'));
     const forged = other.vault.locate('b', 'x')!;
-    const { copyFileSync } = await import('node:fs');
-    // The forged copy under its own (valid-looking) name on one of our disks.
-    copyFileSync(forged.shards[0].copyFile, join(where.shards[0].copyFile, '..', forged.shards[0].copyFile.split('/').at(-1)!));
+    // The other pool's copy in a well-formed record of our pool, in the free slot after our copy on one disk
+    // (a record copied as it is would not even pass the record check: it is bound to its pool and position).
+    const ours = where.shards[0].copy!;
+    forgeCopy({ file: ours.file, offset: ours.offset + 4096, length: 40 }, copyPayload(forged.shards[0].copy!));
     await vault.close();
     await other.vault.close();
     const r = await Vault.rebuildCatalog(meta);
@@ -336,14 +342,49 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     await vault.delete('b', 'x');
     expect(vault['catalog'].garbageQueue().map((g: { head: { versionId: string } }) => g.head.versionId)).toEqual([v1.versionId, v2.versionId].sort());
     expect(await vault.gc({ graceMs: 3600_000, walk: false })).toMatchObject({ supersededRemoved: 0 }); // too young
-    expect(v1.shards.every((s) => existsSync(s.shardFile!) && existsSync(s.copyFile))).toBe(true);
-    expect(await vault.gc({ graceMs: 0, walk: false })).toMatchObject({ supersededRemoved: 6 * 2 + 6 });
-    expect(v1.shards.some((s) => existsSync(s.shardFile!) || existsSync(s.copyFile))).toBe(false);
-    expect(v2.shards.some((s) => existsSync(s.copyFile))).toBe(false);
+    expect(v1.shards.every((s) => existsSync(s.shardFile!))).toBe(true);
+    expect(await vault.gc({ graceMs: 0, walk: false })).toMatchObject({ supersededRemoved: 6 }); // v1's shard files
+    expect(v1.shards.some((s) => existsSync(s.shardFile!))).toBe(false);
+    expect(v2.shards.every((s) => s.shardFile === undefined)).toBe(true); // inline: its copies are all it had
     expect(vault['catalog'].garbageQueue()).toEqual([]);
     await expect(vault.getBuffer('b', 'x')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     expect((await vault.gc({ graceMs: 0 })).repairQueued).toBe(0); // the tombstone's copies are kept and complete
     await vault.close();
+  });
+
+  it('copy-log segments go once nothing points into them; a segment a live copy or a running put uses stays', async () => {
+    const { vault, meta, base } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    await vault.put('b', 'a', Buffer.from('first'));
+    await vault.put('b', 'keep', Buffer.from('kept'));
+    const first = vault.locate('b', 'a')!.shards.map((s) => s.copy!.file);
+    await vault.put('b', 'a', Buffer.from('second'));
+    // The segments are still written by this process, and 'keep' lives there: nothing goes.
+    expect((await vault.gc({ graceMs: 0 })).segmentsRemoved).toBe(0);
+    await vault.close();
+    // A new process writes new segments; overwriting both keys leaves the old segments without live records.
+    const v = await Vault.open(meta);
+    await v.put('b', 'a', Buffer.from('third'));
+    expect((await v.gc({ graceMs: 3600_000 })).segmentsRemoved).toBe(0); // too young
+    expect((await v.gc({ graceMs: 0 })).segmentsRemoved).toBe(0); // 'keep' still lives in them
+    await v.put('b', 'keep', Buffer.from('kept again'));
+    const now = v.locate('b', 'a')!.shards.map((s) => s.copy!.file);
+    expect(now.some((f) => first.includes(f))).toBe(false);
+    expect((await v.gc({ graceMs: 0 })).segmentsRemoved).toBe(6);
+    expect(first.some((f) => existsSync(f))).toBe(false);
+    expect(now.every((f) => existsSync(f))).toBe(true);
+    expect(Buffer.from(await v.getBuffer('b', 'a')).toString()).toBe('third');
+    expect(Buffer.from(await v.getBuffer('b', 'keep')).toString()).toBe('kept again');
+    expect((await v.scrub()).bad).toBe(0);
+    // Segments under preparation that a crash left, and files that are not ours, in the log directory.
+    await v.close();
+    writeFileSync(join(base, 'd0', 'log', '.tmp-000000ff.seg'), 'half a segment');
+    writeFileSync(join(base, 'd0', 'log', 'notes.txt'), 'not ours');
+    writeFileSync(join(meta, 'lock'), `${spawnSync(process.execPath, ['-e', '0']).pid}\n`); // a crashed owner
+    const w = await Vault.open(meta);
+    expect(w.lastRecovery.temporaryRemoved).toBe(1);
+    expect(existsSync(join(base, 'd0', 'log', 'notes.txt'))).toBe(true);
+    expect(Buffer.from(await w.getBuffer('b', 'keep')).toString()).toBe('kept again');
+    await w.close();
   });
 });
 
@@ -354,13 +395,13 @@ describe.skipIf(!hasNative)('open never trips over odd leftovers', () => {
     await vault.put('b', 'x', data);
     const where = vault.locate('b', 'x')!;
     await vault.close();
-    const fan = join(where.shards[0].copyFile, '..');
-    const oid = where.shards[0].copyFile.split('/').at(-1)!.split('.')[0];
+    const fan = join(where.shards[0].shardFile!, '..');
+    const oid = where.shards[0].shardFile!.split('/').at(-1)!.split('.')[0];
     writeFileSync(join(fan, 'README.txt'), 'not ours');
     mkdirSync(join(fan, `${oid}.${'ab'.repeat(16)}.s3`)); // a directory under a shard-like name
     writeFileSync(join(fan, `${oid}.${'cd'.repeat(16)}.${'0'.repeat(16)}.m1`), ''); // empty copy of an unknown version
     writeFileSync(join(base, 'd1', 'objects', 'zz'), 'a file where a fan-out directory could be');
-    writeFileSync(where.shards[1].copyFile, readFileSync(where.shards[1].copyFile).subarray(0, 7)); // truncated
+    damageCopy(where.shards[1].copy!, 'truncate'); // a torn copy record
     const v = await Vault.open(meta, { orphanGraceMs: 0, recover: 'walk' });
     expect(existsSync(join(fan, 'README.txt'))).toBe(true);
     expect(Buffer.from(await v.getBuffer('b', 'x')).equals(data)).toBe(true);
