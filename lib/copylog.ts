@@ -12,7 +12,8 @@
  * Segment header (first SEGMENT_HEADER_BYTES, big-endian): "SVLG" | u16 format | u16 0 | u32 seg | poolId[16]
  * | zeros. Record, at a multiple of RECORD_ALIGN (records never share a 4 KiB block, so a torn write of one
  * cannot damage a neighbour that is already durable): "SVRC" | u32 payload length | BLAKE3(derive
- * "shardvault/log-record/v1", poolId | u32 seg | u64 offset | payload)[32] | payload | zero padding. The hash
+ * "shardvault/log-record/v1", poolId | u32 seg | u64 offset | BLAKE3(payload))[32] | payload | zero padding
+ * (the payload is hashed once per put, not once per disk). The hash
  * binds a record to its pool and position, so a record copied elsewhere reads as missing, and a torn or
  * half-written record is recognised (a crash can leave one; it belongs to a put that never committed).
  *
@@ -73,20 +74,27 @@ export function recordBytes(payloadLength: number): number {
   return Math.ceil((RECORD_HEADER_BYTES + payloadLength) / RECORD_ALIGN) * RECORD_ALIGN;
 }
 
-function recordHash(poolId: Uint8Array, seg: number, off: number, payload: Uint8Array): Uint8Array {
-  const pos = new Uint8Array(12);
-  const v = new DataView(pos.buffer);
-  v.setUint32(0, seg);
-  v.setBigUint64(4, BigInt(off));
-  return blake3Sync(Buffer.concat([poolId, pos, payload]), { context: RECORD_CONTEXT });
+/** BLAKE3 of a payload, computed once and bound to each record's position by recordHash. */
+export function payloadDigest(payload: Uint8Array): Uint8Array {
+  return blake3Sync(payload);
+}
+
+function recordHash(poolId: Uint8Array, seg: number, off: number, digest: Uint8Array): Uint8Array {
+  const msg = new Uint8Array(poolId.length + 12 + digest.length);
+  msg.set(poolId, 0);
+  const v = new DataView(msg.buffer);
+  v.setUint32(poolId.length, seg);
+  v.setBigUint64(poolId.length + 4, BigInt(off));
+  msg.set(digest, poolId.length + 12);
+  return blake3Sync(msg, { context: RECORD_CONTEXT });
 }
 
 /** The bytes of a record holding `payload` at byte `off` of segment `seg` (tools and tests forge with it too). */
-export function encodeRecord(poolId: Uint8Array, seg: number, off: number, payload: Uint8Array): Uint8Array {
+export function encodeRecord(poolId: Uint8Array, seg: number, off: number, payload: Uint8Array, digest = payloadDigest(payload)): Uint8Array {
   const out = new Uint8Array(RECORD_HEADER_BYTES + payload.length); // the padding is already zero on disk
   out.set(REC_MAGIC, 0);
   new DataView(out.buffer).setUint32(4, payload.length);
-  out.set(recordHash(poolId, seg, off, payload), 8);
+  out.set(recordHash(poolId, seg, off, digest), 8);
   out.set(payload, RECORD_HEADER_BYTES);
   return out;
 }
@@ -109,7 +117,7 @@ function decodeRecord(bytes: Uint8Array, at: number, poolId: Uint8Array, seg: nu
   if (expectedLength !== undefined && len !== expectedLength) return 'record length differs from the reference';
   if (len > bytes.length - at - RECORD_HEADER_BYTES) return 'record runs past the end';
   const payload = bytes.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + len);
-  if (Buffer.compare(recordHash(poolId, seg, off, payload), bytes.subarray(at + 8, at + RECORD_HEADER_BYTES)) !== 0) return 'record hash mismatch (torn, moved or altered)';
+  if (Buffer.compare(recordHash(poolId, seg, off, payloadDigest(payload)), bytes.subarray(at + 8, at + RECORD_HEADER_BYTES)) !== 0) return 'record hash mismatch (torn, moved or altered)';
   return payload;
 }
 
@@ -193,16 +201,16 @@ export class CopyLog {
    * Appends `payload` as one record and resolves once it is durable, with its reference, pinned (see unpin).
    * Throws when the disk fails any step; the record is then not durable and the caller drops this disk.
    */
-  async append(payload: Uint8Array): Promise<CopyRef> {
+  async append(payload: Uint8Array, digest = payloadDigest(payload)): Promise<CopyRef> {
     if (this.#closed) throw new ShardVaultError(ErrorCode.IO, 'copy log closed');
     const slot = recordBytes(payload.length);
-    if (slot > SHARED_RECORD_MAX) return this.#appendAlone(payload);
+    if (slot > SHARED_RECORD_MAX) return this.#appendAlone(payload, digest);
     const { s, off } = await this.#reserve(slot);
     const ref = { seg: s.seg, off, len: payload.length };
     this.#pin(ref.seg);
     s.ops++;
     try {
-      const rec = encodeRecord(this.#poolId, s.seg, off, payload);
+      const rec = encodeRecord(this.#poolId, s.seg, off, payload, digest);
       if (s.ops === 1 && s.syncing === undefined) {
         // Alone on the segment: one O_DSYNC write is durable when it returns (one thread-pool trip, and on
         // a device with FUA no cache flush at all). With others in flight, plain writes share a grouped sync.
@@ -357,12 +365,12 @@ export class CopyLog {
   }
 
   /** A record too long to share a segment gets one of its own (as costly as a file per copy, and as rare). */
-  async #appendAlone(payload: Uint8Array): Promise<CopyRef> {
+  async #appendAlone(payload: Uint8Array, digest: Uint8Array): Promise<CopyRef> {
     const seg = await this.#segmentNumber();
     const ref = { seg, off: SEGMENT_HEADER_BYTES, len: payload.length };
     this.#pin(seg); // before it leaves #live: a gc walk must never see it unpinned and unowned
     try {
-      await this.#create(seg, (fh) => writeAll(fh, encodeRecord(this.#poolId, seg, SEGMENT_HEADER_BYTES, payload), SEGMENT_HEADER_BYTES));
+      await this.#create(seg, (fh) => writeAll(fh, encodeRecord(this.#poolId, seg, SEGMENT_HEADER_BYTES, payload, digest), SEGMENT_HEADER_BYTES));
     } catch (err) {
       this.unpin(ref);
       throw err;

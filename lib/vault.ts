@@ -33,7 +33,7 @@ import { ReedSolomon } from './codec.js';
 import { diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig } from './disk.js';
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
 import { blake3Sync, createBlake3 } from './hash.js';
-import { CopyLog, RECORD_HEADER_BYTES, listSegments, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
+import { CopyLog, RECORD_HEADER_BYTES, listSegments, payloadDigest, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import {
   FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader, fanoutDirs, hex, objectDir, objectId, parseFileName,
   shardFileName,
@@ -461,11 +461,11 @@ export class Vault {
    * Appends one manifest copy to a disk's copy log, durably; its reference (pinned: #unpin once committed or
    * given up), or undefined when the disk is unusable or any step fails (that copy is lost, I9).
    */
-  async #writeCopy(diskId: string, copy: Uint8Array): Promise<CopyRef | undefined> {
+  async #writeCopy(diskId: string, copy: Uint8Array, digest?: Uint8Array): Promise<CopyRef | undefined> {
     const d = this.#readable(diskId);
     if (d === undefined) return undefined;
     try {
-      return await this.#log(d).append(copy);
+      return await this.#log(d).append(copy, digest);
     } catch {
       return undefined;
     }
@@ -628,6 +628,7 @@ export class Vault {
       // Seal every disk: the shard file (header with the hash-table root, fdatasync, directory fsync) and, at the
       // same time, its manifest copy appended to the disk's copy log; both durable before the commit.
       const refs = new Array<CopyRef | undefined>(n).fill(undefined);
+      const digest = payloadDigest(copy);
       try {
         await Promise.all(
           writers.map(async (w, i) => {
@@ -646,7 +647,7 @@ export class Vault {
                 return false;
               }
             };
-            const [sealed, ref] = await Promise.all([sealShard(), this.#writeCopy(placement[i], copy)]);
+            const [sealed, ref] = await Promise.all([sealShard(), this.#writeCopy(placement[i], copy, digest)]);
             refs[i] = ref;
             alive[i] = sealed && ref !== undefined;
           }),
@@ -734,7 +735,8 @@ export class Vault {
       principal, timeMs: Date.now(), signerKeyId: this.#keyId, inline: inline.slice(),
     };
     const { manifestHash, copy } = this.#sign(manifest, new Uint8Array(0));
-    const refs = await Promise.all(placement.map((id) => this.#writeCopy(id, copy)));
+    const digest = payloadDigest(copy);
+    const refs = await Promise.all(placement.map((id) => this.#writeCopy(id, copy, digest)));
     try {
       const durable = placement.filter((_, i) => refs[i] !== undefined);
       if (durable.length < this.config.writeQuorum) {
