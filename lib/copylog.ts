@@ -202,6 +202,14 @@ export class CopyLog {
    * Throws when the disk fails any step; the record is then not durable and the caller drops this disk.
    */
   async append(payload: Uint8Array, digest = payloadDigest(payload)): Promise<CopyRef> {
+    try {
+      return await this.#append(payload, digest);
+    } catch (err) {
+      throw ioError(err, this.#diskPath);
+    }
+  }
+
+  async #append(payload: Uint8Array, digest: Uint8Array): Promise<CopyRef> {
     if (this.#closed) throw new ShardVaultError(ErrorCode.IO, 'copy log closed');
     const slot = recordBytes(payload.length);
     if (slot > SHARED_RECORD_MAX) return this.#appendAlone(payload, digest);
@@ -415,6 +423,15 @@ export async function listSegments(diskPath: string): Promise<{ segments: number
     else if (n !== undefined) segments.push(n);
   }
   return { segments: segments.sort((a, b) => a - b), temporary };
+}
+
+/** Any failure of an append as ERR_SV_IO (errno name, syscall and path kept), whatever layer raised it. */
+function ioError(err: unknown, diskPath: string): ShardVaultError {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof ShardVaultError || (typeof e.code === 'string' && e.code.startsWith('ERR_SV_'))) return err as ShardVaultError; // the addon's
+  return new ShardVaultError(ErrorCode.IO, `copy log on ${diskPath}: ${e.code ?? ''} ${e.message}`.trim(), {
+    cause: err, ...(typeof e.errno === 'number' ? { errno: -Math.abs(e.errno) } : {}), ...(e.syscall !== undefined ? { syscall: e.syscall } : {}), ...(e.path !== undefined ? { path: e.path } : {}),
+  });
 }
 
 async function closeSegment(s: Segment): Promise<void> {
