@@ -11,19 +11,17 @@
  *
  * Segment header (first SEGMENT_HEADER_BYTES, big-endian): "SVLG" | u16 format | u16 0 | u32 seg | poolId[16]
  * | zeros. Record, at a multiple of RECORD_ALIGN (records never share a 4 KiB block, so a torn write of one
- * cannot damage a neighbour that is already durable): "SVRC" | u32 payload length | BLAKE3(derive
- * "shardvault/log-record/v1", poolId | u32 seg | u64 offset | BLAKE3(payload))[32] | payload | zero padding
- * (the payload is hashed once per put, not once per disk). The hash
- * binds a record to its pool and position, so a record copied elsewhere reads as missing, and a torn or
+ * cannot damage a neighbour that is already durable): "SVRC" | u32 payload length | u32 seg | u64 offset |
+ * poolId[16] | BLAKE3(payload)[32] | u32 0 | payload | zero padding. The header binds a record to its pool and
+ * position (a record copied elsewhere reads as missing), and the digest covers the payload, so a torn or
  * half-written record is recognised (a crash can leave one; it belongs to a put that never committed).
  *
  * Concurrency: offsets are reserved synchronously; a record alone on its segment is one O_DSYNC write, and
  * concurrent ones are plain writes whose fdatasyncs are grouped (one running, at most one queued that covers
- * every write finished before it starts). A segment whose write or
- * fdatasync fails is retired at once (never written or synced again, I9: after a failed fdatasync the page
- * cache cannot be trusted); what it held that was durable before stays readable. Appended records stay
- * pinned until the caller unpins them (after its commit, or after giving up), so gc never removes a segment
- * an uncommitted put still points into. N.B. Everything here is stored bytes: change only with a new format.
+ * every write finished before it starts). A segment whose write or fdatasync fails is retired at once (never
+ * written or synced again, I9: after a failed fdatasync the page cache cannot be trusted); what it held that
+ * was durable before stays readable. Appended records stay pinned until the caller unpins them (after its
+ * commit, or after giving up), so gc never removes a segment an uncommitted put still points into. N.B. Everything here is stored bytes: change only with a new format.
  */
 import { constants } from 'node:fs';
 import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -44,10 +42,9 @@ export interface CopyRef {
 export const LOG_DIR = 'log';
 export const RECORD_ALIGN = 4096;
 export const SEGMENT_HEADER_BYTES = RECORD_ALIGN;
-export const RECORD_HEADER_BYTES = 40;
+export const RECORD_HEADER_BYTES = 72;
 const SEG_MAGIC = [0x53, 0x56, 0x4c, 0x47]; // "SVLG"
 const REC_MAGIC = [0x53, 0x56, 0x52, 0x43]; // "SVRC"
-const RECORD_CONTEXT = 'shardvault/log-record/v1';
 /** First segment a log prepares after open, doubling up to the cap (small pools and tests stay small). */
 const SEGMENT_BYTES_FIRST = 1 << 20;
 const SEGMENT_BYTES_MAX = 32 << 20;
@@ -74,27 +71,21 @@ export function recordBytes(payloadLength: number): number {
   return Math.ceil((RECORD_HEADER_BYTES + payloadLength) / RECORD_ALIGN) * RECORD_ALIGN;
 }
 
-/** BLAKE3 of a payload, computed once and bound to each record's position by recordHash. */
+/** BLAKE3 of a payload: computed once per put, written into the record on every disk. */
 export function payloadDigest(payload: Uint8Array): Uint8Array {
   return blake3Sync(payload);
-}
-
-function recordHash(poolId: Uint8Array, seg: number, off: number, digest: Uint8Array): Uint8Array {
-  const msg = new Uint8Array(poolId.length + 12 + digest.length);
-  msg.set(poolId, 0);
-  const v = new DataView(msg.buffer);
-  v.setUint32(poolId.length, seg);
-  v.setBigUint64(poolId.length + 4, BigInt(off));
-  msg.set(digest, poolId.length + 12);
-  return blake3Sync(msg, { context: RECORD_CONTEXT });
 }
 
 /** The bytes of a record holding `payload` at byte `off` of segment `seg` (tools and tests forge with it too). */
 export function encodeRecord(poolId: Uint8Array, seg: number, off: number, payload: Uint8Array, digest = payloadDigest(payload)): Uint8Array {
   const out = new Uint8Array(RECORD_HEADER_BYTES + payload.length); // the padding is already zero on disk
+  const v = new DataView(out.buffer);
   out.set(REC_MAGIC, 0);
-  new DataView(out.buffer).setUint32(4, payload.length);
-  out.set(recordHash(poolId, seg, off, digest), 8);
+  v.setUint32(4, payload.length);
+  v.setUint32(8, seg);
+  v.setBigUint64(12, BigInt(off));
+  out.set(poolId, 20);
+  out.set(digest, 36);
   out.set(payload, RECORD_HEADER_BYTES);
   return out;
 }
@@ -113,11 +104,14 @@ function encodeSegmentHeader(poolId: Uint8Array, seg: number): Uint8Array {
 function decodeRecord(bytes: Uint8Array, at: number, poolId: Uint8Array, seg: number, off: number, expectedLength?: number): Uint8Array | string {
   if (bytes.length - at < RECORD_HEADER_BYTES) return 'short read';
   if (REC_MAGIC.some((c, i) => bytes[at + i] !== c)) return 'no record there';
-  const len = new DataView(bytes.buffer, bytes.byteOffset + at, RECORD_HEADER_BYTES).getUint32(4);
+  const v = new DataView(bytes.buffer, bytes.byteOffset + at, RECORD_HEADER_BYTES);
+  const len = v.getUint32(4);
+  if (v.getUint32(8) !== seg || v.getBigUint64(12) !== BigInt(off)) return 'record of another position (moved or left from an earlier use)';
+  if (Buffer.compare(bytes.subarray(at + 20, at + 36), poolId) !== 0) return 'record of another pool';
   if (expectedLength !== undefined && len !== expectedLength) return 'record length differs from the reference';
   if (len > bytes.length - at - RECORD_HEADER_BYTES) return 'record runs past the end';
   const payload = bytes.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + len);
-  if (Buffer.compare(recordHash(poolId, seg, off, payloadDigest(payload)), bytes.subarray(at + 8, at + RECORD_HEADER_BYTES)) !== 0) return 'record hash mismatch (torn, moved or altered)';
+  if (Buffer.compare(payloadDigest(payload), bytes.subarray(at + 36, at + 68)) !== 0) return 'payload digest mismatch (torn or altered)';
   return payload;
 }
 

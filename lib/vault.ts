@@ -453,8 +453,15 @@ export class Vault {
     return { signed, manifestHash: manifestHashOf(signed), copy: copyBytes(signed, hashTable) };
   }
 
-  #receipt(body: Omit<Receipt, 'signature'>): Receipt {
-    return { ...body, signature: edSign(null, Buffer.from(JSON.stringify(body)), this.privateKey).toString('hex') };
+  /**
+   * The signed receipt of a commit, signed on the thread pool while the commit is flushed (its contents are
+   * known before); handed out only once `commit` resolved. A failed commit's receipt is dropped unseen.
+   */
+  async #receiptWith(body: Omit<Receipt, 'signature'>, commit: Promise<unknown>): Promise<Receipt> {
+    const signature = new Promise<Buffer>((resolve, reject) => edSign(null, Buffer.from(JSON.stringify(body)), this.privateKey, (err, sig) => (err === null ? resolve(sig) : reject(err))));
+    signature.catch(() => undefined); // awaited below, after the commit; never an unhandled rejection
+    await commit;
+    return { ...body, signature: (await signature).toString('hex') };
   }
 
   /**
@@ -657,13 +664,15 @@ export class Vault {
           throw new ShardVaultError(ErrorCode.IO, `only ${durable.length} of ${n} disks sealed; write quorum is ${this.config.writeQuorum}`);
         }
         const committedMs = Date.now();
-        await this.catalog.commit({
-          bucket, key, expectedSequence: head?.sequence ?? 0n,
-          head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs },
-          audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
-          repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
-        });
-        return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n });
+        return await this.#receiptWith(
+          { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n },
+          this.catalog.commit({
+            bucket, key, expectedSequence: head?.sequence ?? 0n,
+            head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs },
+            audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
+            repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
+          }),
+        );
       } finally {
         this.#unpin(placement, refs);
       }
@@ -742,13 +751,15 @@ export class Vault {
       if (durable.length < this.config.writeQuorum) {
         throw new ShardVaultError(ErrorCode.IO, `manifest sealed on ${durable.length} disks; write quorum is ${this.config.writeQuorum}`);
       }
-      await this.catalog.commit({
-        bucket, key, expectedSequence: head?.sequence ?? 0n,
-        head: { versionId: vid, sequence, manifestHash, tombstone, placement, copies: refs.map((r) => r ?? null), striped: false, committedMs: Date.now() },
-        audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
-        repair: placement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ disk, shard }])),
-      });
-      return this.#receipt({ bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m });
+      return await this.#receiptWith(
+        { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m },
+        this.catalog.commit({
+          bucket, key, expectedSequence: head?.sequence ?? 0n,
+          head: { versionId: vid, sequence, manifestHash, tombstone, placement, copies: refs.map((r) => r ?? null), striped: false, committedMs: Date.now() },
+          audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
+          repair: placement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ disk, shard }])),
+        }),
+      );
     } finally {
       this.#unpin(placement, refs);
     }
