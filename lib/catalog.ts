@@ -228,13 +228,14 @@ export class Catalog {
 
   /**
    * Re-points the current head at a re-signed manifest of the same version (repair moved shards to other
-   * disks): compare-and-set on version id and manifest hash, the completed repair items removed and an audit
+   * disks, or rewrote or compacted copies): compare-and-set on version id, manifest hash and (when given) the
+   * copy references, the completed repair items removed and an audit
    * record written, in one flushed transaction.
    */
   async replaceManifest(
     bucket: string,
     key: string,
-    expected: { versionId: string; manifestHash: string },
+    expected: { versionId: string; manifestHash: string; copies?: Head['copies'] | null },
     head: Head,
     done: Array<{ shard: number }>,
     audit: { action: string; principal: string; timeMs: number; detail?: string },
@@ -244,7 +245,8 @@ export class Catalog {
     await this.#db.transaction(() => {
       const headKey = ['head', bucket, key].join(SEP);
       const current = this.#db.get(headKey) as Head | undefined;
-      if (current === undefined || current.versionId !== expected.versionId || current.manifestHash !== expected.manifestHash || head.versionId !== current.versionId || head.sequence !== current.sequence) {
+      if (current === undefined || current.versionId !== expected.versionId || current.manifestHash !== expected.manifestHash || head.versionId !== current.versionId || head.sequence !== current.sequence ||
+        (expected.copies !== undefined && JSON.stringify(current.copies ?? null) !== JSON.stringify(expected.copies ?? null))) {
         throw new ShardVaultError(ErrorCode.CONFLICT, `head of ${bucket}/${key} moved while its shards were being repaired`);
       }
       this.#db.put(headKey, head);

@@ -24,7 +24,7 @@
  * commit, or after giving up), so gc never removes a segment an uncommitted put still points into. N.B. Everything here is stored bytes: change only with a new format.
  */
 import { constants } from 'node:fs';
-import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { ErrorCode, ShardVaultError } from './errors.js';
@@ -251,13 +251,20 @@ export class CopyLog {
     this.#closed = true;
     await this.#rolling?.catch(() => undefined);
     const spare = await this.#spare?.catch(() => undefined);
-    for (const s of [this.#current, spare]) {
-      if (s === undefined) continue;
-      s.retired = true;
-      if (s.ops === 0) await closeSegment(s);
-    }
+    const current = this.#current;
     this.#current = undefined;
     this.#spare = undefined;
+    // The current segment is cut back to what was written (its zeroed tail is free space again, and gc sees
+    // how full it really is); a prepared spare was never written: it goes. Neither needs to be durable: a
+    // longer file or a leftover spare after a power cut is only zeros that gc accounts for later.
+    if (current !== undefined) {
+      this.#retire(current);
+      if (current.ops === 0 && !current.broken) await truncate(segmentPath(this.#diskPath, current.seg), current.next).catch(() => undefined);
+    }
+    if (spare !== undefined) {
+      this.#retire(spare);
+      await unlink(segmentPath(this.#diskPath, spare.seg)).catch(() => undefined);
+    }
   }
 
   #pin(seg: number): void {

@@ -33,7 +33,7 @@ import { ReedSolomon } from './codec.js';
 import { diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig } from './disk.js';
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
 import { blake3Sync, createBlake3 } from './hash.js';
-import { CopyLog, RECORD_HEADER_BYTES, listSegments, payloadDigest, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
+import { CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import {
   FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader, fanoutDirs, hex, objectDir, objectId, parseFileName,
   shardFileName,
@@ -104,6 +104,8 @@ export interface GcResult {
   staleRemoved: number;
   /** Copy-log segments no live or queued version points into (every record in them dead). */
   segmentsRemoved: number;
+  /** Live copies moved out of mostly-dead segments (compaction), so those segments can go. */
+  copiesCompacted: number;
   repairQueued: number;
 }
 
@@ -263,7 +265,7 @@ export class Vault {
       // After an unclean shutdown (or when asked) the full walk removes what any crash left; after a clean
       // close only the garbage queue is worked off, so opening a big pool stays cheap.
       // No grace is needed by default: the pool lock means no writer or reader of this pool is running.
-      vault.lastRecovery = await vault.gc({ graceMs: options.orphanGraceMs ?? 0, removeTemporary: true, walk: options.recover === 'walk' });
+      vault.lastRecovery = await vault.gc({ graceMs: options.orphanGraceMs ?? 0, removeTemporary: true, walk: options.recover === 'walk', compact: false });
       return vault;
     } catch (err) {
       await catalog.close();
@@ -370,7 +372,7 @@ export class Vault {
   }
 
   /** What the gc() of the last open did. */
-  lastRecovery: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, repairQueued: 0 };
+  lastRecovery: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, copiesCompacted: 0, repairQueued: 0 };
 
   async #checkDisks(): Promise<void> {
     for (const d of this.config.disks) {
@@ -1199,7 +1201,7 @@ export class Vault {
           targets.forEach((t, j) => {
             if (refs[j] !== undefined) copies[t] = refs[j]!;
           });
-          await this.catalog.replaceManifest(bucket, key, { versionId: vid, manifestHash: head.manifestHash }, { ...head, copies }, fixed,
+          await this.catalog.replaceManifest(bucket, key, { versionId: vid, manifestHash: head.manifestHash, copies: head.copies ?? null }, { ...head, copies }, fixed,
             { action: 'repair', principal, timeMs: Date.now(), detail: fixed.map((g) => g.shard).join(',') });
         }
         return { repaired: fixed.length, moved: 0, failed: group.length - fixed.length };
@@ -1217,7 +1219,7 @@ export class Vault {
       }
       const missing = newPlacement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ bucket, key, versionId: vid, disk, shard }]));
       await this.catalog.replaceManifest(
-        bucket, key, { versionId: vid, manifestHash: head.manifestHash },
+        bucket, key, { versionId: vid, manifestHash: head.manifestHash, copies: head.copies ?? null },
         { ...head, manifestHash, placement: newPlacement, copies: refs.map((r) => r ?? null), committedMs: Date.now() },
         group,
         { action: 'repair.move', principal, timeMs: Date.now(), detail: moved.map((t) => `${t}:${placement[t]}->${newPlacement[t]}`).join(',') },
@@ -1250,9 +1252,9 @@ export class Vault {
    * manifest copies are missing on usable disks. Cost: one readdir of 256 directories per disk, one catalog
    * lookup per file and one pass over the heads.
    */
-  async gc(options: { graceMs?: number; removeTemporary?: boolean; walk?: boolean } = {}): Promise<GcResult> {
+  async gc(options: { graceMs?: number; removeTemporary?: boolean; walk?: boolean; compact?: boolean } = {}): Promise<GcResult> {
     const graceMs = options.graceMs ?? 60 * 60 * 1000;
-    const result: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, repairQueued: 0 };
+    const result: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, copiesCompacted: 0, repairQueued: 0 };
     const now = Date.now();
     // First the garbage queue: superseded versions' shard files where their last head put them (no walk).
     // Their manifest copies are records in copy-log segments: dead space until the walk removes a segment.
@@ -1270,6 +1272,7 @@ export class Vault {
     }
     await this.catalog.completeGarbage(done);
     if (options.walk === false) return result;
+    if (options.compact !== false) result.copiesCompacted = await this.#compact(graceMs, now);
     const seen = new Set<string>(); // `${diskId}/${name}` of shard files the current heads name
     const old = async (file: string, sinceMs: number) => {
       const st = await stat(file).catch(() => null);
@@ -1362,6 +1365,69 @@ export class Vault {
     for (const group of groupBy(work, (w) => `${w.bucket}\0${w.key}\0${w.versionId}`)) await this.catalog.queueRepair(group, 'gc', now);
     result.repairQueued = this.catalog.repairQueue().length - before;
     return result;
+  }
+
+  /**
+   * Compaction of the copy logs: a segment this process no longer writes, older than the grace, whose live
+   * records (those current heads name) fill less than half of it, has them copied to the disk's current
+   * segment: each record is read and verified against its head first (a bad one is left for scrub and repair),
+   * appended durably, and the head re-pointed by compare-and-set on version, manifest hash and copies (a head
+   * that moved meanwhile is left alone). The walk then removes the segment once nothing points into it.
+   * Returns the number of copies moved.
+   */
+  async #compact(graceMs: number, now: number): Promise<number> {
+    const live = new Map<string, number>(); // `${diskId}/${seg}` -> live record bytes
+    for (const { head } of this.catalog.heads({ tombstones: true })) {
+      head.copies?.forEach((r, i) => {
+        if (r === null || head.placement?.[i] === undefined) return;
+        const at = `${head.placement[i]}/${r.seg}`;
+        live.set(at, (live.get(at) ?? 0) + recordBytes(r.len));
+      });
+    }
+    const sparse = new Set<string>();
+    for (const d of this.config.disks) {
+      if (this.#readable(d.id) === undefined || d.state !== 'active') continue; // a draining disk's copies move by repair
+      for (const seg of (await listSegments(d.path)).segments) {
+        const used = live.get(`${d.id}/${seg}`);
+        if (used === undefined || this.#logs.get(d.id)?.inUse(seg, now) === true) continue;
+        const st = await stat(segmentPath(d.path, seg)).catch(() => null);
+        if (st === null || now - st.mtimeMs < graceMs || st.size <= SEGMENT_HEADER_BYTES) continue;
+        if (used < (st.size - SEGMENT_HEADER_BYTES) / 2) sparse.add(`${d.id}/${seg}`);
+      }
+    }
+    if (sparse.size === 0) return 0;
+    let moved = 0;
+    for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
+      const placement = head.placement;
+      const copies = head.copies;
+      if (placement === undefined || copies === undefined) continue;
+      const shards = copies.flatMap((r, i) => (r !== null && sparse.has(`${placement[i]}/${r.seg}`) ? [i] : []));
+      if (shards.length === 0) continue;
+      const fresh: Array<CopyRef | undefined> = [];
+      const diskIds: string[] = [];
+      try {
+        const next = copies.slice();
+        for (const i of shards) {
+          const d = this.#readable(placement[i])!;
+          const loaded = await this.#readCopy(d, copies[i]!, head);
+          if (loaded === undefined) continue; // bad: scrub reports it, repair writes a new one
+          const ref = await this.#writeCopy(d.id, loaded.copy);
+          if (ref === undefined) continue;
+          fresh.push(ref);
+          diskIds.push(d.id);
+          next[i] = ref;
+        }
+        if (fresh.length === 0) continue;
+        await this.catalog.replaceManifest(bucket, key, { versionId: head.versionId, manifestHash: head.manifestHash, copies }, { ...head, copies: next }, [],
+          { action: 'gc.compact', principal: 'gc', timeMs: Date.now(), detail: `${fresh.length} copies` });
+        moved += fresh.length;
+      } catch (err) {
+        if ((err as { code?: string }).code !== ErrorCode.CONFLICT) throw err; // moved meanwhile: its records are someone else's now
+      } finally {
+        this.#unpin(diskIds, fresh);
+      }
+    }
+    return moved;
   }
 
   // ---------------------------------------------------------------- disk lifecycle

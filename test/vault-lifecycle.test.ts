@@ -321,9 +321,9 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     // The other pool's copy in a well-formed record of our pool, in the free slot after our copy on one disk
     // (a record copied as it is would not even pass the record check: it is bound to its pool and position).
     const ours = where.shards[0].copy!;
-    forgeCopy({ file: ours.file, offset: ours.offset + 4096, length: 40 }, copyPayload(forged.shards[0].copy!));
     await vault.close();
     await other.vault.close();
+    forgeCopy({ file: ours.file, offset: ours.offset + 4096, length: 40 }, copyPayload(forged.shards[0].copy!));
     const r = await Vault.rebuildCatalog(meta);
     expect(r).toMatchObject({ objects: 1, copiesRejected: 1 });
     const v = await Vault.open(meta);
@@ -352,6 +352,25 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     await vault.close();
   });
 
+  it('compaction: the few live copies of a mostly dead segment move, the segment goes, every object still reads', async () => {
+    const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    for (let i = 0; i < 40; i++) await vault.put('b', `o${i}`, Buffer.from(`v1 of ${i}`));
+    const old = new Set(vault.locate('b', 'o0')!.shards.map((s) => s.copy!.file));
+    await vault.close(); // the segments are cut back to what was written
+    const v = await Vault.open(meta);
+    for (let i = 0; i < 25; i++) await v.put('b', `o${i}`, Buffer.from(`v2 of ${i}`));
+    expect((await v.gc({ graceMs: 0, compact: false })).segmentsRemoved).toBe(0); // 15 of 40 still live there
+    const before = v['catalog'].auditLog().length;
+    const r = await v.gc({ graceMs: 0 });
+    expect(r).toMatchObject({ copiesCompacted: 15 * 6, segmentsRemoved: 6 });
+    expect([...old].some((f) => existsSync(f))).toBe(false);
+    expect(v['catalog'].auditLog().slice(before).every((a: { action: string }) => a.action === 'gc.compact')).toBe(true);
+    for (let i = 0; i < 40; i++) expect(Buffer.from(await v.getBuffer('b', `o${i}`)).toString()).toBe(`${i < 25 ? 'v2' : 'v1'} of ${i}`);
+    expect((await v.scrub()).bad).toBe(0);
+    expect(await v.gc({ graceMs: 0 })).toMatchObject({ copiesCompacted: 0, segmentsRemoved: 0 });
+    await v.close();
+  });
+
   it('copy-log segments go once nothing points into them; a segment a live copy or a running put uses stays', async () => {
     const { vault, meta, base } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     await vault.put('b', 'a', Buffer.from('first'));
@@ -365,7 +384,7 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     const v = await Vault.open(meta);
     await v.put('b', 'a', Buffer.from('third'));
     expect((await v.gc({ graceMs: 3600_000 })).segmentsRemoved).toBe(0); // too young
-    expect((await v.gc({ graceMs: 0 })).segmentsRemoved).toBe(0); // 'keep' still lives in them
+    expect((await v.gc({ graceMs: 0, compact: false })).segmentsRemoved).toBe(0); // 'keep' still lives in them
     await v.put('b', 'keep', Buffer.from('kept again'));
     const now = v.locate('b', 'a')!.shards.map((s) => s.copy!.file);
     expect(now.some((f) => first.includes(f))).toBe(false);
