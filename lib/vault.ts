@@ -4,8 +4,9 @@
  *
  * put: validate -> place (lib/placement, offline and draining disks skipped within the failure-domain rule)
  *   -> per batch of stripes one native encode+hash call (content hash on the pool too) -> each disk: shard
- *   file (header + blocks) and manifest copy (signed manifest + hash table), created under their final names
- *   and sealed durably -> under the key's lock, one flushed catalog commit (head CAS + version + garbage +
+ *   file (header + blocks, created under its final name and sealed durably) and, at the same time, the
+ *   manifest copy (signed manifest + hash table) appended durably to the disk's copy log (lib/copylog.ts; the
+ *   head records where) -> under the key's lock, one flushed catalog commit (head CAS + version + garbage +
  *   audit + repair work for disks that failed) -> a receipt signed by the pool key. Nothing is visible before
  *   the commit (I2) and the promise resolves only after it (I1). Write quorum: all k + m by default, at
  *   least k + 1.
@@ -17,9 +18,10 @@
  * repair: rebuilds queued shards from any k good ones, verifies them, and writes them to their disk, or to a
  *   replacement that keeps the failure-domain rule (I8) when their disk is offline, draining or removed; a
  *   move re-signs the manifest with the new placement and re-points the head (compare-and-set).
- * gc: removes superseded versions from the garbage queue; its walk (at open after an unclean shutdown)
- *   removes temporary files, files of versions never committed, superseded versions and moved or stale copies
- *   (after a grace period), and queues repair for heads whose files are short.
+ * gc: removes superseded versions' shard files from the garbage queue; its walk (at open after an unclean
+ *   shutdown) removes temporary files, shard files of versions never committed, superseded or moved away, and
+ *   copy-log segments nothing points into (after a grace period), compacts mostly dead segments, and queues
+ *   repair for heads whose files are short.
  * One Vault per pool (a lock file in the meta directory); disk lifecycle and catalog rebuild are below.
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
