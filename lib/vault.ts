@@ -572,7 +572,10 @@ export class Vault {
       batchContent = [];
       const [fingerprints] = await Promise.all([this.codec.encodeAndHash(stripes), content.updateAsync(contentChunks)]);
       for (const fp of fingerprints) for (const h of fp) fingerprintChunks.push(h.slice());
-      await Promise.all(
+      // Pipelined: this batch's writes start once the previous batch's have returned (appends to a shard file
+      // stay in order) and run while the next batch is read and encoded. At most two batches are in memory.
+      await writing;
+      writing = Promise.all(
         writers.map(async (w, i) => {
           if (w === null || !alive[i]) return;
           try {
@@ -581,9 +584,11 @@ export class Vault {
             alive[i] = false;
           }
         }),
-      );
-      spare.push(...buffers); // every append has returned: the kernel holds its own copy of the bytes
+      ).then(() => {
+        spare.push(...buffers); // every append has returned: the kernel holds its own copy of the bytes
+      });
     };
+    let writing: Promise<void> = Promise.resolve(); // never rejects: a failed append drops its disk (alive)
     const closeStripe = async () => {
       // A Readable's chunks arrive as microtasks: without this, a whole batch (64 MiB of copying and content
       // hashing) would run without letting timers or I/O callbacks in. Yield once per stripe (~2 ms of work).
@@ -617,8 +622,10 @@ export class Vault {
       }
       if (filled > 0 || stripeCount === 0) await closeStripe(); // the last stripe is zero-padded
       await flush();
+      await writing;
       if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
     } catch (err) {
+      await writing;
       await abortAll();
       throw err;
     }
