@@ -1,12 +1,16 @@
-// Crash at every file-system call of a repair that moves shards off a replaced disk (our LD_PRELOAD shim
-// SIGKILLs the child just before call N, UV_THREADPOOL_SIZE=1; a fixed stride of N over all calls), then open + read + repair again: every
-// object reads back correctly at every crash point (the old head stands until the re-pointing commit, the
-// new one after it), the repeated repair finishes the work, and scrub then finds nothing bad.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// Crash at EVERY file-system call of a repair that moves shards off a replaced disk (our LD_PRELOAD shim
+// SIGKILLs the child just before call N, UV_THREADPOOL_SIZE=1), then open + read + repair again: every object
+// reads back correctly at every crash point (the old head stands until the re-pointing commit, the new one
+// after it), the repeated repair finishes the work, and scrub then finds nothing bad.
+// Cost: each worker clones the template once with hard links (repair replaces shard files by rename and
+// appends copies to segments it creates, so it never writes a file of the template in place) and after each
+// crash point resets it by unlinking what the run added, re-linking what it removed and copying the meta
+// directory; workers run children in parallel (as in vault-crash.test.ts).
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native.js';
@@ -49,54 +53,102 @@ beforeAll(async () => {
   rmSync(`${victim.path}-dead`, { recursive: true });
 });
 
-let copies = 0;
-function freshPool(): string {
-  const pool = join(work, `run${copies++}`);
-  expect(spawnSync('cp', ['-a', template, pool]).status).toBe(0);
-  const meta = join(pool, 'meta', 'pool.json');
-  writeFileSync(meta, readFileSync(meta, 'utf8').split(template).join(pool));
-  return pool;
+const WORKERS = 3;
+/** Every file under a pool's disks (not the meta directory), relative to the pool; `dirs` collects directories. */
+function poolFiles(pool: string, dirs?: string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        dirs?.push(relative(pool, p));
+        walk(p);
+      } else out.push(relative(pool, p));
+    }
+  };
+  for (const e of readdirSync(pool)) if (e !== 'meta' && statSync(join(pool, e)).isDirectory()) {
+    dirs?.push(e);
+    walk(join(pool, e));
+  }
+  return out.sort();
 }
 
-function runChild(pool: string, env: Record<string, string>) {
-  return spawnSync(process.execPath, [join(__dirname, 'fault', 'repair-child.mjs'), dist, join(pool, 'meta')], {
-    encoding: 'utf8',
-    env: { ...process.env, LD_PRELOAD: shim, FAULT_PREFIX: pool, UV_THREADPOOL_SIZE: '1', UV_USE_IO_URING: '0', ...env },
+function copyMeta(pool: string): void {
+  rmSync(join(pool, 'meta'), { recursive: true, force: true });
+  cpSync(join(template, 'meta'), join(pool, 'meta'), { recursive: true });
+  const meta = join(pool, 'meta', 'pool.json');
+  writeFileSync(meta, readFileSync(meta, 'utf8').split(template).join(pool));
+}
+
+let templateFiles: string[] = [];
+function clonePool(pool: string): void {
+  const dirs: string[] = [];
+  templateFiles = poolFiles(template, dirs);
+  for (const d of dirs) mkdirSync(join(pool, d), { recursive: true });
+  for (const f of templateFiles) linkSync(join(template, f), join(pool, f));
+  copyMeta(pool);
+}
+
+function resetPool(pool: string): void {
+  const keep = new Set(templateFiles);
+  const have = new Set(poolFiles(pool));
+  for (const f of have) if (!keep.has(f)) unlinkSync(join(pool, f));
+  for (const f of templateFiles) if (!have.has(f)) linkSync(join(template, f), join(pool, f));
+  copyMeta(pool);
+}
+
+function runChild(pool: string, env: Record<string, string>): Promise<{ stdout: string; stderr: string; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, 'fault', 'repair-child.mjs'), dist, join(pool, 'meta')], {
+      env: { ...process.env, LD_PRELOAD: shim, FAULT_PREFIX: `${pool}/`, UV_THREADPOOL_SIZE: '1', UV_USE_IO_URING: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (_code, signal) => resolve({ stdout, stderr, signal }));
   });
 }
 
 describe.skipIf(!ready)(`repair under SIGKILL at every file-system call${ready ? '' : ' (skipped: needs gcc, the addon and dist/)'}`, () => {
   it('objects stay readable at every crash point and a second repair completes the move', async () => {
+    const t0 = Date.now();
+    const pools = Array.from({ length: WORKERS }, (_, w) => join(work, `w${w}`));
+    for (const p of pools) clonePool(p);
     const log = join(work, 'calls.log');
-    const counting = runChild(freshPool(), { FAULT_OPS: 'all', FAULT_NTH: '0', FAULT_LOG: log });
+    const counting = await runChild(pools[0], { FAULT_OPS: 'all', FAULT_NTH: '0', FAULT_LOG: log });
     expect(counting.stdout, counting.stderr).toMatch(/repaired .*"failed":0/);
+    resetPool(pools[0]);
     const calls = readFileSync(log, 'utf8').trim().split('\n').length;
     expect(calls).toBeGreaterThan(20);
     let finished = 0;
-    // Every call would take ~7 minutes here (each run copies a 7-disk pool and scrubs it); a fixed stride of
-    // ~45 crash points spread over the whole repair, commit point included, keeps it near 90 s.
-    const step = Math.max(1, Math.ceil(calls / 45));
-    let points = 0;
-    for (let nth = 1; nth <= calls; nth += step) {
-      points++;
-      const pool = freshPool();
-      const res = runChild(pool, { FAULT_OPS: 'all', FAULT_NTH: String(nth), FAULT_ACTION: 'kill' });
-      if (res.stdout.includes('repaired')) finished++;
-      const vault = await Vault.open(join(pool, 'meta'), { orphanGraceMs: 0 });
-      try {
-        for (const [key, data] of objects) expect(Buffer.from(await vault.getBuffer('b', key)).equals(data), `crash at call ${nth}: ${key}`).toBe(true);
-        const again = await vault.repair();
-        expect(again.failed, `crash at call ${nth}`).toBe(0);
-        expect(vault.repairQueue(), `crash at call ${nth}`).toEqual([]);
-        const st = await vault.status();
-        expect(st.disks.filter((d) => d.state === 'removed').every((d) => d.shards === 0), `crash at call ${nth}`).toBe(true);
-        expect((await vault.scrub()).bad, `crash at call ${nth}`).toBe(0);
-      } finally {
-        await vault.close();
-      }
-      rmSync(pool, { recursive: true, force: true });
-    }
-    console.log(`repair crash sweep: ${calls} calls, step ${step}, ${points} crash points, ${finished} runs finished first`);
-    expect(finished).toBeLessThan(points);
+    let next = 1;
+    await Promise.all(
+      pools.map(async (pool) => {
+        for (let nth = next++; nth <= calls; nth = next++) {
+          const res = await runChild(pool, { FAULT_OPS: 'all', FAULT_NTH: String(nth), FAULT_ACTION: 'kill' });
+          const where = `crash at call ${nth} of ${calls}`;
+          expect(res.signal, `${where}: the child was not killed (${res.stderr.slice(0, 300)})`).toBe('SIGKILL');
+          if (res.stdout.includes('repaired')) finished++;
+          const vault = await Vault.open(join(pool, 'meta'), { orphanGraceMs: 0 });
+          try {
+            for (const [key, data] of objects) expect(Buffer.from(await vault.getBuffer('b', key)).equals(data), `${where}: ${key}`).toBe(true);
+            const again = await vault.repair();
+            expect(again.failed, where).toBe(0);
+            expect(vault.repairQueue(), where).toEqual([]);
+            const st = await vault.status();
+            expect(st.disks.filter((d) => d.state === 'removed').every((d) => d.shards === 0), where).toBe(true);
+            expect((await vault.scrub()).bad, where).toBe(0);
+          } finally {
+            await vault.close();
+          }
+          resetPool(pool);
+        }
+      }),
+    );
+    console.log(`repair crash sweep: ${calls} calls, every one a crash point, ${finished} runs finished first; ${Date.now() - t0} ms`);
+    expect(finished).toBeLessThan(calls);
   }, 400_000);
 });
