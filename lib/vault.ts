@@ -122,9 +122,9 @@ export interface ScrubProgress {
 const HASH_TABLE_CONTEXT = 'shardvault/hashtable/v1';
 const MANIFEST_HASH_CONTEXT = 'shardvault/manifest-hash/v1';
 const STRIPES_PER_BATCH = 16;
-/** ...and at most this many data bytes per batch: bounds a put's memory (a batch in flight plus its reused
- *  buffers) whatever the block size; 4+2 x 1 MiB blocks gives 8 stripes (~50 MiB with parity). */
-const BATCH_DATA_BYTES_MAX = 32 << 20;
+/** ...and at most this many data bytes per batch: bounds a put's memory (two batches: one being written while
+ *  the next is encoded) whatever the block size; 4+2 x 1 MiB blocks gives 4 stripes (~24 MiB with parity). */
+const BATCH_DATA_BYTES_MAX = 16 << 20;
 /** Scrub reads a shard in pieces of at most this many bytes (memory is bounded whatever the object size, I7). */
 const SCRUB_READ_BYTES_MAX = 16 << 20;
 const SCRUB_CURSOR = 'scrub.cursor';
