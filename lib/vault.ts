@@ -1063,7 +1063,7 @@ export class Vault {
    * live object count.
    */
   async status(): Promise<{
-    disks: Array<{ id: string; path: string; state: DiskConfig['state']; labels: Record<string, string>; ok: boolean; problem?: string; repairQueued: number; shards: number; sameDeviceAs: string[]; freeBytes?: number; totalBytes?: number }>;
+    disks: Array<{ id: string; path: string; state: DiskConfig['state']; labels: Record<string, string>; ok: boolean; problem?: string; repairQueued: number; shards: number; sameDeviceAs: string[]; freeBytes?: number; totalBytes?: number; copyLog?: { segments: number; bytes: number } }>;
     objects: number;
     objectsAtRisk: number;
     repairQueued: number;
@@ -1084,7 +1084,11 @@ export class Vault {
       this.config.disks.map(async (d) => {
         if (this.#readable(d.id) === undefined) return undefined;
         const fs = await statfs(d.path).catch(() => undefined);
-        return fs === undefined ? undefined : { freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize };
+        // Space the copy log takes (segments, preallocated ones included), what gc's compaction works on.
+        const { segments } = await listSegments(d.path);
+        let bytes = 0;
+        for (const seg of segments) bytes += (await stat(segmentPath(d.path, seg)).catch(() => ({ size: 0 }))).size;
+        return { ...(fs === undefined ? {} : { freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize }), copyLog: { segments: segments.length, bytes } };
       }),
     );
     const disks = this.config.disks.map((d, i) => {

@@ -70,6 +70,9 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     expect(st1.disks.find((d) => d.id === victim.id)).toMatchObject({ ok: false });
     expect(st1.disks.find((d) => d.id === victim.id)?.freeBytes).toBeUndefined();
     expect(st1.disks.filter((d) => d.ok).every((d) => d.freeBytes! > 0 && d.totalBytes! >= d.freeBytes!)).toBe(true);
+    expect(st1.disks.find((d) => d.id === victim.id)?.copyLog).toBeUndefined();
+    // Every usable disk that holds a copy has a copy log of at least one segment.
+    for (const d of st1.disks.filter((x) => x.ok && x.shards > 0)) expect(d.copyLog!.segments > 0 && d.copyLog!.bytes > 4096, d.id).toBe(true);
     expect(st1.objectsAtRisk).toBeGreaterThan(0);
     for (const [key, data] of objects) expect(Buffer.from(await degraded.getBuffer('b', key)).equals(data), key).toBe(true);
     // New writes place around the offline disk (7 disks, 6 shards): not degraded.
