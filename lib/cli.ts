@@ -212,6 +212,24 @@ program
   );
 
 program
+  .command('rebalance')
+  .description('after adding disks: queue the shards the placement now puts on disks their object does not use, then move them (repair)')
+  .option(...metaOption)
+  .option(...progressOption)
+  .action((o: { meta: string; progress?: boolean }) =>
+    withVault(o.meta, async (v) => {
+      const queued = await v.rebalance();
+      const total = v.repairQueue().length;
+      const bar = new ProgressBar('rebalance', total, wantBar(o), 'items');
+      const r = await v.repair({ onProgress: (p) => bar.update(p.done) });
+      bar.done(total);
+      console.log(`rebalance: ${queued} shards queued, ${r.moved} moved, ${r.failed} failed`);
+      for (const e of r.errors) console.error(`rebalance: ${e.bucket}/${e.key}: ${e.code}: ${e.message}`);
+      if (r.failed > 0) process.exitCode = 1;
+    }),
+  );
+
+program
   .command('repair')
   .description('rebuild every shard queued for repair (reads, scrub, degraded writes, drained or replaced disks)')
   .option(...metaOption)

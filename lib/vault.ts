@@ -1164,14 +1164,27 @@ export class Vault {
     const oidBytes = objectId(bucket, key);
     const oid = hex(oidBytes);
     const vid = head.versionId;
-    const targets = [...new Set(group.map((g) => g.shard))].sort((a, b) => a - b);
+    let targets = [...new Set(group.map((g) => g.shard))].sort((a, b) => a - b);
     // Where each target goes: its own disk when that is active and usable, else a replacement within the rule.
+    // A shard on a healthy disk whose item names a destination (rebalance) moves there only when the rule
+    // allows it; otherwise it stays and there is nothing to do for it.
     const newPlacement = placement.slice();
+    const unmoved: number[] = [];
     for (const t of targets) {
       const d = this.#disk(newPlacement[t]);
-      if (d !== undefined && d.state === 'active' && !this.#problems.has(d.id)) continue;
       const prefer = group.find((g) => g.shard === t && g.to !== undefined)?.to;
-      newPlacement[t] = replaceShard(`${bucket}\0${key}\0${vid}`, newPlacement, t, this.#placementDisks(), this.#rule(), prefer);
+      const healthy = d !== undefined && d.state === 'active' && !this.#problems.has(d.id);
+      if (healthy && (prefer === undefined || prefer === d.id)) continue;
+      const to = replaceShard(`${bucket}\0${key}\0${vid}`, newPlacement, t, this.#placementDisks(), this.#rule(), prefer);
+      if (healthy && to !== prefer) unmoved.push(t);
+      else newPlacement[t] = to;
+    }
+    if (unmoved.length > 0) {
+      const skipped = group.filter((g) => unmoved.includes(g.shard));
+      await this.catalog.completeRepair(skipped, 'repair.skip', principal, Date.now());
+      group = group.filter((g) => !unmoved.includes(g.shard));
+      targets = targets.filter((t) => !unmoved.includes(t));
+      if (targets.length === 0) return { repaired: 0, moved: 0, failed: 0 };
     }
     const moved = targets.filter((t) => newPlacement[t] !== placement[t]);
     let manifestHash = head.manifestHash;
@@ -1515,6 +1528,31 @@ export class Vault {
     }
     const next = { ...this.config, disks: this.config.disks.map((x) => (x.id === diskId ? { ...x, state: 'removed' as const } : x)) };
     await this.#commitConfig(next, 'disk.remove', principal, diskId);
+  }
+
+  /**
+   * Rebalancing after disks were added: for every current version, the set of disks the placement function
+   * would now choose is compared with the set it uses; each disk that would no longer be chosen hands its shard
+   * to a disk that would be (queued for repair with that destination). repair() then moves them (copying
+   * verified blocks, re-signing the manifest, re-pointing the head) when the failure-domain rule allows, and
+   * skips them otherwise. Rendezvous placement moves only what the new disks win, about a (new disks / all
+   * disks) share, and a second rebalance finds nothing to do. Returns the number of shards queued.
+   */
+  async rebalance(principal = 'local'): Promise<number> {
+    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    const disks = this.#placementDisks();
+    let queued = 0;
+    for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
+      const current = head.placement;
+      if (current === undefined) continue;
+      const ideal = place(`${bucket}\0${key}\0${head.versionId}`, disks, this.#rule());
+      const fill = ideal.filter((id) => !current.includes(id));
+      const vacate = current.flatMap((id, shard) => (ideal.includes(id) ? [] : [{ id, shard }]));
+      const items = vacate.slice(0, fill.length).map(({ id, shard }, j) => ({ bucket, key, versionId: head.versionId, disk: id, shard, to: fill[j] }));
+      await this.catalog.queueRepair(items, principal, Date.now());
+      queued += items.length;
+    }
+    return queued;
   }
 
   async #queueShardsOf(diskId: string, to: string | undefined, principal: string): Promise<number> {

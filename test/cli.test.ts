@@ -71,6 +71,14 @@ describe.skipIf(!ready)(`shardvault CLI${ready ? '' : ' (skipped: dist/ or the a
     expect(run('get', 'big', 'f', join(work, 'big.out2'), '--meta', meta).status).toBe(0);
     expect(readFileSync(join(work, 'big.out2')).equals(readFileSync(file))).toBe(true);
     expect(JSON.parse(run('gc', '--meta', meta, '--grace', '0').stdout)).toMatchObject({ repairQueued: 0 });
+    // A disk added later takes its share after `rebalance` (queue + move in one command); a second finds nothing.
+    spawnSync('mkdir', ['-p', join(work, 'e8')]);
+    expect(run('disk', 'add', `${join(work, 'e8')}:host=h8`, '--meta', meta).status).toBe(0);
+    r = run('rebalance', '--meta', meta);
+    expect(r.stdout, r.stderr).toMatch(/rebalance: (\d+) shards queued, \1 moved, 0 failed/);
+    expect(run('rebalance', '--meta', meta).stdout).toMatch(/rebalance: 0 shards queued, 0 moved, 0 failed/);
+    expect(run('get', 'big', 'f', join(work, 'big.out3'), '--meta', meta).status).toBe(0);
+    expect(readFileSync(join(work, 'big.out3')).equals(readFileSync(file))).toBe(true);
     r = run('get', 'big', 'nope', join(work, 'nope.out'), '--meta', meta);
     expect(r.status).toBe(1);
     expect(existsSync(join(work, 'nope.out'))).toBe(false);

@@ -245,6 +245,41 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
   });
 });
 
+describe.skipIf(!hasNative)('rebalancing after disks are added', () => {
+  it('moves only what the new disks win, keeps the failure-domain rule, and every object reads back', async () => {
+    const { vault, base } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
+    const objects = await fill(vault, 30);
+    expect(await vault.rebalance()).toBe(0); // nothing new: nothing moves
+    const before = new Map([...objects.keys()].map((k) => [k, vault.locate('b', k)!.shards.map((s) => s.diskId)]));
+    mkdirSync(join(base, 'n1'));
+    mkdirSync(join(base, 'n2'));
+    const n1 = await vault.addDisk({ path: join(base, 'n1'), labels: { host: 'h6' } });
+    const n2 = await vault.addDisk({ path: join(base, 'n2'), labels: { host: 'h7' } });
+    const queued = await vault.rebalance();
+    // Rendezvous: each version moves at most one shard to each new disk, and about 2/8 of all shards move.
+    expect(queued).toBeGreaterThan(30 * 6 * 0.1);
+    expect(queued).toBeLessThan(30 * 6 * 0.45);
+    expect(vault.repairQueue().every((q) => q.to === n1 || q.to === n2)).toBe(true);
+    const r = await vault.repair();
+    expect(r).toMatchObject({ failed: 0 });
+    expect(r.moved).toBe(queued); // one host per disk: the rule always allows the move
+    await expectAllClean(vault, objects);
+    for (const [key, was] of before) {
+      const now = vault.locate('b', key)!.shards.map((s) => s.diskId);
+      expect(new Set(now).size, key).toBe(6); // still six disks, so six hosts
+      now.forEach((id, i) => expect(id === was[i] || id === n1 || id === n2, `${key} shard ${i}`).toBe(true));
+      for (const s of vault.locate('b', key)!.shards) if (s.shardFile !== undefined) expect(existsSync(s.shardFile), key).toBe(true);
+    }
+    const st = await vault.status();
+    expect(st.disks.find((d) => d.id === n1)!.shards + st.disks.find((d) => d.id === n2)!.shards).toBe(queued);
+    expect((await vault.scrub()).bad).toBe(0);
+    expect(await vault.rebalance()).toBe(0); // balanced now
+    // The moved-away shard files are gone from the old disks (the walk finds nothing stale either).
+    expect((await vault.gc({ graceMs: 0 })).staleRemoved).toBe(0);
+    await vault.close();
+  });
+});
+
 describe.skipIf(!hasNative)('one open Vault per pool', () => {
   it('a second open is refused while the first is open (same process or a live one); a dead owner is taken over', async () => {
     const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
