@@ -175,11 +175,13 @@ export class Catalog {
   }
 
   /**
-   * Fills an empty catalog from what the disks hold (catalog rebuild): buckets, heads, every version seen and
+   * Fills an empty catalog from what the disks hold (catalog rebuild): buckets (those of the objects, and
+   * `buckets`, the saved list that also has the empty ones), heads, every version seen and
    * one audit record naming what was restored, in one flushed transaction. Refused on a catalog with heads.
    */
   async restore(
     entries: Array<{ bucket: string; key: string; head: Head; older: Head[] }>,
+    buckets: string[],
     audit: { action: string; principal: string; timeMs: number; detail?: string },
   ): Promise<void> {
     await this.#db.transaction(() => {
@@ -193,6 +195,10 @@ export class Catalog {
         if (this.#db.get(b) === undefined) this.#db.put(b, { createdMs: audit.timeMs });
         this.#db.put(['head', bucket, key].join(SEP), head);
         for (const v of [...older, head]) this.#db.put(['vid', v.versionId].join(SEP), { bucket, key, sequence: v.sequence });
+      }
+      for (const bucket of buckets) {
+        const b = ['bucket', name('bucket', bucket, 63)].join(SEP);
+        if (this.#db.get(b) === undefined) this.#db.put(b, { createdMs: audit.timeMs });
       }
       this.#appendAudit(audit);
     });

@@ -283,8 +283,9 @@ export class Vault {
    * old catalog directory is moved aside, and the new audit chain starts with a `catalog.rebuild` record that
    * names the old chain's last hash when it was still readable (re-anchoring). Needs pool.json and pool.key.
    * Caveats: freshness falls back to what the disks hold (a put that sealed its copies but crashed before its
-   * commit can surface; a version whose every copy was lost cannot), empty buckets are not restored, and the
-   * repair queue starts empty (the next open queues what is missing).
+   * commit can surface; a version whose every copy was lost cannot), empty buckets come back from the saved
+   * list `buckets.json` (as of the last bucket change), and the repair queue starts empty (the next open queues
+   * what is missing).
    */
   static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; movedAside?: string }> {
     const boot = JSON.parse(await readFile(join(metaDir, 'pool.json'), 'utf8')) as PoolConfig;
@@ -360,7 +361,9 @@ export class Vault {
       const catalog = Catalog.open(catalogDir);
       try {
         await catalog.setMeta(POOL_CONFIG, boot);
-        await catalog.restore(entries, {
+        const saved = await readFile(join(metaDir, 'buckets.json'), 'utf8').then((t) => JSON.parse(t) as unknown, () => []);
+        const buckets = Array.isArray(saved) ? saved.filter((b): b is string => typeof b === 'string' && b.length > 0 && b.length <= 63 && !b.includes('\0')) : [];
+        await catalog.restore(entries, buckets, {
           action: 'catalog.rebuild', principal, timeMs: Date.now(),
           detail: `objects=${entries.length} versions=${versionCount} copies=${copiesRead} rejected=${copiesRejected} previous-audit-head=${oldAuditHead}`,
         });
@@ -439,11 +442,25 @@ export class Vault {
     checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
     checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
     await this.catalog.createBucket(bucket, principal, Date.now());
+    await this.#saveBuckets();
   }
 
   /** Deletes an empty bucket (live objects: ERR_SV_OUT_OF_RANGE). */
   async deleteBucket(bucket: string, principal = 'local'): Promise<void> {
     await this.catalog.deleteBucket(bucket, principal, Date.now());
+    await this.#saveBuckets();
+  }
+
+  #bucketsSaved: Promise<void> = Promise.resolve();
+
+  /**
+   * The bucket list, durably in `buckets.json` beside pool.json, after each bucket change: a catalog rebuild
+   * restores empty buckets from it (buckets with objects come back from their manifests anyway). One writer at
+   * a time; each writes the list as the catalog has it then.
+   */
+  #saveBuckets(): Promise<void> {
+    this.#bucketsSaved = this.#bucketsSaved.catch(() => undefined).then(() => writeFileDurable(join(this.metaDir, 'buckets.json'), JSON.stringify(this.catalog.listBuckets())));
+    return this.#bucketsSaved;
   }
 
   listBuckets(): string[] {

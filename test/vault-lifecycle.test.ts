@@ -327,6 +327,9 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     mkdirSync(join(base, 'repl'));
     await vault.replaceDisk(victim.id, { path: join(base, 'repl'), labels: { host: 'h7' } });
     expect((await vault.repair()).moved).toBeGreaterThan(0);
+    await vault.createBucket('empty'); // no object: known only from the saved bucket list
+    await vault.createBucket('gone');
+    await vault.deleteBucket('gone');
     const lastAudit = vault['catalog'].auditLog().at(-1).hash as string;
     const listed = vault.list('b');
     await vault.close();
@@ -337,6 +340,7 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     expect(r.movedAside).toMatch(/catalog-lost-/);
     const v = await Vault.open(meta, { orphanGraceMs: 0 });
     expect(v.list('b')).toEqual(listed);
+    expect(v.listBuckets()).toEqual(['b', 'empty']);
     await expect(v.getBuffer('b', 'o3')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     await expectAllClean(v, objects);
     const audit = v['catalog'].auditLog();
