@@ -8,6 +8,7 @@
  *
  *   <disk>/log/<seg>.seg          segment <seg> (8 hex digits): header block, then records
  *   <disk>/log/.tmp-<seg>.seg     a segment being prepared (zero-filled, fdatasynced, then renamed into place)
+ *   <disk>/log/free-<seg>.seg     a dead segment gc kept for reuse (its blocks are written: no zero-fill)
  *
  * Segment header (first SEGMENT_HEADER_BYTES, big-endian): "SVLG" | u16 format | u16 0 | u32 seg | poolId[16]
  * | zeros. Record, at a multiple of RECORD_ALIGN (records never share a 4 KiB block, so a torn write of one
@@ -24,7 +25,7 @@
  * commit, or after giving up), so gc never removes a segment an uncommitted put still points into. N.B. Everything here is stored bytes: change only with a new format.
  */
 import { constants } from 'node:fs';
-import { open, readdir, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { ErrorCode, ShardVaultError } from './errors.js';
@@ -61,8 +62,9 @@ export function segmentPath(diskPath: string, seg: number): string {
 }
 
 /** The segment number of a segment file name; 'temporary' for one being prepared; undefined for others. */
-export function parseSegmentName(name: string): number | 'temporary' | undefined {
+export function parseSegmentName(name: string): number | 'temporary' | 'free' | undefined {
   if (name.startsWith('.tmp-')) return 'temporary';
+  if (/^free-[0-9a-f]{8}\.seg$/.test(name)) return 'free';
   const g = /^([0-9a-f]{8})\.seg$/.exec(name);
   return g === null ? undefined : parseInt(g[1], 16);
 }
@@ -319,6 +321,9 @@ export class CopyLog {
       for (const f of await readdir(this.#dir)) {
         const n = parseSegmentName(f);
         if (n === 'temporary') await unlink(join(this.#dir, f)).catch(() => undefined); // this process holds the lock
+        // A free segment's last number (and so every number its old records name: each reuse takes a higher
+        // one) is never given out again.
+        else if (n === 'free') max = Math.max(max, parseInt(f.slice(5, 13), 16));
         else if (n !== undefined) max = Math.max(max, n);
       }
       this.#nextSeg ??= max + 1;
@@ -332,11 +337,12 @@ export class CopyLog {
    * A new segment file: header, then `body` (zeros for a shared segment, or one record), fdatasynced under a
    * temporary name, renamed into place, directory fsynced. Removed again when any step fails.
    */
-  async #create(seg: number, body: (fh: FileHandle) => Promise<void>): Promise<string> {
+  async #create(seg: number, body: (fh: FileHandle) => Promise<void>, recycled?: string): Promise<string> {
     const tmp = join(this.#dir, `.tmp-${segmentName(seg)}`);
     const final = join(this.#dir, segmentName(seg));
     try {
-      const fh = await open(tmp, 'wx', 0o600);
+      if (recycled !== undefined) await rename(recycled, tmp);
+      const fh = await open(tmp, recycled !== undefined ? 'r+' : 'wx', 0o600);
       try {
         if (this.#dev !== undefined && (await fh.stat()).dev !== this.#dev) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${this.#diskPath} is on another device now`);
         await writeAll(fh, encodeSegmentHeader(this.#poolId, seg), 0);
@@ -355,12 +361,31 @@ export class CopyLog {
     }
   }
 
-  /** A shared segment of `size` bytes, zero-filled so appends overwrite allocated, written blocks. */
+  /**
+   * A shared segment of `size` bytes, zero-filled so appends overwrite allocated, written blocks; or a free
+   * segment gc recycled (its blocks are written already), under a new number with a new header, whatever its
+   * size. The records left in a recycled segment name their old segment number, so they are not records of
+   * the new one: reads and scans skip them.
+   */
   async #prepare(size: number): Promise<Segment> {
+    const free = (await listSegments(this.#diskPath)).free[0];
+    if (free !== undefined) {
+      const seg = await this.#segmentNumber();
+      try {
+        const final = await this.#create(seg, async () => undefined, free.path);
+        return await this.#openShared(seg, final, free.size);
+      } catch {
+        // Gone meanwhile, or unusable: a fresh one below.
+      }
+    }
     const seg = await this.#segmentNumber();
     const final = await this.#create(seg, async (fh) => {
       for (let at = SEGMENT_HEADER_BYTES; at < size; at += ZERO_CHUNK.length) await writeAll(fh, ZERO_CHUNK.subarray(0, Math.min(ZERO_CHUNK.length, size - at)), at);
     });
+    return this.#openShared(seg, final, size);
+  }
+
+  async #openShared(seg: number, final: string, size: number): Promise<Segment> {
     let fh: FileHandle | undefined;
     try {
       fh = await open(final, 'r+');
@@ -415,15 +440,42 @@ export class CopyLog {
 }
 
 /** Segment numbers present on a disk (gc, rebuild); temporary ones separately. */
-export async function listSegments(diskPath: string): Promise<{ segments: number[]; temporary: string[] }> {
+export async function listSegments(diskPath: string): Promise<{ segments: number[]; temporary: string[]; free: Array<{ path: string; size: number }> }> {
   const segments: number[] = [];
   const temporary: string[] = [];
+  const free: Array<{ path: string; size: number }> = [];
   for (const f of await readdir(join(diskPath, LOG_DIR)).catch(() => [] as string[])) {
     const n = parseSegmentName(f);
     if (n === 'temporary') temporary.push(join(diskPath, LOG_DIR, f));
-    else if (n !== undefined) segments.push(n);
+    else if (n === 'free') {
+      const path = join(diskPath, LOG_DIR, f);
+      const st = await stat(path).catch(() => null);
+      if (st !== null) free.push({ path, size: st.size });
+    } else if (n !== undefined) segments.push(n);
   }
-  return { segments: segments.sort((a, b) => a - b), temporary };
+  return { segments: segments.sort((a, b) => a - b), temporary, free };
+}
+
+/** Free segments kept per disk for reuse (each up to SEGMENT_BYTES_MAX); more are removed. */
+export const FREE_SEGMENTS_MAX = 4;
+
+/**
+ * Retires a dead segment (nothing points into it): kept as a free segment for reuse when it is at least a
+ * first segment's size and fewer than FREE_SEGMENTS_MAX are kept, else removed. Returns which.
+ */
+export async function releaseSegment(diskPath: string, seg: number, freeCount: number): Promise<'recycled' | 'removed'> {
+  const file = segmentPath(diskPath, seg);
+  const st = await stat(file).catch(() => null);
+  if (st !== null && st.size >= SEGMENT_BYTES_FIRST && freeCount < FREE_SEGMENTS_MAX) {
+    try {
+      await rename(file, join(diskPath, LOG_DIR, `free-${segmentName(seg)}`));
+      return 'recycled';
+    } catch {
+      // fall through: removed
+    }
+  }
+  await unlink(file).catch(() => undefined);
+  return 'removed';
 }
 
 /** Any failure of an append as ERR_SV_IO (errno name, syscall and path kept), whatever layer raised it. */

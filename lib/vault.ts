@@ -35,7 +35,7 @@ import { ReedSolomon } from './codec.js';
 import { diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig } from './disk.js';
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
 import { blake3Sync, createBlake3 } from './hash.js';
-import { CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
+import { CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import {
   FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader, fanoutDirs, hex, objectDir, objectId, parseFileName,
   shardFileName,
@@ -104,7 +104,8 @@ export interface GcResult {
   orphansRemoved: number;
   supersededRemoved: number;
   staleRemoved: number;
-  /** Copy-log segments no live or queued version points into (every record in them dead). */
+  /** Copy-log segments no live or queued version points into (every record in them dead): removed, or kept as
+   *  free segments for reuse (`<disk>/log/free-*.seg`, a few per disk). */
   segmentsRemoved: number;
   /** Live copies moved out of mostly-dead segments (compaction), so those segments can go. */
   copiesCompacted: number;
@@ -1333,7 +1334,8 @@ export class Vault {
     // Disks in parallel (independent devices); within a disk, the 256 directories one after another.
     await Promise.all(this.config.disks.map(async (d) => {
       if (this.#readable(d.id) === undefined) return;
-      const { segments, temporary } = await listSegments(d.path);
+      const { segments, temporary, free } = await listSegments(d.path);
+      let freeCount = free.length;
       for (const file of temporary) {
         if (this.#logs.has(d.id) && options.removeTemporary !== true) continue; // this process may be preparing it
         if (options.removeTemporary === true || (await old(file, 0))) {
@@ -1348,7 +1350,8 @@ export class Vault {
           present.add(seg);
           continue;
         }
-        await unlink(file).catch(() => undefined);
+        // Dead: kept for reuse (up to a few per disk; no zero-fill for the next segment) or removed.
+        if ((await releaseSegment(d.path, seg, freeCount)) === 'recycled') freeCount++;
         result.segmentsRemoved++;
       }
       segmentsOn.set(d.id, present);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { CopyLog, LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, readRecord, recordBytes, scanSegment, segmentPath, type CopyRef } from '../lib/copylog.js';
+import { CopyLog, FREE_SEGMENTS_MAX, LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, listSegments, readRecord, releaseSegment, recordBytes, scanSegment, segmentPath, type CopyRef } from '../lib/copylog.js';
 import { native } from '../lib/native.js';
 import { readRegion, writeRegion } from './copies.js';
 
@@ -82,6 +82,35 @@ describe.skipIf(native() === null)('copy log', () => {
     expect(Buffer.compare(await readRecord(d, refs[2], POOL), payload(2, 5000))).toBe(0);
     expect([...scanSegment(readFileSync(file), refs[0].seg, POOL)].map((x) => x.ref.off)).toEqual([refs[0].off, refs[2].off]);
     expect([...scanSegment(readFileSync(file), refs[0].seg, Buffer.alloc(16, 8))]).toEqual([]);
+  });
+
+  it('a released segment is reused without zero-filling: new number, same blocks, its old records invisible', async () => {
+    const d = disk();
+    const first = new CopyLog(d, POOL);
+    const old: CopyRef[] = [];
+    while (old.length === 0 || old.at(-1)!.seg === old[0].seg) old.push(await first.append(payload(old.length, 200_000))); // fill segment 0, roll to 1
+    for (const r of old) first.unpin(r);
+    await first.close();
+    const seg0 = old[0].seg;
+    const ino = statSync(segmentPath(d, seg0)).ino;
+    expect(statSync(segmentPath(d, seg0)).size).toBe(1 << 20); // full, never cut back: worth keeping
+    expect(await releaseSegment(d, seg0, 0)).toBe('recycled');
+    expect((await listSegments(d)).free).toHaveLength(1);
+    expect(await releaseSegment(d, old.at(-1)!.seg, 0)).toBe('removed'); // cut back at close: too small to keep
+    const next = new CopyLog(d, POOL);
+    const fresh = await next.append(payload(99, 5000));
+    await next.close();
+    expect(fresh.seg).toBeGreaterThan(seg0); // above the number its old records name (a removed one's may come back: its file is gone)
+    expect(statSync(segmentPath(d, fresh.seg)).ino).toBe(ino); // the same file, renamed
+    expect((await listSegments(d)).free).toEqual([]);
+    expect(Buffer.compare(await readRecord(d, fresh, POOL), payload(99, 5000))).toBe(0);
+    // The old records are still in its blocks, but no longer records of any segment.
+    const bytes = readFileSync(segmentPath(d, fresh.seg));
+    expect([...scanSegment(bytes, fresh.seg, POOL)].map((x) => x.ref.off)).toEqual([fresh.off]);
+    for (const r of old.filter((x) => x.seg === seg0 && x.off !== fresh.off)) {
+      await expect(readRecord(d, { ...r, seg: fresh.seg }, POOL)).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    }
+    expect(await releaseSegment(d, fresh.seg, FREE_SEGMENTS_MAX)).toBe('removed'); // enough kept already
   });
 
   it('pins: a segment with an uncommitted record, or the one being written, is in use; a released one is not', async () => {

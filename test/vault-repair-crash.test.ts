@@ -2,12 +2,13 @@
 // SIGKILLs the child just before call N, UV_THREADPOOL_SIZE=1), then open + read + repair again: every object
 // reads back correctly at every crash point (the old head stands until the re-pointing commit, the new one
 // after it), the repeated repair finishes the work, and scrub then finds nothing bad.
-// Cost: each worker clones the template once with hard links (repair replaces shard files by rename and
-// appends copies to segments it creates, so it never writes a file of the template in place) and after each
-// crash point resets it by unlinking what the run added, re-linking what it removed and copying the meta
-// directory; workers run children in parallel (as in vault-crash.test.ts).
+// Cost: each worker clones the template once with hard links for shard files (repair replaces them by
+// rename, never writes one in place) and copies of the small copy-log segments (a recycled segment is
+// written in place), and after each crash point resets it by unlinking what the run added, re-linking or
+// re-copying what changed and copying the meta directory; workers run children in parallel (as in
+// vault-crash.test.ts).
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -85,15 +86,20 @@ function clonePool(pool: string): void {
   const dirs: string[] = [];
   templateFiles = poolFiles(template, dirs);
   for (const d of dirs) mkdirSync(join(pool, d), { recursive: true });
-  for (const f of templateFiles) linkSync(join(template, f), join(pool, f));
+  for (const f of templateFiles) placeFile(pool, f);
   copyMeta(pool);
+}
+
+function placeFile(pool: string, f: string): void {
+  if (f.includes('/log/')) copyFileSync(join(template, f), join(pool, f));
+  else linkSync(join(template, f), join(pool, f));
 }
 
 function resetPool(pool: string): void {
   const keep = new Set(templateFiles);
   const have = new Set(poolFiles(pool));
-  for (const f of have) if (!keep.has(f)) unlinkSync(join(pool, f));
-  for (const f of templateFiles) if (!have.has(f)) linkSync(join(template, f), join(pool, f));
+  for (const f of have) if (!keep.has(f) || f.includes('/log/')) unlinkSync(join(pool, f));
+  for (const f of templateFiles) if (!have.has(f) || f.includes('/log/')) placeFile(pool, f);
   copyMeta(pool);
 }
 
