@@ -60,6 +60,8 @@ class ShardWriter {
   int fd_ = -1;
   std::string dir_, tmpPath_, finalPath_;
   uint64_t written_ = 0;
+  uint64_t writebackFrom_ = 0;  // where the next early-writeback range starts (Append)
+  static constexpr uint64_t kWritebackBytes = 8u << 20;
   bool lost_ = false;
   bool broken_ = false;  // a write failed: content unknown, only Abort is allowed
   bool durable_ = false;
