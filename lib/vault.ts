@@ -764,7 +764,6 @@ export class Vault {
     const { k, m, blockBytes } = this.config;
     const versionId = randomBytes(16);
     const vid = hex(versionId);
-    const oid = hex(objectId(bucket, key));
     const sequence = (head?.sequence ?? 0n) + 1n;
     const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
     const manifest: Manifest = {

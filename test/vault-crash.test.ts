@@ -7,19 +7,17 @@
 //       second open (no resurrection, no rollback);
 //   recovery leaves no temporary files and no files of un-acked or superseded versions: the files on the
 //   disks are exactly those the committed heads name, and scrub finds 0 bad shards.
-// Cost: a pool is 6 disks x 256 fan-out directories; copying one per crash point took ~0.4-1.5 s. Instead each
-// worker clones the template once (directories made, shard files hard-linked: the vault never writes a shard
-// file in place) and resets it after every crash point by unlinking the files the run added and re-linking the
-// ones it removed; the copy-log segments (small: closed segments are cut back to what was written, but a
-// recycled one is written in place) and the meta directory are copied. Workers run children in parallel.
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+// Cost: each worker has its own cheaply cloned pool, reset after every crash point (test/poolclone.ts), and
+// workers run children in parallel.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
+import { PoolTemplate, poolFiles, runFaultChild } from './poolclone.js';
 
 const dist = join(__dirname, '..', 'dist');
 const gcc = spawnSync('gcc', ['--version']).status === 0;
@@ -33,70 +31,18 @@ const V1 = Buffer.alloc(5000, 0x31); // b/k before the put sweep's overwrite (in
 const V2 = Buffer.alloc(3 * 4096 * 4 + 100, 0x32); // b/k written by the put child (striped)
 const D = Buffer.alloc(2 * 4 * 4096 + 7, 0x44); // b/d, deleted by the delete child (striped)
 const OTHER = Buffer.alloc(9000, 0x33); // b/other, written by both children after their ack
-let templateFiles: string[] = [];
+let tpl: PoolTemplate;
 
-/** Every file under <pool>/d*\/objects and <pool>/d*\/log, relative to the pool. */
-function objectFiles(pool: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < DISKS; i++) {
-    const objects = join(pool, `d${i}`, 'objects');
-    for (const dir of readdirSync(objects)) for (const f of readdirSync(join(objects, dir))) out.push(join(`d${i}`, 'objects', dir, f));
-    for (const f of readdirSync(join(pool, `d${i}`, 'log'))) out.push(join(`d${i}`, 'log', f));
-  }
-  return out.sort();
-}
+/** Shard files and copy-log segments of a pool (what puts, deletes and recovery touch), relative to the pool. */
+const objectFiles = (pool: string) => poolFiles(pool).filter((f) => /^d\d+\/(objects|log)\//.test(f));
 
-function rewritePaths(pool: string): void {
-  const meta = join(pool, 'meta', 'pool.json');
-  writeFileSync(meta, readFileSync(meta, 'utf8').split(template).join(pool));
-}
-
-/** A worker's pool: directories made, disk and object files hard-linked to the template, meta copied. */
-function clonePool(pool: string): void {
-  for (let i = 0; i < DISKS; i++) {
-    const src = join(template, `d${i}`);
-    mkdirSync(join(pool, `d${i}`, 'objects'), { recursive: true });
-    mkdirSync(join(pool, `d${i}`, 'log'));
-    for (const dir of readdirSync(join(src, 'objects'))) mkdirSync(join(pool, `d${i}`, 'objects', dir));
-    for (const f of readdirSync(src)) if (f !== 'objects' && f !== 'log') linkSync(join(src, f), join(pool, `d${i}`, f));
-  }
-  for (const f of templateFiles) placeFile(pool, f);
-  cpSync(join(template, 'meta'), join(pool, 'meta'), { recursive: true });
-  rewritePaths(pool);
-}
-
-/** A template file into a pool: shard files hard-linked, copy-log segments copied. */
-function placeFile(pool: string, f: string): void {
-  if (f.includes('/log/')) copyFileSync(join(template, f), join(pool, f));
-  else linkSync(join(template, f), join(pool, f));
-}
-
-/** Back to the template state after a crash point: cheap, touches only what the run changed. */
 function resetPool(pool: string): void {
-  const keep = new Set(templateFiles);
-  const have = new Set(objectFiles(pool));
-  for (const f of have) if (!keep.has(f) || f.includes('/log/')) unlinkSync(join(pool, f));
-  for (const f of templateFiles) if (!have.has(f) || f.includes('/log/')) placeFile(pool, f);
-  rmSync(join(pool, 'meta'), { recursive: true, force: true });
-  cpSync(join(template, 'meta'), join(pool, 'meta'), { recursive: true });
-  rewritePaths(pool);
+  tpl.reset(pool);
   for (let i = 0; i < DISKS; i++) expect(readdirSync(join(pool, `d${i}`)).sort()).toEqual(readdirSync(join(template, `d${i}`)).sort());
 }
 
-function runChild(pool: string, mode: 'put' | 'delete', env: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, 'fault', 'vault-child.mjs'), dist, join(pool, 'meta'), mode], {
-      env: { ...process.env, LD_PRELOAD: shim, FAULT_PREFIX: `${pool}/`, UV_THREADPOOL_SIZE: '1', UV_USE_IO_URING: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ stdout, stderr, code, signal }));
-  });
-}
+const runChild = (pool: string, mode: 'put' | 'delete', env: Record<string, string>) =>
+  runFaultChild(join(__dirname, 'fault', 'vault-child.mjs'), [dist, join(pool, 'meta'), mode], pool, shim, env);
 
 type Bytes = 'absent' | 'V1' | 'V2' | 'D' | 'OTHER';
 const NAMED: Array<[Exclude<Bytes, 'absent'>, Buffer]> = [['V1', V1], ['V2', V2], ['D', D], ['OTHER', OTHER]];
@@ -173,15 +119,15 @@ beforeAll(async () => {
   await vault.put('b', 'k', V1);
   await vault.put('b', 'd', D);
   await vault.close();
-  templateFiles = objectFiles(template);
-  expect(templateFiles).toHaveLength(6 + 6); // b/d's shard files, one copy-log segment per disk (copies of b/k and b/d)
+  tpl = new PoolTemplate(template);
+  expect(objectFiles(template)).toHaveLength(6 + 6); // b/d's shard files, one copy-log segment per disk (copies of b/k and b/d)
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Kills the child at every call 1..calls (calls from a counting run), WORKERS at a time; returns per-point results. */
 async function sweep(mode: 'put' | 'delete', check: (nth: number, acked: boolean, done: boolean, first: Record<string, Bytes>, second: Record<string, Bytes>) => void): Promise<number> {
   const pools = Array.from({ length: WORKERS }, (_, w) => join(work, `${mode}-w${w}`));
-  for (const p of pools) clonePool(p);
+  for (const p of pools) tpl.clone(p);
   // Counting runs, twice: the sequence of matching calls must be the same (else "call N" means nothing).
   const logs = [join(work, `${mode}-a.log`), join(work, `${mode}-b.log`)];
   for (const log of logs) {

@@ -2,20 +2,18 @@
 // SIGKILLs the child just before call N, UV_THREADPOOL_SIZE=1), then open + read + repair again: every object
 // reads back correctly at every crash point (the old head stands until the re-pointing commit, the new one
 // after it), the repeated repair finishes the work, and scrub then finds nothing bad.
-// Cost: each worker clones the template once with hard links for shard files (repair replaces them by
-// rename, never writes one in place) and copies of the small copy-log segments (a recycled segment is
-// written in place), and after each crash point resets it by unlinking what the run added, re-linking or
-// re-copying what changed and copying the meta directory; workers run children in parallel (as in
-// vault-crash.test.ts).
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+// Cost: each worker has its own cheaply cloned pool, reset after every crash point (test/poolclone.ts), and
+// workers run children in parallel.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
+import { PoolTemplate, runFaultChild } from './poolclone.js';
 
 const dist = join(__dirname, '..', 'dist');
 const gcc = spawnSync('gcc', ['--version']).status === 0;
@@ -55,78 +53,19 @@ beforeAll(async () => {
 });
 
 const WORKERS = 3;
-/** Every file under a pool's disks (not the meta directory), relative to the pool; `dirs` collects directories. */
-function poolFiles(pool: string, dirs?: string[]): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        dirs?.push(relative(pool, p));
-        walk(p);
-      } else out.push(relative(pool, p));
-    }
-  };
-  for (const e of readdirSync(pool)) if (e !== 'meta' && statSync(join(pool, e)).isDirectory()) {
-    dirs?.push(e);
-    walk(join(pool, e));
-  }
-  return out.sort();
-}
-
-function copyMeta(pool: string): void {
-  rmSync(join(pool, 'meta'), { recursive: true, force: true });
-  cpSync(join(template, 'meta'), join(pool, 'meta'), { recursive: true });
-  const meta = join(pool, 'meta', 'pool.json');
-  writeFileSync(meta, readFileSync(meta, 'utf8').split(template).join(pool));
-}
-
-let templateFiles: string[] = [];
-function clonePool(pool: string): void {
-  const dirs: string[] = [];
-  templateFiles = poolFiles(template, dirs);
-  for (const d of dirs) mkdirSync(join(pool, d), { recursive: true });
-  for (const f of templateFiles) placeFile(pool, f);
-  copyMeta(pool);
-}
-
-function placeFile(pool: string, f: string): void {
-  if (f.includes('/log/')) copyFileSync(join(template, f), join(pool, f));
-  else linkSync(join(template, f), join(pool, f));
-}
-
-function resetPool(pool: string): void {
-  const keep = new Set(templateFiles);
-  const have = new Set(poolFiles(pool));
-  for (const f of have) if (!keep.has(f) || f.includes('/log/')) unlinkSync(join(pool, f));
-  for (const f of templateFiles) if (!have.has(f) || f.includes('/log/')) placeFile(pool, f);
-  copyMeta(pool);
-}
-
-function runChild(pool: string, env: Record<string, string>): Promise<{ stdout: string; stderr: string; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, 'fault', 'repair-child.mjs'), dist, join(pool, 'meta')], {
-      env: { ...process.env, LD_PRELOAD: shim, FAULT_PREFIX: `${pool}/`, UV_THREADPOOL_SIZE: '1', UV_USE_IO_URING: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ stdout, stderr, signal }));
-  });
-}
+const runChild = (pool: string, env: Record<string, string>) =>
+  runFaultChild(join(__dirname, 'fault', 'repair-child.mjs'), [dist, join(pool, 'meta')], pool, shim, env);
 
 describe.skipIf(!ready)(`repair under SIGKILL at every file-system call${ready ? '' : ' (skipped: needs gcc, the addon and dist/)'}`, () => {
   it('objects stay readable at every crash point and a second repair completes the move', async () => {
     const t0 = Date.now();
     const pools = Array.from({ length: WORKERS }, (_, w) => join(work, `w${w}`));
-    for (const p of pools) clonePool(p);
+    const tpl = new PoolTemplate(template);
+    for (const p of pools) tpl.clone(p);
     const log = join(work, 'calls.log');
     const counting = await runChild(pools[0], { FAULT_OPS: 'all', FAULT_NTH: '0', FAULT_LOG: log });
     expect(counting.stdout, counting.stderr).toMatch(/repaired .*"failed":0/);
-    resetPool(pools[0]);
+    tpl.reset(pools[0]);
     const calls = readFileSync(log, 'utf8').trim().split('\n').length;
     expect(calls).toBeGreaterThan(20);
     let finished = 0;
@@ -150,7 +89,7 @@ describe.skipIf(!ready)(`repair under SIGKILL at every file-system call${ready ?
           } finally {
             await vault.close();
           }
-          resetPool(pool);
+          tpl.reset(pool);
         }
       }),
     );

@@ -1,7 +1,7 @@
 // Vault (first cut): round trips for edge sizes, reads through up to m lost or corrupt shards, a clear error
 // and no bytes beyond m, and no rollback from replayed manifest copies.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
@@ -54,7 +54,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   });
 
   it('reads correct bytes with up to m shards missing or corrupt, and fails loudly beyond m', async () => {
-    const { vault, disks } = await makeVault();
+    const { vault } = await makeVault();
     const data = randomBytes(10 * 4096 + 7);
     await vault.put('b', 'x', data);
     const shards = shardFiles(vault, 'x', 's');
@@ -103,7 +103,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   });
 
   it('a read through bad shards queues them; repair rebuilds them byte for byte; superseded work is dropped', async () => {
-    const { vault, disks } = await makeVault();
+    const { vault } = await makeVault();
     const data = randomBytes(9 * 4096 + 11);
     await vault.put('b', 'y', data);
     const shards = shardFiles(vault, 'y', 's');
@@ -133,7 +133,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   });
 
   it('scrub finds bad parity that reads never touch, queues it, and repair fixes it; rate limit and abort work', async () => {
-    const { vault, disks } = await makeVault();
+    const { vault } = await makeVault();
     await vault.put('b', 'z', randomBytes(6 * 4096));
     await vault.put('b', 'z2', randomBytes(100));
     const shards = shardFiles(vault, 'z', 's');
@@ -205,7 +205,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   });
 
   it('small objects live inline in the manifest copies: one file per disk, survive m lost copies, scrub + repair them', async () => {
-    const { vault, disks } = await makeVault();
+    const { vault } = await makeVault();
     const data = randomBytes(5000);
     await vault.put('b', 'small', data);
     expect(shardFiles(vault, 'small', 's')).toEqual([]); // no shard files at all
