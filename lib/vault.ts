@@ -941,7 +941,7 @@ export class Vault {
     for (const [shard, diskId] of (head.placement ?? []).entries()) {
       const d = this.#readable(diskId);
       if (d === undefined) continue; // the disk is offline: not a bad copy to rewrite now
-      const loaded = await this.#readCopy(d, head.copies?.[shard] ?? undefined, head);
+      const loaded = await this.#readCopy(d, head.copies?.[shard], head);
       if (loaded !== undefined) return { ...loaded, badCopies };
       badCopies.push(shard);
     }
@@ -949,8 +949,8 @@ export class Vault {
   }
 
   /** A manifest copy verified against the head; undefined when missing, unreadable, torn, stale or forged. */
-  async #readCopy(d: DiskConfig, ref: CopyRef | undefined, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array } | undefined> {
-    if (ref === undefined) return undefined;
+  async #readCopy(d: DiskConfig, ref: CopyRef | null | undefined, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array } | undefined> {
+    if (ref === undefined || ref === null) return undefined; // never written (degraded write): repair queued
     try {
       const copy = await readRecord(d.path, ref, Buffer.from(this.config.poolId, 'hex'));
       const { manifest, hashTable } = openCopy(copy, (id) => (Buffer.compare(id, this.#keyId) === 0 ? this.publicKey : null), head.manifestHash);
@@ -1029,7 +1029,7 @@ export class Vault {
         placement.map(async (id, i) => {
           const d = this.#readable(id);
           if (d === undefined) return; // offline disk: not scrubbed now
-          if ((await this.#readCopy(d, head.copies?.[i] ?? undefined, head)) === undefined) bad.add(i);
+          if ((await this.#readCopy(d, head.copies?.[i], head)) === undefined) bad.add(i);
           if (stripeCount === 0) return;
           const file = this.#shardPath(id, oid, head.versionId, i)!;
           try {
@@ -1454,7 +1454,7 @@ export class Vault {
         const next = copies.slice();
         for (const i of shards) {
           const d = this.#readable(placement[i])!;
-          const loaded = await this.#readCopy(d, copies[i]!, head);
+          const loaded = await this.#readCopy(d, copies[i], head);
           if (loaded === undefined) continue; // bad: scrub reports it, repair writes a new one
           const ref = await this.#writeCopy(d.id, loaded.copy);
           if (ref === undefined) continue;

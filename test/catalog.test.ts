@@ -37,6 +37,22 @@ describe('catalog', () => {
     await cat.close();
   });
 
+  it('re-points a head by compare-and-set on version, manifest hash and copy references', async () => {
+    const cat = Catalog.open(fresh());
+    await cat.createBucket('b', 'alice', 1);
+    const copies = [{ seg: 0, off: 4096, len: 900 }, { seg: 0, off: 8192, len: 900 }];
+    await cat.commit({ ...req('k', 0n, 1n), head: { ...req('k', 0n, 1n).head, placement: ['d0', 'd1'], copies } });
+    const head = cat.getHead('b', 'k')!;
+    const moved = [{ seg: 3, off: 4096, len: 900 }, copies[1]];
+    const audit = { action: 'gc.compact', principal: 'gc', timeMs: 5 };
+    // Someone else (repair, compaction) re-pointed copy 1 meanwhile: a writer that read the old copies loses.
+    await cat.replaceManifest('b', 'k', { versionId: 'v1', manifestHash: head.manifestHash, copies }, { ...head, copies: [copies[0], { seg: 4, off: 4096, len: 900 }] }, [], audit);
+    await expect(cat.replaceManifest('b', 'k', { versionId: 'v1', manifestHash: head.manifestHash, copies }, { ...head, copies: moved }, [], audit)).rejects.toMatchObject({ code: 'ERR_SV_CONFLICT' });
+    expect(cat.getHead('b', 'k')!.copies![1]).toEqual({ seg: 4, off: 4096, len: 900 });
+    await expect(cat.replaceManifest('b', 'k', { versionId: 'v1', manifestHash: 'cd'.repeat(32) }, head, [], audit)).rejects.toMatchObject({ code: 'ERR_SV_CONFLICT' });
+    await cat.close();
+  });
+
   it('lists live keys in order with prefix, startAfter and limit', async () => {
     const cat = Catalog.open(fresh());
     await cat.createBucket('b', 'alice', 1);
