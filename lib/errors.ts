@@ -55,6 +55,24 @@ export const ErrorCode = {
   NO_SUCH_BUCKET: 'ERR_SV_NO_SUCH_BUCKET',
   /** The pool is already open (by another live process, or another Vault in this one). */
   POOL_BUSY: 'ERR_SV_POOL_BUSY',
+  /** CreateBucket of a bucket that already exists. */
+  BUCKET_EXISTS: 'ERR_SV_BUCKET_EXISTS',
+  /** DeleteBucket of a bucket that still holds objects. */
+  BUCKET_NOT_EMPTY: 'ERR_SV_BUCKET_NOT_EMPTY',
+  /** A bucket name breaks S3's naming rules (3-63 chars of a-z 0-9 . -, no IP form, ...). */
+  INVALID_BUCKET_NAME: 'ERR_SV_INVALID_BUCKET_NAME',
+  /** A mutation was attempted on a Vault opened with `readOnly: true`. */
+  READ_ONLY: 'ERR_SV_READ_ONLY',
+  /** A list continuation token is malformed, forged, or from another bucket or listing. */
+  INVALID_TOKEN: 'ERR_SV_INVALID_TOKEN',
+  /** The body's digest (MD5 or other) does not match the digest the caller declared. */
+  BAD_DIGEST: 'ERR_SV_BAD_DIGEST',
+  /** Object metadata (content type, user key/values) exceeds its size limit. */
+  METADATA_TOO_LARGE: 'ERR_SV_METADATA_TOO_LARGE',
+  /** No disk with this id (or path) is part of the pool. */
+  NO_SUCH_DISK: 'ERR_SV_NO_SUCH_DISK',
+  /** A disk ran out of space (ENOSPC / EDQUOT) while writing. */
+  NO_SPACE: 'ERR_SV_NO_SPACE',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
