@@ -1,7 +1,7 @@
 # The one native build (npm install runs it through scripts/build-native.mjs).
 # Each SIMD kernel family lives in its own static library so that only its files get the ISA flags:
 # the dispatcher decides at run time (cpuid / getauxval) which of them may run. Nothing here may
-# change a stored byte: every kernel is byte-identical to the scalar reference (native/ec_scalar.cc).
+# change a stored byte: every kernel is byte-identical to the scalar reference (native/ec/ec_scalar.cc).
 {
   "variables": {
     "sv_common_cflags": ["-O3", "-fPIC", "-fno-strict-aliasing", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
@@ -21,9 +21,9 @@
           "target_name": "sv_x86_avx2",
           "type": "static_library",
           "sources": [
-            "native/ec_avx2.cc",
-            "native/ec_gfni256.cc",
-            "native/blake3_avx2.cc",
+            "native/ec/ec_avx2.cc",
+            "native/ec/ec_gfni256.cc",
+            "native/blake3/blake3_avx2.cc",
           ],
           "cflags_cc": ["-mavx2", "-mgfni", "-mssse3", "-msse4.1"],
         },
@@ -31,9 +31,9 @@
           "target_name": "sv_x86_avx512",
           "type": "static_library",
           "sources": [
-            "native/ec_avx512.cc",
-            "native/ec_gfni512.cc",
-            "native/blake3_avx512.cc",
+            "native/ec/ec_avx512.cc",
+            "native/ec/ec_gfni512.cc",
+            "native/blake3/blake3_avx512.cc",
           ],
           "cflags_cc": ["-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mgfni", "-Wno-maybe-uninitialized"],
         },
@@ -41,8 +41,8 @@
           "target_name": "sv_x86_sse41",
           "type": "static_library",
           "sources": [
-            "native/blake3_sse41.cc",
-            "native/blake3_compress_sse41.cc",
+            "native/blake3/blake3_sse41.cc",
+            "native/blake3/blake3_compress_sse41.cc",
           ],
           "cflags_cc": ["-msse4.1", "-mssse3"],
         },
@@ -53,22 +53,23 @@
     {
       "target_name": "shardvault",
       "sources": [
-        "native/addon.cc",
-        "native/cpu_features.cc",
-        "native/gf.cc",
-        "native/ec_scalar.cc",
-        "native/ec_neon.cc",
-        "native/ec_dispatch.cc",
-        "native/ec_codec.cc",
-        "native/napi_codec.cc",
-        "native/blake3.cc",
-        "native/blake3_portable.cc",
-        "native/blake3_neon.cc",
-        "native/blake3_dispatch.cc",
-        "native/napi_blake3.cc",
-        "native/shard_io.cc",
-        "native/napi_io.cc",
-        "native/napi_stripe.cc",
+        "native/napi/addon.cc",
+        "native/common/cpu_features.cc",
+        "native/common/kernel_select.cc",
+        "native/ec/gf.cc",
+        "native/ec/ec_scalar.cc",
+        "native/ec/ec_neon.cc",
+        "native/ec/ec_dispatch.cc",
+        "native/ec/ec_codec.cc",
+        "native/napi/napi_codec.cc",
+        "native/blake3/blake3.cc",
+        "native/blake3/blake3_portable.cc",
+        "native/blake3/blake3_neon.cc",
+        "native/blake3/blake3_dispatch.cc",
+        "native/napi/napi_blake3.cc",
+        "native/io/shard_io.cc",
+        "native/napi/napi_io.cc",
+        "native/napi/napi_stripe.cc",
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "conditions": [

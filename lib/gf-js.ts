@@ -1,5 +1,5 @@
 /**
- * GF(2^8) over 0x11D in TypeScript: the pure-TS twin of native/gf.cc. The Cauchy generator is built exactly
+ * GF(2^8) over 0x11D in TypeScript: the pure-TS twin of native/ec/gf.cc. The Cauchy generator is built exactly
  * like ISA-L's gf_gen_cauchy1_matrix, so the pure-TS codec writes the same parity bytes as the addon and as
  * ISA-L's ec_encode_data. N.B. changing anything here changes stored bytes.
  */

@@ -1,5 +1,5 @@
 /**
- * Static limits. N.B. native/limits.h holds the same values for the addon; test/limits.test.ts checks
+ * Static limits. N.B. native/common/limits.h holds the same values for the addon; test/limits.test.ts checks
  * that both agree. Change them together.
  */
 export const LIMITS = {

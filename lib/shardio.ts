@@ -1,5 +1,5 @@
 /**
- * Durable shard files (native/shard_io.cc on the libuv pool).
+ * Durable shard files (native/io/shard_io.cc on the libuv pool).
  *
  *   const w = await openShardWriter(dir, 'obj.v1.s3', { expectDev });
  *   await w.append(block); ...; await w.seal();   // resolves only when data, rename and directory are durable

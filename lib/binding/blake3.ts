@@ -1,4 +1,4 @@
-/** Types of the native BLAKE3 functions (native/napi_blake3.cc). */
+/** Types of the native BLAKE3 functions (native/napi/napi_blake3.cc). */
 declare const hasherBrand: unique symbol;
 export type Blake3HasherHandle = { readonly [hasherBrand]: true };
 

@@ -1,4 +1,4 @@
-/** Types of the native codec functions (native/napi_codec.cc). */
+/** Types of the native codec functions (native/napi/napi_codec.cc). */
 declare const codecHandleBrand: unique symbol;
 export type CodecHandle = { readonly [codecHandleBrand]: true };
 
@@ -17,7 +17,7 @@ export interface CodecBinding {
   codecEncodeSync(handle: CodecHandle, shards: Uint8Array[]): void;
   codecEncodeAsync(handle: CodecHandle, stripes: Uint8Array[][]): Promise<void>;
   codecReconstructSync(handle: CodecHandle, shards: Uint8Array[], present: boolean[], targets: number[]): void;
-  /** Fused encode + BLAKE3 of every block (native/napi_stripe.cc): stripes * (k + m) digests. */
+  /** Fused encode + BLAKE3 of every block (native/napi/napi_stripe.cc): stripes * (k + m) digests. */
   stripeEncodeHash(handle: CodecHandle, stripes: Uint8Array[][]): Promise<Buffer>;
   codecReconstructAsync(
     handle: CodecHandle,

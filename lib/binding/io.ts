@@ -1,4 +1,4 @@
-/** Types of the native durable I/O functions (native/napi_io.cc). */
+/** Types of the native durable I/O functions (native/napi/napi_io.cc). */
 declare const writerBrand: unique symbol;
 export type WriterHandle = { readonly [writerBrand]: true };
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "blake3_impl.h"
+#include "blake3/blake3_impl.h"
 
 int main() {
   using namespace sv::blake3;

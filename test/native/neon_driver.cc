@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "ec_kernels.h"
-#include "gf.h"
+#include "ec/ec_kernels.h"
+#include "ec/gf.h"
 
 namespace {
 
