@@ -1,0 +1,108 @@
+// The import graph of lib/ keeps the shape the architecture promises (docs/design.md, "Layers"). Read from
+// the sources, not the compiled output, so a violation names the file and line that introduced it.
+//
+// Rules:
+//  - no import cycles between modules;
+//  - each heavy dependency enters through one module: the native addon (lib/native.ts), LMDB (the catalog
+//    backend), the CLI parser (lib/cli/), the pure-TS hash (lib/hash.ts);
+//  - the library never imports the CLI, the tests or the benchmarks;
+//  - layers, once their folders exist: lib/format/ is pure (no node:fs, no addon, no catalog); lib/store/ and
+//    lib/catalog/ never import lib/engine/; lib/engine/ uses stores and catalogs through their interfaces,
+//    never lib/store/local/ or lib/catalog/lmdb.ts directly (Vault wires the implementations in).
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(__dirname, '..');
+const libDir = join(root, 'lib');
+
+interface Edge { from: string; to: string; line: number; }
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return walk(p);
+    return p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+const files = walk(libDir).map((f) => relative(root, f));
+const edges: Edge[] = [];
+const external: Edge[] = [];
+const importRe = /(?:^|\s)(?:import|export)\s(?:[^'"]*?\sfrom\s)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+for (const file of files) {
+  const text = readFileSync(join(root, file), 'utf8');
+  const lines = text.split('\n');
+  lines.forEach((lineText, i) => {
+    if (/^\s*(\/\/|\*)/.test(lineText)) return;
+    for (const m of lineText.matchAll(importRe)) {
+      const spec = m[1] ?? m[2] ?? m[3];
+      if (spec.startsWith('.')) {
+        const target = relative(root, resolve(root, dirname(file), spec.replace(/\.js$/, '.ts')));
+        edges.push({ from: file, to: target, line: i + 1 });
+      } else {
+        external.push({ from: file, to: spec, line: i + 1 });
+      }
+    }
+  });
+}
+
+const where = (e: Edge) => `${e.from}:${e.line} imports ${e.to}`;
+const under = (file: string, dir: string) => file.startsWith(`lib/${dir}/`) || file === `lib/${dir}.ts`;
+
+describe('architecture: the import graph of lib/', () => {
+  it('reads a plausible graph (the scanner itself works)', () => {
+    expect(files).toContain('lib/vault.ts');
+    expect(edges.some((e) => e.from === 'lib/index.ts' && e.to === 'lib/vault.ts')).toBe(true);
+    expect(external.some((e) => e.to === 'lmdb')).toBe(true);
+    for (const e of edges) expect(files, `${where(e)}: no such module`).toContain(e.to);
+  });
+
+  it('has no import cycles', () => {
+    const next = new Map<string, string[]>();
+    for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+    const state = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (f: string, path: string[]) => {
+      if (state.get(f) === 'done') return;
+      if (state.get(f) === 'open') {
+        cycles.push([...path.slice(path.indexOf(f)), f].join(' -> '));
+        return;
+      }
+      state.set(f, 'open');
+      for (const t of next.get(f) ?? []) visit(t, [...path, f]);
+      state.set(f, 'done');
+    };
+    for (const f of files) visit(f, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('lets each heavy dependency in through one module', () => {
+    const owners: Array<[RegExp, (file: string) => boolean, string]> = [
+      [/^lmdb$/, (f) => f === 'lib/catalog.ts' || f === 'lib/catalog/lmdb.ts', 'the LMDB catalog backend'],
+      [/^commander$/, (f) => under(f, 'cli'), 'lib/cli/'],
+      [/^@noble\/hashes/, (f) => f === 'lib/hash.ts', 'lib/hash.ts'],
+      [/^node-gyp-build$/, (f) => f === 'lib/native.ts', 'lib/native.ts'],
+      [/^node:module$/, (f) => f === 'lib/native.ts' || under(f, 'cli'), 'lib/native.ts (createRequire of the addon) and the CLI (package.json)'],
+    ];
+    const bad = external.filter((e) => owners.some(([re, ok]) => re.test(e.to) && !ok(e.from)));
+    expect(bad.map((e) => `${where(e)}, which only ${owners.find(([re]) => re.test(e.to))![2]} may`)).toEqual([]);
+  });
+
+  it('keeps the library free of the CLI, the tests and the benchmarks', () => {
+    const bad = edges.filter((e) =>
+      (!under(e.from, 'cli') && under(e.to, 'cli')) || e.to.startsWith('test/') || e.to.startsWith('bench/'));
+    expect(bad.map(where)).toEqual([]);
+  });
+
+  it('keeps the layers apart (format pure; store and catalog below engine; engine through interfaces)', () => {
+    const bad = [
+      ...external.filter((e) => under(e.from, 'format') && /^node:fs|^lmdb$|^node-gyp-build$/.test(e.to)),
+      ...edges.filter((e) => under(e.from, 'format') && (e.to === 'lib/native.ts' || under(e.to, 'store') || under(e.to, 'catalog') || under(e.to, 'engine'))),
+      ...edges.filter((e) => (under(e.from, 'store') || under(e.from, 'catalog')) && under(e.to, 'engine')),
+      ...edges.filter((e) => under(e.from, 'engine') && (e.to.startsWith('lib/store/local/') || e.to === 'lib/catalog/lmdb.ts')),
+    ];
+    expect(bad.map(where)).toEqual([]);
+  });
+});
