@@ -49,6 +49,8 @@ let loaded: NativeAddon | null = null;
 let loadedFile: string | null = null;
 let reason: string | null = null;
 let cause: Cause | null = null;
+/** The fix build-native.mjs wrote for the failure it met (missing tools vs a compiler error). */
+let buildFix: string | null = null;
 
 (function load(): void {
   if (process.env.SHARDVAULT_NO_NATIVE === '1') {
@@ -84,7 +86,10 @@ let cause: Cause | null = null;
   }
   const note = join(packageRoot, 'build', 'native-build-failure.txt');
   if (existsSync(note)) {
-    reason = `it failed to build at install: ${readFileSync(note, 'utf8').trim()}`;
+    // Line 1 is the summary (scripts/build-native.mjs); the compiler's output follows in the file.
+    const [summary, fix] = readFileSync(note, 'utf8').split('\n');
+    reason = `it failed to build at install: ${summary.trim()}; details in ${note}`;
+    if (fix?.startsWith('fix: ')) buildFix = fix.slice('fix: '.length).trim();
     cause = 'build-failed';
   } else if (errors.length > 0) {
     reason = `it failed to load: ${errors.join('; ')}`;
@@ -118,7 +123,7 @@ function remedy(): string {
     case 'disabled':
       return 'unset SHARDVAULT_NO_NATIVE to use it';
     case 'build-failed':
-      return 'install python3, make and a C++17 compiler (g++ or clang++), then run `npm rebuild shardvault` (its output shows the compiler error)';
+      return buildFix ?? 'install python3, make and a C++17 compiler (g++), then run `npm rebuild shardvault`';
     default:
       return 'run `npm rebuild shardvault` (it compiles the addon from the shipped sources when no prebuilt binary fits; needs python3, make and g++)';
   }
