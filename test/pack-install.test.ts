@@ -21,14 +21,13 @@ const requireAll = process.env.SHARDVAULT_CI_REQUIRE_ALL === '1';
 function missingTools(): string[] {
   const missing: string[] = [];
   if (spawnSync('npm', ['--version'], { encoding: 'utf8' }).status !== 0) missing.push('npm');
-  if (!existsSync(prebuildDir) || !readdirSync(prebuildDir).some((n) => n.endsWith('.node'))) {
-    missing.push(`prebuilds/${platformDir} (run npm run build:prebuilds)`);
+  // The tarball must carry both; this machine must be able to load one of them.
+  for (const dir of [...new Set([prebuildDir, join(root, 'prebuilds', 'linux-x64'), join(root, 'prebuilds', 'linux-arm64')])]) {
+    if (!existsSync(dir) || !readdirSync(dir).some((n) => n.endsWith('.node'))) {
+      missing.push(`prebuilds/${dir.split('/').pop()} (npm run build:prebuilds)`);
+    }
   }
-  for (const arch of ['linux-x64', 'linux-arm64']) {
-    const dir = join(root, 'prebuilds', arch);
-    if (!existsSync(dir) || !readdirSync(dir).some((n) => n.endsWith('.node'))) missing.push(`prebuilds/${arch}`);
-  }
-  return [...new Set(missing)];
+  return missing;
 }
 
 const missing = missingTools();
