@@ -72,7 +72,10 @@ describe('pack-install tier: the tarball in an empty project, production depende
     if (missing.length > 0) return;
     work = mkdtempSync(join(tmpdir(), 'sv-pack-'));
     let t = Date.now();
-    const packed = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: root });
+    // --ignore-scripts: `prepare` would re-run tsc over dist/ while other test files import it. dist/ and
+    // prebuilds/ are current here (npm install ran prepare; .ci/run ran build:prebuilds); a real `npm pack`
+    // or publish runs both hooks (prepack rebuilds stale prebuilds).
+    const packed = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root });
     ok(packed, 'npm pack');
     const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
     tarball = join(work, info[0].filename);
