@@ -42,7 +42,7 @@ function findPackageRoot(start: string): string {
   return join(start, '..');
 }
 
-/** Why the addon is unavailable, in three kinds that need different fixes. */
+/** Why the addon is unavailable: each cause has its own fix (remedy()). */
 type Cause = 'disabled' | 'build-failed' | 'load-failed' | 'missing';
 
 let loaded: NativeAddon | null = null;
