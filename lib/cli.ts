@@ -2,12 +2,13 @@
 /** shardvault command line: pool init, objects (put/get/ls/rm), buckets, scrub, repair, gc, disk lifecycle, status. */
 import { Command, InvalidArgumentError } from 'commander';
 
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 
 import { runDemo } from './demo.js';
 import { nativeInfo } from './native-info.js';
+import { packageRoot } from './native.js';
 import { ErrorCode, ShardVaultError } from './errors.js';
 import { ProgressBar } from './progress.js';
 import { INLINE_BYTES_MAX, Vault } from './vault.js';
@@ -20,6 +21,7 @@ function positiveInt(value: string): number {
 
 const program = new Command();
 program.name('shardvault').description('Erasure-coded, fsync-durable object storage engine');
+program.version(JSON.parse(readFileSync(`${packageRoot}/package.json`, 'utf8')).version, '-V, --version', 'print the package version');
 
 program
   .command('info')

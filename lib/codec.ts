@@ -14,7 +14,7 @@ import { JsReedSolomon } from './codec-js.js';
 import { blake3BatchSync } from './hash.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError } from './errors.js';
 import { LIMITS } from './limits.js';
-import { native, nativeUnavailableReason, warnFallbackOnce } from './native.js';
+import { native, requireNative, warnFallbackOnce } from './native.js';
 import type { CodecHandle } from './binding/codec.js';
 import { integer, oneOf, optionsObject } from './validate.js';
 
@@ -74,15 +74,10 @@ export class ReedSolomon {
       this.#js = new JsReedSolomon(k, m);
       return;
     }
-    if (addon === null) {
-      throw new ShardVaultError(
-        ErrorCode.NATIVE_UNAVAILABLE,
-        `native backend requested but the addon is unavailable: ${nativeUnavailableReason()}`,
-      );
-    }
+    const nativeAddon = addon ?? requireNative(kernel === undefined ? 'the native codec backend' : `kernel "${kernel}"`);
     this.backend = 'native';
-    this.#handle = addon.codecCreate(k, m, kernel);
-    this.kernel = addon.codecInfo(this.#handle).kernel;
+    this.#handle = nativeAddon.codecCreate(k, m, kernel);
+    this.kernel = nativeAddon.codecInfo(this.#handle).kernel;
     this.#js = null;
   }
 

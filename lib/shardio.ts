@@ -11,18 +11,14 @@
  * offer create-only renames).
  */
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
-import { native, nativeUnavailableReason } from './native.js';
+import { requireNative } from './native.js';
 import type { IoBinding, WriterHandle, WriterState } from './binding/io.js';
 import { bytes, integer, optionsObject } from './validate.js';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
 
 function io(): IoBinding {
-  const addon = native();
-  if (addon === null) {
-    throw new ShardVaultError(ErrorCode.NATIVE_UNAVAILABLE, `durable shard I/O needs the native addon: ${nativeUnavailableReason()}`);
-  }
-  return addon;
+  return requireNative('durable shard I/O (every Vault)');
 }
 
 function path(name: string, value: unknown): string {

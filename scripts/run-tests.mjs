@@ -1,6 +1,6 @@
-// Runs the whole suite (npm test, CI). Prints vitest's normal output, then one plain closing line
-// "N passed, N failed[, N skipped]" summed from vitest's JSON reports: the full suite once, then the
-// kernel-sensitive files once per forced SIMD level the CPU supports (klauspost/reedsolomon style).
+// Runs the whole suite (npm test, CI). Prints vitest's normal output, then "N skipped" and, as the very last
+// line, "N passed, N failed" (what CI reads), summed from vitest's JSON reports: the full suite once, then
+// the kernel-sensitive files once per forced SIMD level the CPU supports (klauspost/reedsolomon style).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -41,11 +41,12 @@ function run(label, args, env = {}) {
 
 run('full suite', extraArgs);
 
-// Forced-kernel re-runs: only when the addon loaded and reports its kernels.
+// Forced-kernel re-runs: only when the addon loaded and reports its kernels. Found the way lib/native.ts
+// finds it (node-gyp-build: the local build, else the prebuild for this platform).
 const require = createRequire(import.meta.url);
 let kernels = [];
 try {
-  const addon = require(join(root, 'build', 'Release', 'shardvault.node'));
+  const addon = require(require('node-gyp-build').resolve(root));
   if (typeof addon.codecKernels === 'function') kernels = addon.codecKernels().supported ?? [];
   if (typeof addon.blake3Kernels === 'function') {
     for (const k of addon.blake3Kernels().supported ?? []) {
@@ -59,5 +60,6 @@ if (extraArgs.length === 0) {
   for (const k of kernels) run(`forced codec kernel ${k}`, ['test/codec'], { SHARDVAULT_KERNEL: k });
 }
 
-console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+console.log(`\n${totals.skipped} skipped`);
+console.log(`${totals.passed} passed, ${totals.failed} failed`);
 process.exit(totals.failed === 0 && totals.passed > 0 ? 0 : 1);

@@ -38,11 +38,10 @@ template <int N>
 void HashManyN(const uint8_t* const* inputs, size_t blocks, const uint32_t key[8], uint64_t counter,
                bool incrementCounter, uint8_t flags, uint8_t flagsStart, uint8_t flagsEnd, uint8_t* out) {
   using T = typename V<N>::type;
+  const T zero = {};
   T cv[8];
-  for (int w = 0; w < 8; w++) {
-    for (int l = 0; l < N; l++) cv[w][l] = key[w];
-  }
-  T counterLo, counterHi;
+  for (int w = 0; w < 8; w++) cv[w] = zero + key[w];
+  T counterLo = zero, counterHi = zero;
   for (int l = 0; l < N; l++) {
     const uint64_t c = counter + (incrementCounter ? static_cast<uint64_t>(l) : 0);
     counterLo[l] = static_cast<uint32_t>(c);
@@ -50,25 +49,26 @@ void HashManyN(const uint8_t* const* inputs, size_t blocks, const uint32_t key[8
   }
   for (size_t b = 0; b < blocks; b++) {
     // Transpose: m[w] lane l = word w of block b of input l.
-    T m[16];
+    // Gathered into plain lanes and copied in whole: assigning lane by lane into an uninitialized vector
+    // is a read-modify-write of an indeterminate value (GCC's -Wmaybe-uninitialized said so, rightly).
+    uint32_t lanes[16][N];
     for (int l = 0; l < N; l++) {
       const uint8_t* p = inputs[l] + b * kBlockBytes;
-      for (int w = 0; w < 16; w++) m[w][l] = Load32(p + 4 * w);
+      for (int w = 0; w < 16; w++) lanes[w][l] = Load32(p + 4 * w);
     }
+    T m[16];
+    for (int w = 0; w < 16; w++) std::memcpy(&m[w], lanes[w], sizeof(T));
     uint8_t f = flags;
     if (b == 0) f |= flagsStart;
     if (b + 1 == blocks) f |= flagsEnd;
+    // Every vector is written whole (scalar operands broadcast to all lanes).
     T s[16];
     for (int w = 0; w < 8; w++) s[w] = cv[w];
-    for (int w = 0; w < 4; w++) {
-      for (int l = 0; l < N; l++) s[8 + w][l] = kIv[w];
-    }
+    for (int w = 0; w < 4; w++) s[8 + w] = zero + kIv[w];
     s[12] = counterLo;
     s[13] = counterHi;
-    for (int l = 0; l < N; l++) {
-      s[14][l] = static_cast<uint32_t>(kBlockBytes);
-      s[15][l] = f;
-    }
+    s[14] = zero + static_cast<uint32_t>(kBlockBytes);
+    s[15] = zero + static_cast<uint32_t>(f);
     // Message schedule instead of permuting m between rounds: no vector copies, constant indices once
     // the rounds are unrolled (fewer moves and spills with 32 live vectors).
 #pragma GCC unroll 7
