@@ -128,7 +128,7 @@ export const HINT_OF: { readonly [C in ErrorCodeValue | CliCodeValue]: Hint } = 
   [ErrorCode.WRITER_STATE]: bug,
   [ErrorCode.NO_SUCH_BUCKET]: (c) => `create it: \`shardvault mb ${c.bucket ?? 'BUCKET'}${c.metaFlag}\` (existing buckets: \`shardvault buckets${c.metaFlag}\`)`,
   [ErrorCode.POOL_BUSY]: () => 'another shardvault process has this pool open: wait for it to finish (or stop it) and retry',
-  [ErrorCode.BUCKET_EXISTS]: () => 'nothing to do if you meant to have it; `shardvault mb --ignore-existing` succeeds when it exists',
+  [ErrorCode.BUCKET_EXISTS]: (c) => `nothing to do if you meant to have it; \`shardvault mb ${c.bucket ?? 'BUCKET'} --ignore-existing${c.metaFlag}\` succeeds when it exists`,
   [ErrorCode.BUCKET_NOT_EMPTY]: (c) => `remove its objects first: \`shardvault ls ${c.bucket ?? 'BUCKET'}${c.metaFlag}\`, then \`shardvault rm ${c.bucket ?? 'BUCKET'} KEY${c.metaFlag}\``,
   [ErrorCode.INVALID_BUCKET_NAME]: () => "bucket names are 3-63 characters of a-z, 0-9, '.' and '-', start and end with a letter or digit, and are not an IP address",
   [ErrorCode.READ_ONLY]: () => 'this command changes the pool: run it where the pool is open for writing (no other process holding it)',
