@@ -75,17 +75,21 @@ const unknownKey = (spec: string, key: string, why: string, known: Iterable<stri
  * `disk`) must be one of them. A key only some disks have is a typo until shown otherwise: refused by name.
  */
 export function checkInitSpecs(specs: readonly string[], parsed: readonly DiskSpec[], level: string): void {
+  const n = parsed.length;
   const count = new Map<string, number>();
   for (const d of parsed) for (const k of Object.keys(d.labels)) count.set(k, (count.get(k) ?? 0) + 1);
-  const common = [...count].filter(([, c]) => c === parsed.length).map(([k]) => k);
-  parsed.forEach((d, i) => {
-    for (const k of Object.keys(d.labels)) {
-      if (count.get(k) !== parsed.length) {
-        const others = common.length > 0 ? common : [...count.keys()].filter((x) => x !== k);
-        throw unknownKey(specs[i], k, `only ${count.get(k)} of ${parsed.length} disks have it`, others);
-      }
+  // The rarest key not on every disk is the likely typo (on a tie, not the --domain level's key); a key on
+  // most disks is missing from the others.
+  const [rare] = [...count].filter(([, c]) => c < n).sort((a, b) => a[1] - b[1] || Number(a[0] === level) - Number(b[0] === level) || (a[0] < b[0] ? -1 : 1));
+  if (rare !== undefined) {
+    const [key, c] = rare;
+    if (c * 2 > n) {
+      const i = parsed.findIndex((d) => !Object.hasOwn(d.labels, key));
+      throw new CliError(ErrorCode.UNKNOWN_OPTION, `--disk ${specs[i]}: missing label "${key}" (${c} of ${n} disks have it)`, 'fix the label keys, so every disk of the pool carries the same ones');
     }
-  });
+    const i = parsed.findIndex((d) => Object.hasOwn(d.labels, key));
+    throw unknownKey(specs[i], key, `only ${c} of ${n} disks have it`, [...count].filter(([, cc]) => cc > c).map(([k]) => k));
+  }
   if (level !== 'disk' && !count.has(level)) {
     const given = [...count.keys()];
     throw new CliError(
