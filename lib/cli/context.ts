@@ -124,10 +124,10 @@ export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>): Prom
 }
 
 /**
- * Ctrl-C for long work: the first SIGINT prints what happens and aborts `signal` (the work stops at its next
+ * Ctrl-C for long work: the first SIGINT prints what happens (`after`: what is kept) and aborts `signal` (the work stops at its next
  * check and cleans up; the command then fails with ERR_SV_ABORTED, exit 130); a second SIGINT exits at once.
  */
-export function interruptible(ctx: Ctx, what: string, bar?: () => ProgressBar | undefined): { signal: AbortSignal; interrupted: () => boolean; dispose: () => void } {
+export function interruptible(what: string, after: string, bar?: () => ProgressBar | undefined): { signal: AbortSignal; interrupted: () => boolean; dispose: () => void } {
   const ac = new AbortController();
   const onSignal = () => {
     if (ac.signal.aborted) {
@@ -135,7 +135,7 @@ export function interruptible(ctx: Ctx, what: string, bar?: () => ProgressBar | 
       process.exit(Exit.INTERRUPTED);
     }
     bar?.()?.interrupt();
-    process.stderr.write(`shardvault: interrupted: stopping ${what} cleanly (Ctrl-C again to exit at once)\n`);
+    process.stderr.write(`shardvault: interrupted: stopping ${what} cleanly, ${after} (Ctrl-C again to exit at once)\n`);
     ac.abort(new CliError(ErrorCode.ABORTED, `${what} interrupted`));
   };
   process.on('SIGINT', onSignal);

@@ -49,7 +49,7 @@ export function registerMaintenance(program: Command): void {
         // Disks that cannot be read are not scrubbed (their shards are not checked): said, not hidden.
         const skipped = before.disks.filter((d) => d.condition !== 'online' && d.condition !== 'draining' && d.condition !== 'removed');
         const bar: ProgressBar = ctx.bar('scrub', before.objects, o, 'items');
-        const intr = interruptible(ctx, 'scrub (the cursor is saved: --resume continues)', () => bar);
+        const intr = interruptible('scrub', 'the cursor is saved for --resume', () => bar);
         let r;
         try {
           r = await v.scrub({
@@ -85,7 +85,7 @@ export function registerMaintenance(program: Command): void {
       return withVault(ctx, async (v) => {
         const queued = v.repairQueue().length;
         const bar: ProgressBar = ctx.bar('repair', queued, o, 'items');
-        const intr = interruptible(ctx, 'repair (what is not done stays queued)', () => bar);
+        const intr = interruptible('repair', 'what is not rebuilt stays queued', () => bar);
         let r;
         try {
           r = await v.repair({ signal: intr.signal, onProgress: (p) => bar.update(p.done) });
@@ -118,7 +118,7 @@ export function registerMaintenance(program: Command): void {
         const queued = await v.rebalance();
         const total = v.repairQueue().length;
         const bar: ProgressBar = ctx.bar('rebalance', total, o, 'items');
-        const intr = interruptible(ctx, 'rebalance (what is not moved stays queued)', () => bar);
+        const intr = interruptible('rebalance', 'what is not moved stays queued', () => bar);
         let r;
         try {
           r = await v.repair({ signal: intr.signal, onProgress: (p) => bar.update(p.done) });

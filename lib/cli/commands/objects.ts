@@ -44,7 +44,7 @@ export function registerObjects(program: Command): void {
           size = st.size;
         }
         let bar: ProgressBar | undefined;
-        const intr = interruptible(ctx, `put ${bucket}/${key}`, () => bar);
+        const intr = interruptible(`put ${bucket}/${key}`, 'nothing is stored', () => bar);
         let receipt: Receipt;
         let sent = 0;
         try {
