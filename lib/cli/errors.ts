@@ -118,7 +118,7 @@ export const HINT_OF: { readonly [C in ErrorCodeValue | CliCodeValue]: Hint } = 
   [ErrorCode.DISK_IDENTITY]: (c) =>
     c.command === 'init' || c.command === 'disk add' || c.command === 'disk replace'
       ? 'give each disk an empty directory (or mount point) that is not part of any pool'
-      : `run \`shardvault status${c.metaFlag}\`: mount the right disks at their paths, or replace the missing ones`,
+      : `mount each disk of the pool at its path (pool.json in the --meta directory lists them); once the pool opens, \`shardvault status${c.metaFlag}\` says what else to do`,
   [ErrorCode.SHORT_READ]: (c) => `run \`shardvault scrub${c.metaFlag}\` then \`shardvault repair${c.metaFlag}\``,
   [ErrorCode.MANIFEST_FORMAT]: (c) => `run \`shardvault scrub${c.metaFlag}\` and \`shardvault repair${c.metaFlag}\`; if the catalog itself is damaged, \`shardvault rebuild-catalog${c.metaFlag}\``,
   [ErrorCode.MANIFEST_SIGNATURE]: (c) => `a manifest is not signed by this pool's key: check that --meta names this pool; then \`shardvault scrub${c.metaFlag}\``,

@@ -64,8 +64,9 @@ function commandPathOf(program: Command, args: readonly string[]): string {
 
 export async function main(argv: readonly string[]): Promise<void> {
   // `shardvault ls B | head`: the reader went away; what it wanted it has. Not an error.
+  // Writes already queued when the pipe broke fail as ERR_STREAM_DESTROYED: the same event.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') markStdoutClosed();
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') markStdoutClosed();
     else throw err;
   });
   const args = argv.slice(2);
