@@ -48,6 +48,15 @@ function expectErrorLines(stderr: string, code: string): string[] {
   return lines;
 }
 
+/** Resolves once `probe()` is true (polled), so a signal is sent only when the child is at the point under test. */
+async function until(probe: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const objectFiles = (dirs: string[]) => dirs.flatMap((d) => (existsSync(join(d, 'objects')) ? readdirSync(join(d, 'objects'), { recursive: true }) : [])).length;
 
 describe('CLI helpers', () => {
@@ -269,13 +278,14 @@ describe.skipIf(!ready)(`shardvault CLI for operators${ready ? '' : ' (skipped: 
   it('put interrupted by SIGINT stops cleanly: message, exit 130, nothing visible after (and the pool was busy meanwhile)', async () => {
     const { m, disk } = pool('sigint');
     const filesBefore = objectFiles([0, 1, 2, 3, 4, 5].map(disk));
-    const child = spawn(process.execPath, [cli, 'put', 'photos', 'slow', '-', ...m], { cwd: work, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'put', 'photos', 'slow', '-', ...m, '--progress'], { cwd: work, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdin.on('error', () => undefined); // what the child never read: EPIPE once it is gone
     child.stdin.write(randomBytes(1_000_000)); // more than the inline limit: a streamed put, waiting for more
-    await new Promise((r) => setTimeout(r, 1500));
+    await until(() => stderr.includes('put photos/slow'), 'the put to draw its progress bar'); // reading, SIGINT handled
     // Another process meanwhile: the pool is busy (exit 4) and says so.
     const busy = run(['status', ...m]);
     expect(busy.status).toBe(4);
@@ -284,7 +294,7 @@ describe.skipIf(!ready)(`shardvault CLI for operators${ready ? '' : ' (skipped: 
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/^shardvault: interrupted: stopping put photos\/slow cleanly, nothing is stored/);
+    expect(stderr).toMatch(/\nshardvault: interrupted: stopping put photos\/slow cleanly, nothing is stored/);
     expect(stderr).toMatch(/shardvault: ERR_SV_ABORTED: put photos\/slow interrupted\nhint: nothing was stored/);
     expect(stderr).not.toMatch(/at .*\.js:\d+/); // no stack
     expect(JSON.parse(run(['ls', 'photos', ...m, '--json']).stdout)).toEqual({ bucket: 'photos', keys: [] });
@@ -298,16 +308,16 @@ describe.skipIf(!ready)(`shardvault CLI for operators${ready ? '' : ' (skipped: 
     const file = join(work, 'scrub.bin');
     writeFileSync(file, randomBytes(300_000));
     for (const k of ['a', 'b']) expect(run(['put', 'photos', k, file, ...m]).status).toBe(0);
-    const child = spawn(process.execPath, [cli, 'scrub', '--rate', '300000', ...m], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'scrub', '--rate', '300000', ...m, '--progress'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // The rate limit (about 2.6 s per 786 kB object read) holds it after the first object; the library checks
     // the signal between objects, not during that wait.
-    await new Promise((r) => setTimeout(r, 1000));
+    await until(() => stderr.includes('scrub ['), 'the first object scrubbed');
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(stderr).toMatch(/^shardvault: interrupted: stopping scrub cleanly, the cursor is saved for --resume/);
+    expect(stderr).toMatch(/\nshardvault: interrupted: stopping scrub cleanly, the cursor is saved for --resume/);
     expect(stderr).toMatch(/shardvault: ERR_SV_ABORTED: scrub interrupted\nhint: continue where it stopped: `shardvault scrub --resume --meta [^`]+`\n$/);
     const r = run(['scrub', '--resume', ...m, '--json']);
     expect(r.status, r.stderr).toBe(0);
