@@ -76,6 +76,8 @@ export function registerObjects(program: Command): void {
         } finally {
           intr.dispose();
         }
+        // An interrupt during the commit comes too late to stop it: the object is stored, and that is said.
+        if (intr.interrupted()) process.stderr.write(`shardvault: put ${bucket}/${key} had already committed when interrupted: it is stored\n`);
         ctx.result({ ...receipt, size: sent }, putSummary(ctx, receipt, sent));
       });
     });
