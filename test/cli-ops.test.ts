@@ -394,4 +394,24 @@ describe.skipIf(!ready)(`shardvault CLI for operators${ready ? '' : ' (skipped: 
     expect(run(['repair', ...m]).stdout).toMatch(/1 rebuilt/);
     expect(run(['status', ...m]).stdout).toMatch(/nothing to do/);
   });
+
+  it('a pool that cannot open (too few disks) still gets its disk table from status, and exits 5', () => {
+    const { m, disk } = pool('closed');
+    for (const i of [1, 3]) renameSync(disk(i), `${disk(i)}.away`);
+    rmSync(disk(2), { recursive: true });
+    mkdirSync(disk(2)); // emptied
+    let r = run(['status', ...m]);
+    expect(r.status).toBe(5);
+    expect(r.stdout).toMatch(/6 disk\(s\): 3 online, 2 missing, 1 empty; the pool cannot open/);
+    expect(r.stdout).toMatch(/objects \?, at risk \?, repair queued \?/);
+    expect(r.stdout).toMatch(new RegExp(`missing: mount it back at ${disk(1).replace(/[/.]/g, '\\$&')}`));
+    expect(r.stdout).toMatch(/the pool opens with 4 usable disks \(3 now\)/);
+    expectErrorLines(r.stderr, 'ERR_SV_DISK_IDENTITY');
+    r = run(['status', ...m, '--json']);
+    expect(r.status).toBe(5);
+    const view = JSON.parse(r.stdout) as { poolOpen: boolean; objects: null; disks: Array<{ condition: string; shards: null }> };
+    expect(view).toMatchObject({ poolOpen: false, objects: null });
+    expect(view.disks.map((d) => d.condition)).toEqual(['online', 'missing', 'empty', 'missing', 'online', 'online']);
+    expect(JSON.parse(r.stderr)).toMatchObject({ error: { code: 'ERR_SV_DISK_IDENTITY', exitCode: 5 } });
+  });
 });

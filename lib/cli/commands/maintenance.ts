@@ -48,7 +48,7 @@ export function registerMaintenance(program: Command): void {
         const before = await statusView(ctx, v);
         // Disks that cannot be read are not scrubbed (their shards are not checked): said, not hidden.
         const skipped = before.disks.filter((d) => d.condition !== 'online' && d.condition !== 'draining' && d.condition !== 'removed');
-        const bar: ProgressBar = ctx.bar('scrub', before.objects, o, 'items');
+        const bar: ProgressBar = ctx.bar('scrub', before.objects ?? undefined, o, 'items');
         const intr = interruptible('scrub', 'the cursor is saved for --resume', () => bar);
         let r;
         try {
