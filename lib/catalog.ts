@@ -107,7 +107,7 @@ export class Catalog {
     name('bucket', bucket, 63);
     await this.#db.transaction(() => {
       const k = ['bucket', bucket].join(SEP);
-      if (this.#db.get(k) !== undefined) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `bucket ${bucket} exists`);
+      if (this.#db.get(k) !== undefined) throw new ShardVaultError(ErrorCode.BUCKET_EXISTS, `bucket ${bucket} exists`);
       this.#db.put(k, { createdMs: timeMs });
       this.#appendAudit({ action: 'bucket.create', principal, timeMs, bucket });
     });
@@ -119,7 +119,7 @@ export class Catalog {
       const k = ['bucket', bucket].join(SEP);
       if (this.#db.get(k) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
       for (const { value } of this.#db.getRange({ start: `head${SEP}${bucket}${SEP}`, end: `head${SEP}${bucket}${SEP}\uffff` })) {
-        if (!(value as Head).tombstone) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `bucket ${bucket} is not empty`);
+        if (!(value as Head).tombstone) throw new ShardVaultError(ErrorCode.BUCKET_NOT_EMPTY, `bucket ${bucket} is not empty`);
       }
       this.#db.remove(k);
       this.#appendAudit({ action: 'bucket.delete', principal, timeMs, bucket });

@@ -446,7 +446,7 @@ export class Vault {
     await this.#saveBuckets();
   }
 
-  /** Deletes an empty bucket (live objects: ERR_SV_OUT_OF_RANGE). */
+  /** Deletes an empty bucket (live objects: ERR_SV_BUCKET_NOT_EMPTY). */
   async deleteBucket(bucket: string, principal = 'local'): Promise<void> {
     await this.catalog.deleteBucket(bucket, principal, Date.now());
     await this.#saveBuckets();

@@ -27,7 +27,7 @@ describe.skipIf(!ready)(`shardvault CLI${ready ? '' : ' (skipped: dist/ or the a
     expect(run('mb', 'photos', '--meta', meta).status).toBe(0);
     const file = join(work, 'in.bin');
     writeFileSync(file, Buffer.alloc(300_000, 7));
-    r = run('put', 'photos', 'cat.jpg', file, '--meta', meta);
+    r = run('put', 'photos', 'cat.jpg', file, '--meta', meta, '--json');
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ bucket: 'photos', key: 'cat.jpg', sequence: '1', degraded: false });
     expect(run('get', 'photos', 'cat.jpg', join(work, 'out.bin'), '--meta', meta).status).toBe(0);
@@ -36,7 +36,7 @@ describe.skipIf(!ready)(`shardvault CLI${ready ? '' : ' (skipped: dist/ or the a
     expect(run('rm', 'photos', 'cat.jpg', '--meta', meta).status).toBe(0);
     expect(run('ls', 'photos', '--meta', meta).stdout.trim()).toBe('');
     r = run('get', 'photos', 'cat.jpg', '--meta', meta);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/ERR_SV_NOT_FOUND/);
   });
 
@@ -59,18 +59,18 @@ describe.skipIf(!ready)(`shardvault CLI${ready ? '' : ' (skipped: dist/ or the a
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/100%.*verified/);
     expect(readFileSync(join(work, 'big.out')).equals(readFileSync(file))).toBe(true);
-    expect(run('scrub', '--meta', meta).stdout).toMatch(/scrub: 1 objects, \d+ bytes, 0 bad/);
-    const status = JSON.parse(run('status', '--meta', meta).stdout) as { disks: Array<{ id: string; shards: number }> };
+    expect(run('scrub', '--meta', meta).stdout).toMatch(/scrub: 1 objects, [\d.]+ MB read, 0 bad/);
+    const status = JSON.parse(run('status', '--meta', meta, '--json').stdout) as { disks: Array<{ id: string; shards: number }> };
     const busy = status.disks.find((d) => d.shards > 0)!;
     r = run('disk', 'replace', busy.id, `${join(work, 'e7')}:host=h9`, '--meta', meta);
     expect(r.stdout, r.stderr).toMatch(/1 shard\(s\) queued/);
     r = run('repair', '--meta', meta, '--progress');
     expect(r.stdout, r.stderr).toMatch(/1 rebuilt \(1 moved to another disk\), 0 failed/);
-    const after = JSON.parse(run('status', '--meta', meta).stdout) as { disks: Array<{ id: string; state: string; shards: number }> };
+    const after = JSON.parse(run('status', '--meta', meta, '--json').stdout) as { disks: Array<{ id: string; state: string; shards: number }> };
     expect(after.disks.find((d) => d.id === busy.id)).toMatchObject({ state: 'removed', shards: 0 });
     expect(run('get', 'big', 'f', join(work, 'big.out2'), '--meta', meta).status).toBe(0);
     expect(readFileSync(join(work, 'big.out2')).equals(readFileSync(file))).toBe(true);
-    expect(JSON.parse(run('gc', '--meta', meta, '--grace', '0').stdout)).toMatchObject({ repairQueued: 0 });
+    expect(JSON.parse(run('gc', '--meta', meta, '--grace', '0', '--json').stdout)).toMatchObject({ repairQueued: 0 });
     // A disk added later takes its share after `rebalance` (queue + move in one command); a second finds nothing.
     spawnSync('mkdir', ['-p', join(work, 'e8')]);
     expect(run('disk', 'add', `${join(work, 'e8')}:host=h8`, '--meta', meta).status).toBe(0);
@@ -80,7 +80,7 @@ describe.skipIf(!ready)(`shardvault CLI${ready ? '' : ' (skipped: dist/ or the a
     expect(run('get', 'big', 'f', join(work, 'big.out3'), '--meta', meta).status).toBe(0);
     expect(readFileSync(join(work, 'big.out3')).equals(readFileSync(file))).toBe(true);
     r = run('get', 'big', 'nope', join(work, 'nope.out'), '--meta', meta);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(3);
     expect(existsSync(join(work, 'nope.out'))).toBe(false);
   });
 });

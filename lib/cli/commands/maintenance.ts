@@ -1,0 +1,167 @@
+/**
+ * Background work an operator starts by hand: `scrub` (verify everything; Ctrl-C saves a cursor for
+ * `--resume`), `repair` (rebuild what is queued), `rebalance`, `gc`, `rebuild-catalog`. Scrub and repair end
+ * with the pool's open work (a missing disk is work: they say which command fixes it).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { Command } from 'commander';
+
+import { ErrorCode } from '../../errors.js';
+import { Vault } from '../../vault.js';
+import { nonNegativeNumber, positiveInt } from '../args.js';
+import { Ctx, interruptible, metaOption, progressOption, withVault } from '../context.js';
+import { CliError, HINT_OF } from '../errors.js';
+import type { Action } from '../health.js';
+import type { ProgressBar } from '../progress.js';
+import { formatBytes } from '../units.js';
+import { statusView } from './status.js';
+
+type RepairError = { bucket: string; key: string; code: string; message: string };
+
+/** Per-object failures on stderr, each code's hint once. */
+function reportErrors(ctx: Ctx, what: string, errors: readonly RepairError[]): void {
+  const hinted = new Set<string>();
+  for (const e of errors) {
+    process.stderr.write(`${what}: ${e.bucket}/${e.key}: ${e.code}: ${e.message}\n`);
+    if (!hinted.has(e.code) && Object.hasOwn(HINT_OF, e.code)) {
+      hinted.add(e.code);
+      process.stderr.write(`hint: ${HINT_OF[e.code as keyof typeof HINT_OF]({ ...ctx.hint, bucket: e.bucket, key: e.key })}\n`);
+    }
+  }
+}
+
+const todo = (actions: readonly Action[]) => (actions.length === 0 ? [] : ['what to do:', ...actions.map((a) => `  ${a.message}`)]);
+
+export function registerMaintenance(program: Command): void {
+  program
+    .command('scrub')
+    .description('verify every block of every object; bad ones are queued for repair; Ctrl-C stops (resume with --resume)')
+    .option(...metaOption)
+    .option(...progressOption)
+    .option('--rate <bytesPerSec>', 'read at most this many bytes per second', positiveInt)
+    .option('--resume', 'continue after the object where the last interrupted scrub stopped')
+    .action((o: { rate?: number; resume?: boolean; progress?: boolean }, cmd: Command) => {
+      const ctx = Ctx.of(cmd);
+      return withVault(ctx, async (v) => {
+        const before = await statusView(ctx, v);
+        // Disks that cannot be read are not scrubbed (their shards are not checked): said, not hidden.
+        const skipped = before.disks.filter((d) => d.condition !== 'online' && d.condition !== 'draining' && d.condition !== 'removed');
+        const bar: ProgressBar = ctx.bar('scrub', before.objects ?? undefined, o, 'items');
+        const intr = interruptible('scrub', 'the cursor is saved for --resume', () => bar);
+        let r;
+        try {
+          r = await v.scrub({
+            rateBytesPerSec: o.rate, resume: o.resume, signal: intr.signal,
+            onProgress: (p) => bar.update(p.objects, `${formatBytes(p.bytes)} read, ${p.bad} bad`),
+          });
+        } catch (err) {
+          bar.interrupt();
+          throw intr.interrupted() ? intr.signal.reason : err;
+        } finally {
+          intr.dispose();
+        }
+        bar.done(r.objects, `${formatBytes(r.bytes)} read, ${r.bad} bad`);
+        const after = await statusView(ctx, v);
+        ctx.result(
+          { objects: r.objects, bytes: r.bytes, bad: r.bad, repairQueued: after.repairQueued, disksSkipped: skipped.map((d) => ({ id: d.id, condition: d.condition })), actions: after.actions },
+          [
+            `scrub: ${r.objects} objects, ${formatBytes(r.bytes)} read, ${r.bad} bad shard(s) queued for repair`,
+            ...skipped.map((d) => `scrub: disk ${d.id} not checked: ${d.condition}`),
+            ...todo(after.actions),
+          ],
+        );
+      });
+    });
+
+  program
+    .command('repair')
+    .description('rebuild every shard queued for repair (reads, scrub, degraded writes, drained or replaced disks)')
+    .option(...metaOption)
+    .option(...progressOption)
+    .action((o: { progress?: boolean }, cmd: Command) => {
+      const ctx = Ctx.of(cmd);
+      return withVault(ctx, async (v) => {
+        const queued = v.repairQueue().length;
+        const bar: ProgressBar = ctx.bar('repair', queued, o, 'items');
+        const intr = interruptible('repair', 'what is not rebuilt stays queued', () => bar);
+        let r;
+        try {
+          r = await v.repair({ signal: intr.signal, onProgress: (p) => bar.update(p.done) });
+        } catch (err) {
+          bar.interrupt();
+          throw intr.interrupted() ? intr.signal.reason : err;
+        } finally {
+          intr.dispose();
+        }
+        bar.done(queued);
+        // Repair works off the queue; shards on a disk that is gone are not queued until the disk is replaced.
+        const after = await statusView(ctx, v);
+        ctx.result(
+          { queued, repaired: r.repaired, moved: r.moved, failed: r.failed, dropped: r.dropped, errors: r.errors, repairQueued: after.repairQueued, actions: after.actions },
+          [`repair: ${queued} queued, ${r.repaired} rebuilt (${r.moved} moved to another disk), ${r.failed} failed, ${r.dropped} dropped (superseded)`, ...todo(after.actions)],
+        );
+        reportErrors(ctx, 'repair', r.errors);
+        if (r.failed > 0) process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('rebalance')
+    .description('after adding disks: queue the shards the placement now puts on disks their object does not use, then move them (repair)')
+    .option(...metaOption)
+    .option(...progressOption)
+    .action((o: { progress?: boolean }, cmd: Command) => {
+      const ctx = Ctx.of(cmd);
+      return withVault(ctx, async (v) => {
+        const queued = await v.rebalance();
+        const total = v.repairQueue().length;
+        const bar: ProgressBar = ctx.bar('rebalance', total, o, 'items');
+        const intr = interruptible('rebalance', 'what is not moved stays queued', () => bar);
+        let r;
+        try {
+          r = await v.repair({ signal: intr.signal, onProgress: (p) => bar.update(p.done) });
+        } catch (err) {
+          bar.interrupt();
+          throw intr.interrupted() ? intr.signal.reason : err;
+        } finally {
+          intr.dispose();
+        }
+        bar.done(total);
+        ctx.result({ queued, moved: r.moved, repaired: r.repaired, failed: r.failed, errors: r.errors }, `rebalance: ${queued} shards queued, ${r.moved} moved, ${r.failed} failed`);
+        reportErrors(ctx, 'rebalance', r.errors);
+        if (r.failed > 0) process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('gc')
+    .description('remove leftovers: files of uncommitted or superseded versions and stale copies older than --grace')
+    .option(...metaOption)
+    .option('--grace <seconds>', 'keep files younger than this', nonNegativeNumber, 3600)
+    .option('--quick', 'only the queued superseded versions, no walk of the disks')
+    .action((o: { grace: number; quick?: boolean }, cmd: Command) => {
+      const ctx = Ctx.of(cmd);
+      return withVault(ctx, async (v) => {
+        const g = await v.gc({ graceMs: o.grace * 1000, walk: o.quick !== true });
+        ctx.result(g, [
+          `gc: removed ${g.temporaryRemoved} temporary, ${g.orphansRemoved} orphan, ${g.supersededRemoved} superseded and ${g.staleRemoved} stale file(s), ${g.segmentsRemoved} copy-log segment(s); ${g.copiesCompacted} cop(ies) compacted`,
+          ...(g.repairQueued > 0 ? [`gc: ${g.repairQueued} shard(s) queued for repair: run \`${ctx.suggest('repair')}\``] : []),
+        ]);
+      });
+    });
+
+  program
+    .command('rebuild-catalog')
+    .description('rebuild a lost or damaged catalog from the manifest copies on the disks (the old one is moved aside)')
+    .option(...metaOption)
+    .action(async (_o: unknown, cmd: Command) => {
+      const ctx = Ctx.of(cmd);
+      if (!existsSync(join(ctx.meta, 'pool.json'))) {
+        throw new CliError(ErrorCode.NOT_FOUND, `no pool in ${ctx.meta} (no pool.json)`, 'rebuild-catalog needs the pool\'s pool.json and pool.key: pass their directory with --meta DIR');
+      }
+      const r = await Vault.rebuildCatalog(ctx.meta);
+      ctx.result(r, `rebuild-catalog: ${r.objects} objects, ${r.versions} versions from ${r.copiesRead} manifest copies (${r.copiesRejected} rejected)${r.movedAside !== undefined ? `; the old catalog is in ${r.movedAside}` : ''}`);
+    });
+}

@@ -1,0 +1,169 @@
+/**
+ * `status`: one line per disk (condition, failure domain, used/free in the units of the progress bars, shards,
+ * queued repair, problem), a summary line, then what to do, each with the command that does it.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { Command } from 'commander';
+
+import { diskProblem, type DiskConfig } from '../../disk.js';
+import { ErrorCode } from '../../errors.js';
+import type { Vault } from '../../vault.js';
+import { Ctx, metaOption, poolFacts, withVault } from '../context.js';
+import { diskAction, diskCondition, poolActions, type Action, type DiskCondition } from '../health.js';
+import { formatBytes } from '../units.js';
+
+type LibraryStatus = Awaited<ReturnType<Vault['status']>>;
+type LibraryDisk = LibraryStatus['disks'][number];
+
+/** A status() disk with what the CLI adds (JSON field names, see docs/cli.md). */
+export type DiskView = Omit<LibraryDisk, 'shards' | 'repairQueued'> & {
+  /** null when the pool did not open (unknown). */
+  shards: number | null;
+  repairQueued: number | null;
+  condition: DiskCondition;
+  /** The disk's failure domain: its label at the pool's level (its id when the level is `disk`); null: unlabelled. */
+  domain: string | null;
+  usedBytes?: number;
+  /** What to do about this disk (absent when nothing). */
+  hint?: string;
+  /** Errors counted on this disk, when the library reports them. */
+  errors?: number;
+};
+
+export interface StatusView {
+  /** false: the pool did not open (too few usable disks); disks are then checked from pool.json alone, and
+   *  objects, objectsAtRisk and repairQueued are null (unknown until it opens). */
+  poolOpen: boolean;
+  k?: number;
+  m?: number;
+  failureDomain: string;
+  disks: DiskView[];
+  objects: number | null;
+  objectsAtRisk: number | null;
+  repairQueued: number | null;
+  actions: Action[];
+}
+
+/** The library's status() with conditions, domains and actions added (shared by status, scrub and repair). */
+export async function statusView(ctx: Ctx, v: Vault): Promise<StatusView> {
+  const s = await v.status();
+  const facts = await poolFacts(ctx.meta);
+  const level = (s as { failureDomain?: unknown }).failureDomain;
+  const failureDomain = typeof level === 'string' ? level : facts?.failureDomain ?? 'disk';
+  const suggest = (a: string) => ctx.suggest(a);
+  const disks = s.disks.map((d): DiskView => {
+    const condition = diskCondition(d);
+    const action = diskAction(d, condition, suggest);
+    return {
+      ...d,
+      condition,
+      domain: failureDomain === 'disk' ? d.id : d.labels[failureDomain] ?? null,
+      ...(d.totalBytes !== undefined && d.freeBytes !== undefined ? { usedBytes: d.totalBytes - d.freeBytes } : {}),
+      ...(action !== undefined ? { hint: action.message } : {}),
+    };
+  });
+  return {
+    poolOpen: true,
+    ...(facts !== undefined ? { k: facts.k, m: facts.m } : {}),
+    failureDomain,
+    disks,
+    objects: s.objects,
+    objectsAtRisk: s.objectsAtRisk,
+    repairQueued: s.repairQueued,
+    actions: poolActions(s.disks, s.repairQueued, suggest),
+  };
+}
+
+/**
+ * When the pool does not open because too few disks are usable, status still shows each disk, from pool.json
+ * (kept in step with the catalog by every disk change) and the same identity check the open does. The only
+ * fix then is to bring disks back: `disk replace` needs an open pool.
+ */
+async function offlineView(ctx: Ctx): Promise<StatusView | undefined> {
+  let boot: { poolId: string; k: number; m: number; failureDomain: string; disks: DiskConfig[] };
+  try {
+    boot = JSON.parse(await readFile(join(ctx.meta, 'pool.json'), 'utf8')) as typeof boot;
+    if (!Array.isArray(boot.disks)) return undefined;
+  } catch {
+    return undefined;
+  }
+  const disks = await Promise.all(
+    boot.disks.map(async (d): Promise<DiskView> => {
+      const problem = d.state === 'removed' ? 'removed from the pool' : await diskProblem(d, boot.poolId);
+      const base = { id: d.id, path: d.path, state: d.state, labels: d.labels, ok: problem === undefined, ...(problem !== undefined ? { problem } : {}), repairQueued: 0, shards: 0, sameDeviceAs: [] };
+      const condition = diskCondition(base);
+      const where = condition === 'missing' || condition === 'empty' || condition === 'wrong-device' ? `mount it back at ${d.path}` : `fix ${d.path}`;
+      return {
+        ...base, shards: null, repairQueued: null, condition, domain: boot.failureDomain === 'disk' ? d.id : d.labels[boot.failureDomain] ?? null,
+        ...(condition !== 'online' && condition !== 'draining' && condition !== 'removed' ? { hint: `disk ${d.id} ${condition}: ${where}` } : {}),
+      };
+    }),
+  );
+  const usable = disks.filter((d) => d.condition === 'online' || d.condition === 'draining').length;
+  const actions: Action[] = disks.flatMap((d) => (d.hint !== undefined ? [{ disk: d.id, message: d.hint }] : []));
+  actions.push({ message: `the pool opens with ${boot.k} usable disks (${usable} now); then run \`${ctx.suggest('status')}\``, command: ctx.suggest('status') });
+  return { poolOpen: false, k: boot.k, m: boot.m, failureDomain: boot.failureDomain, disks, objects: null, objectsAtRisk: null, repairQueued: null, actions };
+}
+
+function problemText(d: DiskView): string {
+  if (d.condition === 'missing') return `${d.path} not found`;
+  if (d.condition === 'empty') return `no disk.json in ${d.path}`;
+  return d.problem ?? '';
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd());
+}
+
+/** The human lines of a status view. */
+export function statusLines(ctx: Ctx, s: StatusView): string[] {
+  const shown = s.disks.filter((d) => d.condition !== 'removed');
+  const removed = s.disks.length - shown.length;
+  const byCondition = new Map<string, number>();
+  for (const d of shown) byCondition.set(d.condition, (byCondition.get(d.condition) ?? 0) + 1);
+  const counts = [...byCondition].map(([c, n]) => `${n} ${c}`).join(', ');
+  const lines = [
+    `pool ${ctx.meta}: ${s.k !== undefined ? `${s.k}+${s.m}, ` : ''}failure domain "${s.failureDomain}", ${shown.length} disk(s): ${counts}${removed > 0 ? ` (${removed} removed, not shown)` : ''}${s.poolOpen ? '' : '; the pool cannot open'}`,
+  ];
+  const count = (n: number | null) => (n === null ? '?' : String(n));
+  const withErrors = shown.some((d) => typeof d.errors === 'number');
+  // With the level `disk`, each disk is its own domain: the column would repeat the id.
+  const byLabel = s.failureDomain !== 'disk';
+  const header = ['DISK', 'STATE', ...(byLabel ? [s.failureDomain.toUpperCase()] : []), 'USED', 'FREE', 'SHARDS', 'TO REPAIR', ...(withErrors ? ['ERRORS'] : []), 'PROBLEM'];
+  const rows = shown.map((d) => [
+    d.id, d.condition, ...(byLabel ? [d.domain ?? '-'] : []),
+    d.usedBytes !== undefined ? formatBytes(d.usedBytes) : '-', d.freeBytes !== undefined ? formatBytes(d.freeBytes) : '-',
+    count(d.shards), count(d.repairQueued), ...(withErrors ? [typeof d.errors === 'number' ? String(d.errors) : '-'] : []), problemText(d),
+  ]);
+  lines.push(...table([header, ...rows]));
+  lines.push(s.poolOpen ? `objects ${s.objects}, at risk ${s.objectsAtRisk}, repair queued ${s.repairQueued}` : 'objects ?, at risk ?, repair queued ? (known once the pool opens)');
+  const shared = shown.filter((d) => d.condition === 'online' && d.sameDeviceAs.length > 0);
+  if (s.actions.length === 0) lines.push('nothing to do: every disk is online and no repair is queued');
+  else lines.push('what to do:', ...s.actions.map((a) => `  ${a.message}`));
+  if (shared.length > 0) lines.push(`note: ${shared.length} disk(s) share a device with another disk: their failure domains are nominal (one device failure takes them together)`);
+  return lines;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('per-disk state and health, objects at risk, queued repair work, and what to do')
+    .option(...metaOption)
+    .action(async (_o: unknown, cmd: Command) => {
+      const ctx = Ctx.of(cmd);
+      try {
+        await withVault(ctx, async (v) => {
+          const s = await statusView(ctx, v);
+          ctx.result(s, statusLines(ctx, s));
+        });
+      } catch (err) {
+        // Too few usable disks to open: show them anyway, then fail with the open's error (exit 5).
+        const offline = (err as { code?: string }).code === ErrorCode.DISK_IDENTITY ? await offlineView(ctx) : undefined;
+        if (offline !== undefined) ctx.result(offline, statusLines(ctx, offline));
+        throw err;
+      }
+    });
+}

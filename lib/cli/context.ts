@@ -1,0 +1,143 @@
+/**
+ * What every command shares: the global flags (`--json`), where its output goes (one JSON document, or human
+ * lines, on stdout; progress and errors on stderr), the pool it opens (`withVault`), and Ctrl-C handling
+ * (`interruptible`: the first SIGINT aborts the work through an AbortSignal, a second one exits at once).
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { Command } from 'commander';
+
+import { ErrorCode } from '../errors.js';
+import { Vault } from '../vault.js';
+import { CliError, Exit, type HintContext } from './errors.js';
+import { ProgressBar } from './progress.js';
+
+export const DEFAULT_META = './data/meta';
+export const metaOption = ['--meta <dir>', 'pool metadata directory (catalog, key, pool.json)', DEFAULT_META] as const;
+export const progressOption = ['--progress', 'draw a progress bar on stderr even when it is not a terminal'] as const;
+
+/** Set once stdout's reader went away (`shardvault ls | head`): later output is dropped, the command ends quietly. */
+let stdoutClosed = false;
+export function markStdoutClosed(): void {
+  stdoutClosed = true;
+}
+export function isStdoutClosed(): boolean {
+  return stdoutClosed;
+}
+
+const jsonText = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+
+let active: Ctx | undefined;
+
+export class Ctx {
+  /** The hint context of the running command, filled in as the command learns its names. */
+  readonly hint: HintContext;
+
+  constructor(
+    readonly json: boolean,
+    readonly command: string,
+    readonly meta: string = DEFAULT_META,
+  ) {
+    this.hint = { command, metaFlag: meta === DEFAULT_META ? '' : ` --meta ${meta}` };
+  }
+
+  /** The context of a command as commander parsed it (global flags merged in). */
+  static of(cmd: Command): Ctx {
+    const o = cmd.optsWithGlobals<{ json?: boolean; meta?: string }>();
+    const path: string[] = [];
+    for (let c: Command | null = cmd; c !== null && c.parent !== null; c = c.parent) path.unshift(c.name());
+    active = new Ctx(o.json === true, path.join(' '), o.meta);
+    return active;
+  }
+
+  /** The context of the command running now (for the error report), if it got that far. */
+  static active(): Ctx | undefined {
+    return active;
+  }
+
+  /** `shardvault ARGS` as a command to suggest, with --meta when this pool is not the default one. */
+  suggest(args: string): string {
+    return `shardvault ${args}${this.hint.metaFlag}`;
+  }
+
+  /** The command's result: `value` as one JSON line with --json, else the human lines. */
+  result(value: unknown, human: string | string[]): void {
+    if (this.json) this.write(`${jsonText(value)}\n`);
+    else for (const line of Array.isArray(human) ? human : [human]) this.write(`${line}\n`);
+  }
+
+  /** Raw text on stdout (dropped once the reader went away). */
+  write(text: string): void {
+    if (!stdoutClosed) process.stdout.write(text);
+  }
+
+  /** A diagnostic line on stderr (human mode only: with --json, everything a script needs is in the result). */
+  note(line: string): void {
+    if (!this.json) process.stderr.write(`${line}\n`);
+  }
+
+  /** Progress bars draw with --progress, or (`auto`) when stderr is a terminal and --json is not given. */
+  bar(label: string, total: number | undefined, o: { progress?: boolean }, unit: 'bytes' | 'items' = 'bytes', auto = true): ProgressBar {
+    const enabled = o.progress === true || (auto && !this.json && process.stderr.isTTY === true);
+    return new ProgressBar(label, total, enabled, unit);
+  }
+}
+
+/** The bootstrap config of the pool (pool.json): k, m and the failure-domain level, which never change. */
+export interface PoolFacts {
+  k: number;
+  m: number;
+  failureDomain: string;
+}
+
+/**
+ * Reads pool.json for what status() does not report (k, m, failure-domain level). A workaround until the
+ * library's status() carries them; these fields are fixed at init, so the bootstrap copy is right.
+ */
+export async function poolFacts(meta: string): Promise<PoolFacts | undefined> {
+  try {
+    const p = JSON.parse(await readFile(join(meta, 'pool.json'), 'utf8')) as Partial<PoolFacts>;
+    if (typeof p.k === 'number' && typeof p.m === 'number' && typeof p.failureDomain === 'string') return { k: p.k, m: p.m, failureDomain: p.failureDomain };
+  } catch {
+    // no pool.json: the caller shows what it has
+  }
+  return undefined;
+}
+
+/** Opens the pool at ctx.meta, runs `fn`, closes the pool whatever happens. */
+export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>): Promise<T> {
+  if (!existsSync(join(ctx.meta, 'pool.json'))) {
+    throw new CliError(
+      ErrorCode.NOT_FOUND,
+      `no pool in ${ctx.meta} (no pool.json)`,
+      `pass the pool's metadata directory with --meta DIR, or create a pool: \`shardvault init --disk PATH --disk PATH ... --meta ${ctx.meta}\``,
+    );
+  }
+  const vault = await Vault.open(ctx.meta);
+  try {
+    return await fn(vault);
+  } finally {
+    await vault.close();
+  }
+}
+
+/**
+ * Ctrl-C for long work: the first SIGINT prints what happens (`after`: what is kept) and aborts `signal` (the work stops at its next
+ * check and cleans up; the command then fails with ERR_SV_ABORTED, exit 130); a second SIGINT exits at once.
+ */
+export function interruptible(what: string, after: string, bar?: () => ProgressBar | undefined): { signal: AbortSignal; interrupted: () => boolean; dispose: () => void } {
+  const ac = new AbortController();
+  const onSignal = () => {
+    if (ac.signal.aborted) {
+      process.stderr.write('shardvault: second interrupt: exiting now\n');
+      process.exit(Exit.INTERRUPTED);
+    }
+    bar?.()?.interrupt();
+    process.stderr.write(`shardvault: interrupted: stopping ${what} cleanly, ${after} (Ctrl-C again to exit at once)\n`);
+    ac.abort(new CliError(ErrorCode.ABORTED, `${what} interrupted`));
+  };
+  process.on('SIGINT', onSignal);
+  return { signal: ac.signal, interrupted: () => ac.signal.aborted, dispose: () => process.off('SIGINT', onSignal) };
+}
