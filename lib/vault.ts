@@ -26,16 +26,17 @@
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, stat, statfs, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { getSystemErrorName } from 'node:util';
 
 import { Catalog, type Head, type RepairItem } from './catalog.js';
 import { ReedSolomon } from './codec.js';
-import { diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig } from './disk.js';
-import { ErrorCode, ShardVaultError, typeError } from './errors.js';
+import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskCondition, type DiskConfig } from './disk.js';
+import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure, type ErrorCodeValue } from './errors.js';
 import { blake3Sync, createBlake3 } from './hash.js';
-import { CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
+import { CopyLog, LOG_DIR, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import {
   FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader, fanoutDirs, hex, objectDir, objectId, parseFileName,
   shardFileName,
@@ -43,7 +44,7 @@ import {
 import { MANIFEST_LIMITS, signManifest, verifyManifest, type Manifest } from './manifest.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
 import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
-import { integer } from './validate.js';
+import { boolean, bucketName, bucketNameProblem, integer, nonEmptyString, oneOf, optionsObject, stringRecord } from './validate.js';
 
 export interface VaultDiskSpec {
   path: string;
@@ -74,7 +75,13 @@ export interface VaultOpenOptions {
    * owner's lock was left behind), else 'quick'.
    */
   recover?: 'walk' | 'quick';
+  /** Open for reading only, without the pool lock (works while another process has the pool open); see open(). */
+  readOnly?: boolean;
 }
+
+const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum'] as const;
+const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly'] as const;
+const DISK_SPEC_KEYS = ['path', 'labels', 'mountPoint'] as const;
 
 interface PoolConfig {
   poolId: string;
@@ -194,31 +201,72 @@ export class Vault {
     this.#keyId = keyId(publicKey);
   }
 
-  /** Formats the disks and the meta directory. Refuses disks that already belong to a pool. */
+  /**
+   * Formats the disks and the meta directory, all or nothing: every option is validated and every disk and
+   * the meta directory are checked (a directory, empty apart from `lost+found`, not part of a pool, a mount
+   * point when `mountPoint` says so) before anything is written; then the disks are formatted and the meta
+   * directory written, and when any step fails what was written is removed again (directories this call
+   * created, else the identity file, fan-out and log directories it made), so no disk is left marked as part of
+   * a pool that never existed. The error names the disk. A crash in the middle can still leave marked disks
+   * (the rollback is not crash-atomic). Disk paths are resolved to absolute paths here, once, and stored so.
+   */
   static async init(options: VaultInitOptions): Promise<Vault> {
-    const k = integer('k', options.k, 1, 255);
-    const m = integer('m', options.m, 1, 255 - k + 1);
-    const blockBytes = integer('blockBytes', options.blockBytes ?? 1 << 20, 1, 1 << 26);
-    const failureDomain = options.failureDomain ?? 'disk';
-    const writeQuorum = integer('writeQuorum', options.writeQuorum ?? k + m, k + 1, k + m);
-    if (!Array.isArray(options.disks)) throw typeError('disks', 'an array of disks', options.disks);
-    if (existsSync(join(options.metaDir, 'pool.json'))) {
-      throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${options.metaDir} already holds a pool`);
-    }
+    if (options === undefined) throw typeError('options', 'an options object { disks, metaDir, k, m }', options);
+    const o = optionsObject<VaultInitOptions>('options', options, INIT_OPTION_KEYS);
+    const metaDir = resolve(nonEmptyString('metaDir', o.metaDir));
+    const k = integer('k', required('k', o.k), 1, 255);
+    const m = integer('m', required('m', o.m), 1, 256 - k);
+    const blockBytes = integer('blockBytes', o.blockBytes ?? 1 << 20, 1, 1 << 26);
+    const failureDomain = nonEmptyString('failureDomain', o.failureDomain ?? 'disk');
+    const writeQuorum = integer('writeQuorum', o.writeQuorum ?? k + m, k + 1, k + m);
+    const specs = diskSpecs('disks', required('disks', o.disks));
     const poolId = hex(randomBytes(16));
-    const disks: DiskConfig[] = options.disks.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0, state: 'active' }));
+    const disks: DiskConfig[] = specs.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0, state: 'active' }));
     checkPoolLayout(disks.map((d) => ({ id: d.id, labels: d.labels })), { k, m, level: failureDomain });
-    if (new Set(disks.map((d) => resolve(d.path))).size !== disks.length) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'a disk path appears twice');
-    options.disks.forEach((spec, i) => checkDiskSpec(spec, disks[i].path));
-    await Promise.all(disks.map((d) => formatDisk(d, poolId)));
-    await mkdirDurable(options.metaDir);
-    const { privateKey } = generateKeyPairSync('ed25519');
-    await writeFileDurable(join(options.metaDir, 'pool.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
-    const config: PoolConfig = { poolId, formatVersion: FORMAT_VERSION, k, m, blockBytes, failureDomain, writeQuorum, disks };
-    // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
-    // changes are committed there together with their audit record, I6).
-    await writeFileDurable(join(options.metaDir, 'pool.json'), JSON.stringify(config, null, 2));
-    return Vault.open(options.metaDir);
+    disks.forEach((d, i) => {
+      const twin = disks.findIndex((x) => x.path === d.path);
+      if (twin !== i) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `disks[${twin}] and disks[${i}] are the same directory ${d.path}`);
+      if (within(metaDir, d.path) || within(d.path, metaDir)) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `metaDir ${metaDir} and disks[${i}] ${d.path} overlap: the meta directory is not one of the disks`);
+    });
+    // 1. Check everything (nothing is written yet).
+    await preflightMetaDir(metaDir);
+    const exists = await Promise.all(specs.map((spec, i) => preflightDisk(`disks[${i}]`, spec, disks[i].path)));
+    // 2. Write, remembering how to undo each step; on any failure undo them all (newest first).
+    const undo: Array<() => Promise<void>> = [];
+    const rollBack = async () => {
+      for (const u of undo.reverse()) await u().catch(() => undefined);
+    };
+    try {
+      const formatted = await Promise.allSettled(disks.map(async (d, i) => {
+        try {
+          if (!exists[i]) {
+            const first = await mkdirDurable(d.path);
+            if (first !== undefined) undo.push(() => rm(first, { recursive: true, force: true }));
+          } else {
+            undo.push(() => unformatDisk(d.path));
+          }
+          await formatDisk(d, poolId);
+        } catch (err) {
+          throw diskError(`disks[${i}]`, d.path, err, 'formatting');
+        }
+      }));
+      const failed = formatted.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      const metaExisted = existsSync(metaDir);
+      const firstMeta = await mkdirDurable(metaDir);
+      if (firstMeta !== undefined) undo.push(() => rm(firstMeta, { recursive: true, force: true }));
+      else if (metaExisted) undo.push(async () => { for (const f of ['pool.json', 'pool.key', 'catalog', 'buckets.json', 'lock']) await rm(join(metaDir, f), { recursive: true, force: true }); });
+      const { privateKey } = generateKeyPairSync('ed25519');
+      await writeFileDurable(join(metaDir, 'pool.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+      const config: PoolConfig = { poolId, formatVersion: FORMAT_VERSION, k, m, blockBytes, failureDomain, writeQuorum, disks };
+      // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
+      // changes are committed there together with their audit record, I6).
+      await writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(config, null, 2));
+      return await Vault.open(metaDir);
+    } catch (err) {
+      await rollBack();
+      throw err;
+    }
   }
 
   /**
@@ -226,18 +274,55 @@ export class Vault {
    * by status() and treated as offline: its shards are erasures, no new shards go there); the pool opens while
    * at least k disks are usable. Then gc() runs with temporary files removed: leftovers of any crash go (I2),
    * and heads whose files are short are queued for repair.
+   *
+   * `readOnly: true` opens without the pool lock (so it works while another process has the pool open), with
+   * the catalog opened read-only (LMDB allows many readers; only its reader table in lock.mdb is written, as
+   * for any LMDB reader), no recovery walk and no write anywhere: reads, status, scrub (verify only, nothing
+   * queued) and the audit log work; every mutation throws ERR_SV_READ_ONLY. Bad shards met by reads are not
+   * queued for repair. A writer in another process may remove a superseded version's files after its grace
+   * period while a read-only reader still reads it: that read fails (never wrong bytes).
+   *
+   * Disk paths in pool.json are used as stored: pools made since paths are stored absolute open from any
+   * directory; older pools with relative paths resolve them against the current directory, as they always did.
    */
   static async open(metaDir: string, options: VaultOpenOptions = {}): Promise<Vault> {
-    const boot = JSON.parse(await readFile(join(metaDir, 'pool.json'), 'utf8')) as PoolConfig;
+    nonEmptyString('metaDir', metaDir);
+    const o = optionsObject<VaultOpenOptions>('options', options, OPEN_OPTION_KEYS);
+    const orphanGraceMs = o.orphanGraceMs === undefined ? undefined : integer('orphanGraceMs', o.orphanGraceMs, 0, Number.MAX_SAFE_INTEGER);
+    const recover = o.recover === undefined ? undefined : oneOf('recover', o.recover, ['walk', 'quick'] as const);
+    const readOnly = o.readOnly === undefined ? false : boolean('readOnly', o.readOnly);
+    const boot = await readPoolJson(metaDir);
     if (boot.formatVersion !== FORMAT_VERSION) {
       throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `pool format version ${String(boot.formatVersion)} is not ${FORMAT_VERSION}`);
     }
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
+    if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, { ...options, recover: options.recover ?? (uncleanShutdown ? 'walk' : 'quick') });
+      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick') });
     } catch (err) {
       await unlock();
+      throw err;
+    }
+  }
+
+  static async #openReadOnly(metaDir: string, boot: PoolConfig, privateKey: KeyObject): Promise<Vault> {
+    const catalogDir = join(metaDir, 'catalog');
+    if (!existsSync(join(catalogDir, 'data.mdb'))) {
+      throw new ShardVaultError(ErrorCode.NOT_FOUND, `pool ${metaDir} has no catalog yet (open it once read-write)`);
+    }
+    const catalog = Catalog.open(catalogDir, { readOnly: true });
+    try {
+      const config = mergePaths(catalog.getMeta<PoolConfig>(POOL_CONFIG) ?? boot, boot);
+      if (config.poolId !== boot.poolId) {
+        throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
+      }
+      const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
+      vault.#readOnly = true;
+      await vault.#checkDisks();
+      return vault;
+    } catch (err) {
+      await catalog.close();
       throw err;
     }
   }
@@ -254,10 +339,7 @@ export class Vault {
       if (config.poolId !== boot.poolId) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
       }
-      // Where a disk is mounted is deployment, not pool state: pool.json's path for a disk id wins, so disks can
-      // be mounted elsewhere (the identity check still has to pass).
-      const paths = new Map(boot.disks.map((d) => [d.id, d.path]));
-      config = { ...config, disks: config.disks.map((d) => ({ ...d, path: paths.get(d.id) ?? d.path })) };
+      config = mergePaths(config, boot);
       const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
       vault.#unlock = unlock;
       await vault.#checkDisks();
@@ -389,6 +471,17 @@ export class Vault {
   }
 
   #unlock: () => Promise<void> = async () => undefined;
+  /** Opened with `readOnly: true`: no lock held, the catalog opened read-only, every mutation refused. */
+  #readOnly = false;
+
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** Throws ERR_SV_READ_ONLY when this Vault was opened read-only (called first by every mutation). */
+  #writable(what: string): void {
+    if (this.#readOnly) throw new ShardVaultError(ErrorCode.READ_ONLY, `${what} refused: the pool was opened read-only (open it without readOnly to change it)`);
+  }
 
   async close(): Promise<void> {
     await Promise.all([...this.#logs.values()].map((l) => l.close()));
@@ -439,8 +532,10 @@ export class Vault {
     });
   }
 
+  /** Creates a bucket; its name must follow S3's rules (ERR_SV_INVALID_BUCKET_NAME names the rule broken). */
   async createBucket(bucket: string, principal = 'local'): Promise<void> {
-    checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
+    this.#writable('createBucket');
+    bucketName('bucket', bucket);
     checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
     await this.catalog.createBucket(bucket, principal, Date.now());
     await this.#saveBuckets();
@@ -448,6 +543,9 @@ export class Vault {
 
   /** Deletes an empty bucket (live objects: ERR_SV_OUT_OF_RANGE). */
   async deleteBucket(bucket: string, principal = 'local'): Promise<void> {
+    this.#writable('deleteBucket');
+    this.#checkBucket(bucket);
+    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
     await this.catalog.deleteBucket(bucket, principal, Date.now());
     await this.#saveBuckets();
   }
@@ -466,6 +564,22 @@ export class Vault {
 
   listBuckets(): string[] {
     return this.catalog.listBuckets();
+  }
+
+  /**
+   * The bucket argument of every call but createBucket: S3's rules, except that a bucket that already exists
+   * under a name made before the rules (e.g. 'b') stays usable, so old pools keep working. A name that
+   * breaks the rules and names no bucket is ERR_SV_INVALID_BUCKET_NAME, not "no such bucket".
+   */
+  #checkBucket(bucket: unknown): void {
+    checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
+    if (bucketNameProblem(bucket as string) !== undefined && !this.catalog.hasBucket(bucket as string)) bucketName('bucket', bucket);
+  }
+
+  #checkObjectName(bucket: unknown, key: unknown, principal?: unknown): void {
+    this.#checkBucket(bucket);
+    checkName('key', key, MANIFEST_LIMITS.keyBytesMax);
+    if (principal !== undefined) checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
   }
 
   // ---------------------------------------------------------------- write path
@@ -512,8 +626,9 @@ export class Vault {
     data: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     options: { principal?: string; signal?: AbortSignal } | string = {},
   ): Promise<Receipt> {
+    this.#writable('put');
     const { principal = 'local', signal } = typeof options === 'string' ? { principal: options } : options;
-    checkObjectName(bucket, key, principal);
+    this.#checkObjectName(bucket, key, principal);
     // Before any byte is written: a put into a missing bucket would otherwise stream the whole object first.
     if (!this.catalog.hasBucket(bucket)) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
     let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
@@ -729,7 +844,7 @@ export class Vault {
 
   /** Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. */
   async head(bucket: string, key: string): Promise<{ size: number; versionId: string; sequence: bigint; timeMs: number; contentHash: string } | undefined> {
-    checkObjectName(bucket, key);
+    this.#checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) return undefined;
     const { manifest } = await this.#loadManifest(bucket, key, head);
@@ -741,7 +856,8 @@ export class Vault {
    * as the new head, so the object never comes back from disks that still hold its files (I4).
    */
   async delete(bucket: string, key: string, principal = 'local'): Promise<void> {
-    checkObjectName(bucket, key, principal);
+    this.#writable('delete');
+    this.#checkObjectName(bucket, key, principal);
     await this.#putManifestOnly(bucket, key, new Uint8Array(0), true, principal);
   }
 
@@ -879,7 +995,7 @@ export class Vault {
   }
 
   async *#stripes(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
-    checkObjectName(bucket, key);
+    this.#checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
     const { manifest, hashTable, badCopies } = await this.#loadManifest(bucket, key, head);
@@ -967,6 +1083,7 @@ export class Vault {
    * is (segment file, byte offset, record length; undefined when that copy was never written).
    */
   locate(bucket: string, key: string): { versionId: string; manifestHash: string; shards: Array<{ shard: number; diskId: string; shardFile?: string; copy?: { file: string; offset: number; length: number } }> } | undefined {
+    this.#checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.placement === undefined) return undefined;
     const oid = hex(objectId(bucket, key));
@@ -1138,6 +1255,7 @@ export class Vault {
    * completed work go with it). Items of superseded versions are dropped. Memory is one stripe at a time.
    */
   async repair(options: { principal?: string; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } | string = {}): Promise<{ repaired: number; dropped: number; moved: number; failed: number; errors: Array<{ bucket: string; key: string; code: string; message: string }> }> {
+    this.#writable('repair');
     const { principal = 'repair', signal, onProgress } = typeof options === 'string' ? { principal: options } : options;
     const result = { repaired: 0, dropped: 0, moved: 0, failed: 0, errors: [] as Array<{ bucket: string; key: string; code: string; message: string }> };
     const items = this.catalog.repairQueue();
@@ -1296,6 +1414,7 @@ export class Vault {
    * lookup per file and one pass over the heads.
    */
   async gc(options: { graceMs?: number; removeTemporary?: boolean; walk?: boolean; compact?: boolean } = {}): Promise<GcResult> {
+    this.#writable('gc');
     const graceMs = options.graceMs ?? 60 * 60 * 1000;
     const result: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, copiesCompacted: 0, repairQueued: 0 };
     const now = Date.now();
@@ -1489,17 +1608,23 @@ export class Vault {
    * existing objects stay where they are (no rebalancing).
    */
   async addDisk(spec: VaultDiskSpec, principal = 'local'): Promise<string> {
-    if (spec === null || typeof spec !== 'object' || typeof spec.path !== 'string') throw typeError('disk', 'a { path, labels } disk', spec);
+    return this.#addDisk(spec, principal);
+  }
+
+  async #addDisk(specIn: VaultDiskSpec, principal: string, replacing?: string): Promise<string> {
+    this.#writable('addDisk');
+    const spec = diskSpec('disk', specIn); // path resolved to absolute, stored so
     // A disk formatted for this pool by an addDisk that crashed before its commit is not in the pool: format it again.
     const identity = await readFile(join(spec.path, 'disk.json'), 'utf8').then((t) => JSON.parse(t) as { poolId?: string; diskId?: string }, () => undefined);
     if (identity?.poolId === this.config.poolId && !this.config.disks.some((d) => d.id === identity.diskId)) await unlink(join(spec.path, 'disk.json'));
     checkDiskSpec(spec, spec.path);
     const disk: DiskConfig = { id: `disk-${this.config.disks.length}-${hex(randomBytes(4))}`, path: spec.path, labels: spec.labels ?? {}, dev: 0, state: 'active' };
-    if (this.config.disks.some((d) => d.path === disk.path && d.state !== 'removed')) {
+    // The disk being replaced may have been at the same path (a new, empty disk mounted where the failed one was).
+    if (this.config.disks.some((d) => d.path === disk.path && d.state !== 'removed' && d.id !== replacing)) {
       throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${disk.path} is already a disk of this pool`);
     }
     const next = { ...this.config, disks: [...this.config.disks, disk] };
-    checkPoolLayout(next.disks.filter((d) => d.state === 'active'), this.#rule()); // labels must name the domain level
+    checkPoolLayout(next.disks.filter((d) => d.state === 'active' && d.id !== replacing), this.#rule()); // labels must name the domain level
     await formatDisk(disk, this.config.poolId);
     await this.#commitConfig(next, 'disk.add', principal, `${disk.id} ${disk.path} ${JSON.stringify(disk.labels)}`);
     return disk.id;
@@ -1511,8 +1636,9 @@ export class Vault {
    * Returns the number of shards queued.
    */
   async drainDisk(diskId: string, principal = 'local'): Promise<number> {
+    this.#writable('drainDisk');
     const d = this.#disk(diskId);
-    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no disk ${diskId} in the pool`);
+    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.NO_SUCH_DISK, `no disk ${diskId} in the pool`);
     if (d.state === 'active') {
       const next = { ...this.config, disks: this.config.disks.map((x) => (x.id === diskId ? { ...x, state: 'draining' as const } : x)) };
       checkPoolLayout(next.disks.filter((x) => x.state === 'active'), this.#rule());
@@ -1527,9 +1653,10 @@ export class Vault {
    * used when the failure-domain rule allows). Run repair() next. Returns the new disk's id.
    */
   async replaceDisk(diskId: string, spec: VaultDiskSpec, principal = 'local'): Promise<string> {
+    this.#writable('replaceDisk');
     const d = this.#disk(diskId);
-    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no disk ${diskId} in the pool`);
-    const newId = await this.addDisk(spec, principal);
+    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.NO_SUCH_DISK, `no disk ${diskId} in the pool`);
+    const newId = await this.#addDisk(spec, principal, diskId);
     const next = { ...this.config, disks: this.config.disks.map((x) => (x.id === diskId ? { ...x, state: 'removed' as const } : x)) };
     await this.#commitConfig(next, 'disk.remove', principal, `${diskId} replaced by ${newId}`);
     await this.#queueShardsOf(diskId, newId, principal);
@@ -1538,8 +1665,9 @@ export class Vault {
 
   /** Removes a drained disk from the pool; refused while any current version still has a shard on it. */
   async removeDisk(diskId: string, principal = 'local'): Promise<void> {
+    this.#writable('removeDisk');
     const d = this.#disk(diskId);
-    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no disk ${diskId} in the pool`);
+    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.NO_SUCH_DISK, `no disk ${diskId} in the pool`);
     for (const { head } of this.catalog.heads({ tombstones: true })) {
       if (head.placement?.includes(diskId)) {
         throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `disk ${diskId} still holds shards; drain it and run repair first`);
@@ -1558,6 +1686,7 @@ export class Vault {
    * disks) share, and a second rebalance finds nothing to do. Returns the number of shards queued.
    */
   async rebalance(principal = 'local'): Promise<number> {
+    this.#writable('rebalance');
     checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
     const disks = this.#placementDisks();
     let queued = 0;
@@ -1632,12 +1761,6 @@ function checkName(what: string, v: unknown, max: number): void {
   }
 }
 
-function checkObjectName(bucket: unknown, key: unknown, principal?: unknown): void {
-  checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
-  checkName('key', key, MANIFEST_LIMITS.keyBytesMax);
-  if (principal !== undefined) checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
-}
-
 function isWellFormed(s: string): boolean {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
@@ -1659,4 +1782,126 @@ function groupBy<T>(items: T[], keyOf: (t: T) => string): T[][] {
     else g.push(it);
   }
   return [...groups.values()];
+}
+
+function required<T>(name: string, value: T | undefined): T {
+  if (value === undefined) {
+    const err = typeError(name, 'a value', value);
+    err.message = `${name} is required`;
+    throw err;
+  }
+  return value;
+}
+
+/** The disk specs of init: a non-empty array of { path, labels?, mountPoint? }, paths resolved to absolute. */
+function diskSpecs(name: string, value: unknown): VaultDiskSpec[] {
+  if (!Array.isArray(value)) throw typeError(name, 'an array of { path, labels?, mountPoint? }', value);
+  if (value.length === 0) throw rangeError(name, 'at least one disk', value);
+  return value.map((spec: unknown, i) => diskSpec(`${name}[${i}]`, spec));
+}
+
+function diskSpec(name: string, spec: unknown): VaultDiskSpec {
+  if (spec === undefined || spec === null) throw typeError(name, 'a { path, labels?, mountPoint? } disk', spec);
+  const d = optionsObject<VaultDiskSpec>(name, spec, DISK_SPEC_KEYS);
+  const path = resolve(nonEmptyString(`${name}.path`, d.path));
+  const labels = d.labels === undefined ? undefined : stringRecord(`${name}.labels`, d.labels);
+  const mountPoint = d.mountPoint === undefined ? undefined : boolean(`${name}.mountPoint`, d.mountPoint);
+  return { path, ...(labels !== undefined ? { labels } : {}), ...(mountPoint !== undefined ? { mountPoint } : {}) };
+}
+
+/** Whether `inner` is `outer` or inside it (absolute paths). */
+function within(outer: string, inner: string): boolean {
+  const rel = relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** Refuses a meta directory that already holds (part of) a pool or is not a directory. Writes nothing. */
+async function preflightMetaDir(metaDir: string): Promise<void> {
+  const st = await stat(metaDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw diskError('metaDir', metaDir, err, 'checking');
+  });
+  if (st === null) return;
+  if (!st.isDirectory()) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `metaDir ${metaDir} is not a directory`, { path: metaDir });
+  for (const f of ['pool.json', 'pool.key', 'catalog']) {
+    if (existsSync(join(metaDir, f))) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `metaDir ${metaDir} already holds a pool (${f})`, { path: metaDir });
+  }
+}
+
+/**
+ * Checks one disk before anything is written: a directory (or a path that can be created), empty apart
+ * from `lost+found` and not part of a pool, a mount point when `mountPoint` says so. Returns whether it exists.
+ */
+async function preflightDisk(name: string, spec: VaultDiskSpec, path: string): Promise<boolean> {
+  const fail = (why: string, code: ErrorCodeValue = ErrorCode.DISK_IDENTITY) => new ShardVaultError(code, `${name} (${path}): ${why}`, { path });
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw diskError(name, path, err, 'checking');
+    if (spec.mountPoint === true) throw fail('does not exist, and must be a mount point (is the disk mounted?)');
+    return false; // created at format time
+  }
+  if (!st.isDirectory()) throw fail('is not a directory', ErrorCode.OUT_OF_RANGE);
+  const entries = await readdir(path).catch((err: unknown) => {
+    throw diskError(name, path, err, 'listing');
+  });
+  if (entries.includes('disk.json')) throw fail('already belongs to a pool (disk.json)');
+  const other = entries.filter((e) => e !== 'lost+found');
+  if (other.length > 0) throw fail(`is not empty (${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}): a pool disk must start empty`);
+  if (spec.mountPoint === true && statDisk(path).dev === statDisk(join(path, '..')).dev) {
+    throw fail('is not a mount point (same device as its parent): is the disk mounted?');
+  }
+  return true;
+}
+
+/** Undoes formatDisk on a directory that existed (and was empty) before: what formatting made goes. */
+async function unformatDisk(path: string): Promise<void> {
+  for (const f of await readdir(path).catch(() => [] as string[])) {
+    if (f === 'disk.json' || f.startsWith('disk.json.tmp-') || f === 'objects' || f === LOG_DIR) await rm(join(path, f), { recursive: true, force: true });
+  }
+}
+
+/** An error of one disk, naming it and keeping errno, syscall and path. */
+function diskError(name: string, path: string, err: unknown, during: string): ShardVaultError {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  if (err instanceof ShardVaultError && err.message.startsWith(name)) return err;
+  const errnoName = errnoNameOf(e);
+  const code = typeof e.code === 'string' && e.code.startsWith('ERR_SV_') ? (e.code as ErrorCodeValue) : ErrorCode.IO;
+  return new ShardVaultError(code, `${name} (${path}): ${errnoName !== undefined ? `${errnoName} while ${during}: ` : `${during}: `}${e.message ?? String(err)}`, {
+    cause: err, path, ...(typeof e.errno === 'number' ? { errno: e.errno } : {}), ...(e.syscall !== undefined ? { syscall: e.syscall } : {}),
+  });
+}
+
+/** The errno name of a Node or addon error (ENOSPC, EIO, ...), or undefined. */
+function errnoNameOf(e: { code?: unknown; errno?: unknown }): string | undefined {
+  if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
+  if (typeof e.errno === 'number' && e.errno !== 0) {
+    try {
+      return getSystemErrorName(-Math.abs(e.errno));
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+async function readPoolJson(metaDir: string): Promise<PoolConfig> {
+  let text: string;
+  try {
+    text = await readFile(join(metaDir, 'pool.json'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ShardVaultError(ErrorCode.NOT_FOUND, `no pool in ${metaDir} (no pool.json there)`, { path: metaDir, cause: err });
+    throw diskError('metaDir', metaDir, err, 'reading pool.json');
+  }
+  return JSON.parse(text) as PoolConfig;
+}
+
+/**
+ * Where a disk is mounted is deployment, not pool state: pool.json's path for a disk id wins over the
+ * catalog's, so disks can be mounted elsewhere (the identity check still has to pass).
+ */
+function mergePaths(config: PoolConfig, boot: PoolConfig): PoolConfig {
+  const paths = new Map(boot.disks.map((d) => [d.id, d.path]));
+  return { ...config, disks: config.disks.map((d) => ({ ...d, path: paths.get(d.id) ?? d.path })) };
 }

@@ -63,7 +63,7 @@ describe('catalog', () => {
     expect(cat.list('b', { startAfter: 'a/3' })).toEqual(['b/1', 'c']);
     expect(cat.list('b', { limit: 2 })).toEqual(['a/1', 'a/3']);
     expect(cat.listBuckets()).toEqual(['b']);
-    await expect(cat.deleteBucket('b', 'alice', 2)).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    await expect(cat.deleteBucket('b', 'alice', 2)).rejects.toMatchObject({ code: 'ERR_SV_BUCKET_NOT_EMPTY' });
     await cat.close();
   });
 
