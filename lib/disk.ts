@@ -67,7 +67,10 @@ export async function formatDisk(disk: DiskConfig, poolId: string): Promise<void
   }
   const objects = join(disk.path, 'objects');
   await mkdirDurable(objects);
-  await Promise.all(fanoutDirs().map((f) => mkdir(join(objects, f), { recursive: true })));
+  // Not recursive: Node's recursive mkdir reports ENOSPC as ENOENT; the parent exists, EEXIST is a re-format.
+  await Promise.all(fanoutDirs().map((f) => mkdir(join(objects, f)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  })));
   await fsyncPath(objects);
   await mkdirDurable(join(disk.path, LOG_DIR));
   disk.dev = statDisk(disk.path).dev;

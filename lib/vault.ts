@@ -25,8 +25,8 @@
  * One Vault per pool (a lock file in the meta directory); disk lifecycle and catalog rebuild are below.
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { constants as fsConstants, existsSync } from 'node:fs';
+import { access, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { getSystemErrorName } from 'node:util';
@@ -230,7 +230,8 @@ export class Vault {
     });
     // 1. Check everything (nothing is written yet).
     await preflightMetaDir(metaDir);
-    const exists = await Promise.all(specs.map((spec, i) => preflightDisk(`disks[${i}]`, spec, disks[i].path)));
+    const exists: boolean[] = [];
+    for (const [i, spec] of specs.entries()) exists.push(await preflightDisk(`disks[${i}]`, spec, disks[i].path)); // the first bad disk is named
     // 2. Write, remembering how to undo each step; on any failure undo them all (newest first).
     const undo: Array<() => Promise<void>> = [];
     const rollBack = async () => {
@@ -1821,8 +1822,11 @@ async function preflightMetaDir(metaDir: string): Promise<void> {
     if (err.code === 'ENOENT') return null;
     throw diskError('metaDir', metaDir, err, 'checking');
   });
-  if (st === null) return;
+  if (st === null) return writableAncestor('metaDir', metaDir);
   if (!st.isDirectory()) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `metaDir ${metaDir} is not a directory`, { path: metaDir });
+  await access(metaDir, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
+    throw diskError('metaDir', metaDir, err, 'checking it is writable');
+  });
   for (const f of ['pool.json', 'pool.key', 'catalog']) {
     if (existsSync(join(metaDir, f))) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `metaDir ${metaDir} already holds a pool (${f})`, { path: metaDir });
   }
@@ -1840,11 +1844,15 @@ async function preflightDisk(name: string, spec: VaultDiskSpec, path: string): P
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw diskError(name, path, err, 'checking');
     if (spec.mountPoint === true) throw fail('does not exist, and must be a mount point (is the disk mounted?)');
+    await writableAncestor(name, path);
     return false; // created at format time
   }
   if (!st.isDirectory()) throw fail('is not a directory', ErrorCode.OUT_OF_RANGE);
   const entries = await readdir(path).catch((err: unknown) => {
     throw diskError(name, path, err, 'listing');
+  });
+  await access(path, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
+    throw diskError(name, path, err, 'checking it is writable');
   });
   if (entries.includes('disk.json')) throw fail('already belongs to a pool (disk.json)');
   const other = entries.filter((e) => e !== 'lost+found');
@@ -1853,6 +1861,23 @@ async function preflightDisk(name: string, spec: VaultDiskSpec, path: string): P
     throw fail('is not a mount point (same device as its parent): is the disk mounted?');
   }
   return true;
+}
+
+/** For a path init will create: its nearest existing ancestor must be a directory this process can write. */
+async function writableAncestor(name: string, path: string): Promise<void> {
+  let dir = path;
+  for (;;) {
+    const parent = join(dir, '..');
+    if (parent === dir) return;
+    dir = parent;
+    const st = await stat(dir).catch(() => null);
+    if (st === null) continue;
+    if (!st.isDirectory()) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${name} (${path}): ${dir} is not a directory`, { path });
+    await access(dir, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
+      throw diskError(name, path, err, `checking ${dir} is writable`);
+    });
+    return;
+  }
 }
 
 /** Undoes formatDisk on a directory that existed (and was empty) before: what formatting made goes. */
