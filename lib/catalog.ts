@@ -314,6 +314,17 @@ export class Catalog {
     return [...this.#db.getRange({ start: `garbage${SEP}`, end: `garbage${SEP}\uffff` })].map(({ value }) => value as { bucket: string; key: string; head: Head; supersededMs: number });
   }
 
+  /**
+   * Queues the files of a version that was never committed (a failed put whose own cleanup could not remove
+   * them) for gc, as if it had been superseded at `supersededMs`. Refused for a committed version.
+   */
+  async queueGarbage(entry: { bucket: string; key: string; head: Head; supersededMs: number }): Promise<void> {
+    await this.#db.transaction(() => {
+      if (this.#db.get(['vid', entry.head.versionId].join(SEP)) !== undefined) throw new ShardVaultError(ErrorCode.CONFLICT, `version ${entry.head.versionId} is committed`);
+      this.#db.put(['garbage', entry.head.versionId].join(SEP), entry);
+    });
+  }
+
   async completeGarbage(versionIds: string[]): Promise<void> {
     if (versionIds.length === 0) return;
     await this.#db.transaction(() => {

@@ -29,7 +29,7 @@ import { constants as fsConstants, existsSync } from 'node:fs';
 import { access, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { getSystemErrorName } from 'node:util';
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
 import { Catalog, type Head, type RepairItem } from './catalog.js';
 import { ReedSolomon } from './codec.js';
@@ -605,13 +605,87 @@ export class Vault {
    * Appends one manifest copy to a disk's copy log, durably; its reference (pinned: #unpin once committed or
    * given up), or undefined when the disk is unusable or any step fails (that copy is lost, I9).
    */
-  async #writeCopy(diskId: string, copy: Uint8Array, digest?: Uint8Array): Promise<CopyRef | undefined> {
+  async #writeCopy(diskId: string, copy: Uint8Array, digest?: Uint8Array, onError?: (err: unknown) => void): Promise<CopyRef | undefined> {
     const d = this.#readable(diskId);
-    if (d === undefined) return undefined;
+    if (d === undefined) {
+      onError?.(new ShardVaultError(ErrorCode.IO, `disk is not usable: ${this.#problems.get(diskId) ?? 'not in the pool'}`));
+      return undefined;
+    }
     try {
       return await this.#log(d).append(copy, digest);
-    } catch {
+    } catch (err) {
+      this.#countError(diskId, 'write');
+      onError?.(err);
       return undefined;
+    }
+  }
+
+  /** I/O errors per disk since open (status() reports them). */
+  readonly #ioErrors = new Map<string, { read: number; write: number }>();
+
+  #countError(diskId: string, kind: 'read' | 'write'): void {
+    const e = this.#ioErrors.get(diskId) ?? { read: 0, write: 0 };
+    e[kind]++;
+    this.#ioErrors.set(diskId, e);
+  }
+
+  /** A disk that dropped out of a put: for the error the put rejects with (disk, errno name, what ran out). */
+  #failure(diskId: string, shard: number, during: string, err: unknown): DiskFailure {
+    const e = err as { code?: unknown; errno?: unknown; syscall?: unknown; message?: unknown };
+    const errnoName = errnoNameOf(e) ?? (typeof e.code === 'string' ? e.code : undefined);
+    const described = typeof e.errno === 'number' && e.errno !== 0 ? getSystemErrorMap().get(-Math.abs(e.errno))?.[1] : undefined;
+    return {
+      disk: diskId, path: this.#disk(diskId)?.path ?? '?', shard, during,
+      ...(errnoName !== undefined ? { errnoName } : {}), ...(typeof e.errno === 'number' ? { errno: e.errno } : {}), ...(typeof e.syscall === 'string' ? { syscall: e.syscall } : {}),
+      message: described ?? (typeof e.message === 'string' ? e.message : String(err)),
+    };
+  }
+
+  /**
+   * The error a put rejects with when too few disks sealed: each failed disk named with its errno and what it
+   * was doing (`disk d3 (/path): ENOSPC while writing shard 2 of bkt/key: no space left on device`);
+   * ERR_SV_NO_SPACE when a disk ran out of space or quota, else ERR_SV_IO. Details of the first failure on
+   * the error itself, all of them in `disks`.
+   */
+  #quorumError(bucket: string, key: string, failures: DiskFailure[], sealed: number, n: number, extra = ''): ShardVaultError {
+    const noSpace = failures.some((f) => f.errnoName === 'ENOSPC' || f.errnoName === 'EDQUOT');
+    const lines = failures.map((f) => `disk ${f.disk} (${f.path}): ${f.errnoName ?? 'error'} while ${f.during}${f.shard !== undefined && f.during.includes('shard') ? ` ${f.shard}` : ''} of ${bucket}/${key}: ${f.message}`);
+    const first = failures[0];
+    return new ShardVaultError(noSpace ? ErrorCode.NO_SPACE : ErrorCode.IO,
+      `${lines.length > 0 ? `${lines.join('; ')}; ` : ''}${sealed} of ${n} disks can seal, write quorum is ${this.config.writeQuorum}${extra}`, {
+        ...(first !== undefined ? { disk: first.disk, path: first.path, ...(first.shard !== undefined ? { shard: first.shard } : {}), ...(first.errno !== undefined ? { errno: first.errno } : {}), ...(first.syscall !== undefined ? { syscall: first.syscall } : {}) } : {}),
+        disks: failures,
+      });
+  }
+
+  /**
+   * Removes what a put that did not commit wrote (I2 without waiting for gc): its shard files, sealed or not,
+   * and its manifest copies (CopyLog.erase). What cannot be removed (a disk that refuses even that) is queued
+   * for gc as a garbage entry of the uncommitted version; returns a note for the error message when it is.
+   * Never runs for a version the catalog has (a commit that failed only after it was written).
+   */
+  async #cleanUpFailedPut(bucket: string, key: string, vid: string, placement: string[], shardFiles: Array<string | undefined>, refs: ReadonlyArray<CopyRef | undefined>): Promise<string> {
+    if (this.catalog.versionOwner(vid) !== undefined) return '';
+    const left: string[] = [];
+    await Promise.all(placement.map(async (diskId, i) => {
+      const file = shardFiles[i];
+      if (file !== undefined) {
+        await unlink(file).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') left.push(`shard ${i} on ${diskId}`);
+        });
+      }
+      const ref = refs[i];
+      const d = this.#disk(diskId);
+      if (ref !== undefined && d !== undefined) {
+        await this.#log(d).erase(ref).catch(() => left.push(`manifest copy on ${diskId}`));
+      }
+    }));
+    if (left.length === 0) return '';
+    try {
+      await this.catalog.queueGarbage({ bucket, key, head: { versionId: vid, sequence: 0n, manifestHash: '', tombstone: false, placement, striped: shardFiles.some((f) => f !== undefined) }, supersededMs: 0 });
+      return `; left for gc (queued): ${left.join(', ')}`;
+    } catch {
+      return `; left for gc's walk (could not queue): ${left.join(', ')}`;
     }
   }
 
@@ -663,17 +737,30 @@ export class Vault {
 
     // Open one writer per shard; a disk that fails any step drops out (I9: never retried on the same file).
     const alive = new Array<boolean>(n).fill(true);
+    // Why each disk dropped out (the first failure per shard), and the shard files this put created: on any
+    // failure before the commit, they are removed before the put rejects (#cleanUpFailedPut).
+    const failures = new Map<number, DiskFailure>();
+    const drop = (i: number, during: string, err: unknown) => {
+      alive[i] = false;
+      if (!during.includes('manifest copy')) this.#countError(placement[i], 'write'); // #writeCopy counted those
+      if (!failures.has(i)) failures.set(i, this.#failure(placement[i], i, during, err));
+    };
+    const shardFiles = new Array<string | undefined>(n).fill(undefined);
+    const quorumLost = () => alive.filter(Boolean).length < this.config.writeQuorum;
+    const lostError = () => this.#quorumError(bucket, key, [...failures.values()], alive.filter(Boolean).length, n);
     const writers = await Promise.all(
       placement.map(async (id, i) => {
         const d = this.#readable(id)!;
         let w: ShardWriter | undefined;
         try {
-          w = await openShardWriter(objectDir(d.path, oid), shardFileName(oid, vid, i), { expectDev: d.dev, direct: true }); // see #writeCopy
+          const dir = objectDir(d.path, oid);
+          w = await openShardWriter(dir, shardFileName(oid, vid, i), { expectDev: d.dev, direct: true }); // see #writeCopy
+          shardFiles[i] = join(dir, shardFileName(oid, vid, i));
           await w.append(header(i, new Uint8Array(32))); // rewritten with the hash-table root before sealing
           return w;
-        } catch {
+        } catch (err) {
           await w?.abort().catch(() => undefined);
-          alive[i] = false;
+          drop(i, w === undefined ? 'creating shard' : 'writing shard', err);
           return null;
         }
       }),
@@ -709,13 +796,15 @@ export class Vault {
       // Pipelined: this batch's writes start once the previous batch's have returned (appends to a shard file
       // stay in order) and run while the next batch is read and encoded. At most two batches are in memory.
       await writing;
+      // Too few disks left to reach the write quorum: stop now instead of streaming the rest of the object.
+      if (quorumLost()) throw lostError();
       writing = Promise.all(
         writers.map(async (w, i) => {
           if (w === null || !alive[i]) return;
           try {
             for (const st of stripes) await w.append(st[i]);
-          } catch {
-            alive[i] = false;
+          } catch (err) {
+            drop(i, 'writing shard', err);
           }
         }),
       ).then(() => {
@@ -741,6 +830,7 @@ export class Vault {
       if (batch.length >= stripesPerBatch) await flush();
     };
     try {
+      if (quorumLost()) throw lostError();
       for await (const chunkIn of source as AsyncIterable<Uint8Array>) {
         if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
         if (!(chunkIn instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', chunkIn);
@@ -758,9 +848,13 @@ export class Vault {
       await flush();
       await writing;
       if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
+      if (quorumLost()) throw lostError();
     } catch (err) {
+      // Source error, abort, bad chunk or lost quorum: every shard file this put created goes before it rejects.
       await writing;
       await abortAll();
+      const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, []);
+      if (note !== '' && err instanceof Error) err.message += note;
       throw err;
     }
     const hashTable = new Uint8Array(fingerprintChunks.length * 32);
@@ -794,20 +888,19 @@ export class Vault {
                 await w.pwrite(header(i, manifest.hashTableRoot), 0);
                 await w.seal();
                 return true;
-              } catch {
+              } catch (err) {
                 await w.abort().catch(() => undefined);
+                drop(i, 'sealing shard', err);
                 return false;
               }
             };
-            const [sealed, ref] = await Promise.all([sealShard(), this.#writeCopy(placement[i], copy, digest)]);
+            const [sealed, ref] = await Promise.all([sealShard(), this.#writeCopy(placement[i], copy, digest, (err) => drop(i, 'writing the manifest copy', err))]);
             refs[i] = ref;
             alive[i] = sealed && ref !== undefined;
           }),
         );
         const durable = placement.filter((_, i) => alive[i]);
-        if (durable.length < this.config.writeQuorum) {
-          throw new ShardVaultError(ErrorCode.IO, `only ${durable.length} of ${n} disks sealed; write quorum is ${this.config.writeQuorum}`);
-        }
+        if (durable.length < this.config.writeQuorum) throw lostError();
         const committedMs = Date.now();
         return await this.#receiptWith(
           { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n },
@@ -818,6 +911,11 @@ export class Vault {
             repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
           }),
         );
+      } catch (err) {
+        // Not committed (too few disks sealed, or the commit itself failed): nothing of this version may stay.
+        const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, refs);
+        if (note !== '' && err instanceof Error) err.message += note;
+        throw err;
       } finally {
         this.#unpin(placement, refs);
       }
@@ -890,12 +988,11 @@ export class Vault {
     };
     const { manifestHash, copy } = this.#sign(manifest, new Uint8Array(0));
     const digest = payloadDigest(copy);
-    const refs = await Promise.all(placement.map((id) => this.#writeCopy(id, copy, digest)));
+    const failures: DiskFailure[] = [];
+    const refs = await Promise.all(placement.map((id, i) => this.#writeCopy(id, copy, digest, (err) => failures.push(this.#failure(id, i, 'writing the manifest copy', err)))));
     try {
       const durable = placement.filter((_, i) => refs[i] !== undefined);
-      if (durable.length < this.config.writeQuorum) {
-        throw new ShardVaultError(ErrorCode.IO, `manifest sealed on ${durable.length} disks; write quorum is ${this.config.writeQuorum}`);
-      }
+      if (durable.length < this.config.writeQuorum) throw this.#quorumError(bucket, key, failures, durable.length, k + m);
       return await this.#receiptWith(
         { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m },
         this.catalog.commit({
@@ -905,6 +1002,10 @@ export class Vault {
           repair: placement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ disk, shard }])),
         }),
       );
+    } catch (err) {
+      const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, [], refs);
+      if (note !== '' && err instanceof Error) err.message += note;
+      throw err;
     } finally {
       this.#unpin(placement, refs);
     }

@@ -1,5 +1,5 @@
 // ENOSPC on one small loop-mounted ext4 disk in the middle of a put (root tier): with the default write quorum
-// (all k + m) the put fails cleanly and nothing becomes visible; with quorum k + 1 it succeeds degraded, says so
+// (all k + m) the put fails cleanly with ERR_SV_NO_SPACE and nothing becomes visible; with quorum k + 1 it succeeds degraded, says so
 // in the receipt, queues the missing shard for repair, and the object reads back correctly.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -56,7 +56,7 @@ describe.skipIf(!ready)(`ENOSPC on one disk mid-put${ready ? '' : ` (skipped: ne
   it('default quorum: the put fails cleanly, nothing is visible, the old version still reads', async () => {
     const vault = await pool('strict');
     await vault.put('bkt', 'k', Buffer.from('old'));
-    await expect(vault.put('bkt', 'k', big)).rejects.toMatchObject({ code: 'ERR_SV_IO' });
+    await expect(vault.put('bkt', 'k', big)).rejects.toMatchObject({ code: 'ERR_SV_NO_SPACE', message: expect.stringMatching(/ENOSPC while writing shard/) });
     expect(Buffer.from(await vault.getBuffer('bkt', 'k')).toString()).toBe('old');
     await vault.close();
     const reopened = await Vault.open(join(work, 'strict', 'meta'), { orphanGraceMs: 0 }); // leftovers collected
