@@ -31,7 +31,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
-import { Catalog, type Head, type RepairItem } from './catalog.js';
+import { Catalog, type AuditRecord, type Head, type RepairItem } from './catalog.js';
 import { ReedSolomon } from './codec.js';
 import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskCondition, type DiskConfig } from './disk.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure, type ErrorCodeValue } from './errors.js';
@@ -1108,7 +1108,7 @@ export class Vault {
     const whole = start === 0 && end === size;
     const bad = new Set<number>(badCopies);
     const report = async () => {
-      if (bad.size === 0) return;
+      if (bad.size === 0 || this.#readOnly) return; // read-only: nothing is queued (status and scrub report what is bad)
       // The read succeeded around them: report the bad shards and copies so repair rewrites them.
       await this.catalog.queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'read', Date.now());
     };
@@ -1219,7 +1219,8 @@ export class Vault {
     const progress: ScrubProgress = { objects: 0, bytes: 0, bad: 0 };
     const started = Date.now();
     const after = options.resume === true ? this.catalog.getMeta<{ bucket: string; key: string }>(SCRUB_CURSOR) : undefined;
-    const saveCursor = () => this.catalog.setMeta(SCRUB_CURSOR, progress.last);
+    // Read-only: verify only; nothing is queued and the cursor is not saved.
+    const saveCursor = async () => (this.#readOnly ? undefined : this.catalog.setMeta(SCRUB_CURSOR, progress.last));
     for (const { bucket, key, head } of this.catalog.heads({ after })) {
       if (options.signal?.aborted) {
         if (progress.last !== undefined) await saveCursor();
@@ -1277,7 +1278,7 @@ export class Vault {
           }
         }),
       );
-      await this.catalog.queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'scrub', Date.now());
+      if (!this.#readOnly) await this.catalog.queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'scrub', Date.now());
       progress.objects++;
       progress.bytes += stripeCount === 0 ? manifest.size * n : stripeCount * blockBytes * n;
       progress.bad += bad.size;
@@ -1289,7 +1290,7 @@ export class Vault {
         if (aheadMs > 0) await new Promise((r) => setTimeout(r, aheadMs));
       }
     }
-    await this.catalog.setMeta(SCRUB_CURSOR, undefined); // a finished pass starts from the beginning next time
+    if (!this.#readOnly) await this.catalog.setMeta(SCRUB_CURSOR, undefined); // a finished pass starts from the beginning next time
     return progress;
   }
 
@@ -1338,6 +1339,16 @@ export class Vault {
       };
     });
     return { disks, objects, objectsAtRisk: atRisk.size, repairQueued: queue.length };
+  }
+
+  /** The audit log (hash-chained records of every mutation, I6), oldest first. */
+  auditLog(): AuditRecord[] {
+    return this.catalog.auditLog();
+  }
+
+  /** Recomputes the audit chain: the index of the first bad record, or -1 when it is intact. */
+  verifyAudit(): number {
+    return this.catalog.verifyAudit();
   }
 
   /** Work waiting for repair() (shards missing or bad, per object version). */
