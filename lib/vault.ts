@@ -125,7 +125,13 @@ export interface ScrubProgress {
   bad: number;
   /** The last object checked: `scrub({ resume: true })` continues after it. */
   last?: { bucket: string; key: string };
+  /** In the result (not in progress reports): disks that could not be scrubbed or need work (missing, emptied,
+   *  foreign, unmounted, unreadable, draining), each with the command that fixes it. */
+  disks?: Array<{ id: string; path: string; condition: DiskHealthCondition; hint?: string }>;
 }
+
+/** A disk's condition in status() and scrub(): online, draining or removed, else why it is unusable. */
+export type DiskHealthCondition = 'online' | 'draining' | 'removed' | DiskCondition;
 
 const HASH_TABLE_CONTEXT = 'shardvault/hashtable/v1';
 const MANIFEST_HASH_CONTEXT = 'shardvault/manifest-hash/v1';
@@ -186,6 +192,8 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 export class Vault {
   /** Why each disk is unusable right now (absent: usable). Refreshed at open and by status(). */
   readonly #problems = new Map<string, string>();
+  /** What kind of problem each unusable disk has (see DiskCondition), beside #problems' text. */
+  readonly #conditions = new Map<string, DiskCondition>();
   readonly #keyId: Uint8Array;
   /** Each disk's copy log (lib/copylog.ts), opened at the first copy written there. */
   readonly #logs = new Map<string, CopyLog>();
@@ -465,9 +473,12 @@ export class Vault {
 
   async #checkDisks(): Promise<void> {
     for (const d of this.config.disks) {
-      const problem = d.state === 'removed' ? 'removed from the pool' : await diskProblem(d, this.config.poolId);
+      const found = d.state === 'removed' ? undefined : await diskCondition(d, this.config.poolId);
+      const problem = d.state === 'removed' ? 'removed from the pool' : found?.problem;
       if (problem === undefined) this.#problems.delete(d.id);
       else this.#problems.set(d.id, problem);
+      if (found === undefined) this.#conditions.delete(d.id);
+      else this.#conditions.set(d.id, found.condition);
     }
   }
 
@@ -1053,6 +1064,7 @@ export class Vault {
       const r = await readRange(file, HEADER_BYTES + stripe * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
       return { data: r.data, ok: r.ok![0] }; // r.data is the buffer the pool thread read into: no copy
     } catch {
+      this.#countError(placement[shard], 'read');
       return { data: new Uint8Array(blockBytes), ok: false };
     }
   }
@@ -1174,7 +1186,8 @@ export class Vault {
       const { manifest, hashTable } = openCopy(copy, (id) => (Buffer.compare(id, this.#keyId) === 0 ? this.publicKey : null), head.manifestHash);
       if (manifest.sequence !== head.sequence || hex(manifest.versionId) !== head.versionId) return undefined;
       return { manifest, hashTable, copy };
-    } catch {
+    } catch (err) {
+      if (typeof (err as { errno?: unknown }).errno === 'number') this.#countError(d.id, 'read'); // an I/O error, not a stale or torn copy
       return undefined;
     }
   }
@@ -1217,6 +1230,7 @@ export class Vault {
    */
   async scrub(options: { rateBytesPerSec?: number; signal?: AbortSignal; resume?: boolean; onProgress?: (p: ScrubProgress) => void } = {}): Promise<ScrubProgress> {
     const progress: ScrubProgress = { objects: 0, bytes: 0, bad: 0 };
+    await this.#checkDisks(); // a disk emptied or gone since open is reported (and its shards not counted as scrubbed)
     const started = Date.now();
     const after = options.resume === true ? this.catalog.getMeta<{ bucket: string; key: string }>(SCRUB_CURSOR) : undefined;
     // Read-only: verify only; nothing is queued and the cursor is not saved.
@@ -1291,16 +1305,50 @@ export class Vault {
       }
     }
     if (!this.#readOnly) await this.catalog.setMeta(SCRUB_CURSOR, undefined); // a finished pass starts from the beginning next time
-    return progress;
+    return { ...progress, disks: this.#disksToFix() };
   }
 
   /**
-   * Pool health: per disk, its state, whether it is reachable with the right identity and device, and how
-   * many shards of queued repair work it holds; objects at risk (queued work, or shards on unusable disks);
-   * live object count.
+   * What condition disk `d` is in and, unless it is online (or removed), the CLI command that is the work to
+   * do: a missing or emptied directory, a foreign identity, an unmounted disk are reported as such, with a hint.
+   */
+  #diskHealth(d: DiskConfig): { condition: DiskHealthCondition; hint?: string } {
+    const spec = `${d.path}${Object.keys(d.labels).length > 0 ? `:${Object.entries(d.labels).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}`;
+    const replace = (path: string) => `shardvault disk replace ${d.id} ${path}`;
+    const newSpec = `NEWPATH${Object.keys(d.labels).length > 0 ? spec.slice(d.path.length) : ''}`;
+    if (d.state === 'removed') return { condition: 'removed' };
+    const condition = this.#conditions.get(d.id);
+    switch (condition) {
+      case undefined:
+        return d.state === 'draining'
+          ? { condition: 'draining', hint: `run \`shardvault repair\` to move its shards, then \`shardvault disk rm ${d.id}\`` }
+          : { condition: 'online' };
+      case 'missing':
+        return { condition, hint: `directory ${d.path} is gone: mount or restore it, or run \`${replace(newSpec)}\` then \`shardvault repair\`` };
+      case 'empty':
+        return { condition, hint: `${d.path} holds no pool disk (emptied or a new disk): run \`${replace(spec)}\` then \`shardvault repair\`` };
+      case 'foreign':
+        return { condition, hint: `${d.path} holds another disk (${this.#problems.get(d.id) ?? ''}): mount the right disk there, or run \`${replace(newSpec)}\` then \`shardvault repair\`` };
+      case 'wrong-device':
+        return { condition, hint: `${d.path} is not on the disk's device: mount the disk at ${d.path}` };
+      case 'unreadable':
+        return { condition, hint: `${d.path} cannot be read (${this.#problems.get(d.id) ?? ''}): check the device; if it failed, run \`${replace(newSpec)}\` then \`shardvault repair\`` };
+    }
+  }
+
+  /**
+   * Pool health: per disk, its state, its condition (online, draining, removed, or why it is unusable:
+   * missing, empty, foreign, wrong-device, unreadable) with a hint naming the command that fixes it, whether
+   * it is reachable with the right identity and device (`ok`, `problem`), I/O errors counted since open, and
+   * how many shards of queued repair work it holds; objects at risk (queued work, or shards on unusable
+   * disks); live object count; the pool's coding parameters.
    */
   async status(): Promise<{
-    disks: Array<{ id: string; path: string; state: DiskConfig['state']; labels: Record<string, string>; ok: boolean; problem?: string; repairQueued: number; shards: number; sameDeviceAs: string[]; freeBytes?: number; totalBytes?: number; copyLog?: { segments: number; bytes: number } }>;
+    pool: { poolId: string; k: number; m: number; blockBytes: number; failureDomain: string; writeQuorum: number };
+    disks: Array<{
+      id: string; path: string; state: DiskConfig['state']; condition: DiskHealthCondition; hint?: string; labels: Record<string, string>; ok: boolean; problem?: string;
+      errors: { read: number; write: number }; repairQueued: number; shards: number; sameDeviceAs: string[]; freeBytes?: number; totalBytes?: number; copyLog?: { segments: number; bytes: number };
+    }>;
     objects: number;
     objectsAtRisk: number;
     repairQueued: number;
@@ -1330,15 +1378,26 @@ export class Vault {
     );
     const disks = this.config.disks.map((d, i) => {
       const problem = this.#problems.get(d.id);
+      const { condition, hint } = this.#diskHealth(d);
       return {
         ...(space[i] ?? {}),
-        id: d.id, path: d.path, state: d.state, labels: d.labels, ok: problem === undefined, ...(problem !== undefined ? { problem } : {}),
+        id: d.id, path: d.path, state: d.state, condition, ...(hint !== undefined ? { hint } : {}), labels: d.labels, ok: problem === undefined, ...(problem !== undefined ? { problem } : {}),
+        errors: { ...(this.#ioErrors.get(d.id) ?? { read: 0, write: 0 }) },
         repairQueued: queue.filter((q) => q.disk === d.id).length, shards: shardsOn.get(d.id) ?? 0,
         // Disks on one device fail together: their failure domains are nominal (fine for a demo, not for data).
         sameDeviceAs: this.config.disks.filter((x) => x.id !== d.id && x.state !== 'removed' && x.dev === d.dev).map((x) => x.id),
       };
     });
-    return { disks, objects, objectsAtRisk: atRisk.size, repairQueued: queue.length };
+    const { poolId, k, m, blockBytes, failureDomain, writeQuorum } = this.config;
+    return { pool: { poolId, k, m, blockBytes, failureDomain, writeQuorum }, disks, objects, objectsAtRisk: atRisk.size, repairQueued: queue.length };
+  }
+
+  /** Disks that are work to do (every condition but online and removed), with the hint that fixes each. */
+  #disksToFix(): Array<{ id: string; path: string; condition: DiskHealthCondition; hint?: string }> {
+    return this.config.disks.flatMap((d) => {
+      const h = this.#diskHealth(d);
+      return h.condition === 'online' || h.condition === 'removed' ? [] : [{ id: d.id, path: d.path, ...h }];
+    });
   }
 
   /** The audit log (hash-chained records of every mutation, I6), oldest first. */

@@ -134,6 +134,7 @@ describe.skipIf(!hasNative)(`failed put cleans up after itself${hasNative ? '' :
       expect(pulled).toBeLessThan(768); // stopped early: the quorum was lost, the rest of the stream was never read
       expect(contents(specs, pid)).toEqual(before);
       expect(Buffer.from(await v.getBuffer('bkt', 'k')).toString()).toBe('old');
+      expect((await v.status()).disks[3].errors.write).toBeGreaterThan(0); // counted against the disk since open
       const free = statfsSync(small);
       expect(free.bavail * free.bsize).toBeGreaterThan(900 * 1024); // the space came back (the old version's 1 MiB copy-log segment stays)
       await v.close();
