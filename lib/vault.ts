@@ -380,7 +380,9 @@ export class Vault {
    * what is missing).
    */
   static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; movedAside?: string }> {
-    const boot = JSON.parse(await readFile(join(metaDir, 'pool.json'), 'utf8')) as PoolConfig;
+    nonEmptyString('metaDir', metaDir);
+    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    const boot = await readPoolJson(metaDir);
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
     const publicKey = createPublicKey(privateKey);
     const trustedId = keyId(publicKey);
