@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { LOG_DIR, parseSegmentName, scanSegment, segmentPath } from '../lib/copylog.js';
+import { hex, objectDir, objectId } from '../lib/layout.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
 
@@ -105,6 +106,38 @@ describe.skipIf(!hasNative)(`failed put cleans up after itself${hasNative ? '' :
     mounts.splice(mounts.indexOf(dir), 1);
   };
   if (!root_) console.log('skipped: the ENOSPC cases need root to mount a size-limited tmpfs');
+
+  const chattr = root_ && spawnSync('sh', ['-c', 'command -v chattr']).status === 0;
+  it.skipIf(!chattr)(`a shard file that cannot be removed (its directory made immutable) is queued for gc, and the error says so${chattr ? '' : ' (skipped: needs root and chattr)'}`, async () => {
+    const { vault, disks, poolId } = await makeVault();
+    const before = contents(disks, poolId);
+    const dir = objectDir(disks[1].path, hex(objectId('bkt', 'stuck')));
+    const ac = new AbortController();
+    async function* body() {
+      for (let i = 0; i < 64; i++) {
+        if (i === 20) {
+          // The put's shard files exist by now; from here the directory refuses unlink (EPERM), even for root.
+          expect(spawnSync('chattr', ['+i', dir]).status).toBe(0);
+          ac.abort();
+        }
+        yield randomBytes(64 * 1024);
+      }
+    }
+    try {
+      const err = await vault.put('bkt', 'stuck', body(), { signal: ac.signal }).then(() => undefined, (e: unknown) => e as Error & { code: string });
+      expect(err?.code).toBe('ERR_SV_ABORTED');
+      expect(err?.message).toMatch(/left for gc \(queued\): shard \d on disk-1-/);
+      const left = contents(disks, poolId).files.filter((f) => !before.files.includes(f));
+      expect(left).toHaveLength(1); // only the one gc has to remove; the other five went at once
+      expect(left[0]).toMatch(/^1\//);
+    } finally {
+      spawnSync('chattr', ['-i', dir]);
+    }
+    const gc = await vault.gc({ walk: false });
+    expect(gc.supersededRemoved).toBe(1);
+    expect(contents(disks, poolId)).toEqual(before);
+    await vault.close();
+  });
 
   it.skipIf(!root_)('ENOSPC mid-stream on one disk (2 MiB tmpfs): ERR_SV_NO_SPACE naming disk, errno and shard; every disk clean', async () => {
     const base = join(root, `p${n++}`);
