@@ -1428,7 +1428,7 @@ export class Vault {
    * the object and re-points the head in one catalog transaction (compare-and-set; the audit record and the
    * completed work go with it). Items of superseded versions are dropped. Memory is one stripe at a time.
    */
-  async repair(options: { principal?: string; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } | string = {}): Promise<{ repaired: number; dropped: number; moved: number; failed: number; errors: Array<{ bucket: string; key: string; code: string; message: string }> }> {
+  async repair(options: { principal?: string; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } | string = {}): Promise<{ repaired: number; dropped: number; moved: number; failed: number; errors: Array<{ bucket: string; key: string; code: string; message: string }>; disks: Array<{ id: string; path: string; condition: DiskHealthCondition; hint?: string }> }> {
     this.#writable('repair');
     const { principal = 'repair', signal, onProgress } = typeof options === 'string' ? { principal: options } : options;
     const result = { repaired: 0, dropped: 0, moved: 0, failed: 0, errors: [] as Array<{ bucket: string; key: string; code: string; message: string }> };
@@ -1463,7 +1463,9 @@ export class Vault {
       done += group.length;
       onProgress?.({ done, total: items.length });
     }
-    return result;
+    // Disks that are still work to do (missing, emptied, ...): what repair alone cannot fix, with the command that does.
+    await this.#checkDisks();
+    return { ...result, disks: this.#disksToFix() };
   }
 
   async #repairVersion(bucket: string, key: string, head: Head, group: RepairItem[], principal: string): Promise<{ repaired: number; moved: number; failed: number }> {

@@ -102,6 +102,10 @@ describe.skipIf(!hasNative)(`status and scrub report broken disks${hasNative ? '
     expect(toFix.get(ids[0])).toMatchObject({ condition: 'missing', hint: expect.stringMatching(/disk replace/) });
     expect(toFix.get(ids[1])).toMatchObject({ condition: 'empty' });
 
+    // repair cannot fix a missing disk by itself: its result names the disks still to fix, with the command.
+    const repaired = await vault.repair();
+    expect(repaired.disks.find((d) => d.id === ids[0])).toMatchObject({ condition: 'missing', hint: expect.stringMatching(/disk replace/) });
+
     // The hint for an emptied disk works as written: replace it by a new disk at the same path, then repair.
     const newId = await vault.replaceDisk(ids[1], { path: disks[1].path, labels: { host: 'h1' } });
     expect((await vault.status()).disks.find((d) => d.id === newId)).toMatchObject({ condition: 'online' });
