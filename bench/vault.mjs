@@ -38,7 +38,7 @@ const disks = Array.from({ length: 6 }, (_, i) => {
   return { path: join(dir, `d${i}`) };
 });
 const vault = await Vault.init({ disks, metaDir: join(dir, 'meta'), k: 4, m: 2, blockBytes: 1 << 20 });
-await vault.createBucket('b');
+await vault.createBucket('bkt');
 const mb = (bytes, ms) => (bytes / 1e6 / (ms / 1000)).toFixed(0);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -75,14 +75,14 @@ const bigRounds = [];
 for (let r = 0; r < BIG_ROUNDS; r++) {
   const rawMs = await rawBaseline(size);
   t = now();
-  await vault.put('b', `large-${r}`, object);
+  await vault.put('bkt', `large-${r}`, object);
   const putMs = now() - t;
   t = now();
-  const back = await vault.getBuffer('b', `large-${r}`);
+  const back = await vault.getBuffer('bkt', `large-${r}`);
   const getMs = now() - t;
   if (Buffer.compare(back, object) !== 0) throw new Error('round trip mismatch');
   bigRounds.push({ rawMs, putMs, getMs });
-  await vault.delete('b', `large-${r}`);
+  await vault.delete('bkt', `large-${r}`);
 }
 const med = (xs) => xs.slice().sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const sum = (k) => bigRounds.reduce((acc, r) => acc + r[k], 0) / BIG_ROUNDS;
@@ -118,7 +118,7 @@ async function puts(n, concurrency) {
     Array.from({ length: concurrency }, async () => {
       while (left > 0) {
         left--;
-        await vault.put('b', `s${concurrency}-${putNo++}`, small);
+        await vault.put('bkt', `s${concurrency}-${putNo++}`, small);
       }
     }),
   );
@@ -182,7 +182,7 @@ lag.enable();
 lagPut.enable();
 let cpu0 = mainCpuMs();
 t = now();
-await vault.put('b', 'huge', Readable.from(gen()));
+await vault.put('bkt', 'huge', Readable.from(gen()));
 const bigPutMs = now() - t;
 lagPut.disable();
 const putCpu = mainCpuMs() - cpu0;
@@ -190,7 +190,7 @@ lagGet.enable();
 cpu0 = mainCpuMs();
 t = now();
 let got = 0;
-for await (const piece of vault.get('b', 'huge')) got += piece.length;
+for await (const piece of vault.get('bkt', 'huge')) got += piece.length;
 const bigGetMs = now() - t;
 const getCpu = mainCpuMs() - cpu0;
 lagGet.disable();

@@ -68,10 +68,11 @@ const SEP = '\0';
 const ZERO_HASH = '0'.repeat(64);
 const AUDIT_CONTEXT = 'shardvault/audit/v1';
 
+/** Bucket (1..63) and key (1..1024) lengths are UTF-8 bytes, the unit the vault and the manifest limits use. */
 function name(kind: string, value: unknown, max: number): string {
   if (typeof value !== 'string') throw typeError(kind, 'a string', value);
-  if (value.length === 0 || value.length > max || value.includes(SEP)) {
-    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${kind} must be 1..${max} characters without NUL`);
+  if (value.length === 0 || Buffer.byteLength(value, 'utf8') > max || value.includes(SEP)) {
+    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${kind} must be 1..${max} UTF-8 bytes without NUL`);
   }
   return value;
 }
@@ -89,10 +90,15 @@ export class Catalog {
     this.#db = db;
   }
 
-  static open(path: string): Catalog {
+  /**
+   * Opens (creating unless `readOnly`) the catalog in directory `path`. `readOnly`: the LMDB environment is
+   * opened read-only (MDB_RDONLY): any number of readers beside the one writer process; only LMDB's reader table
+   * in lock.mdb is written, as for every LMDB reader.
+   */
+  static open(path: string, options: { readOnly?: boolean } = {}): Catalog {
     if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a directory path', path);
     // overlappingSync: false -> transaction promises resolve after the commit is flushed (durable).
-    return new Catalog(open({ path, overlappingSync: false, noSync: false, compression: false }));
+    return new Catalog(open({ path, overlappingSync: false, noSync: false, compression: false, ...(options.readOnly === true ? { readOnly: true } : {}) }));
   }
 
   async close(): Promise<void> {
@@ -107,7 +113,7 @@ export class Catalog {
     name('bucket', bucket, 63);
     await this.#db.transaction(() => {
       const k = ['bucket', bucket].join(SEP);
-      if (this.#db.get(k) !== undefined) throw new ShardVaultError(ErrorCode.BUCKET_EXISTS, `bucket ${bucket} exists`);
+      if (this.#db.get(k) !== undefined) throw new ShardVaultError(ErrorCode.BUCKET_EXISTS, `bucket ${bucket} already exists`);
       this.#db.put(k, { createdMs: timeMs });
       this.#appendAudit({ action: 'bucket.create', principal, timeMs, bucket });
     });
@@ -306,6 +312,17 @@ export class Catalog {
   /** Superseded versions whose files gc removes after the grace period (queued by commit). */
   garbageQueue(): Array<{ bucket: string; key: string; head: Head; supersededMs: number }> {
     return [...this.#db.getRange({ start: `garbage${SEP}`, end: `garbage${SEP}\uffff` })].map(({ value }) => value as { bucket: string; key: string; head: Head; supersededMs: number });
+  }
+
+  /**
+   * Queues the files of a version that was never committed (a failed put whose own cleanup could not remove
+   * them) for gc, as if it had been superseded at `supersededMs`. Refused for a committed version.
+   */
+  async queueGarbage(entry: { bucket: string; key: string; head: Head; supersededMs: number }): Promise<void> {
+    await this.#db.transaction(() => {
+      if (this.#db.get(['vid', entry.head.versionId].join(SEP)) !== undefined) throw new ShardVaultError(ErrorCode.CONFLICT, `version ${entry.head.versionId} is committed`);
+      this.#db.put(['garbage', entry.head.versionId].join(SEP), entry);
+    });
   }
 
   async completeGarbage(versionIds: string[]): Promise<void> {

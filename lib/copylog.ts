@@ -233,6 +233,29 @@ export class CopyLog {
     }
   }
 
+  /**
+   * Erases a record this process appended and no head points to (a put that failed before its commit), so
+   * that neither a catalog rebuild nor anything else can take it for a copy: a record alone in its segment
+   * goes with its segment file; a record in a shared segment has its header overwritten with zeros (the
+   * record's blocks are its own, RECORD_ALIGN; no other record is touched) and fdatasynced. Throws when the
+   * disk refuses; the record is then dead space until gc removes its segment. Call before unpinning it.
+   */
+  async erase(ref: CopyRef): Promise<void> {
+    const file = segmentPath(this.#diskPath, ref.seg);
+    if (ref.off === SEGMENT_HEADER_BYTES && recordBytes(ref.len) > SHARED_RECORD_MAX) {
+      await unlink(file);
+      await fsyncDir(this.#dir);
+      return;
+    }
+    const fh = await open(file, 'r+');
+    try {
+      await writeAll(fh, new Uint8Array(RECORD_HEADER_BYTES), ref.off);
+      await fh.datasync();
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  }
+
   /** Releases the pin of an appended record: its segment may be collected once nothing live points into it. */
   unpin(ref: CopyRef): void {
     this.#unpinnedMs.set(ref.seg, Date.now());

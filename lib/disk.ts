@@ -5,7 +5,7 @@
  * (research/fault-harness.md 1c).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, open as fsOpen, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open as fsOpen, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { ErrorCode, ShardVaultError } from './errors.js';
@@ -33,11 +33,12 @@ export async function fsyncPath(path: string): Promise<void> {
 
 /**
  * mkdir -p whose new directory entries are durable: each directory created gets its parent fsynced (a
- * sealed file inside a directory whose own entry was never synced can vanish in a power cut).
+ * sealed file inside a directory whose own entry was never synced can vanish in a power cut). Returns the
+ * first directory it created (undefined when `path` existed), so a caller can undo exactly that.
  */
-export async function mkdirDurable(path: string): Promise<void> {
+export async function mkdirDurable(path: string): Promise<string | undefined> {
   const first = await mkdir(path, { recursive: true });
-  if (first === undefined) return;
+  if (first === undefined) return undefined;
   let dir = path;
   const parents: string[] = [];
   for (;;) {
@@ -47,6 +48,7 @@ export async function mkdirDurable(path: string): Promise<void> {
     dir = parent;
   }
   for (const p of parents) await fsyncPath(p);
+  return first;
 }
 
 /** Write to a temporary name, fsync, rename over `path`, fsync the directory. */
@@ -65,7 +67,10 @@ export async function formatDisk(disk: DiskConfig, poolId: string): Promise<void
   }
   const objects = join(disk.path, 'objects');
   await mkdirDurable(objects);
-  await Promise.all(fanoutDirs().map((f) => mkdir(join(objects, f), { recursive: true })));
+  // Not recursive: Node's recursive mkdir reports ENOSPC as ENOENT; the parent exists, EEXIST is a re-format.
+  await Promise.all(fanoutDirs().map((f) => mkdir(join(objects, f)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  })));
   await fsyncPath(objects);
   await mkdirDurable(join(disk.path, LOG_DIR));
   disk.dev = statDisk(disk.path).dev;
@@ -75,17 +80,52 @@ export async function formatDisk(disk: DiskConfig, poolId: string): Promise<void
   );
 }
 
+/**
+ * What is wrong with a pool disk, as a condition an operator can act on:
+ * - missing: the directory is gone (unmounted mount point removed, deleted);
+ * - empty: the directory exists but holds no identity file (emptied, or a new blank disk mounted there);
+ * - foreign: the identity file names another pool or another disk (disks swapped, or a disk of another pool);
+ * - wrong-device: the identity matches but the directory is on another device than at format time (the disk
+ *   is not mounted and an old copy of its files is on the parent filesystem);
+ * - unreadable: the identity file cannot be read or parsed (EIO, EACCES, torn), or has another format version.
+ */
+export type DiskCondition = 'missing' | 'empty' | 'foreign' | 'wrong-device' | 'unreadable';
+
+export async function diskCondition(disk: DiskConfig, poolId: string): Promise<{ condition: DiskCondition; problem: string; errnoName?: string } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(disk.path, 'disk.json'), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      const dir = await stat(disk.path).then((st) => (st.isDirectory() ? 'dir' : 'other'), (e: NodeJS.ErrnoException) => e.code ?? 'error');
+      if (dir === 'ENOENT' || dir === 'ENOTDIR') return { condition: 'missing', problem: `directory ${disk.path} does not exist`, errnoName: dir };
+      if (dir === 'dir') return { condition: 'empty', problem: `no identity file in ${disk.path} (emptied, or a new disk)` };
+      if (dir === 'other') return { condition: 'unreadable', problem: `${disk.path} is not a directory` };
+      return { condition: 'unreadable', problem: `${disk.path}: ${dir}`, errnoName: dir };
+    }
+    return { condition: 'unreadable', problem: `unreadable identity: ${(err as Error).message}`, ...(code !== undefined ? { errnoName: code } : {}) };
+  }
+  let identity: { diskId?: unknown; poolId?: unknown; formatVersion?: unknown };
+  try {
+    identity = JSON.parse(text) as typeof identity;
+  } catch (err) {
+    return { condition: 'unreadable', problem: `unreadable identity: ${(err as Error).message}` };
+  }
+  if (identity.poolId !== poolId) return { condition: 'foreign', problem: `identity file names pool ${String(identity.poolId)}, not this pool` };
+  if (identity.diskId !== disk.id) return { condition: 'foreign', problem: `identity file names disk ${String(identity.diskId)} of this pool, not ${disk.id} (disks swapped?)` };
+  if (identity.formatVersion !== FORMAT_VERSION) return { condition: 'unreadable', problem: `format version ${String(identity.formatVersion)}, expected ${FORMAT_VERSION}` };
+  try {
+    if (statDisk(disk.path).dev !== disk.dev) return { condition: 'wrong-device', problem: 'different device (not mounted?)' };
+  } catch (err) {
+    return { condition: 'unreadable', problem: `stat: ${(err as Error).message}` };
+  }
+  return undefined;
+}
+
 /** Why a disk cannot be used right now, or undefined when its identity and device match. */
 export async function diskProblem(disk: DiskConfig, poolId: string): Promise<string | undefined> {
-  try {
-    const identity = JSON.parse(await readFile(join(disk.path, 'disk.json'), 'utf8')) as { diskId?: unknown; poolId?: unknown; formatVersion?: unknown };
-    if (identity.diskId !== disk.id || identity.poolId !== poolId) return `identity file names another disk or pool`;
-    if (identity.formatVersion !== FORMAT_VERSION) return `format version ${String(identity.formatVersion)}, expected ${FORMAT_VERSION}`;
-    if (statDisk(disk.path).dev !== disk.dev) return 'different device (not mounted?)';
-    return undefined;
-  } catch (err) {
-    return `unreadable identity: ${(err as Error).message}`;
-  }
+  return (await diskCondition(disk, poolId))?.problem;
 }
 
 const openHere = new Set<string>();

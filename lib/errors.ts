@@ -77,12 +77,28 @@ export const ErrorCode = {
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** One disk that dropped out of an operation (a failed put names each). */
+export interface DiskFailure {
+  disk: string;
+  path: string;
+  shard?: number;
+  /** What was being done: 'opening shard', 'writing shard', 'sealing shard', 'writing manifest copy'. */
+  during: string;
+  /** The errno name (ENOSPC, EIO, ...) when the failure was a system call, else the error's code. */
+  errnoName?: string;
+  errno?: number;
+  syscall?: string;
+  message: string;
+}
+
 export interface ErrorDetails {
   errno?: number;
   syscall?: string;
   path?: string;
   disk?: string;
   shard?: number;
+  /** Every disk that dropped out, when several did. */
+  disks?: DiskFailure[];
   cause?: unknown;
 }
 
@@ -93,6 +109,7 @@ export class ShardVaultError extends Error {
   path?: string;
   disk?: string;
   shard?: number;
+  disks?: DiskFailure[];
 
   constructor(code: ErrorCodeValue, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -103,6 +120,7 @@ export class ShardVaultError extends Error {
     if (details.path !== undefined) this.path = details.path;
     if (details.disk !== undefined) this.disk = details.disk;
     if (details.shard !== undefined) this.shard = details.shard;
+    if (details.disks !== undefined) this.disks = details.disks;
   }
 }
 

@@ -1,6 +1,6 @@
 /** Public entry point of the shardvault package. */
 export { ErrorCode, ShardVaultError } from './errors.js';
-export type { ErrorCodeValue, ErrorDetails } from './errors.js';
+export type { DiskFailure, ErrorCodeValue, ErrorDetails } from './errors.js';
 export { nativeUnavailableReason } from './native.js';
 export { LIMITS } from './limits.js';
 export { ReedSolomon, KERNELS, ASYNC_THRESHOLD_BYTES } from './codec.js';
@@ -18,4 +18,5 @@ export type { Manifest } from './manifest.js';
 export { Catalog } from './catalog.js';
 export type { Head, AuditRecord, CommitRequest } from './catalog.js';
 export { Vault } from './vault.js';
-export type { VaultInitOptions, VaultDiskSpec, Receipt } from './vault.js';
+export type { VaultInitOptions, VaultOpenOptions, VaultDiskSpec, Receipt, ScrubProgress, DiskHealthCondition, GcResult } from './vault.js';
+export { bucketNameProblem } from './validate.js';

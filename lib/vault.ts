@@ -25,17 +25,18 @@
  * One Vault per pool (a lock file in the meta directory); disk lifecycle and catalog rebuild are below.
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, stat, statfs, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { constants as fsConstants, existsSync } from 'node:fs';
+import { access, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
-import { Catalog, type Head, type RepairItem } from './catalog.js';
+import { Catalog, type AuditRecord, type Head, type RepairItem } from './catalog.js';
 import { ReedSolomon } from './codec.js';
-import { diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig } from './disk.js';
-import { ErrorCode, ShardVaultError, typeError } from './errors.js';
+import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskCondition, type DiskConfig } from './disk.js';
+import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure, type ErrorCodeValue } from './errors.js';
 import { blake3Sync, createBlake3 } from './hash.js';
-import { CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
+import { CopyLog, LOG_DIR, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import {
   FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader, fanoutDirs, hex, objectDir, objectId, parseFileName,
   shardFileName,
@@ -43,7 +44,7 @@ import {
 import { MANIFEST_LIMITS, signManifest, verifyManifest, type Manifest } from './manifest.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
 import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
-import { integer } from './validate.js';
+import { boolean, bucketName, bucketNameProblem, integer, nonEmptyString, oneOf, optionsObject, stringRecord } from './validate.js';
 
 export interface VaultDiskSpec {
   path: string;
@@ -74,7 +75,13 @@ export interface VaultOpenOptions {
    * owner's lock was left behind), else 'quick'.
    */
   recover?: 'walk' | 'quick';
+  /** Open for reading only, without the pool lock (works while another process has the pool open); see open(). */
+  readOnly?: boolean;
 }
+
+const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum'] as const;
+const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly'] as const;
+const DISK_SPEC_KEYS = ['path', 'labels', 'mountPoint'] as const;
 
 interface PoolConfig {
   poolId: string;
@@ -118,7 +125,13 @@ export interface ScrubProgress {
   bad: number;
   /** The last object checked: `scrub({ resume: true })` continues after it. */
   last?: { bucket: string; key: string };
+  /** In the result (not in progress reports): disks that could not be scrubbed or need work (missing, emptied,
+   *  foreign, unmounted, unreadable, draining), each with the command that fixes it. */
+  disks?: Array<{ id: string; path: string; condition: DiskHealthCondition; hint?: string }>;
 }
+
+/** A disk's condition in status() and scrub(): online, draining or removed, else why it is unusable. */
+export type DiskHealthCondition = 'online' | 'draining' | 'removed' | DiskCondition;
 
 const HASH_TABLE_CONTEXT = 'shardvault/hashtable/v1';
 const MANIFEST_HASH_CONTEXT = 'shardvault/manifest-hash/v1';
@@ -179,6 +192,8 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 export class Vault {
   /** Why each disk is unusable right now (absent: usable). Refreshed at open and by status(). */
   readonly #problems = new Map<string, string>();
+  /** What kind of problem each unusable disk has (see DiskCondition), beside #problems' text. */
+  readonly #conditions = new Map<string, DiskCondition>();
   readonly #keyId: Uint8Array;
   /** Each disk's copy log (lib/copylog.ts), opened at the first copy written there. */
   readonly #logs = new Map<string, CopyLog>();
@@ -194,31 +209,73 @@ export class Vault {
     this.#keyId = keyId(publicKey);
   }
 
-  /** Formats the disks and the meta directory. Refuses disks that already belong to a pool. */
+  /**
+   * Formats the disks and the meta directory, all or nothing: every option is validated and every disk and
+   * the meta directory are checked (a directory, empty apart from `lost+found`, not part of a pool, a mount
+   * point when `mountPoint` says so) before anything is written; then the disks are formatted and the meta
+   * directory written, and when any step fails what was written is removed again (directories this call
+   * created, else the identity file, fan-out and log directories it made), so no disk is left marked as part of
+   * a pool that never existed. The error names the disk. A crash in the middle can still leave marked disks
+   * (the rollback is not crash-atomic). Disk paths are resolved to absolute paths here, once, and stored so.
+   */
   static async init(options: VaultInitOptions): Promise<Vault> {
-    const k = integer('k', options.k, 1, 255);
-    const m = integer('m', options.m, 1, 255 - k + 1);
-    const blockBytes = integer('blockBytes', options.blockBytes ?? 1 << 20, 1, 1 << 26);
-    const failureDomain = options.failureDomain ?? 'disk';
-    const writeQuorum = integer('writeQuorum', options.writeQuorum ?? k + m, k + 1, k + m);
-    if (!Array.isArray(options.disks)) throw typeError('disks', 'an array of disks', options.disks);
-    if (existsSync(join(options.metaDir, 'pool.json'))) {
-      throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${options.metaDir} already holds a pool`);
-    }
+    if (options === undefined) throw typeError('options', 'an options object { disks, metaDir, k, m }', options);
+    const o = optionsObject<VaultInitOptions>('options', options, INIT_OPTION_KEYS);
+    const metaDir = resolve(nonEmptyString('metaDir', o.metaDir));
+    const k = integer('k', required('k', o.k), 1, 255);
+    const m = integer('m', required('m', o.m), 1, 256 - k);
+    const blockBytes = integer('blockBytes', o.blockBytes ?? 1 << 20, 1, 1 << 26);
+    const failureDomain = nonEmptyString('failureDomain', o.failureDomain ?? 'disk');
+    const writeQuorum = integer('writeQuorum', o.writeQuorum ?? k + m, k + 1, k + m);
+    const specs = diskSpecs('disks', required('disks', o.disks));
     const poolId = hex(randomBytes(16));
-    const disks: DiskConfig[] = options.disks.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0, state: 'active' }));
+    const disks: DiskConfig[] = specs.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0, state: 'active' }));
     checkPoolLayout(disks.map((d) => ({ id: d.id, labels: d.labels })), { k, m, level: failureDomain });
-    if (new Set(disks.map((d) => resolve(d.path))).size !== disks.length) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'a disk path appears twice');
-    options.disks.forEach((spec, i) => checkDiskSpec(spec, disks[i].path));
-    await Promise.all(disks.map((d) => formatDisk(d, poolId)));
-    await mkdirDurable(options.metaDir);
-    const { privateKey } = generateKeyPairSync('ed25519');
-    await writeFileDurable(join(options.metaDir, 'pool.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
-    const config: PoolConfig = { poolId, formatVersion: FORMAT_VERSION, k, m, blockBytes, failureDomain, writeQuorum, disks };
-    // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
-    // changes are committed there together with their audit record, I6).
-    await writeFileDurable(join(options.metaDir, 'pool.json'), JSON.stringify(config, null, 2));
-    return Vault.open(options.metaDir);
+    disks.forEach((d, i) => {
+      const twin = disks.findIndex((x) => x.path === d.path);
+      if (twin !== i) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `disks[${twin}] and disks[${i}] are the same directory ${d.path}`);
+      if (within(metaDir, d.path) || within(d.path, metaDir)) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `metaDir ${metaDir} and disks[${i}] ${d.path} overlap: the meta directory is not one of the disks`);
+    });
+    // 1. Check everything (nothing is written yet).
+    await preflightMetaDir(metaDir);
+    const exists: boolean[] = [];
+    for (const [i, spec] of specs.entries()) exists.push(await preflightDisk(`disks[${i}]`, spec, disks[i].path)); // the first bad disk is named
+    // 2. Write, remembering how to undo each step; on any failure undo them all (newest first).
+    const undo: Array<() => Promise<void>> = [];
+    const rollBack = async () => {
+      for (const u of undo.reverse()) await u().catch(() => undefined);
+    };
+    try {
+      const formatted = await Promise.allSettled(disks.map(async (d, i) => {
+        try {
+          if (!exists[i]) {
+            const first = await mkdirDurable(d.path);
+            if (first !== undefined) undo.push(() => rm(first, { recursive: true, force: true }));
+          } else {
+            undo.push(() => unformatDisk(d.path));
+          }
+          await formatDisk(d, poolId);
+        } catch (err) {
+          throw diskError(`disks[${i}]`, d.path, err, 'formatting');
+        }
+      }));
+      const failed = formatted.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      const metaExisted = existsSync(metaDir);
+      const firstMeta = await mkdirDurable(metaDir);
+      if (firstMeta !== undefined) undo.push(() => rm(firstMeta, { recursive: true, force: true }));
+      else if (metaExisted) undo.push(async () => { for (const f of ['pool.json', 'pool.key', 'catalog', 'buckets.json', 'lock']) await rm(join(metaDir, f), { recursive: true, force: true }); });
+      const { privateKey } = generateKeyPairSync('ed25519');
+      await writeFileDurable(join(metaDir, 'pool.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+      const config: PoolConfig = { poolId, formatVersion: FORMAT_VERSION, k, m, blockBytes, failureDomain, writeQuorum, disks };
+      // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
+      // changes are committed there together with their audit record, I6).
+      await writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(config, null, 2));
+      return await Vault.open(metaDir);
+    } catch (err) {
+      await rollBack();
+      throw err;
+    }
   }
 
   /**
@@ -226,18 +283,55 @@ export class Vault {
    * by status() and treated as offline: its shards are erasures, no new shards go there); the pool opens while
    * at least k disks are usable. Then gc() runs with temporary files removed: leftovers of any crash go (I2),
    * and heads whose files are short are queued for repair.
+   *
+   * `readOnly: true` opens without the pool lock (so it works while another process has the pool open), with
+   * the catalog opened read-only (LMDB allows many readers; only its reader table in lock.mdb is written, as
+   * for any LMDB reader), no recovery walk and no write anywhere: reads, status, scrub (verify only, nothing
+   * queued) and the audit log work; every mutation throws ERR_SV_READ_ONLY. Bad shards met by reads are not
+   * queued for repair. A writer in another process may remove a superseded version's files after its grace
+   * period while a read-only reader still reads it: that read fails (never wrong bytes).
+   *
+   * Disk paths in pool.json are used as stored: pools made since paths are stored absolute open from any
+   * directory; older pools with relative paths resolve them against the current directory, as they always did.
    */
   static async open(metaDir: string, options: VaultOpenOptions = {}): Promise<Vault> {
-    const boot = JSON.parse(await readFile(join(metaDir, 'pool.json'), 'utf8')) as PoolConfig;
+    nonEmptyString('metaDir', metaDir);
+    const o = optionsObject<VaultOpenOptions>('options', options, OPEN_OPTION_KEYS);
+    const orphanGraceMs = o.orphanGraceMs === undefined ? undefined : integer('orphanGraceMs', o.orphanGraceMs, 0, Number.MAX_SAFE_INTEGER);
+    const recover = o.recover === undefined ? undefined : oneOf('recover', o.recover, ['walk', 'quick'] as const);
+    const readOnly = o.readOnly === undefined ? false : boolean('readOnly', o.readOnly);
+    const boot = await readPoolJson(metaDir);
     if (boot.formatVersion !== FORMAT_VERSION) {
       throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `pool format version ${String(boot.formatVersion)} is not ${FORMAT_VERSION}`);
     }
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
+    if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, { ...options, recover: options.recover ?? (uncleanShutdown ? 'walk' : 'quick') });
+      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick') });
     } catch (err) {
       await unlock();
+      throw err;
+    }
+  }
+
+  static async #openReadOnly(metaDir: string, boot: PoolConfig, privateKey: KeyObject): Promise<Vault> {
+    const catalogDir = join(metaDir, 'catalog');
+    if (!existsSync(join(catalogDir, 'data.mdb'))) {
+      throw new ShardVaultError(ErrorCode.NOT_FOUND, `pool ${metaDir} has no catalog yet (open it once read-write)`);
+    }
+    const catalog = Catalog.open(catalogDir, { readOnly: true });
+    try {
+      const config = mergePaths(catalog.getMeta<PoolConfig>(POOL_CONFIG) ?? boot, boot);
+      if (config.poolId !== boot.poolId) {
+        throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
+      }
+      const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
+      vault.#readOnly = true;
+      await vault.#checkDisks();
+      return vault;
+    } catch (err) {
+      await catalog.close();
       throw err;
     }
   }
@@ -254,10 +348,7 @@ export class Vault {
       if (config.poolId !== boot.poolId) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
       }
-      // Where a disk is mounted is deployment, not pool state: pool.json's path for a disk id wins, so disks can
-      // be mounted elsewhere (the identity check still has to pass).
-      const paths = new Map(boot.disks.map((d) => [d.id, d.path]));
-      config = { ...config, disks: config.disks.map((d) => ({ ...d, path: paths.get(d.id) ?? d.path })) };
+      config = mergePaths(config, boot);
       const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
       vault.#unlock = unlock;
       await vault.#checkDisks();
@@ -289,7 +380,9 @@ export class Vault {
    * what is missing).
    */
   static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; movedAside?: string }> {
-    const boot = JSON.parse(await readFile(join(metaDir, 'pool.json'), 'utf8')) as PoolConfig;
+    nonEmptyString('metaDir', metaDir);
+    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    const boot = await readPoolJson(metaDir);
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
     const publicKey = createPublicKey(privateKey);
     const trustedId = keyId(publicKey);
@@ -382,13 +475,27 @@ export class Vault {
 
   async #checkDisks(): Promise<void> {
     for (const d of this.config.disks) {
-      const problem = d.state === 'removed' ? 'removed from the pool' : await diskProblem(d, this.config.poolId);
+      const found = d.state === 'removed' ? undefined : await diskCondition(d, this.config.poolId);
+      const problem = d.state === 'removed' ? 'removed from the pool' : found?.problem;
       if (problem === undefined) this.#problems.delete(d.id);
       else this.#problems.set(d.id, problem);
+      if (found === undefined) this.#conditions.delete(d.id);
+      else this.#conditions.set(d.id, found.condition);
     }
   }
 
   #unlock: () => Promise<void> = async () => undefined;
+  /** Opened with `readOnly: true`: no lock held, the catalog opened read-only, every mutation refused. */
+  #readOnly = false;
+
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** Throws ERR_SV_READ_ONLY when this Vault was opened read-only (called first by every mutation). */
+  #writable(what: string): void {
+    if (this.#readOnly) throw new ShardVaultError(ErrorCode.READ_ONLY, `${what} refused: the pool was opened read-only (open it without readOnly to change it)`);
+  }
 
   async close(): Promise<void> {
     await Promise.all([...this.#logs.values()].map((l) => l.close()));
@@ -439,8 +546,10 @@ export class Vault {
     });
   }
 
+  /** Creates a bucket; its name must follow S3's rules (ERR_SV_INVALID_BUCKET_NAME names the rule broken). */
   async createBucket(bucket: string, principal = 'local'): Promise<void> {
-    checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
+    this.#writable('createBucket');
+    bucketName('bucket', bucket);
     checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
     await this.catalog.createBucket(bucket, principal, Date.now());
     await this.#saveBuckets();
@@ -448,6 +557,9 @@ export class Vault {
 
   /** Deletes an empty bucket (live objects: ERR_SV_BUCKET_NOT_EMPTY). */
   async deleteBucket(bucket: string, principal = 'local'): Promise<void> {
+    this.#writable('deleteBucket');
+    this.#checkBucket(bucket);
+    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
     await this.catalog.deleteBucket(bucket, principal, Date.now());
     await this.#saveBuckets();
   }
@@ -466,6 +578,22 @@ export class Vault {
 
   listBuckets(): string[] {
     return this.catalog.listBuckets();
+  }
+
+  /**
+   * The bucket argument of every call but createBucket: S3's rules, except that a bucket that already exists
+   * under a name made before the rules (e.g. 'b') stays usable, so old pools keep working. A name that
+   * breaks the rules and names no bucket is ERR_SV_INVALID_BUCKET_NAME, not "no such bucket".
+   */
+  #checkBucket(bucket: unknown): void {
+    checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
+    if (bucketNameProblem(bucket as string) !== undefined && !this.catalog.hasBucket(bucket as string)) bucketName('bucket', bucket);
+  }
+
+  #checkObjectName(bucket: unknown, key: unknown, principal?: unknown): void {
+    this.#checkBucket(bucket);
+    checkName('key', key, MANIFEST_LIMITS.keyBytesMax);
+    if (principal !== undefined) checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
   }
 
   // ---------------------------------------------------------------- write path
@@ -490,13 +618,87 @@ export class Vault {
    * Appends one manifest copy to a disk's copy log, durably; its reference (pinned: #unpin once committed or
    * given up), or undefined when the disk is unusable or any step fails (that copy is lost, I9).
    */
-  async #writeCopy(diskId: string, copy: Uint8Array, digest?: Uint8Array): Promise<CopyRef | undefined> {
+  async #writeCopy(diskId: string, copy: Uint8Array, digest?: Uint8Array, onError?: (err: unknown) => void): Promise<CopyRef | undefined> {
     const d = this.#readable(diskId);
-    if (d === undefined) return undefined;
+    if (d === undefined) {
+      onError?.(new ShardVaultError(ErrorCode.IO, `disk is not usable: ${this.#problems.get(diskId) ?? 'not in the pool'}`));
+      return undefined;
+    }
     try {
       return await this.#log(d).append(copy, digest);
-    } catch {
+    } catch (err) {
+      this.#countError(diskId, 'write');
+      onError?.(err);
       return undefined;
+    }
+  }
+
+  /** I/O errors per disk since open (status() reports them). */
+  readonly #ioErrors = new Map<string, { read: number; write: number }>();
+
+  #countError(diskId: string, kind: 'read' | 'write'): void {
+    const e = this.#ioErrors.get(diskId) ?? { read: 0, write: 0 };
+    e[kind]++;
+    this.#ioErrors.set(diskId, e);
+  }
+
+  /** A disk that dropped out of a put: for the error the put rejects with (disk, errno name, what ran out). */
+  #failure(diskId: string, shard: number, during: string, err: unknown): DiskFailure {
+    const e = err as { code?: unknown; errno?: unknown; syscall?: unknown; message?: unknown };
+    const errnoName = errnoNameOf(e) ?? (typeof e.code === 'string' ? e.code : undefined);
+    const described = typeof e.errno === 'number' && e.errno !== 0 ? getSystemErrorMap().get(-Math.abs(e.errno))?.[1] : undefined;
+    return {
+      disk: diskId, path: this.#disk(diskId)?.path ?? '?', shard, during,
+      ...(errnoName !== undefined ? { errnoName } : {}), ...(typeof e.errno === 'number' ? { errno: e.errno } : {}), ...(typeof e.syscall === 'string' ? { syscall: e.syscall } : {}),
+      message: described ?? (typeof e.message === 'string' ? e.message : String(err)),
+    };
+  }
+
+  /**
+   * The error a put rejects with when too few disks sealed: each failed disk named with its errno and what it
+   * was doing (`disk d3 (/path): ENOSPC while writing shard 2 of bkt/key: no space left on device`);
+   * ERR_SV_NO_SPACE when a disk ran out of space or quota, else ERR_SV_IO. Details of the first failure on
+   * the error itself, all of them in `disks`.
+   */
+  #quorumError(bucket: string, key: string, failures: DiskFailure[], sealed: number, n: number, extra = ''): ShardVaultError {
+    const noSpace = failures.some((f) => f.errnoName === 'ENOSPC' || f.errnoName === 'EDQUOT');
+    const lines = failures.map((f) => `disk ${f.disk} (${f.path}): ${f.errnoName ?? 'error'} while ${f.during}${f.shard !== undefined && f.during.includes('shard') ? ` ${f.shard}` : ''} of ${bucket}/${key}: ${f.message}`);
+    const first = failures[0];
+    return new ShardVaultError(noSpace ? ErrorCode.NO_SPACE : ErrorCode.IO,
+      `${lines.length > 0 ? `${lines.join('; ')}; ` : ''}${sealed} of ${n} disks can seal, write quorum is ${this.config.writeQuorum}${extra}`, {
+        ...(first !== undefined ? { disk: first.disk, path: first.path, ...(first.shard !== undefined ? { shard: first.shard } : {}), ...(first.errno !== undefined ? { errno: first.errno } : {}), ...(first.syscall !== undefined ? { syscall: first.syscall } : {}) } : {}),
+        disks: failures,
+      });
+  }
+
+  /**
+   * Removes what a put that did not commit wrote (I2 without waiting for gc): its shard files, sealed or not,
+   * and its manifest copies (CopyLog.erase). What cannot be removed (a disk that refuses even that) is queued
+   * for gc as a garbage entry of the uncommitted version; returns a note for the error message when it is.
+   * Never runs for a version the catalog has (a commit that failed only after it was written).
+   */
+  async #cleanUpFailedPut(bucket: string, key: string, vid: string, placement: string[], shardFiles: Array<string | undefined>, refs: ReadonlyArray<CopyRef | undefined>): Promise<string> {
+    if (this.catalog.versionOwner(vid) !== undefined) return '';
+    const left: string[] = [];
+    await Promise.all(placement.map(async (diskId, i) => {
+      const file = shardFiles[i];
+      if (file !== undefined) {
+        await unlink(file).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') left.push(`shard ${i} on ${diskId}`);
+        });
+      }
+      const ref = refs[i];
+      const d = this.#disk(diskId);
+      if (ref !== undefined && d !== undefined) {
+        await this.#log(d).erase(ref).catch(() => left.push(`manifest copy on ${diskId}`));
+      }
+    }));
+    if (left.length === 0) return '';
+    try {
+      await this.catalog.queueGarbage({ bucket, key, head: { versionId: vid, sequence: 0n, manifestHash: '', tombstone: false, placement, striped: shardFiles.some((f) => f !== undefined) }, supersededMs: 0 });
+      return `; left for gc (queued): ${left.join(', ')}`;
+    } catch {
+      return `; left for gc's walk (could not queue): ${left.join(', ')}`;
     }
   }
 
@@ -512,8 +714,9 @@ export class Vault {
     data: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     options: { principal?: string; signal?: AbortSignal } | string = {},
   ): Promise<Receipt> {
+    this.#writable('put');
     const { principal = 'local', signal } = typeof options === 'string' ? { principal: options } : options;
-    checkObjectName(bucket, key, principal);
+    this.#checkObjectName(bucket, key, principal);
     // Before any byte is written: a put into a missing bucket would otherwise stream the whole object first.
     if (!this.catalog.hasBucket(bucket)) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
     let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
@@ -547,17 +750,30 @@ export class Vault {
 
     // Open one writer per shard; a disk that fails any step drops out (I9: never retried on the same file).
     const alive = new Array<boolean>(n).fill(true);
+    // Why each disk dropped out (the first failure per shard), and the shard files this put created: on any
+    // failure before the commit, they are removed before the put rejects (#cleanUpFailedPut).
+    const failures = new Map<number, DiskFailure>();
+    const drop = (i: number, during: string, err: unknown) => {
+      alive[i] = false;
+      if (!during.includes('manifest copy')) this.#countError(placement[i], 'write'); // #writeCopy counted those
+      if (!failures.has(i)) failures.set(i, this.#failure(placement[i], i, during, err));
+    };
+    const shardFiles = new Array<string | undefined>(n).fill(undefined);
+    const quorumLost = () => alive.filter(Boolean).length < this.config.writeQuorum;
+    const lostError = () => this.#quorumError(bucket, key, [...failures.values()], alive.filter(Boolean).length, n);
     const writers = await Promise.all(
       placement.map(async (id, i) => {
         const d = this.#readable(id)!;
         let w: ShardWriter | undefined;
         try {
-          w = await openShardWriter(objectDir(d.path, oid), shardFileName(oid, vid, i), { expectDev: d.dev, direct: true }); // see #writeCopy
+          const dir = objectDir(d.path, oid);
+          w = await openShardWriter(dir, shardFileName(oid, vid, i), { expectDev: d.dev, direct: true }); // see #writeCopy
+          shardFiles[i] = join(dir, shardFileName(oid, vid, i));
           await w.append(header(i, new Uint8Array(32))); // rewritten with the hash-table root before sealing
           return w;
-        } catch {
+        } catch (err) {
           await w?.abort().catch(() => undefined);
-          alive[i] = false;
+          drop(i, w === undefined ? 'creating shard' : 'writing shard', err);
           return null;
         }
       }),
@@ -593,13 +809,15 @@ export class Vault {
       // Pipelined: this batch's writes start once the previous batch's have returned (appends to a shard file
       // stay in order) and run while the next batch is read and encoded. At most two batches are in memory.
       await writing;
+      // Too few disks left to reach the write quorum: stop now instead of streaming the rest of the object.
+      if (quorumLost()) throw lostError();
       writing = Promise.all(
         writers.map(async (w, i) => {
           if (w === null || !alive[i]) return;
           try {
             for (const st of stripes) await w.append(st[i]);
-          } catch {
-            alive[i] = false;
+          } catch (err) {
+            drop(i, 'writing shard', err);
           }
         }),
       ).then(() => {
@@ -625,6 +843,7 @@ export class Vault {
       if (batch.length >= stripesPerBatch) await flush();
     };
     try {
+      if (quorumLost()) throw lostError();
       for await (const chunkIn of source as AsyncIterable<Uint8Array>) {
         if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
         if (!(chunkIn instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', chunkIn);
@@ -642,9 +861,13 @@ export class Vault {
       await flush();
       await writing;
       if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
+      if (quorumLost()) throw lostError();
     } catch (err) {
+      // Source error, abort, bad chunk or lost quorum: every shard file this put created goes before it rejects.
       await writing;
       await abortAll();
+      const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, []);
+      if (note !== '' && err instanceof Error) err.message += note;
       throw err;
     }
     const hashTable = new Uint8Array(fingerprintChunks.length * 32);
@@ -678,20 +901,19 @@ export class Vault {
                 await w.pwrite(header(i, manifest.hashTableRoot), 0);
                 await w.seal();
                 return true;
-              } catch {
+              } catch (err) {
                 await w.abort().catch(() => undefined);
+                drop(i, 'sealing shard', err);
                 return false;
               }
             };
-            const [sealed, ref] = await Promise.all([sealShard(), this.#writeCopy(placement[i], copy, digest)]);
+            const [sealed, ref] = await Promise.all([sealShard(), this.#writeCopy(placement[i], copy, digest, (err) => drop(i, 'writing the manifest copy', err))]);
             refs[i] = ref;
             alive[i] = sealed && ref !== undefined;
           }),
         );
         const durable = placement.filter((_, i) => alive[i]);
-        if (durable.length < this.config.writeQuorum) {
-          throw new ShardVaultError(ErrorCode.IO, `only ${durable.length} of ${n} disks sealed; write quorum is ${this.config.writeQuorum}`);
-        }
+        if (durable.length < this.config.writeQuorum) throw lostError();
         const committedMs = Date.now();
         return await this.#receiptWith(
           { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n },
@@ -702,6 +924,11 @@ export class Vault {
             repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
           }),
         );
+      } catch (err) {
+        // Not committed (too few disks sealed, or the commit itself failed): nothing of this version may stay.
+        const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, refs);
+        if (note !== '' && err instanceof Error) err.message += note;
+        throw err;
       } finally {
         this.#unpin(placement, refs);
       }
@@ -729,7 +956,7 @@ export class Vault {
 
   /** Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. */
   async head(bucket: string, key: string): Promise<{ size: number; versionId: string; sequence: bigint; timeMs: number; contentHash: string } | undefined> {
-    checkObjectName(bucket, key);
+    this.#checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) return undefined;
     const { manifest } = await this.#loadManifest(bucket, key, head);
@@ -741,7 +968,8 @@ export class Vault {
    * as the new head, so the object never comes back from disks that still hold its files (I4).
    */
   async delete(bucket: string, key: string, principal = 'local'): Promise<void> {
-    checkObjectName(bucket, key, principal);
+    this.#writable('delete');
+    this.#checkObjectName(bucket, key, principal);
     await this.#putManifestOnly(bucket, key, new Uint8Array(0), true, principal);
   }
 
@@ -773,12 +1001,11 @@ export class Vault {
     };
     const { manifestHash, copy } = this.#sign(manifest, new Uint8Array(0));
     const digest = payloadDigest(copy);
-    const refs = await Promise.all(placement.map((id) => this.#writeCopy(id, copy, digest)));
+    const failures: DiskFailure[] = [];
+    const refs = await Promise.all(placement.map((id, i) => this.#writeCopy(id, copy, digest, (err) => failures.push(this.#failure(id, i, 'writing the manifest copy', err)))));
     try {
       const durable = placement.filter((_, i) => refs[i] !== undefined);
-      if (durable.length < this.config.writeQuorum) {
-        throw new ShardVaultError(ErrorCode.IO, `manifest sealed on ${durable.length} disks; write quorum is ${this.config.writeQuorum}`);
-      }
+      if (durable.length < this.config.writeQuorum) throw this.#quorumError(bucket, key, failures, durable.length, k + m);
       return await this.#receiptWith(
         { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m },
         this.catalog.commit({
@@ -788,6 +1015,10 @@ export class Vault {
           repair: placement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ disk, shard }])),
         }),
       );
+    } catch (err) {
+      const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, [], refs);
+      if (note !== '' && err instanceof Error) err.message += note;
+      throw err;
     } finally {
       this.#unpin(placement, refs);
     }
@@ -835,6 +1066,7 @@ export class Vault {
       const r = await readRange(file, HEADER_BYTES + stripe * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
       return { data: r.data, ok: r.ok![0] }; // r.data is the buffer the pool thread read into: no copy
     } catch {
+      this.#countError(placement[shard], 'read');
       return { data: new Uint8Array(blockBytes), ok: false };
     }
   }
@@ -879,7 +1111,7 @@ export class Vault {
   }
 
   async *#stripes(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
-    checkObjectName(bucket, key);
+    this.#checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
     const { manifest, hashTable, badCopies } = await this.#loadManifest(bucket, key, head);
@@ -890,7 +1122,7 @@ export class Vault {
     const whole = start === 0 && end === size;
     const bad = new Set<number>(badCopies);
     const report = async () => {
-      if (bad.size === 0) return;
+      if (bad.size === 0 || this.#readOnly) return; // read-only: nothing is queued (status and scrub report what is bad)
       // The read succeeded around them: report the bad shards and copies so repair rewrites them.
       await this.catalog.queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'read', Date.now());
     };
@@ -956,7 +1188,8 @@ export class Vault {
       const { manifest, hashTable } = openCopy(copy, (id) => (Buffer.compare(id, this.#keyId) === 0 ? this.publicKey : null), head.manifestHash);
       if (manifest.sequence !== head.sequence || hex(manifest.versionId) !== head.versionId) return undefined;
       return { manifest, hashTable, copy };
-    } catch {
+    } catch (err) {
+      if (typeof (err as { errno?: unknown }).errno === 'number') this.#countError(d.id, 'read'); // an I/O error, not a stale or torn copy
       return undefined;
     }
   }
@@ -967,6 +1200,7 @@ export class Vault {
    * is (segment file, byte offset, record length; undefined when that copy was never written).
    */
   locate(bucket: string, key: string): { versionId: string; manifestHash: string; shards: Array<{ shard: number; diskId: string; shardFile?: string; copy?: { file: string; offset: number; length: number } }> } | undefined {
+    this.#checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.placement === undefined) return undefined;
     const oid = hex(objectId(bucket, key));
@@ -998,9 +1232,11 @@ export class Vault {
    */
   async scrub(options: { rateBytesPerSec?: number; signal?: AbortSignal; resume?: boolean; onProgress?: (p: ScrubProgress) => void } = {}): Promise<ScrubProgress> {
     const progress: ScrubProgress = { objects: 0, bytes: 0, bad: 0 };
+    await this.#checkDisks(); // a disk emptied or gone since open is reported (and its shards not counted as scrubbed)
     const started = Date.now();
     const after = options.resume === true ? this.catalog.getMeta<{ bucket: string; key: string }>(SCRUB_CURSOR) : undefined;
-    const saveCursor = () => this.catalog.setMeta(SCRUB_CURSOR, progress.last);
+    // Read-only: verify only; nothing is queued and the cursor is not saved.
+    const saveCursor = async () => (this.#readOnly ? undefined : this.catalog.setMeta(SCRUB_CURSOR, progress.last));
     for (const { bucket, key, head } of this.catalog.heads({ after })) {
       if (options.signal?.aborted) {
         if (progress.last !== undefined) await saveCursor();
@@ -1058,7 +1294,7 @@ export class Vault {
           }
         }),
       );
-      await this.catalog.queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'scrub', Date.now());
+      if (!this.#readOnly) await this.catalog.queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'scrub', Date.now());
       progress.objects++;
       progress.bytes += stripeCount === 0 ? manifest.size * n : stripeCount * blockBytes * n;
       progress.bad += bad.size;
@@ -1070,17 +1306,51 @@ export class Vault {
         if (aheadMs > 0) await new Promise((r) => setTimeout(r, aheadMs));
       }
     }
-    await this.catalog.setMeta(SCRUB_CURSOR, undefined); // a finished pass starts from the beginning next time
-    return progress;
+    if (!this.#readOnly) await this.catalog.setMeta(SCRUB_CURSOR, undefined); // a finished pass starts from the beginning next time
+    return { ...progress, disks: this.#disksToFix() };
   }
 
   /**
-   * Pool health: per disk, its state, whether it is reachable with the right identity and device, and how
-   * many shards of queued repair work it holds; objects at risk (queued work, or shards on unusable disks);
-   * live object count.
+   * What condition disk `d` is in and, unless it is online (or removed), the CLI command that is the work to
+   * do: a missing or emptied directory, a foreign identity, an unmounted disk are reported as such, with a hint.
+   */
+  #diskHealth(d: DiskConfig): { condition: DiskHealthCondition; hint?: string } {
+    const spec = `${d.path}${Object.keys(d.labels).length > 0 ? `:${Object.entries(d.labels).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}`;
+    const replace = (path: string) => `shardvault disk replace ${d.id} ${path}`;
+    const newSpec = `NEWPATH${Object.keys(d.labels).length > 0 ? spec.slice(d.path.length) : ''}`;
+    if (d.state === 'removed') return { condition: 'removed' };
+    const condition = this.#conditions.get(d.id);
+    switch (condition) {
+      case undefined:
+        return d.state === 'draining'
+          ? { condition: 'draining', hint: `run \`shardvault repair\` to move its shards, then \`shardvault disk rm ${d.id}\`` }
+          : { condition: 'online' };
+      case 'missing':
+        return { condition, hint: `directory ${d.path} is gone: mount or restore it, or run \`${replace(newSpec)}\` then \`shardvault repair\`` };
+      case 'empty':
+        return { condition, hint: `${d.path} holds no pool disk (emptied or a new disk): run \`${replace(spec)}\` then \`shardvault repair\`` };
+      case 'foreign':
+        return { condition, hint: `${d.path} holds another disk (${this.#problems.get(d.id) ?? ''}): mount the right disk there, or run \`${replace(newSpec)}\` then \`shardvault repair\`` };
+      case 'wrong-device':
+        return { condition, hint: `${d.path} is not on the disk's device: mount the disk at ${d.path}` };
+      case 'unreadable':
+        return { condition, hint: `${d.path} cannot be read (${this.#problems.get(d.id) ?? ''}): check the device; if it failed, run \`${replace(newSpec)}\` then \`shardvault repair\`` };
+    }
+  }
+
+  /**
+   * Pool health: per disk, its state, its condition (online, draining, removed, or why it is unusable:
+   * missing, empty, foreign, wrong-device, unreadable) with a hint naming the command that fixes it, whether
+   * it is reachable with the right identity and device (`ok`, `problem`), I/O errors counted since open, and
+   * how many shards of queued repair work it holds; objects at risk (queued work, or shards on unusable
+   * disks); live object count; the pool's coding parameters.
    */
   async status(): Promise<{
-    disks: Array<{ id: string; path: string; state: DiskConfig['state']; labels: Record<string, string>; ok: boolean; problem?: string; repairQueued: number; shards: number; sameDeviceAs: string[]; freeBytes?: number; totalBytes?: number; copyLog?: { segments: number; bytes: number } }>;
+    pool: { poolId: string; k: number; m: number; blockBytes: number; failureDomain: string; writeQuorum: number };
+    disks: Array<{
+      id: string; path: string; state: DiskConfig['state']; condition: DiskHealthCondition; hint?: string; labels: Record<string, string>; ok: boolean; problem?: string;
+      errors: { read: number; write: number }; repairQueued: number; shards: number; sameDeviceAs: string[]; freeBytes?: number; totalBytes?: number; copyLog?: { segments: number; bytes: number };
+    }>;
     objects: number;
     objectsAtRisk: number;
     repairQueued: number;
@@ -1110,15 +1380,36 @@ export class Vault {
     );
     const disks = this.config.disks.map((d, i) => {
       const problem = this.#problems.get(d.id);
+      const { condition, hint } = this.#diskHealth(d);
       return {
         ...(space[i] ?? {}),
-        id: d.id, path: d.path, state: d.state, labels: d.labels, ok: problem === undefined, ...(problem !== undefined ? { problem } : {}),
+        id: d.id, path: d.path, state: d.state, condition, ...(hint !== undefined ? { hint } : {}), labels: d.labels, ok: problem === undefined, ...(problem !== undefined ? { problem } : {}),
+        errors: { ...(this.#ioErrors.get(d.id) ?? { read: 0, write: 0 }) },
         repairQueued: queue.filter((q) => q.disk === d.id).length, shards: shardsOn.get(d.id) ?? 0,
         // Disks on one device fail together: their failure domains are nominal (fine for a demo, not for data).
         sameDeviceAs: this.config.disks.filter((x) => x.id !== d.id && x.state !== 'removed' && x.dev === d.dev).map((x) => x.id),
       };
     });
-    return { disks, objects, objectsAtRisk: atRisk.size, repairQueued: queue.length };
+    const { poolId, k, m, blockBytes, failureDomain, writeQuorum } = this.config;
+    return { pool: { poolId, k, m, blockBytes, failureDomain, writeQuorum }, disks, objects, objectsAtRisk: atRisk.size, repairQueued: queue.length };
+  }
+
+  /** Disks that are work to do (every condition but online and removed), with the hint that fixes each. */
+  #disksToFix(): Array<{ id: string; path: string; condition: DiskHealthCondition; hint?: string }> {
+    return this.config.disks.flatMap((d) => {
+      const h = this.#diskHealth(d);
+      return h.condition === 'online' || h.condition === 'removed' ? [] : [{ id: d.id, path: d.path, ...h }];
+    });
+  }
+
+  /** The audit log (hash-chained records of every mutation, I6), oldest first. */
+  auditLog(): AuditRecord[] {
+    return this.catalog.auditLog();
+  }
+
+  /** Recomputes the audit chain: the index of the first bad record, or -1 when it is intact. */
+  verifyAudit(): number {
+    return this.catalog.verifyAudit();
   }
 
   /** Work waiting for repair() (shards missing or bad, per object version). */
@@ -1137,7 +1428,8 @@ export class Vault {
    * the object and re-points the head in one catalog transaction (compare-and-set; the audit record and the
    * completed work go with it). Items of superseded versions are dropped. Memory is one stripe at a time.
    */
-  async repair(options: { principal?: string; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } | string = {}): Promise<{ repaired: number; dropped: number; moved: number; failed: number; errors: Array<{ bucket: string; key: string; code: string; message: string }> }> {
+  async repair(options: { principal?: string; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } | string = {}): Promise<{ repaired: number; dropped: number; moved: number; failed: number; errors: Array<{ bucket: string; key: string; code: string; message: string }>; disks: Array<{ id: string; path: string; condition: DiskHealthCondition; hint?: string }> }> {
+    this.#writable('repair');
     const { principal = 'repair', signal, onProgress } = typeof options === 'string' ? { principal: options } : options;
     const result = { repaired: 0, dropped: 0, moved: 0, failed: 0, errors: [] as Array<{ bucket: string; key: string; code: string; message: string }> };
     const items = this.catalog.repairQueue();
@@ -1171,7 +1463,9 @@ export class Vault {
       done += group.length;
       onProgress?.({ done, total: items.length });
     }
-    return result;
+    // Disks that are still work to do (missing, emptied, ...): what repair alone cannot fix, with the command that does.
+    await this.#checkDisks();
+    return { ...result, disks: this.#disksToFix() };
   }
 
   async #repairVersion(bucket: string, key: string, head: Head, group: RepairItem[], principal: string): Promise<{ repaired: number; moved: number; failed: number }> {
@@ -1296,6 +1590,7 @@ export class Vault {
    * lookup per file and one pass over the heads.
    */
   async gc(options: { graceMs?: number; removeTemporary?: boolean; walk?: boolean; compact?: boolean } = {}): Promise<GcResult> {
+    this.#writable('gc');
     const graceMs = options.graceMs ?? 60 * 60 * 1000;
     const result: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, copiesCompacted: 0, repairQueued: 0 };
     const now = Date.now();
@@ -1489,17 +1784,23 @@ export class Vault {
    * existing objects stay where they are (no rebalancing).
    */
   async addDisk(spec: VaultDiskSpec, principal = 'local'): Promise<string> {
-    if (spec === null || typeof spec !== 'object' || typeof spec.path !== 'string') throw typeError('disk', 'a { path, labels } disk', spec);
+    return this.#addDisk(spec, principal);
+  }
+
+  async #addDisk(specIn: VaultDiskSpec, principal: string, replacing?: string): Promise<string> {
+    this.#writable('addDisk');
+    const spec = diskSpec('disk', specIn); // path resolved to absolute, stored so
     // A disk formatted for this pool by an addDisk that crashed before its commit is not in the pool: format it again.
     const identity = await readFile(join(spec.path, 'disk.json'), 'utf8').then((t) => JSON.parse(t) as { poolId?: string; diskId?: string }, () => undefined);
     if (identity?.poolId === this.config.poolId && !this.config.disks.some((d) => d.id === identity.diskId)) await unlink(join(spec.path, 'disk.json'));
     checkDiskSpec(spec, spec.path);
     const disk: DiskConfig = { id: `disk-${this.config.disks.length}-${hex(randomBytes(4))}`, path: spec.path, labels: spec.labels ?? {}, dev: 0, state: 'active' };
-    if (this.config.disks.some((d) => d.path === disk.path && d.state !== 'removed')) {
+    // The disk being replaced may have been at the same path (a new, empty disk mounted where the failed one was).
+    if (this.config.disks.some((d) => d.path === disk.path && d.state !== 'removed' && d.id !== replacing)) {
       throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${disk.path} is already a disk of this pool`);
     }
     const next = { ...this.config, disks: [...this.config.disks, disk] };
-    checkPoolLayout(next.disks.filter((d) => d.state === 'active'), this.#rule()); // labels must name the domain level
+    checkPoolLayout(next.disks.filter((d) => d.state === 'active' && d.id !== replacing), this.#rule()); // labels must name the domain level
     await formatDisk(disk, this.config.poolId);
     await this.#commitConfig(next, 'disk.add', principal, `${disk.id} ${disk.path} ${JSON.stringify(disk.labels)}`);
     return disk.id;
@@ -1511,8 +1812,9 @@ export class Vault {
    * Returns the number of shards queued.
    */
   async drainDisk(diskId: string, principal = 'local'): Promise<number> {
+    this.#writable('drainDisk');
     const d = this.#disk(diskId);
-    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no disk ${diskId} in the pool`);
+    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.NO_SUCH_DISK, `no disk ${diskId} in the pool`);
     if (d.state === 'active') {
       const next = { ...this.config, disks: this.config.disks.map((x) => (x.id === diskId ? { ...x, state: 'draining' as const } : x)) };
       checkPoolLayout(next.disks.filter((x) => x.state === 'active'), this.#rule());
@@ -1527,9 +1829,10 @@ export class Vault {
    * used when the failure-domain rule allows). Run repair() next. Returns the new disk's id.
    */
   async replaceDisk(diskId: string, spec: VaultDiskSpec, principal = 'local'): Promise<string> {
+    this.#writable('replaceDisk');
     const d = this.#disk(diskId);
-    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no disk ${diskId} in the pool`);
-    const newId = await this.addDisk(spec, principal);
+    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.NO_SUCH_DISK, `no disk ${diskId} in the pool`);
+    const newId = await this.#addDisk(spec, principal, diskId);
     const next = { ...this.config, disks: this.config.disks.map((x) => (x.id === diskId ? { ...x, state: 'removed' as const } : x)) };
     await this.#commitConfig(next, 'disk.remove', principal, `${diskId} replaced by ${newId}`);
     await this.#queueShardsOf(diskId, newId, principal);
@@ -1538,8 +1841,9 @@ export class Vault {
 
   /** Removes a drained disk from the pool; refused while any current version still has a shard on it. */
   async removeDisk(diskId: string, principal = 'local'): Promise<void> {
+    this.#writable('removeDisk');
     const d = this.#disk(diskId);
-    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `no disk ${diskId} in the pool`);
+    if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.NO_SUCH_DISK, `no disk ${diskId} in the pool`);
     for (const { head } of this.catalog.heads({ tombstones: true })) {
       if (head.placement?.includes(diskId)) {
         throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `disk ${diskId} still holds shards; drain it and run repair first`);
@@ -1558,6 +1862,7 @@ export class Vault {
    * disks) share, and a second rebalance finds nothing to do. Returns the number of shards queued.
    */
   async rebalance(principal = 'local'): Promise<number> {
+    this.#writable('rebalance');
     checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
     const disks = this.#placementDisks();
     let queued = 0;
@@ -1632,12 +1937,6 @@ function checkName(what: string, v: unknown, max: number): void {
   }
 }
 
-function checkObjectName(bucket: unknown, key: unknown, principal?: unknown): void {
-  checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
-  checkName('key', key, MANIFEST_LIMITS.keyBytesMax);
-  if (principal !== undefined) checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
-}
-
 function isWellFormed(s: string): boolean {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
@@ -1659,4 +1958,150 @@ function groupBy<T>(items: T[], keyOf: (t: T) => string): T[][] {
     else g.push(it);
   }
   return [...groups.values()];
+}
+
+function required<T>(name: string, value: T | undefined): T {
+  if (value === undefined) {
+    const err = typeError(name, 'a value', value);
+    err.message = `${name} is required`;
+    throw err;
+  }
+  return value;
+}
+
+/** The disk specs of init: a non-empty array of { path, labels?, mountPoint? }, paths resolved to absolute. */
+function diskSpecs(name: string, value: unknown): VaultDiskSpec[] {
+  if (!Array.isArray(value)) throw typeError(name, 'an array of { path, labels?, mountPoint? }', value);
+  if (value.length === 0) throw rangeError(name, 'at least one disk', value);
+  return value.map((spec: unknown, i) => diskSpec(`${name}[${i}]`, spec));
+}
+
+function diskSpec(name: string, spec: unknown): VaultDiskSpec {
+  if (spec === undefined || spec === null) throw typeError(name, 'a { path, labels?, mountPoint? } disk', spec);
+  const d = optionsObject<VaultDiskSpec>(name, spec, DISK_SPEC_KEYS);
+  const path = resolve(nonEmptyString(`${name}.path`, d.path));
+  const labels = d.labels === undefined ? undefined : stringRecord(`${name}.labels`, d.labels);
+  const mountPoint = d.mountPoint === undefined ? undefined : boolean(`${name}.mountPoint`, d.mountPoint);
+  return { path, ...(labels !== undefined ? { labels } : {}), ...(mountPoint !== undefined ? { mountPoint } : {}) };
+}
+
+/** Whether `inner` is `outer` or inside it (absolute paths). */
+function within(outer: string, inner: string): boolean {
+  const rel = relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** Refuses a meta directory that already holds (part of) a pool or is not a directory. Writes nothing. */
+async function preflightMetaDir(metaDir: string): Promise<void> {
+  const st = await stat(metaDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw diskError('metaDir', metaDir, err, 'checking');
+  });
+  if (st === null) return writableAncestor('metaDir', metaDir);
+  if (!st.isDirectory()) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `metaDir ${metaDir} is not a directory`, { path: metaDir });
+  await access(metaDir, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
+    throw diskError('metaDir', metaDir, err, 'checking it is writable');
+  });
+  for (const f of ['pool.json', 'pool.key', 'catalog']) {
+    if (existsSync(join(metaDir, f))) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `metaDir ${metaDir} already holds a pool (${f})`, { path: metaDir });
+  }
+}
+
+/**
+ * Checks one disk before anything is written: a directory (or a path that can be created), empty apart
+ * from `lost+found` and not part of a pool, a mount point when `mountPoint` says so. Returns whether it exists.
+ */
+async function preflightDisk(name: string, spec: VaultDiskSpec, path: string): Promise<boolean> {
+  const fail = (why: string, code: ErrorCodeValue = ErrorCode.DISK_IDENTITY) => new ShardVaultError(code, `${name} (${path}): ${why}`, { path });
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw diskError(name, path, err, 'checking');
+    if (spec.mountPoint === true) throw fail('does not exist, and must be a mount point (is the disk mounted?)');
+    await writableAncestor(name, path);
+    return false; // created at format time
+  }
+  if (!st.isDirectory()) throw fail('is not a directory', ErrorCode.OUT_OF_RANGE);
+  const entries = await readdir(path).catch((err: unknown) => {
+    throw diskError(name, path, err, 'listing');
+  });
+  await access(path, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
+    throw diskError(name, path, err, 'checking it is writable');
+  });
+  if (entries.includes('disk.json')) throw fail('already belongs to a pool (disk.json)');
+  const other = entries.filter((e) => e !== 'lost+found');
+  if (other.length > 0) throw fail(`is not empty (${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}): a pool disk must start empty`);
+  if (spec.mountPoint === true && statDisk(path).dev === statDisk(join(path, '..')).dev) {
+    throw fail('is not a mount point (same device as its parent): is the disk mounted?');
+  }
+  return true;
+}
+
+/** For a path init will create: its nearest existing ancestor must be a directory this process can write. */
+async function writableAncestor(name: string, path: string): Promise<void> {
+  let dir = path;
+  for (;;) {
+    const parent = join(dir, '..');
+    if (parent === dir) return;
+    dir = parent;
+    const st = await stat(dir).catch(() => null);
+    if (st === null) continue;
+    if (!st.isDirectory()) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${name} (${path}): ${dir} is not a directory`, { path });
+    await access(dir, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
+      throw diskError(name, path, err, `checking ${dir} is writable`);
+    });
+    return;
+  }
+}
+
+/** Undoes formatDisk on a directory that existed (and was empty) before: what formatting made goes. */
+async function unformatDisk(path: string): Promise<void> {
+  for (const f of await readdir(path).catch(() => [] as string[])) {
+    if (f === 'disk.json' || f.startsWith('disk.json.tmp-') || f === 'objects' || f === LOG_DIR) await rm(join(path, f), { recursive: true, force: true });
+  }
+}
+
+/** An error of one disk, naming it and keeping errno, syscall and path. */
+function diskError(name: string, path: string, err: unknown, during: string): ShardVaultError {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  if (err instanceof ShardVaultError && err.message.startsWith(name)) return err;
+  const errnoName = errnoNameOf(e);
+  const code = typeof e.code === 'string' && e.code.startsWith('ERR_SV_') ? (e.code as ErrorCodeValue) : ErrorCode.IO;
+  return new ShardVaultError(code, `${name} (${path}): ${errnoName !== undefined ? `${errnoName} while ${during}: ` : `${during}: `}${e.message ?? String(err)}`, {
+    cause: err, path, ...(typeof e.errno === 'number' ? { errno: e.errno } : {}), ...(e.syscall !== undefined ? { syscall: e.syscall } : {}),
+  });
+}
+
+/** The errno name of a Node or addon error (ENOSPC, EIO, ...), or undefined. */
+function errnoNameOf(e: { code?: unknown; errno?: unknown }): string | undefined {
+  if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
+  if (typeof e.errno === 'number' && e.errno !== 0) {
+    try {
+      return getSystemErrorName(-Math.abs(e.errno));
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+async function readPoolJson(metaDir: string): Promise<PoolConfig> {
+  let text: string;
+  try {
+    text = await readFile(join(metaDir, 'pool.json'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ShardVaultError(ErrorCode.NOT_FOUND, `no pool in ${metaDir} (no pool.json there)`, { path: metaDir, cause: err });
+    throw diskError('metaDir', metaDir, err, 'reading pool.json');
+  }
+  return JSON.parse(text) as PoolConfig;
+}
+
+/**
+ * Where a disk is mounted is deployment, not pool state: pool.json's path for a disk id wins over the
+ * catalog's, so disks can be mounted elsewhere (the identity check still has to pass).
+ */
+function mergePaths(config: PoolConfig, boot: PoolConfig): PoolConfig {
+  const paths = new Map(boot.disks.map((d) => [d.id, d.path]));
+  return { ...config, disks: config.disks.map((d) => ({ ...d, path: paths.get(d.id) ?? d.path })) };
 }

@@ -50,13 +50,13 @@ const NAMED: Array<[Exclude<Bytes, 'absent'>, Buffer]> = [['V1', V1], ['V2', V2]
 /** What bucket b/key reads as; any error other than NOT_FOUND (or bytes that are none of ours) fails. */
 async function readAs(vault: Vault, key: string, where: string): Promise<Bytes> {
   try {
-    const got = Buffer.from(await vault.getBuffer('b', key));
+    const got = Buffer.from(await vault.getBuffer('bkt', key));
     const name = NAMED.find(([, b]) => b.equals(got))?.[0];
     expect(name, `${where}: b/${key} read ${got.length} bytes that are no version of it`).toBeDefined();
     return name!;
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_SV_NOT_FOUND') throw new Error(`${where}: b/${key}: ${String(err)}`);
-    expect(vault.list('b'), where).not.toContain(key);
+    expect(vault.list('bkt'), where).not.toContain(key);
     return 'absent';
   }
 }
@@ -74,7 +74,7 @@ async function checkAfterCrash(pool: string, where: string): Promise<Record<'k' 
     // The files on the disks are exactly those of the committed heads: no temporary files, no orphans of an
     // un-acked version, nothing superseded (grace 0), and none of the heads' files missing.
     const expected = ['k', 'd', 'other'].flatMap((key) =>
-      (vault.locate('b', key)?.shards ?? []).flatMap((s) => [s.copy!.file, ...(s.shardFile !== undefined ? [s.shardFile] : [])]).map((f) => relative(pool, f)),
+      (vault.locate('bkt', key)?.shards ?? []).flatMap((s) => [s.copy!.file, ...(s.shardFile !== undefined ? [s.shardFile] : [])]).map((f) => relative(pool, f)),
     );
     // Dead segments may be kept as free segments for reuse (a few per disk); nothing else may be left.
     const files = objectFiles(pool);
@@ -115,9 +115,9 @@ beforeAll(async () => {
     return { path: join(template, `d${i}`) };
   });
   const vault = await Vault.init({ disks, metaDir: join(template, 'meta'), k: 4, m: 2, blockBytes: 4096 });
-  await vault.createBucket('b');
-  await vault.put('b', 'k', V1);
-  await vault.put('b', 'd', D);
+  await vault.createBucket('bkt');
+  await vault.put('bkt', 'k', V1);
+  await vault.put('bkt', 'd', D);
   await vault.close();
   tpl = new PoolTemplate(template);
   expect(objectFiles(template)).toHaveLength(6 + 6); // b/d's shard files, one copy-log segment per disk (copies of b/k and b/d)

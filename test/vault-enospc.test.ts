@@ -1,5 +1,5 @@
 // ENOSPC on one small loop-mounted ext4 disk in the middle of a put (root tier): with the default write quorum
-// (all k + m) the put fails cleanly and nothing becomes visible; with quorum k + 1 it succeeds degraded, says so
+// (all k + m) the put fails cleanly with ERR_SV_NO_SPACE and nothing becomes visible; with quorum k + 1 it succeeds degraded, says so
 // in the receipt, queues the missing shard for repair, and the object reads back correctly.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -45,7 +45,7 @@ async function pool(name: string, writeQuorum?: number) {
     return { path };
   });
   const vault = await Vault.init({ disks, metaDir: join(work, name, 'meta'), k: 4, m: 2, blockBytes: 1 << 16, writeQuorum });
-  await vault.createBucket('b');
+  await vault.createBucket('bkt');
   return vault;
 }
 
@@ -55,22 +55,22 @@ describe.skipIf(!ready)(`ENOSPC on one disk mid-put${ready ? '' : ` (skipped: ne
 
   it('default quorum: the put fails cleanly, nothing is visible, the old version still reads', async () => {
     const vault = await pool('strict');
-    await vault.put('b', 'k', Buffer.from('old'));
-    await expect(vault.put('b', 'k', big)).rejects.toMatchObject({ code: 'ERR_SV_IO' });
-    expect(Buffer.from(await vault.getBuffer('b', 'k')).toString()).toBe('old');
+    await vault.put('bkt', 'k', Buffer.from('old'));
+    await expect(vault.put('bkt', 'k', big)).rejects.toMatchObject({ code: 'ERR_SV_NO_SPACE', message: expect.stringMatching(/ENOSPC while writing shard/) });
+    expect(Buffer.from(await vault.getBuffer('bkt', 'k')).toString()).toBe('old');
     await vault.close();
     const reopened = await Vault.open(join(work, 'strict', 'meta'), { orphanGraceMs: 0 }); // leftovers collected
-    expect(Buffer.from(await reopened.getBuffer('b', 'k')).toString()).toBe('old');
+    expect(Buffer.from(await reopened.getBuffer('bkt', 'k')).toString()).toBe('old');
     await reopened.close();
   });
 
   it('quorum k + 1: a degraded write that says so, queues repair, and reads back', async () => {
     const vault = await pool('degraded', 5);
-    const receipt = await vault.put('b', 'k', big);
+    const receipt = await vault.put('bkt', 'k', big);
     expect(receipt.degraded).toBe(true);
     expect(receipt.durableDisks).toHaveLength(5);
     expect(vault.repairQueue()).toHaveLength(1);
-    expect(Buffer.from(await vault.getBuffer('b', 'k')).equals(big)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'k')).equals(big)).toBe(true);
     await vault.close();
   });
 });

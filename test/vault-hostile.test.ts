@@ -146,7 +146,7 @@ const CASES: Case[] = ATTACKS.flatMap((attack) =>
 );
 
 function filesOf(key: string): Array<{ shard: number; diskId: string; shardFile?: string; copy: CopyLoc }> {
-  const where = vault.locate('b', key);
+  const where = vault.locate('bkt', key);
   if (where === undefined) throw new Error(`no ${key}`);
   return where.shards.map((s) => ({ ...s, copy: s.copy! }));
 }
@@ -164,7 +164,7 @@ const queued = () => vault.repairQueue().map((r) => `${r.shard}@${r.disk}`).sort
 async function streamAll(key: string): Promise<{ bytes: number; error?: { code?: string } }> {
   let bytes = 0;
   try {
-    for await (const piece of vault.get('b', key)) bytes += (piece as Uint8Array).length;
+    for await (const piece of vault.get('bkt', key)) bytes += (piece as Uint8Array).length;
   } catch (err) {
     return { bytes, error: err as { code?: string } };
   }
@@ -181,9 +181,9 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
       return { path: join(root, `d${i}`) };
     });
     vault = await Vault.init({ disks, metaDir: join(root, 'meta'), k: K, m: M, blockBytes: BLOCK });
-    await vault.createBucket('b');
+    await vault.createBucket('bkt');
     for (const kind of ['striped', 'inline'] as const) {
-      await vault.put('b', `donor-${kind}`, randomBytes(sizeOf(kind)));
+      await vault.put('bkt', `donor-${kind}`, randomBytes(sizeOf(kind)));
       donors[kind] = read(`donor-${kind}`);
     }
     expect(donors.striped.every((f) => f.shard !== undefined && f.shard.length === HEADER + STRIPES * BLOCK)).toBe(true);
@@ -194,10 +194,10 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
     it(`${kind}: ${attack.name} on ${count} shard${count > 1 ? 's' : ''} -> ${readable ? 'read, reported, repaired' : 'ERR_SV_CORRUPT, no bytes'}`, async () => {
       expect(vault.repairQueue()).toEqual([]);
       const key = `case-${caseNo}`;
-      await vault.put('b', key, randomBytes(sizeOf(kind))); // the old version, same size
+      await vault.put('bkt', key, randomBytes(sizeOf(kind))); // the old version, same size
       const old = read(key);
       const data = randomBytes(sizeOf(kind));
-      await vault.put('b', key, data);
+      await vault.put('bkt', key, data);
       const originals = read(key);
       const where = filesOf(key);
       // Spread the bad shards over data and parity: 1 -> [c], 2 -> [c, c+2], 3 -> [c, c+2, c+4], 6 -> all.
@@ -218,7 +218,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
       const expected = bad.map((s) => `${s}@${where[s].diskId}`).sort();
 
       if (!readable) {
-        await expect(vault.getBuffer('b', key)).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+        await expect(vault.getBuffer('bkt', key)).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
         const streamed = await streamAll(key);
         expect(streamed.error?.code).toBe('ERR_SV_CORRUPT');
         expect(streamed.bytes).toBe(0);
@@ -226,19 +226,19 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
         for (const q of queued()) expect(expected).toContain(q);
         restore(key, originals);
         await vault.repair();
-        expect(Buffer.from(await vault.getBuffer('b', key)).equals(data)).toBe(true);
+        expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data)).toBe(true);
         expect(vault.repairQueue()).toEqual([]);
         return;
       }
 
-      expect(Buffer.from(await vault.getBuffer('b', key)).equals(data)).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data)).toBe(true);
       const afterRead = queued();
       for (const q of afterRead) expect(expected, 'a read reported a good shard').toContain(q);
       if (attack.target !== 'copy' && attack.blocksIntact !== true) {
         // Every bad data shard is met by the read (its block fails, parity is read, the rest is found too).
         for (const s of bad.filter((x) => x < K)) expect(afterRead).toContain(`${s}@${where[s].diskId}`);
       }
-      expect(Buffer.from(await vault.getBuffer('b', key, { range: { start: 100, end: 5000 } })).equals(data.subarray(100, 5000))).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('bkt', key, { range: { start: 100, end: 5000 } })).equals(data.subarray(100, 5000))).toBe(true);
       const scrubbed = await vault.scrub();
       expect(scrubbed.bad, 'scrub over the whole pool finds exactly the attacked shards').toBe(count);
       expect(queued()).toEqual(expected);
@@ -251,7 +251,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
         expect(after[i].copy.equals(originals[i].copy), `manifest copy ${i} byte-identical`).toBe(true);
       }
       expect((await vault.scrub()).bad).toBe(0);
-      expect(Buffer.from(await vault.getBuffer('b', key)).equals(data)).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data)).toBe(true);
       expect(vault.repairQueue()).toEqual([]);
     });
   });
@@ -259,15 +259,15 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
   it('m + 1 bad blocks in a later stripe: getBuffer rejects; the get stream emits only verified whole stripes before the error', async () => {
     const key = 'late-stripe';
     const data = randomBytes(STRIPED_SIZE);
-    await vault.put('b', key, data);
+    await vault.put('bkt', key, data);
     const originals = read(key);
     const where = filesOf(key);
     for (const s of [0, 3, 5]) writeFileSync(where[s].shardFile!, flip(originals[s].shard!, HEADER + 2 * BLOCK + 77)); // stripe 2
-    await expect(vault.getBuffer('b', key)).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    await expect(vault.getBuffer('bkt', key)).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     const got: Uint8Array[] = [];
     let error: { code?: string } | undefined;
     try {
-      for await (const piece of vault.get('b', key)) got.push(piece as Uint8Array);
+      for await (const piece of vault.get('bkt', key)) got.push(piece as Uint8Array);
     } catch (err) {
       error = err as { code?: string };
     }

@@ -25,7 +25,7 @@ async function makePool(hosts: string[], k = 4, m = 2) {
     return { path: join(base, `d${i}`), labels: { host } };
   });
   const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k, m, blockBytes: 4096, failureDomain: 'host' });
-  await vault.createBucket('b');
+  await vault.createBucket('bkt');
   return { vault, base, meta: join(base, 'meta') };
 }
 
@@ -33,7 +33,7 @@ async function fill(vault: Vault, count: number) {
   const objects = new Map<string, Buffer>();
   for (let i = 0; i < count; i++) {
     const data = randomBytes(i % 3 === 0 ? 700 : 5 * 4096 * 4 + i); // inline and striped
-    await vault.put('b', `o${i}`, data);
+    await vault.put('bkt', `o${i}`, data);
     objects.set(`o${i}`, data);
   }
   return objects;
@@ -41,14 +41,14 @@ async function fill(vault: Vault, count: number) {
 
 /** Every object reads back, and no read needed a repair (nothing queued). */
 async function expectAllClean(vault: Vault, objects: Map<string, Buffer>) {
-  for (const [key, data] of objects) expect(Buffer.from(await vault.getBuffer('b', key)).equals(data), key).toBe(true);
+  for (const [key, data] of objects) expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data), key).toBe(true);
   expect(vault.repairQueue()).toEqual([]);
   expect((await vault.scrub()).bad).toBe(0);
 }
 
 function hostsOf(vault: Vault, key: string, hostOfDisk: Map<string, string>): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const s of vault.locate('b', key)!.shards) counts.set(hostOfDisk.get(s.diskId)!, (counts.get(hostOfDisk.get(s.diskId)!) ?? 0) + 1);
+  for (const s of vault.locate('bkt', key)!.shards) counts.set(hostOfDisk.get(s.diskId)!, (counts.get(hostOfDisk.get(s.diskId)!) ?? 0) + 1);
   return counts;
 }
 
@@ -56,7 +56,7 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
   it('a failed disk: the pool opens without it, serves every object, and replace + repair rebuilds its shards elsewhere', async () => {
     const { vault, base, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
     const objects = await fill(vault, 9);
-    await vault.delete('b', 'o1');
+    await vault.delete('bkt', 'o1');
     objects.delete('o1');
     const st0 = await vault.status();
     const victim = st0.disks.reduce((a, b) => (b.shards > a.shards ? b : a));
@@ -74,9 +74,9 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     // Every usable disk that holds a copy has a copy log of at least one segment.
     for (const d of st1.disks.filter((x) => x.ok && x.shards > 0)) expect(d.copyLog!.segments > 0 && d.copyLog!.bytes > 4096, d.id).toBe(true);
     expect(st1.objectsAtRisk).toBeGreaterThan(0);
-    for (const [key, data] of objects) expect(Buffer.from(await degraded.getBuffer('b', key)).equals(data), key).toBe(true);
+    for (const [key, data] of objects) expect(Buffer.from(await degraded.getBuffer('bkt', key)).equals(data), key).toBe(true);
     // New writes place around the offline disk (7 disks, 6 shards): not degraded.
-    const fresh = await degraded.put('b', 'while-down', randomBytes(3 * 4096 * 4));
+    const fresh = await degraded.put('bkt', 'while-down', randomBytes(3 * 4096 * 4));
     expect(fresh.degraded).toBe(false);
     expect(fresh.durableDisks).not.toContain(victim.id);
 
@@ -90,9 +90,9 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     expect(st2.disks.find((d) => d.id === victim.id)).toMatchObject({ state: 'removed', shards: 0 });
     expect(st2.disks.find((d) => d.id === newId)).toMatchObject({ state: 'active', ok: true, shards: queued });
     expect(st2.objectsAtRisk).toBe(0);
-    objects.set('while-down', Buffer.from(await degraded.getBuffer('b', 'while-down')));
+    objects.set('while-down', Buffer.from(await degraded.getBuffer('bkt', 'while-down')));
     await expectAllClean(degraded, objects);
-    await expect(degraded.getBuffer('b', 'o1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    await expect(degraded.getBuffer('bkt', 'o1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     const audit = degraded['catalog'].auditLog().map((a: { action: string }) => a.action);
     expect(audit).toEqual(expect.arrayContaining(['disk.add', 'disk.remove', 'repair.move']));
     expect(degraded['catalog'].verifyAudit()).toBe(-1);
@@ -115,7 +115,7 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     // Objects that already hold 2 shards in host "a" and one on the victim: the preferred disk is not allowed
     // for them. The victim (outside "a") is the disk with the most such objects (~3.4 expected per disk).
     const conflictsOf = (diskId: string) =>
-      [...objects.keys()].filter((key) => hostsOf(vault, key, hostOfDisk).get('a') === 2 && vault.locate('b', key)!.shards.some((s) => s.diskId === diskId));
+      [...objects.keys()].filter((key) => hostsOf(vault, key, hostOfDisk).get('a') === 2 && vault.locate('bkt', key)!.shards.some((s) => s.diskId === diskId));
     const victim = st.disks.filter((d) => d.labels.host !== 'a').reduce((a, b) => (conflictsOf(b.id).length > conflictsOf(a.id).length ? b : a));
     const conflicts = conflictsOf(victim.id);
     expect(conflicts.length).toBeGreaterThan(0);
@@ -129,10 +129,10 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     const newId = await v.replaceDisk(victim.id, { path: spare, labels: { host: 'a' } });
     hostOfDisk.set(newId, 'a');
     await v.repair();
-    for (const key of conflicts) expect(v.locate('b', key)!.shards.map((s) => s.diskId)).not.toContain(newId);
+    for (const key of conflicts) expect(v.locate('bkt', key)!.shards.map((s) => s.diskId)).not.toContain(newId);
     for (const key of objects.keys()) {
       for (const [host, count] of hostsOf(v, key, hostOfDisk)) expect(count, `${key} on ${host}`).toBeLessThanOrEqual(2);
-      expect(v.locate('b', key)!.shards.map((s) => s.diskId)).not.toContain(victim.id);
+      expect(v.locate('bkt', key)!.shards.map((s) => s.diskId)).not.toContain(victim.id);
     }
     await expectAllClean(v, objects);
     await v.close();
@@ -147,7 +147,7 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     const queued = await vault.drainDisk(target.id);
     expect(queued).toBe(target.shards);
     // Draining: still readable, takes no new shards.
-    for (let i = 0; i < 5; i++) expect((await vault.put('b', `during${i}`, randomBytes(20_000))).durableDisks).not.toContain(target.id);
+    for (let i = 0; i < 5; i++) expect((await vault.put('bkt', `during${i}`, randomBytes(20_000))).durableDisks).not.toContain(target.id);
     const r = await vault.repair();
     expect(r.moved).toBe(queued);
     expect((await vault.status()).disks.find((d) => d.id === target.id)).toMatchObject({ state: 'draining', shards: 0 });
@@ -157,11 +157,11 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
 
     mkdirSync(join(base, 'added'));
     const added = await vault.addDisk({ path: join(base, 'added'), labels: { host: 'h7' } });
-    const before = new Map([...objects.keys()].map((k) => [k, vault.locate('b', k)!.shards.map((s) => s.diskId).join()]));
+    const before = new Map([...objects.keys()].map((k) => [k, vault.locate('bkt', k)!.shards.map((s) => s.diskId).join()]));
     let used = 0;
-    for (let i = 0; i < 20; i++) if ((await vault.put('b', `after${i}`, randomBytes(20_000))).durableDisks.includes(added)) used++;
+    for (let i = 0; i < 20; i++) if ((await vault.put('bkt', `after${i}`, randomBytes(20_000))).durableDisks.includes(added)) used++;
     expect(used).toBeGreaterThan(0); // 7 active disks, 6 shards each: the new disk gets most objects
-    for (const [k, where] of before) expect(vault.locate('b', k)!.shards.map((s) => s.diskId).join()).toBe(where); // no rebalancing
+    for (const [k, where] of before) expect(vault.locate('bkt', k)!.shards.map((s) => s.diskId).join()).toBe(where); // no rebalancing
     await expect(vault.addDisk({ path: join(base, 'added'), labels: { host: 'h8' } })).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY' });
     // A disk formatted for this pool by an addDisk that crashed before its commit can be added again.
     mkdirSync(join(base, 'half'));
@@ -175,10 +175,10 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     const striped = randomBytes(3 * 4096 * 4);
     const inline = randomBytes(900);
-    await vault.put('b', 's', striped);
-    await vault.put('b', 'i', inline);
-    const s = vault.locate('b', 's')!;
-    const i = vault.locate('b', 'i')!;
+    await vault.put('bkt', 's', striped);
+    await vault.put('bkt', 'i', inline);
+    const s = vault.locate('bkt', 's')!;
+    const i = vault.locate('bkt', 'i')!;
     await vault.close();
     unlinkSync(s.shards[2].shardFile!);
     // A lost copy-log segment: every copy in it is gone (here those of both objects on that disk).
@@ -199,11 +199,11 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     expect((await v.scrub()).bad).toBe(0);
 
     // A stale copy (an older, validly signed manifest of the same key) where the first copy should be.
-    const oldBytes = copyPayload(v.locate('b', 'i')!.shards[0].copy!);
-    await v.put('b', 'i', randomBytes(800));
-    const now = v.locate('b', 'i')!;
+    const oldBytes = copyPayload(v.locate('bkt', 'i')!.shards[0].copy!);
+    await v.put('bkt', 'i', randomBytes(800));
+    const now = v.locate('bkt', 'i')!;
     forgeCopy(now.shards[0].copy!, oldBytes);
-    await v.getBuffer('b', 'i');
+    await v.getBuffer('bkt', 'i');
     expect(v.repairQueue().map((q) => `${q.key}${q.shard}`)).toEqual(['i0']);
     await v.repair();
     expect((await v.scrub()).bad).toBe(0);
@@ -213,32 +213,32 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
   it('repair goes on past an object it cannot rebuild (more than m bad shards), leaving that one queued', async () => {
     const { vault } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     const good = randomBytes(3 * 4096 * 4);
-    await vault.put('b', 'lost', randomBytes(3 * 4096 * 4));
-    await vault.put('b', 'good', good);
-    const lost = vault.locate('b', 'lost')!;
+    await vault.put('bkt', 'lost', randomBytes(3 * 4096 * 4));
+    await vault.put('bkt', 'good', good);
+    const lost = vault.locate('bkt', 'lost')!;
     for (const s of lost.shards.slice(0, 3)) unlinkSync(s.shardFile!);
-    unlinkSync(vault.locate('b', 'good')!.shards[0].shardFile!);
+    unlinkSync(vault.locate('bkt', 'good')!.shards[0].shardFile!);
     expect((await vault.scrub()).bad).toBe(4);
     const r = await vault.repair();
     expect(r).toMatchObject({ repaired: 1, failed: 3 });
     expect(r.errors).toEqual([expect.objectContaining({ key: 'lost', code: 'ERR_SV_CORRUPT' })]);
     expect(vault.repairQueue().map((q) => q.key)).toEqual(['lost', 'lost', 'lost']);
-    expect(Buffer.from(await vault.getBuffer('b', 'good')).equals(good)).toBe(true);
-    await expect(vault.getBuffer('b', 'lost')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    expect(Buffer.from(await vault.getBuffer('bkt', 'good')).equals(good)).toBe(true);
+    await expect(vault.getBuffer('bkt', 'lost')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
 
   it('the pool still opens when disks are mounted elsewhere (pool.json paths win), and refuses when fewer than k disks remain', async () => {
     const { vault, base, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     const data = randomBytes(40_000);
-    await vault.put('b', 'x', data);
+    await vault.put('bkt', 'x', data);
     await vault.close();
     const poolJson = join(meta, 'pool.json');
     renameSync(join(base, 'd0'), join(base, 'moved0'));
     writeFileSync(poolJson, readFileSync(poolJson, 'utf8').split(join(base, 'd0')).join(join(base, 'moved0')));
     const v = await Vault.open(meta);
     expect((await v.status()).disks.every((d) => d.ok)).toBe(true);
-    expect(Buffer.from(await v.getBuffer('b', 'x')).equals(data)).toBe(true);
+    expect(Buffer.from(await v.getBuffer('bkt', 'x')).equals(data)).toBe(true);
     await v.close();
     for (const d of ['moved0', 'd1', 'd2']) rmSync(join(base, d), { recursive: true });
     await expect(Vault.open(meta)).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY' });
@@ -250,7 +250,7 @@ describe.skipIf(!hasNative)('rebalancing after disks are added', () => {
     const { vault, base } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     const objects = await fill(vault, 30);
     expect(await vault.rebalance()).toBe(0); // nothing new: nothing moves
-    const before = new Map([...objects.keys()].map((k) => [k, vault.locate('b', k)!.shards.map((s) => s.diskId)]));
+    const before = new Map([...objects.keys()].map((k) => [k, vault.locate('bkt', k)!.shards.map((s) => s.diskId)]));
     mkdirSync(join(base, 'n1'));
     mkdirSync(join(base, 'n2'));
     const n1 = await vault.addDisk({ path: join(base, 'n1'), labels: { host: 'h6' } });
@@ -265,10 +265,10 @@ describe.skipIf(!hasNative)('rebalancing after disks are added', () => {
     expect(r.moved).toBe(queued); // one host per disk: the rule always allows the move
     await expectAllClean(vault, objects);
     for (const [key, was] of before) {
-      const now = vault.locate('b', key)!.shards.map((s) => s.diskId);
+      const now = vault.locate('bkt', key)!.shards.map((s) => s.diskId);
       expect(new Set(now).size, key).toBe(6); // still six disks, so six hosts
       now.forEach((id, i) => expect(id === was[i] || id === n1 || id === n2, `${key} shard ${i}`).toBe(true));
-      for (const s of vault.locate('b', key)!.shards) if (s.shardFile !== undefined) expect(existsSync(s.shardFile), key).toBe(true);
+      for (const s of vault.locate('bkt', key)!.shards) if (s.shardFile !== undefined) expect(existsSync(s.shardFile), key).toBe(true);
     }
     const st = await vault.status();
     expect(st.disks.find((d) => d.id === n1)!.shards + st.disks.find((d) => d.id === n2)!.shards).toBe(queued);
@@ -315,12 +315,12 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
   it('a lost catalog is rebuilt from the manifest copies: latest versions, deletes stay deleted, moved shards found, audit re-anchored', async () => {
     const { vault, base, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
     const objects = await fill(vault, 6);
-    await vault.put('b', 'o2', Buffer.from('overwritten, small'));
+    await vault.put('bkt', 'o2', Buffer.from('overwritten, small'));
     objects.set('o2', Buffer.from('overwritten, small'));
     const big = randomBytes(5 * 4096 * 4);
-    await vault.put('b', 'o4', big);
+    await vault.put('bkt', 'o4', big);
     objects.set('o4', big);
-    await vault.delete('b', 'o3');
+    await vault.delete('bkt', 'o3');
     objects.delete('o3');
     // A disk replaced and repaired: the moved versions are known only by their re-signed manifests.
     const victim = (await vault.status()).disks.reduce((a, b) => (b.shards > a.shards ? b : a));
@@ -331,7 +331,7 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     await vault.createBucket('gone');
     await vault.deleteBucket('gone');
     const lastAudit = vault['catalog'].auditLog().at(-1).hash as string;
-    const listed = vault.list('b');
+    const listed = vault.list('bkt');
     await vault.close();
 
     const r = await Vault.rebuildCatalog(meta);
@@ -339,27 +339,27 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     expect(r.copiesRejected).toBe(0);
     expect(r.movedAside).toMatch(/catalog-lost-/);
     const v = await Vault.open(meta, { orphanGraceMs: 0 });
-    expect(v.list('b')).toEqual(listed);
-    expect(v.listBuckets()).toEqual(['b', 'empty']);
-    await expect(v.getBuffer('b', 'o3')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    expect(v.list('bkt')).toEqual(listed);
+    expect(v.listBuckets()).toEqual(['bkt', 'empty']);
+    await expect(v.getBuffer('bkt', 'o3')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     await expectAllClean(v, objects);
     const audit = v['catalog'].auditLog();
     expect(audit[0]).toMatchObject({ action: 'catalog.rebuild' });
     expect(audit[0].detail).toContain(lastAudit);
     expect((await v.status()).disks.find((d) => d.id === victim.id)?.state).toBe('removed'); // the pool config came from pool.json
     // A put after the rebuild continues the key's sequence.
-    expect((await v.put('b', 'o4', Buffer.from('next'))).sequence).toBe('3');
+    expect((await v.put('bkt', 'o4', Buffer.from('next'))).sequence).toBe('3');
     await v.close();
   });
 
   it('copies forged by another key or planted under a wrong name are rejected', async () => {
     const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
-    await vault.put('b', 'x', Buffer.from('real'));
-    const where = vault.locate('b', 'x')!;
+    await vault.put('bkt', 'x', Buffer.from('real'));
+    const where = vault.locate('bkt', 'x')!;
     const other = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
-    await other.vault.put('b', 'x', Buffer.from('forged by a different pool key, with a higher sequence'));
-    await other.vault.put('b', 'x', Buffer.from('forged by a different pool key, with a higher sequence'));
-    const forged = other.vault.locate('b', 'x')!;
+    await other.vault.put('bkt', 'x', Buffer.from('forged by a different pool key, with a higher sequence'));
+    await other.vault.put('bkt', 'x', Buffer.from('forged by a different pool key, with a higher sequence'));
+    const forged = other.vault.locate('bkt', 'x')!;
     // The other pool's copy in a well-formed record of our pool, in the free slot after our copy on one disk
     // (a record copied as it is would not even pass the record check: it is bound to its pool and position).
     const ours = where.shards[0].copy!;
@@ -369,7 +369,7 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     const r = await Vault.rebuildCatalog(meta);
     expect(r).toMatchObject({ objects: 1, copiesRejected: 1 });
     const v = await Vault.open(meta);
-    expect(Buffer.from(await v.getBuffer('b', 'x')).toString()).toBe('real');
+    expect(Buffer.from(await v.getBuffer('bkt', 'x')).toString()).toBe('real');
     await v.close();
   });
 });
@@ -377,11 +377,11 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
 describe.skipIf(!hasNative)('garbage of superseded versions', () => {
   it('overwrites and deletes queue the old version; gc removes its files after the grace period without walking', async () => {
     const { vault } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
-    await vault.put('b', 'x', randomBytes(3 * 4096 * 4));
-    const v1 = vault.locate('b', 'x')!;
-    await vault.put('b', 'x', randomBytes(500));
-    const v2 = vault.locate('b', 'x')!;
-    await vault.delete('b', 'x');
+    await vault.put('bkt', 'x', randomBytes(3 * 4096 * 4));
+    const v1 = vault.locate('bkt', 'x')!;
+    await vault.put('bkt', 'x', randomBytes(500));
+    const v2 = vault.locate('bkt', 'x')!;
+    await vault.delete('bkt', 'x');
     expect(vault['catalog'].garbageQueue().map((g: { head: { versionId: string } }) => g.head.versionId)).toEqual([v1.versionId, v2.versionId].sort());
     expect(await vault.gc({ graceMs: 3600_000, walk: false })).toMatchObject({ supersededRemoved: 0 }); // too young
     expect(v1.shards.every((s) => existsSync(s.shardFile!))).toBe(true);
@@ -389,7 +389,7 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     expect(v1.shards.some((s) => existsSync(s.shardFile!))).toBe(false);
     expect(v2.shards.every((s) => s.shardFile === undefined)).toBe(true); // inline: its copies are all it had
     expect(vault['catalog'].garbageQueue()).toEqual([]);
-    await expect(vault.getBuffer('b', 'x')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    await expect(vault.getBuffer('bkt', 'x')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     expect((await vault.gc({ graceMs: 0 })).repairQueued).toBe(0); // the tombstone's copies are kept and complete
     await vault.close();
   });
@@ -420,7 +420,7 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
         const i = next++;
         const key = `k${i % 60}`;
         const data = randomBytes(5000);
-        const seq = BigInt((await vault.put('b', key, data)).sequence);
+        const seq = BigInt((await vault.put('bkt', key, data)).sequence);
         if (seq > (want.get(key)?.seq ?? 0n)) want.set(key, { seq, data }); // the highest acked sequence is the head
       }
     }));
@@ -428,7 +428,7 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     const done = await gcs;
     expect(done.runs).toBeGreaterThan(0);
     expect(done.segmentsRemoved, JSON.stringify(done)).toBeGreaterThan(0); // the race was real: segments went meanwhile
-    for (const [key, { data }] of want) expect(Buffer.from(await vault.getBuffer('b', key)).equals(data), key).toBe(true);
+    for (const [key, { data }] of want) expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data), key).toBe(true);
     expect((await vault.scrub()).bad).toBe(0);
     const r = await vault.gc({ graceMs: 0 });
     expect(r.repairQueued).toBe(0);
@@ -438,18 +438,18 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
 
   it('compaction: the few live copies of a mostly dead segment move, the segment goes, every object still reads', async () => {
     const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
-    for (let i = 0; i < 40; i++) await vault.put('b', `o${i}`, Buffer.from(`v1 of ${i}`));
-    const old = new Set(vault.locate('b', 'o0')!.shards.map((s) => s.copy!.file));
+    for (let i = 0; i < 40; i++) await vault.put('bkt', `o${i}`, Buffer.from(`v1 of ${i}`));
+    const old = new Set(vault.locate('bkt', 'o0')!.shards.map((s) => s.copy!.file));
     await vault.close(); // the segments are cut back to what was written
     const v = await Vault.open(meta);
-    for (let i = 0; i < 25; i++) await v.put('b', `o${i}`, Buffer.from(`v2 of ${i}`));
+    for (let i = 0; i < 25; i++) await v.put('bkt', `o${i}`, Buffer.from(`v2 of ${i}`));
     expect((await v.gc({ graceMs: 0, compact: false })).segmentsRemoved).toBe(0); // 15 of 40 still live there
     const before = v['catalog'].auditLog().length;
     const r = await v.gc({ graceMs: 0 });
     expect(r).toMatchObject({ copiesCompacted: 15 * 6, segmentsRemoved: 6 });
     expect([...old].some((f) => existsSync(f))).toBe(false);
     expect(v['catalog'].auditLog().slice(before).every((a: { action: string }) => a.action === 'gc.compact')).toBe(true);
-    for (let i = 0; i < 40; i++) expect(Buffer.from(await v.getBuffer('b', `o${i}`)).toString()).toBe(`${i < 25 ? 'v2' : 'v1'} of ${i}`);
+    for (let i = 0; i < 40; i++) expect(Buffer.from(await v.getBuffer('bkt', `o${i}`)).toString()).toBe(`${i < 25 ? 'v2' : 'v1'} of ${i}`);
     expect((await v.scrub()).bad).toBe(0);
     expect(await v.gc({ graceMs: 0 })).toMatchObject({ copiesCompacted: 0, segmentsRemoved: 0 });
     await v.close();
@@ -457,26 +457,26 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
 
   it('copy-log segments go once nothing points into them; a segment a live copy or a running put uses stays', async () => {
     const { vault, meta, base } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
-    await vault.put('b', 'a', Buffer.from('first'));
-    await vault.put('b', 'keep', Buffer.from('kept'));
-    const first = vault.locate('b', 'a')!.shards.map((s) => s.copy!.file);
-    await vault.put('b', 'a', Buffer.from('second'));
+    await vault.put('bkt', 'a', Buffer.from('first'));
+    await vault.put('bkt', 'keep', Buffer.from('kept'));
+    const first = vault.locate('bkt', 'a')!.shards.map((s) => s.copy!.file);
+    await vault.put('bkt', 'a', Buffer.from('second'));
     // The segments are still written by this process, and 'keep' lives there: nothing goes.
     expect((await vault.gc({ graceMs: 0 })).segmentsRemoved).toBe(0);
     await vault.close();
     // A new process writes new segments; overwriting both keys leaves the old segments without live records.
     const v = await Vault.open(meta);
-    await v.put('b', 'a', Buffer.from('third'));
+    await v.put('bkt', 'a', Buffer.from('third'));
     expect((await v.gc({ graceMs: 3600_000 })).segmentsRemoved).toBe(0); // too young
     expect((await v.gc({ graceMs: 0, compact: false })).segmentsRemoved).toBe(0); // 'keep' still lives in them
-    await v.put('b', 'keep', Buffer.from('kept again'));
-    const now = v.locate('b', 'a')!.shards.map((s) => s.copy!.file);
+    await v.put('bkt', 'keep', Buffer.from('kept again'));
+    const now = v.locate('bkt', 'a')!.shards.map((s) => s.copy!.file);
     expect(now.some((f) => first.includes(f))).toBe(false);
     expect((await v.gc({ graceMs: 0 })).segmentsRemoved).toBe(6);
     expect(first.some((f) => existsSync(f))).toBe(false);
     expect(now.every((f) => existsSync(f))).toBe(true);
-    expect(Buffer.from(await v.getBuffer('b', 'a')).toString()).toBe('third');
-    expect(Buffer.from(await v.getBuffer('b', 'keep')).toString()).toBe('kept again');
+    expect(Buffer.from(await v.getBuffer('bkt', 'a')).toString()).toBe('third');
+    expect(Buffer.from(await v.getBuffer('bkt', 'keep')).toString()).toBe('kept again');
     expect((await v.scrub()).bad).toBe(0);
     // Segments under preparation that a crash left, and files that are not ours, in the log directory.
     await v.close();
@@ -486,7 +486,7 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     const w = await Vault.open(meta);
     expect(w.lastRecovery.temporaryRemoved).toBe(1);
     expect(existsSync(join(base, 'd0', 'log', 'notes.txt'))).toBe(true);
-    expect(Buffer.from(await w.getBuffer('b', 'keep')).toString()).toBe('kept again');
+    expect(Buffer.from(await w.getBuffer('bkt', 'keep')).toString()).toBe('kept again');
     await w.close();
   });
 });
@@ -495,8 +495,8 @@ describe.skipIf(!hasNative)('open never trips over odd leftovers', () => {
   it('unknown files, directories with shard-like names, empty and truncated copies: open and gc survive, unknown files stay', async () => {
     const { vault, base, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     const data = randomBytes(3 * 4096 * 4);
-    await vault.put('b', 'x', data);
-    const where = vault.locate('b', 'x')!;
+    await vault.put('bkt', 'x', data);
+    const where = vault.locate('bkt', 'x')!;
     await vault.close();
     const fan = join(where.shards[0].shardFile!, '..');
     const oid = where.shards[0].shardFile!.split('/').at(-1)!.split('.')[0];
@@ -507,7 +507,7 @@ describe.skipIf(!hasNative)('open never trips over odd leftovers', () => {
     damageCopy(where.shards[1].copy!, 'truncate'); // a torn copy record
     const v = await Vault.open(meta, { orphanGraceMs: 0, recover: 'walk' });
     expect(existsSync(join(fan, 'README.txt'))).toBe(true);
-    expect(Buffer.from(await v.getBuffer('b', 'x')).equals(data)).toBe(true);
+    expect(Buffer.from(await v.getBuffer('bkt', 'x')).equals(data)).toBe(true);
     expect((await v.scrub()).bad).toBe(1); // the truncated copy (reads used another one)
     await v.repair();
     expect((await v.scrub()).bad).toBe(0);

@@ -114,15 +114,15 @@ describe.skipIf(!ready)(`power cut after every ack on six loop-mounted xfs disks
         for (const [key, data] of expected) {
           const where = `after the cut following ack ${step}: b/${key}`;
           if (data === null) {
-            await expect(vault.getBuffer('b', key), where).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
-            expect(await vault.head('b', key), where).toBeUndefined();
-            expect(vault.list('b'), where).not.toContain(key);
+            await expect(vault.getBuffer('bkt', key), where).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+            expect(await vault.head('bkt', key), where).toBeUndefined();
+            expect(vault.list('bkt'), where).not.toContain(key);
           } else {
-            expect(Buffer.from(await vault.getBuffer('b', key)).equals(data), where).toBe(true);
+            expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data), where).toBe(true);
           }
         }
         try {
-          expect(Buffer.from(await vault.getBuffer('b', 'noise')).equals(NOISE), `step ${step}: b/noise is whole`).toBe(true);
+          expect(Buffer.from(await vault.getBuffer('bkt', 'noise')).equals(NOISE), `step ${step}: b/noise is whole`).toBe(true);
           noiseSeen++;
         } catch (err) {
           expect((err as { code?: string }).code, `step ${step}: b/noise`).toBe('ERR_SV_NOT_FOUND');

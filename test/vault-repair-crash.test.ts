@@ -37,8 +37,8 @@ beforeAll(async () => {
     return { path: join(template, `d${i}`) };
   });
   const vault = await Vault.init({ disks, metaDir: join(template, 'meta'), k: 4, m: 2, blockBytes: 4096 });
-  await vault.createBucket('b');
-  for (const [key, data] of objects) await vault.put('b', key, data);
+  await vault.createBucket('bkt');
+  for (const [key, data] of objects) await vault.put('bkt', key, data);
   const st = await vault.status();
   const victim = st.disks.filter((d) => d.shards === objects.size)[0] ?? st.disks.reduce((a, b) => (b.shards > a.shards ? b : a));
   await vault.close();
@@ -79,7 +79,7 @@ describe.skipIf(!ready)(`repair under SIGKILL at every file-system call${ready ?
           if (res.stdout.includes('repaired')) finished++;
           const vault = await Vault.open(join(pool, 'meta'), { orphanGraceMs: 0 });
           try {
-            for (const [key, data] of objects) expect(Buffer.from(await vault.getBuffer('b', key)).equals(data), `${where}: ${key}`).toBe(true);
+            for (const [key, data] of objects) expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data), `${where}: ${key}`).toBe(true);
             const again = await vault.repair();
             expect(again.failed, where).toBe(0);
             expect(vault.repairQueue(), where).toEqual([]);

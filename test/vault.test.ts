@@ -24,20 +24,20 @@ async function makeVault(k = 4, m = 2, blockBytes = 4096) {
     return { path: join(base, `d${i}`), labels: { host: `h${i}` } };
   });
   const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k, m, blockBytes, failureDomain: 'host' });
-  await vault.createBucket('b');
+  await vault.createBucket('bkt');
   return { vault, disks, base };
 }
 
 /** Paths of the current version's shard files of b/key that exist, by shard. */
 function shardFiles(vault: Vault, key: string, _kind: 's'): string[] {
-  const where = vault.locate('b', key);
+  const where = vault.locate('bkt', key);
   if (where === undefined) return [];
   return where.shards.map((s) => s.shardFile).filter((f): f is string => f !== undefined && existsSync(f));
 }
 
 /** Where the current version's manifest copies of b/key are (records in the disks' copy logs), by shard. */
 function copiesOf(vault: Vault, key: string): CopyLoc[] {
-  return (vault.locate('b', key)?.shards ?? []).map((s) => s.copy).filter((c): c is CopyLoc => c !== undefined);
+  return (vault.locate('bkt', key)?.shards ?? []).map((s) => s.copy).filter((c): c is CopyLoc => c !== undefined);
 }
 
 describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavailableReason()})`}`, () => {
@@ -45,10 +45,10 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const { vault } = await makeVault();
     for (const size of [0, 1, 4095, 4096, 4097, 4 * 4096 + 1, 40 * 4096 + 123]) {
       const data = randomBytes(size);
-      const receipt = await vault.put('b', `k${size}`, data);
+      const receipt = await vault.put('bkt', `k${size}`, data);
       expect(receipt.degraded).toBe(false);
       expect(receipt.durableDisks).toHaveLength(6);
-      expect(Buffer.from(await vault.getBuffer('b', `k${size}`)).equals(data)).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('bkt', `k${size}`)).equals(data)).toBe(true);
     }
     await vault.close();
   });
@@ -56,7 +56,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   it('reads correct bytes with up to m shards missing or corrupt, and fails loudly beyond m', async () => {
     const { vault } = await makeVault();
     const data = randomBytes(10 * 4096 + 7);
-    await vault.put('b', 'x', data);
+    await vault.put('bkt', 'x', data);
     const shards = shardFiles(vault, 'x', 's');
     expect(shards).toHaveLength(6);
     const saved = shards.map((f) => readFileSync(f));
@@ -64,55 +64,55 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const flipped = Buffer.from(saved[2]);
     flipped[HEADER + 40] ^= 0x01; // bit rot in a data block
     writeFileSync(shards[2], flipped);
-    expect(Buffer.from(await vault.getBuffer('b', 'x')).equals(data)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'x')).equals(data)).toBe(true);
     const truncated = saved[4].subarray(0, 100);
     writeFileSync(shards[4], truncated); // a third bad shard: more than m = 2
-    await expect(vault.getBuffer('b', 'x')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    await expect(vault.getBuffer('bkt', 'x')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     writeFileSync(shards[4], saved[4]);
-    expect(Buffer.from(await vault.getBuffer('b', 'x')).equals(data)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'x')).equals(data)).toBe(true);
     await vault.close();
   });
 
   it('a replayed older manifest cannot roll an object back', async () => {
     const { vault } = await makeVault();
-    await vault.put('b', 'r', Buffer.from('version one'));
+    await vault.put('bkt', 'r', Buffer.from('version one'));
     const old = copyPayload(copiesOf(vault, 'r')[0]);
-    await vault.put('b', 'r', Buffer.from('version two'));
-    expect(Buffer.from(await vault.getBuffer('b', 'r')).toString()).toBe('version two');
+    await vault.put('bkt', 'r', Buffer.from('version two'));
+    expect(Buffer.from(await vault.getBuffer('bkt', 'r')).toString()).toBe('version two');
     // A disk that serves old, validly signed copies where the new ones were: every copy of v2 replaced by a
     // well-formed record holding v1's copy.
     for (const c of copiesOf(vault, 'r')) forgeCopy(c, old);
-    await expect(vault.getBuffer('b', 'r')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    await expect(vault.getBuffer('bkt', 'r')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
 
   it('head, list and delete: a deleted object stays deleted while its old files remain, and can be written again', async () => {
     const { vault } = await makeVault();
-    await vault.put('b', 'a/1', Buffer.from('one'));
-    await vault.put('b', 'a/2', Buffer.from('two'));
-    expect(vault.list('b')).toEqual(['a/1', 'a/2']);
-    expect((await vault.head('b', 'a/1'))?.size).toBe(3);
-    await vault.delete('b', 'a/1');
-    expect(vault.list('b')).toEqual(['a/2']);
-    expect(await vault.head('b', 'a/1')).toBeUndefined();
-    await expect(vault.getBuffer('b', 'a/1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
-    const again = await vault.put('b', 'a/1', Buffer.from('three'));
+    await vault.put('bkt', 'a/1', Buffer.from('one'));
+    await vault.put('bkt', 'a/2', Buffer.from('two'));
+    expect(vault.list('bkt')).toEqual(['a/1', 'a/2']);
+    expect((await vault.head('bkt', 'a/1'))?.size).toBe(3);
+    await vault.delete('bkt', 'a/1');
+    expect(vault.list('bkt')).toEqual(['a/2']);
+    expect(await vault.head('bkt', 'a/1')).toBeUndefined();
+    await expect(vault.getBuffer('bkt', 'a/1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+    const again = await vault.put('bkt', 'a/1', Buffer.from('three'));
     expect(again.sequence).toBe('3');
-    expect(Buffer.from(await vault.getBuffer('b', 'a/1')).toString()).toBe('three');
+    expect(Buffer.from(await vault.getBuffer('bkt', 'a/1')).toString()).toBe('three');
     await vault.close();
   });
 
   it('a read through bad shards queues them; repair rebuilds them byte for byte; superseded work is dropped', async () => {
     const { vault } = await makeVault();
     const data = randomBytes(9 * 4096 + 11);
-    await vault.put('b', 'y', data);
+    await vault.put('bkt', 'y', data);
     const shards = shardFiles(vault, 'y', 's');
     const originals = shards.map((f) => readFileSync(f));
     unlinkSync(shards[1]);
     const rot = Buffer.from(originals[5]);
     rot[HEADER + 100] ^= 0xff;
     writeFileSync(shards[5], rot);
-    expect(Buffer.from(await vault.getBuffer('b', 'y')).equals(data)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'y')).equals(data)).toBe(true);
     expect(vault.repairQueue().map((r) => r.shard).sort()).toEqual([1, 5]);
     const st = await vault.status();
     expect(st).toMatchObject({ objects: 1, objectsAtRisk: 1, repairQueued: 2 });
@@ -123,19 +123,19 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     expect((await vault.status()).objectsAtRisk).toBe(0);
     expect(readFileSync(shards[1]).equals(originals[1])).toBe(true);
     expect(readFileSync(shards[5]).equals(originals[5])).toBe(true);
-    await vault.getBuffer('b', 'y');
+    await vault.getBuffer('bkt', 'y');
     expect(vault.repairQueue()).toEqual([]); // nothing bad any more
     unlinkSync(shards[0]);
-    await vault.getBuffer('b', 'y'); // queues shard 0 of the current version
-    await vault.put('b', 'y', Buffer.from('newer')); // ...which is then superseded
+    await vault.getBuffer('bkt', 'y'); // queues shard 0 of the current version
+    await vault.put('bkt', 'y', Buffer.from('newer')); // ...which is then superseded
     expect(await vault.repair()).toMatchObject({ repaired: 0, dropped: 1 });
     await vault.close();
   });
 
   it('scrub finds bad parity that reads never touch, queues it, and repair fixes it; rate limit and abort work', async () => {
     const { vault } = await makeVault();
-    await vault.put('b', 'z', randomBytes(6 * 4096));
-    await vault.put('b', 'z2', randomBytes(100));
+    await vault.put('bkt', 'z', randomBytes(6 * 4096));
+    await vault.put('bkt', 'z2', randomBytes(100));
     const shards = shardFiles(vault, 'z', 's');
     const parity = readFileSync(shards[4]);
     parity[HEADER + 10] ^= 1;
@@ -175,11 +175,11 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     let rssPeak = rssBefore;
     const timer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 5);
     try {
-      const receipt = await vault.put('b', 'big', Readable.from(source()));
+      const receipt = await vault.put('bkt', 'big', Readable.from(source()));
       expect(receipt.degraded).toBe(false);
       let got = 0;
       let ok = true;
-      for await (const piece of vault.get('b', 'big')) {
+      for await (const piece of vault.get('bkt', 'big')) {
         const u8 = piece as Uint8Array;
         for (let j = (4096 - (got % 4096)) % 4096; j < u8.length; j += 4096) ok &&= u8[j] === pattern(got + j);
         got += u8.length;
@@ -193,41 +193,41 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     // A 128 MiB object through bounded batches: far below the object size.
     expect(rssPeak - rssBefore).toBeLessThan(100 << 20);
     const start = 3 * (4 << 16) + 5; // inside stripe 3
-    const slice = await vault.getBuffer('b', 'big', { range: { start, end: start + 70_000 } });
+    const slice = await vault.getBuffer('bkt', 'big', { range: { start, end: start + 70_000 } });
     expect(slice.length).toBe(70_000);
     expect(slice[4096 - (start % 4096)]).toBe(pattern(start + 4096 - (start % 4096)));
-    await expect(vault.getBuffer('b', 'big', { range: { start: 10, end: 5 } })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    await expect(vault.getBuffer('bkt', 'big', { range: { start: 10, end: 5 } })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
     const ac = new AbortController();
     ac.abort();
-    await expect(vault.put('b', 'aborted', Buffer.alloc(10), { signal: ac.signal })).rejects.toMatchObject({ code: 'ERR_SV_ABORTED' });
-    expect(vault.list('b')).toEqual(['big']);
+    await expect(vault.put('bkt', 'aborted', Buffer.alloc(10), { signal: ac.signal })).rejects.toMatchObject({ code: 'ERR_SV_ABORTED' });
+    expect(vault.list('bkt')).toEqual(['big']);
     await vault.close();
   });
 
   it('small objects live inline in the manifest copies: one file per disk, survive m lost copies, scrub + repair them', async () => {
     const { vault } = await makeVault();
     const data = randomBytes(5000);
-    await vault.put('b', 'small', data);
+    await vault.put('bkt', 'small', data);
     expect(shardFiles(vault, 'small', 's')).toEqual([]); // no shard files at all
     const copies = copiesOf(vault, 'small');
     expect(copies).toHaveLength(6);
     expect(new Set(copies.map((c) => c.file)).size).toBe(6); // one per disk
     damageCopy(copies[0], 'zero');
     damageCopy(copies[1], 'flip');
-    expect(Buffer.from(await vault.getBuffer('b', 'small')).equals(data)).toBe(true);
-    expect(Buffer.from(await vault.getBuffer('b', 'small', { range: { start: 100, end: 200 } })).equals(data.subarray(100, 200))).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'small')).equals(data)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'small', { range: { start: 100, end: 200 } })).equals(data.subarray(100, 200))).toBe(true);
     expect((await vault.scrub()).bad).toBe(2);
     expect((await vault.repair()).repaired).toBe(2);
     expect(copiesOf(vault, 'small')).toHaveLength(6);
     expect((await vault.scrub()).bad).toBe(0);
     for (const c of copiesOf(vault, 'small')) damageCopy(c, 'truncate');
-    await expect(vault.getBuffer('b', 'small')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
+    await expect(vault.getBuffer('bkt', 'small')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
 
   it('scrub is resumable: an aborted pass continues after the last object it checked, a finished one starts over', async () => {
     const { vault } = await makeVault();
-    for (let i = 0; i < 6; i++) await vault.put('b', `s${i}`, randomBytes(i % 2 === 0 ? 3 * 4096 * 4 : 200));
+    for (let i = 0; i < 6; i++) await vault.put('bkt', `s${i}`, randomBytes(i % 2 === 0 ? 3 * 4096 * 4 : 200));
     const rot = shardFiles(vault, 's4', 's')[1];
     const bytes = readFileSync(rot);
     bytes[HEADER + 5] ^= 0x40;
@@ -263,11 +263,11 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
 
 describe.skipIf(!hasNative)('vault: names are checked at the edge, before anything is written', () => {
   it.each([
-    ['empty key', 'b', '', 'ERR_SV_OUT_OF_RANGE'],
-    ['key over 1024 UTF-8 bytes (600 two-byte characters)', 'b', 'é'.repeat(600), 'ERR_SV_OUT_OF_RANGE'],
-    ['key with NUL', 'b', 'a\0b', 'ERR_SV_OUT_OF_RANGE'],
-    ['lone surrogate', 'b', 'a\uD800', 'ERR_SV_OUT_OF_RANGE'],
-    ['key not a string', 'b', 42, 'ERR_SV_INVALID_ARG_TYPE'],
+    ['empty key', 'bkt', '', 'ERR_SV_OUT_OF_RANGE'],
+    ['key over 1024 UTF-8 bytes (600 two-byte characters)', 'bkt', 'é'.repeat(600), 'ERR_SV_OUT_OF_RANGE'],
+    ['key with NUL', 'bkt', 'a\0b', 'ERR_SV_OUT_OF_RANGE'],
+    ['lone surrogate', 'bkt', 'a\uD800', 'ERR_SV_OUT_OF_RANGE'],
+    ['key not a string', 'bkt', 42, 'ERR_SV_INVALID_ARG_TYPE'],
     ['bucket over 63 bytes', 'x'.repeat(64), 'k', 'ERR_SV_OUT_OF_RANGE'],
   ])('%s', async (_what, bucket, key, code) => {
     const { vault, disks } = await makeVault();
@@ -286,19 +286,19 @@ describe.skipIf(!hasNative)('vault: range reads', () => {
   it('read only the blocks they cover; a bad covered block is rebuilt, a bad uncovered one is not even read', async () => {
     const { vault } = await makeVault();
     const data = randomBytes(4 * 4096 * 3); // 3 stripes of 4 x 4 KiB
-    await vault.put('b', 'r', data);
+    await vault.put('bkt', 'r', data);
     const files = shardFiles(vault, 'r', 's');
     // Data block 2 of every stripe is unreadable; a range inside block 1 of stripe 1 does not touch it.
     writeFileSync(files[2], Buffer.alloc(10));
     const start = 4 * 4096 + 4096 + 100;
-    expect(Buffer.from(await vault.getBuffer('b', 'r', { range: { start, end: start + 2000 } })).equals(data.subarray(start, start + 2000))).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'r', { range: { start, end: start + 2000 } })).equals(data.subarray(start, start + 2000))).toBe(true);
     expect(vault.repairQueue()).toEqual([]); // the bad shard was never read
     // A range crossing into block 2: rebuilt from parity, verified, and the bad shard reported.
     const s2 = 4 * 4096 + 2 * 4096 - 50;
-    expect(Buffer.from(await vault.getBuffer('b', 'r', { range: { start: s2, end: s2 + 100 } })).equals(data.subarray(s2, s2 + 100))).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'r', { range: { start: s2, end: s2 + 100 } })).equals(data.subarray(s2, s2 + 100))).toBe(true);
     expect(vault.repairQueue().map((q) => q.shard)).toEqual([2]);
     for (const [a, z] of [[0, 1], [4095, 4097], [data.length - 1, data.length], [0, data.length], [5, 5]]) {
-      expect(Buffer.from(await vault.getBuffer('b', 'r', { range: { start: a, end: z } })).equals(data.subarray(a, z)), `${a}..${z}`).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('bkt', 'r', { range: { start: a, end: z } })).equals(data.subarray(a, z)), `${a}..${z}`).toBe(true);
     }
     await vault.close();
   });
@@ -308,14 +308,14 @@ describe.skipIf(!hasNative)('vault: concurrent writers of one key', () => {
   it('all commit, one after the other (distinct sequences, last writer wins), none fails the compare-and-set', async () => {
     const { vault } = await makeVault();
     const bodies = Array.from({ length: 8 }, (_, i) => randomBytes(i % 2 === 0 ? 3 * 4096 * 4 + i : 100 + i));
-    const receipts = await Promise.all(bodies.map((b) => vault.put('b', 'hot', b)));
+    const receipts = await Promise.all(bodies.map((b) => vault.put('bkt', 'hot', b)));
     const sequences = receipts.map((r) => Number(r.sequence)).sort((a, b) => a - b);
     expect(sequences).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const last = receipts.reduce((a, b) => (Number(b.sequence) > Number(a.sequence) ? b : a));
-    expect(Buffer.from(await vault.getBuffer('b', 'hot')).equals(bodies[receipts.indexOf(last)])).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'hot')).equals(bodies[receipts.indexOf(last)])).toBe(true);
     // A delete racing puts: the final state is whichever committed last.
-    const ops = await Promise.all([vault.put('b', 'hot', randomBytes(50)), vault.delete('b', 'hot'), vault.put('b', 'hot', randomBytes(60_000))]);
-    const head = await vault.head('b', 'hot');
+    const ops = await Promise.all([vault.put('bkt', 'hot', randomBytes(50)), vault.delete('bkt', 'hot'), vault.put('bkt', 'hot', randomBytes(60_000))]);
+    const head = await vault.head('bkt', 'hot');
     expect(head?.size).toBe(60_000);
     expect(Number((ops[2] as { sequence: string }).sequence)).toBe(11);
     await vault.close();
@@ -328,8 +328,8 @@ describe.skipIf(!hasNative)('vault: small streams', () => {
     for (const size of [0, 1, 16 * 1024, 16 * 1024 + 1, 40_000]) {
       const data = randomBytes(size);
       const chunks = Array.from({ length: Math.ceil(size / 3000) }, (_, i) => data.subarray(i * 3000, (i + 1) * 3000));
-      await vault.put('b', `s${size}`, Readable.from(chunks));
-      expect(Buffer.from(await vault.getBuffer('b', `s${size}`)).equals(data), String(size)).toBe(true);
+      await vault.put('bkt', `s${size}`, Readable.from(chunks));
+      expect(Buffer.from(await vault.getBuffer('bkt', `s${size}`)).equals(data), String(size)).toBe(true);
       expect(shardFiles(vault, `s${size}`, 's').length, String(size)).toBe(size <= 16 * 1024 ? 0 : 6);
     }
     await vault.close();

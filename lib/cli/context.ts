@@ -107,7 +107,11 @@ export async function poolFacts(meta: string): Promise<PoolFacts | undefined> {
 }
 
 /** Opens the pool at ctx.meta, runs `fn`, closes the pool whatever happens. */
-export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>): Promise<T> {
+/**
+ * Opens the pool for one command. `readOnly`: commands that only read (ls, get, buckets, status, audit) open
+ * without the pool lock, so they work in a second shell while a daemon or a long repair holds the pool.
+ */
+export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   if (!existsSync(join(ctx.meta, 'pool.json'))) {
     throw new CliError(
       ErrorCode.NOT_FOUND,
@@ -115,7 +119,7 @@ export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>): Prom
       `pass the pool's metadata directory with --meta DIR, or create a pool: \`shardvault init --disk PATH --disk PATH ... --meta ${ctx.meta}\``,
     );
   }
-  const vault = await Vault.open(ctx.meta);
+  const vault = await Vault.open(ctx.meta, options.readOnly === true ? { readOnly: true } : {});
   try {
     return await fn(vault);
   } finally {

@@ -3,8 +3,8 @@
  * with the command that fixes it). `status`, `scrub` and `repair` all show this, so a missing or emptied disk
  * directory is reported as work to do by whichever command the operator runs.
  *
- * The library's status() is getting a per-disk `condition` and `hint`; until it has them, the condition is
- * derived from `state`, `ok` and the `problem` text (lib/disk.ts diskProblem). When present they win.
+ * The library's status() reports each disk's `condition` (used as it is); without one (the offline view, read
+ * from pool.json when the pool cannot open) it is derived from `state`, `ok` and the `problem` text.
  */
 import { existsSync } from 'node:fs';
 
@@ -49,9 +49,10 @@ export interface Action {
 /** What to do about one disk, or undefined when it needs nothing. `suggest` formats a shardvault command. */
 export function diskAction(d: DiskHealthInput, condition: DiskCondition, suggest: (args: string) => string): Action | undefined {
   const replace = suggest(`disk replace ${d.id} PATH`);
-  const libraryHint = typeof d.hint === 'string' && d.hint.length > 0 ? d.hint : undefined;
   const held = d.shards > 0 ? `; it holds ${d.shards} shard(s), rebuilt elsewhere once replaced` : '';
-  const withHint = (message: string, command?: string): Action => ({ disk: d.id, message: libraryHint ?? message, ...(command !== undefined ? { command } : {}) });
+  // The CLI words its own advice (its commands carry this run's --meta); the library's `hint` says the same for
+  // embedders and stays in the JSON disk entries.
+  const withHint = (message: string, command?: string): Action => ({ disk: d.id, message, ...(command !== undefined ? { command } : {}) });
   switch (condition) {
     case 'online':
     case 'removed':

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError } from 'commander';
 
+import { registerAudit } from './commands/audit.js';
 import { registerBuckets } from './commands/buckets.js';
 import { registerDisk } from './commands/disk.js';
 import { registerInfo } from './commands/info.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerBuckets(program);
   registerObjects(program);
   registerStatus(program);
+  registerAudit(program);
   registerMaintenance(program);
   registerDisk(program);
   return program;

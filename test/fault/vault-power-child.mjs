@@ -10,9 +10,9 @@ const disks = Array.from({ length: 6 }, (_, i) => {
   return { path: join(base, `d${i}`) };
 });
 const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k: 4, m: 2, blockBytes: 16384 });
-await vault.createBucket('b');
-await vault.put('b', 'one', Buffer.alloc(100_000, 0x41));
+await vault.createBucket('bkt');
+await vault.put('bkt', 'one', Buffer.alloc(100_000, 0x41));
 console.log('acked 1');
-await vault.put('b', 'two', Buffer.alloc(7, 0x42));
+await vault.put('bkt', 'two', Buffer.alloc(7, 0x42));
 console.log('acked 2');
 process.exit(0);

@@ -13,12 +13,12 @@ const { Vault } = await import(join(distDir, 'lib', 'vault.js'));
 let vault;
 if (step === 1) {
   vault = await Vault.init({ disks: JSON.parse(disksJson), metaDir: meta, k: 4, m: 2, blockBytes: 4096 });
-  await vault.createBucket('b');
+  await vault.createBucket('bkt');
 } else {
   vault = await Vault.open(meta, { orphanGraceMs: 3600_000 });
 }
 const op = OPS[step - 1];
-if (op.data === null) await vault.delete('b', op.key);
-else await vault.put('b', op.key, op.data);
+if (op.data === null) await vault.delete('bkt', op.key);
+else await vault.put('bkt', op.key, op.data);
 console.log(`acked ${step}`);
-for (;;) await vault.put('b', 'noise', NOISE);
+for (;;) await vault.put('bkt', 'noise', NOISE);

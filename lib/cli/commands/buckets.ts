@@ -47,6 +47,6 @@ export function registerBuckets(program: Command): void {
       return withVault(ctx, async (v) => {
         const buckets = v.listBuckets();
         ctx.result({ buckets }, buckets);
-      });
+      }, { readOnly: true });
     });
 }

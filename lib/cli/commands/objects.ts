@@ -125,7 +125,7 @@ export function registerObjects(program: Command): void {
         }
         bar.done(got, 'verified');
         if (!toStdout) ctx.result({ bucket, key, size: got, versionId: head.versionId, out }, `get ${bucket}/${key}: ${formatBytes(got)} verified, written to ${out}`);
-      });
+      }, { readOnly: true });
     });
 
   program
@@ -142,7 +142,7 @@ export function registerObjects(program: Command): void {
         if (!v.listBuckets().includes(bucket)) throw new CliError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
         const keys = v.list(bucket, { prefix: o.prefix, startAfter: o.startAfter, limit: o.limit });
         ctx.result({ bucket, keys }, keys);
-      });
+      }, { readOnly: true });
     });
 
   program

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 
 import type { Command } from 'commander';
 
-import { diskProblem, type DiskConfig } from '../../disk.js';
+import { diskCondition as libraryDiskCondition, type DiskConfig } from '../../disk.js';
 import { ErrorCode } from '../../errors.js';
 import type { Vault } from '../../vault.js';
-import { Ctx, metaOption, poolFacts, withVault } from '../context.js';
+import { Ctx, metaOption, withVault } from '../context.js';
+import { CliError } from '../errors.js';
 import { diskAction, diskCondition, poolActions, type Action, type DiskCondition } from '../health.js';
 import { formatBytes } from '../units.js';
 
@@ -18,7 +19,7 @@ type LibraryStatus = Awaited<ReturnType<Vault['status']>>;
 type LibraryDisk = LibraryStatus['disks'][number];
 
 /** A status() disk with what the CLI adds (JSON field names, see docs/cli.md). */
-export type DiskView = Omit<LibraryDisk, 'shards' | 'repairQueued'> & {
+export type DiskView = Omit<LibraryDisk, 'shards' | 'repairQueued' | 'errors'> & {
   /** null when the pool did not open (unknown). */
   shards: number | null;
   repairQueued: number | null;
@@ -28,8 +29,8 @@ export type DiskView = Omit<LibraryDisk, 'shards' | 'repairQueued'> & {
   usedBytes?: number;
   /** What to do about this disk (absent when nothing). */
   hint?: string;
-  /** Errors counted on this disk, when the library reports them. */
-  errors?: number;
+  /** I/O errors counted on this disk since the pool was opened (absent when the pool did not open). */
+  errors?: { read: number; write: number };
 };
 
 export interface StatusView {
@@ -49,9 +50,7 @@ export interface StatusView {
 /** The library's status() with conditions, domains and actions added (shared by status, scrub and repair). */
 export async function statusView(ctx: Ctx, v: Vault): Promise<StatusView> {
   const s = await v.status();
-  const facts = await poolFacts(ctx.meta);
-  const level = (s as { failureDomain?: unknown }).failureDomain;
-  const failureDomain = typeof level === 'string' ? level : facts?.failureDomain ?? 'disk';
+  const failureDomain = s.pool.failureDomain;
   const suggest = (a: string) => ctx.suggest(a);
   const disks = s.disks.map((d): DiskView => {
     const condition = diskCondition(d);
@@ -64,15 +63,23 @@ export async function statusView(ctx: Ctx, v: Vault): Promise<StatusView> {
       ...(action !== undefined ? { hint: action.message } : {}),
     };
   });
+  // Status opens read-only, which works with any number of usable disks; the pool itself (reads and writes)
+  // needs k. Say so first, and `status` then exits 5 like a failed read-write open would.
+  const usable = disks.filter((d) => d.condition === 'online' || d.condition === 'draining').length;
+  const actions = poolActions(s.disks, s.repairQueued, suggest);
+  if (usable < s.pool.k) {
+    actions.unshift({ message: `the pool opens with ${s.pool.k} usable disks (${usable} now): bring disks back first; until then nothing can be read or written` });
+  }
   return {
-    poolOpen: true,
-    ...(facts !== undefined ? { k: facts.k, m: facts.m } : {}),
+    poolOpen: usable >= s.pool.k,
+    k: s.pool.k,
+    m: s.pool.m,
     failureDomain,
     disks,
     objects: s.objects,
     objectsAtRisk: s.objectsAtRisk,
     repairQueued: s.repairQueued,
-    actions: poolActions(s.disks, s.repairQueued, suggest),
+    actions,
   };
 }
 
@@ -91,9 +98,10 @@ async function offlineView(ctx: Ctx): Promise<StatusView | undefined> {
   }
   const disks = await Promise.all(
     boot.disks.map(async (d): Promise<DiskView> => {
-      const problem = d.state === 'removed' ? 'removed from the pool' : await diskProblem(d, boot.poolId);
+      const found = d.state === 'removed' ? { condition: 'removed' as const, problem: 'removed from the pool' } : await libraryDiskCondition(d, boot.poolId);
+      const problem = found?.problem;
       const base = { id: d.id, path: d.path, state: d.state, labels: d.labels, ok: problem === undefined, ...(problem !== undefined ? { problem } : {}), repairQueued: 0, shards: 0, sameDeviceAs: [] };
-      const condition = diskCondition(base);
+      const condition = found?.condition ?? (d.state === 'draining' ? 'draining' : 'online');
       const where = condition === 'missing' || condition === 'empty' || condition === 'wrong-device' ? `mount it back at ${d.path}` : `fix ${d.path}`;
       return {
         ...base, shards: null, repairQueued: null, condition, domain: boot.failureDomain === 'disk' ? d.id : d.labels[boot.failureDomain] ?? null,
@@ -129,17 +137,17 @@ export function statusLines(ctx: Ctx, s: StatusView): string[] {
     `pool ${ctx.meta}: ${s.k !== undefined ? `${s.k}+${s.m}, ` : ''}failure domain "${s.failureDomain}", ${shown.length} disk(s): ${counts}${removed > 0 ? ` (${removed} removed, not shown)` : ''}${s.poolOpen ? '' : '; the pool cannot open'}`,
   ];
   const count = (n: number | null) => (n === null ? '?' : String(n));
-  const withErrors = shown.some((d) => typeof d.errors === 'number');
+  const withErrors = shown.some((d) => d.errors !== undefined);
   // With the level `disk`, each disk is its own domain: the column would repeat the id.
   const byLabel = s.failureDomain !== 'disk';
   const header = ['DISK', 'STATE', ...(byLabel ? [s.failureDomain.toUpperCase()] : []), 'USED', 'FREE', 'SHARDS', 'TO REPAIR', ...(withErrors ? ['ERRORS'] : []), 'PROBLEM'];
   const rows = shown.map((d) => [
     d.id, d.condition, ...(byLabel ? [d.domain ?? '-'] : []),
     d.usedBytes !== undefined ? formatBytes(d.usedBytes) : '-', d.freeBytes !== undefined ? formatBytes(d.freeBytes) : '-',
-    count(d.shards), count(d.repairQueued), ...(withErrors ? [typeof d.errors === 'number' ? String(d.errors) : '-'] : []), problemText(d),
+    count(d.shards), count(d.repairQueued), ...(withErrors ? [d.errors !== undefined ? `${d.errors.read}r ${d.errors.write}w` : '-'] : []), problemText(d),
   ]);
   lines.push(...table([header, ...rows]));
-  lines.push(s.poolOpen ? `objects ${s.objects}, at risk ${s.objectsAtRisk}, repair queued ${s.repairQueued}` : 'objects ?, at risk ?, repair queued ? (known once the pool opens)');
+  lines.push(s.objects !== null ? `objects ${s.objects}, at risk ${s.objectsAtRisk}, repair queued ${s.repairQueued}` : 'objects ?, at risk ?, repair queued ? (known once the pool opens)');
   const shared = shown.filter((d) => d.condition === 'online' && d.sameDeviceAs.length > 0);
   if (s.actions.length === 0) lines.push('nothing to do: every disk is online and no repair is queued');
   else lines.push('what to do:', ...s.actions.map((a) => `  ${a.message}`));
@@ -154,16 +162,19 @@ export function registerStatus(program: Command): void {
     .option(...metaOption)
     .action(async (_o: unknown, cmd: Command) => {
       const ctx = Ctx.of(cmd);
+      let view: StatusView;
       try {
-        await withVault(ctx, async (v) => {
-          const s = await statusView(ctx, v);
-          ctx.result(s, statusLines(ctx, s));
-        });
+        view = await withVault(ctx, (v) => statusView(ctx, v), { readOnly: true });
       } catch (err) {
-        // Too few usable disks to open: show them anyway, then fail with the open's error (exit 5).
+        // The pool did not open at all: show its disks from pool.json anyway, then fail with the open's error.
         const offline = (err as { code?: string }).code === ErrorCode.DISK_IDENTITY ? await offlineView(ctx) : undefined;
         if (offline !== undefined) ctx.result(offline, statusLines(ctx, offline));
         throw err;
+      }
+      ctx.result(view, statusLines(ctx, view));
+      if (!view.poolOpen) {
+        const usable = view.disks.filter((d) => d.condition === 'online' || d.condition === 'draining').length;
+        throw new CliError(ErrorCode.DISK_IDENTITY, `only ${usable} disk(s) usable, the pool needs ${view.k}`, 'bring the missing disks back (mount them at their paths), then run `shardvault status` again');
       }
     });
 }
