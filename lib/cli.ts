@@ -152,10 +152,19 @@ program
   .option(...metaOption)
   .option('--prefix <prefix>', 'only keys starting with this')
   .option('--start-after <key>', 'only keys after this one')
-  .option('--limit <count>', 'at most this many keys', positiveInt, 1000)
-  .action((bucket: string, o: { meta: string; prefix?: string; startAfter?: string; limit: number }) =>
+  .option('--limit <count>', 'at most this many keys (default: all)', positiveInt)
+  .action((bucket: string, o: { meta: string; prefix?: string; startAfter?: string; limit?: number }) =>
     withVault(o.meta, async (v) => {
-      for (const k of v.list(bucket, { prefix: o.prefix, startAfter: o.startAfter, limit: o.limit })) console.log(k);
+      // Page through the listing (1000 keys a page) until --limit keys are printed or none are left.
+      const limit = o.limit ?? Infinity;
+      let printed = 0;
+      let continuationToken: string | undefined;
+      do {
+        const page = await v.list(bucket, { prefix: o.prefix, startAfter: o.startAfter, continuationToken, maxKeys: Math.min(1000, limit - printed) });
+        for (const obj of page.objects) console.log(obj.key);
+        printed += page.objects.length;
+        continuationToken = page.nextContinuationToken;
+      } while (continuationToken !== undefined && printed < limit);
     }),
   );
 

@@ -43,7 +43,8 @@ import {
 import { MANIFEST_LIMITS, signManifest, verifyManifest, type Manifest } from './manifest.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
 import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
-import { integer } from './validate.js';
+import { decodeListToken, encodeListToken, listTokenKey } from './listing.js';
+import { integer, optionsObject } from './validate.js';
 
 export interface VaultDiskSpec {
   path: string;
@@ -111,6 +112,29 @@ export interface GcResult {
   copiesCompacted: number;
   repairQueued: number;
 }
+
+export interface ListOptions {
+  /** Only keys starting with this (default ''). */
+  prefix?: string;
+  /** Roll keys up to prefix + ... + delimiter (a "directory") into commonPrefixes. */
+  delimiter?: string;
+  /** First page only: keys after this one (byte order). Ignored when a continuation token is given. */
+  startAfter?: string;
+  /** `nextContinuationToken` of the previous page of the same listing. */
+  continuationToken?: string;
+  /** Keys plus common prefixes per page: 1..1000, default 1000. */
+  maxKeys?: number;
+}
+
+export interface ListResult {
+  objects: Array<{ key: string; size: number; lastModified: Date; etag?: string }>;
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextContinuationToken?: string;
+}
+
+/** Most keys (plus common prefixes) one list() page returns, as S3's ListObjectsV2. */
+export const LIST_KEYS_MAX = 1000;
 
 export interface ScrubProgress {
   objects: number;
@@ -192,7 +216,10 @@ export class Vault {
     private readonly codec: ReedSolomon,
   ) {
     this.#keyId = keyId(publicKey);
+    this.#listTokenKey = listTokenKey(privateKey);
   }
+
+  readonly #listTokenKey: Uint8Array;
 
   /** Formats the disks and the meta directory. Refuses disks that already belong to a pool. */
   static async init(options: VaultInitOptions): Promise<Vault> {
@@ -349,7 +376,7 @@ export class Vault {
           const head: Head = {
             versionId: hex(manifest.versionId), sequence: manifest.sequence, manifestHash, tombstone: manifest.tombstone,
             placement: manifest.placement, copies: manifest.placement.map((id) => refs.get(id) ?? null), striped: manifest.stripeCount > 0,
-            committedMs: manifest.timeMs,
+            committedMs: manifest.timeMs, size: manifest.size, timeMs: manifest.timeMs,
           };
           return { head, manifest };
         });
@@ -697,7 +724,7 @@ export class Vault {
           { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n },
           this.catalog.commit({
             bucket, key, expectedSequence: head?.sequence ?? 0n,
-            head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs },
+            head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs, size, timeMs: manifest.timeMs },
             audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
             repair: placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }])),
           }),
@@ -783,7 +810,7 @@ export class Vault {
         { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m },
         this.catalog.commit({
           bucket, key, expectedSequence: head?.sequence ?? 0n,
-          head: { versionId: vid, sequence, manifestHash, tombstone, placement, copies: refs.map((r) => r ?? null), striped: false, committedMs: Date.now() },
+          head: { versionId: vid, sequence, manifestHash, tombstone, placement, copies: refs.map((r) => r ?? null), striped: false, committedMs: Date.now(), size: inline.length, timeMs: manifest.timeMs },
           audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
           repair: placement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ disk, shard }])),
         }),
@@ -793,8 +820,50 @@ export class Vault {
     }
   }
 
-  list(bucket: string, options?: { prefix?: string; startAfter?: string; limit?: number }): string[] {
-    return this.catalog.list(bucket, options);
+  /**
+   * One page of bucket's live keys, S3 ListObjectsV2 semantics: keys starting with `prefix`, in UTF-8 byte order
+   * (as LMDB keeps them, and as S3 lists), after `startAfter` (first page) or where `continuationToken` (from
+   * the previous page) left off; with `delimiter`, keys holding it after the prefix are rolled up into
+   * `commonPrefixes` (prefix + ... + delimiter). Keys and common prefixes together count toward `maxKeys`
+   * (default and at most 1000). `isTruncated` says more follow: pass `nextContinuationToken` to get them;
+   * a listing never stops silently. Tokens are authenticated (ERR_SV_INVALID_TOKEN when forged, altered, or
+   * reused with another bucket, prefix or delimiter).
+   */
+  async list(bucket: string, options: ListOptions = {}): Promise<ListResult> {
+    const o = optionsObject<ListOptions>('options', options, ['prefix', 'delimiter', 'startAfter', 'continuationToken', 'maxKeys']);
+    checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
+    const prefix = o.prefix === undefined ? '' : listString('prefix', o.prefix, 0);
+    const delimiter = o.delimiter === undefined ? undefined : listString('delimiter', o.delimiter, 1);
+    const startAfter = o.startAfter === undefined ? undefined : listString('startAfter', o.startAfter, 0);
+    const maxKeys = o.maxKeys === undefined ? LIST_KEYS_MAX : integer('maxKeys', o.maxKeys, 1, LIST_KEYS_MAX);
+    if (!this.catalog.hasBucket(bucket)) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
+    const resume = o.continuationToken !== undefined
+      ? decodeListToken(this.#listTokenKey, o.continuationToken, { bucket, prefix, delimiter })
+      : undefined;
+    const after = resume !== undefined ? { value: resume.last, isPrefix: resume.isPrefix } : startAfter !== undefined ? { value: startAfter, isPrefix: false } : undefined;
+    const { entries, truncated } = await this.catalog.listPage(bucket, { prefix, delimiter, after, maxKeys });
+    const objects: ListResult['objects'] = [];
+    const commonPrefixes: string[] = [];
+    for (const e of entries) {
+      if ('prefix' in e) {
+        commonPrefixes.push(e.prefix);
+        continue;
+      }
+      let { size, timeMs, etag } = e.head;
+      if (size === undefined || timeMs === undefined) {
+        // A head committed before heads carried size and time: from its verified manifest.
+        const { manifest } = await this.#loadManifest(bucket, e.key, e.head);
+        size = manifest.size;
+        timeMs = manifest.timeMs;
+        etag = undefined;
+      }
+      objects.push({ key: e.key, size, lastModified: new Date(timeMs), ...(etag !== undefined ? { etag } : {}) });
+    }
+    const last = entries[entries.length - 1];
+    return {
+      objects, commonPrefixes, isTruncated: truncated,
+      ...(truncated ? { nextContinuationToken: encodeListToken(this.#listTokenKey, { bucket, prefix, delimiter, last: 'prefix' in last ? last.prefix : last.key, isPrefix: 'prefix' in last }) } : {}),
+    };
   }
 
   // ---------------------------------------------------------------- read path
@@ -1630,6 +1699,16 @@ function checkName(what: string, v: unknown, max: number): void {
   if (bytes === 0 || bytes > max || v.includes('\0') || !isWellFormed(v)) {
     throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${what} must be 1..${max} UTF-8 bytes, without NUL or lone surrogates`);
   }
+}
+
+/** A list() prefix, delimiter or startAfter: a string of at most 1024 UTF-8 bytes, no NUL, well-formed. */
+function listString(what: string, v: unknown, minBytes: number): string {
+  if (typeof v !== 'string') throw typeError(what, 'a string', v);
+  const bytes = utf8.encode(v).length;
+  if (bytes < minBytes || bytes > MANIFEST_LIMITS.keyBytesMax || v.includes('\0') || !isWellFormed(v)) {
+    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${what} must be ${minBytes}..${MANIFEST_LIMITS.keyBytesMax} UTF-8 bytes, without NUL or lone surrogates`);
+  }
+  return v;
 }
 
 function checkObjectName(bucket: unknown, key: unknown, principal?: unknown): void {
