@@ -17,5 +17,6 @@ export { encodeManifest, decodeManifest, signManifest, verifyManifest, MANIFEST_
 export type { Manifest } from './manifest.js';
 export { Catalog } from './catalog.js';
 export type { Head, AuditRecord, CommitRequest } from './catalog.js';
-export { Vault } from './vault.js';
-export type { VaultInitOptions, VaultDiskSpec, Receipt } from './vault.js';
+export { Vault, LIST_KEYS_MAX } from './vault.js';
+export { AbortError } from './abort.js';
+export type { VaultInitOptions, VaultDiskSpec, Receipt, ListOptions, ListResult, ScrubProgress } from './vault.js';

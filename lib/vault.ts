@@ -43,6 +43,7 @@ import {
 import { MANIFEST_LIMITS, signManifest, verifyManifest, type Manifest } from './manifest.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
 import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
+import { checkSignal, throwIfAborted } from './abort.js';
 import { decodeListToken, encodeListToken, listTokenKey } from './listing.js';
 import { integer, optionsObject } from './validate.js';
 
@@ -540,6 +541,8 @@ export class Vault {
     options: { principal?: string; signal?: AbortSignal } | string = {},
   ): Promise<Receipt> {
     const { principal = 'local', signal } = typeof options === 'string' ? { principal: options } : options;
+    checkSignal(signal);
+    throwIfAborted(signal, 'put');
     checkObjectName(bucket, key, principal);
     // Before any byte is written: a put into a missing bucket would otherwise stream the whole object first.
     if (!this.catalog.hasBucket(bucket)) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
@@ -559,7 +562,7 @@ export class Vault {
     if (data instanceof Uint8Array && data.length <= INLINE_BYTES_MAX) {
       // Small objects live inline in every manifest copy: one sealed file per disk instead of two, and each of
       // the k + m copies holds all of it (any one surviving copy serves the object).
-      if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
+      throwIfAborted(signal, 'put');
       return (await this.#putManifestOnly(bucket, key, data, false, principal))!;
     }
     const versionId = randomBytes(16);
@@ -653,7 +656,7 @@ export class Vault {
     };
     try {
       for await (const chunkIn of source as AsyncIterable<Uint8Array>) {
-        if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
+        throwIfAborted(signal, 'put');
         if (!(chunkIn instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', chunkIn);
         size += chunkIn.length;
         let at = 0;
@@ -668,7 +671,7 @@ export class Vault {
       if (filled > 0 || stripeCount === 0) await closeStripe(); // the last stripe is zero-padded
       await flush();
       await writing;
-      if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'put aborted');
+      throwIfAborted(signal, 'put');
     } catch (err) {
       await writing;
       await abortAll();
@@ -948,6 +951,8 @@ export class Vault {
   }
 
   async *#stripes(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
+    checkSignal(options.signal);
+    throwIfAborted(options.signal, 'get');
     checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
@@ -976,7 +981,7 @@ export class Vault {
     const firstStripe = Math.floor(start / stripeBytes);
     const lastStripe = end > start ? Math.floor((end - 1) / stripeBytes) : firstStripe - 1;
     for (let s = firstStripe; s <= lastStripe; s++) {
-      if (options.signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'get aborted');
+      throwIfAborted(options.signal, 'get');
       const from = Math.max(start - s * stripeBytes, 0);
       const to = Math.min(end - s * stripeBytes, stripeBytes);
       const need = Array.from({ length: k }, (_, i) => i).filter((i) => i * blockBytes < to && (i + 1) * blockBytes > from);
@@ -1066,6 +1071,8 @@ export class Vault {
    * abort, so `resume: true` continues where an aborted or interrupted scrub stopped.
    */
   async scrub(options: { rateBytesPerSec?: number; signal?: AbortSignal; resume?: boolean; onProgress?: (p: ScrubProgress) => void } = {}): Promise<ScrubProgress> {
+    checkSignal(options.signal);
+    throwIfAborted(options.signal, 'scrub');
     const progress: ScrubProgress = { objects: 0, bytes: 0, bad: 0 };
     const started = Date.now();
     const after = options.resume === true ? this.catalog.getMeta<{ bucket: string; key: string }>(SCRUB_CURSOR) : undefined;
@@ -1073,7 +1080,7 @@ export class Vault {
     for (const { bucket, key, head } of this.catalog.heads({ after })) {
       if (options.signal?.aborted) {
         if (progress.last !== undefined) await saveCursor();
-        throw new ShardVaultError(ErrorCode.ABORTED, 'scrub aborted');
+        throwIfAborted(options.signal, 'scrub');
       }
       const current = this.catalog.getHead(bucket, key);
       if (current === undefined || current.versionId !== head.versionId) continue; // overwritten meanwhile
@@ -1208,6 +1215,8 @@ export class Vault {
    */
   async repair(options: { principal?: string; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } | string = {}): Promise<{ repaired: number; dropped: number; moved: number; failed: number; errors: Array<{ bucket: string; key: string; code: string; message: string }> }> {
     const { principal = 'repair', signal, onProgress } = typeof options === 'string' ? { principal: options } : options;
+    checkSignal(signal);
+    throwIfAborted(signal, 'repair');
     const result = { repaired: 0, dropped: 0, moved: 0, failed: 0, errors: [] as Array<{ bucket: string; key: string; code: string; message: string }> };
     const items = this.catalog.repairQueue();
     const byVersion = new Map<string, RepairItem[]>();
@@ -1217,7 +1226,7 @@ export class Vault {
     }
     let done = 0;
     for (const group of byVersion.values()) {
-      if (signal?.aborted) throw new ShardVaultError(ErrorCode.ABORTED, 'repair aborted');
+      throwIfAborted(signal, 'repair');
       const { bucket, key, versionId } = group[0];
       const head = this.catalog.getHead(bucket, key);
       if (head === undefined || head.versionId !== versionId) {
