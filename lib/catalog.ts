@@ -400,7 +400,7 @@ export class Catalog {
   }
 
   /** Queues shards for repair (e.g. found bad by a read), with an audit record, in one transaction. */
-  async queueRepair(items: Array<RepairItem>, principal: string, timeMs: number): Promise<void> {
+  async queueRepair(items: Array<RepairItem>, principal: string, timeMs: number): Promise<RepairItem[]> {
     // Already queued work is not queued (or audited) again: reads of a degraded object would otherwise add an
     // audit record each time.
     // An item that now names a destination (a replacement disk) updates the queued one.
@@ -408,11 +408,12 @@ export class Catalog {
       const queued = this.#db.get(dbKey('repair', r.bucket, r.key, r.versionId, String(r.shard))) as { to?: string } | undefined;
       return queued === undefined || (r.to !== undefined && queued.to !== r.to);
     });
-    if (items.length === 0) return;
+    if (items.length === 0) return [];
     await this.#db.transaction(() => {
       for (const r of items) this.#db.put(dbKey('repair', r.bucket, r.key, r.versionId, String(r.shard)), { disk: r.disk, shard: r.shard, ...(r.to !== undefined ? { to: r.to } : {}) });
       this.#appendAudit({ action: 'repair.queue', principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
     });
+    return items; // what was queued now (already queued work is left out)
   }
 
   /** Removes repaired (or superseded) items from the queue, with an audit record, in one transaction. */
