@@ -20,3 +20,5 @@ export type { Head, AuditRecord, CommitRequest } from './catalog.js';
 export { Vault, LIST_KEYS_MAX } from './vault.js';
 export { AbortError } from './abort.js';
 export type { VaultInitOptions, VaultDiskSpec, Receipt, ListOptions, ListResult, ScrubProgress, PutOptions, ObjectHead } from './vault.js';
+export { VaultEvents, LISTENER_ERROR_WARNING } from './events.js';
+export type { VaultEventMap, PutEvent, GetEvent, RepairEvent, DiskDroppedEvent, RepairQueuedEvent, ScrubProgressEvent } from './events.js';
