@@ -28,3 +28,60 @@ export function checkSignal(signal: unknown): AbortSignal | undefined {
   }
   return signal;
 }
+
+/**
+ * `source`, ending with an AbortError as soon as `signal` aborts, even while the source is stalled waiting for
+ * its next chunk (a client that stopped sending). The source is then released without waiting for it: a stream
+ * (anything with destroy()) is destroyed, any other iterator gets return().
+ */
+export async function* abortableIterable<T>(source: AsyncIterable<T> | Iterable<T>, signal: AbortSignal | undefined, what: string): AsyncGenerator<T> {
+  if (signal === undefined) {
+    yield* source;
+    return;
+  }
+  const it: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in source ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : (source as Iterable<T>)[Symbol.iterator]();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new AbortError(what, signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined); // observed through the race below
+  let finished = false;
+  try {
+    throwIfAborted(signal, what);
+    for (;;) {
+      const next = it.next();
+      Promise.resolve(next).catch(() => undefined); // a next() left pending by an abort may settle later, unobserved
+      const r = await Promise.race([next, aborted]);
+      if (r.done === true) {
+        finished = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (!finished) {
+      // A pending next() would hold an async generator's return() back: a stream is destroyed directly.
+      const stream = source as { destroy?: () => void };
+      if (typeof stream.destroy === 'function') stream.destroy();
+      else void Promise.resolve(it.return?.()).catch(() => undefined);
+    }
+  }
+}
+
+/** Waits `ms`, or rejects with an AbortError as soon as `signal` aborts. */
+export function abortableDelay(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted === true) return reject(new AbortError(what, signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortError(what, signal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

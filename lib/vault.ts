@@ -43,7 +43,7 @@ import {
 import { MANIFEST_LIMITS, METADATA_NAME_RE, signManifest, verifyManifest, type Manifest } from './manifest.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
 import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
-import { checkSignal, throwIfAborted } from './abort.js';
+import { abortableDelay, abortableIterable, checkSignal, throwIfAborted } from './abort.js';
 import { VaultEvents, type DiskDroppedEvent } from './events.js';
 import { decodeListToken, encodeListToken, listTokenKey } from './listing.js';
 import { integer, optionsObject } from './validate.js';
@@ -637,6 +637,7 @@ export class Vault {
     const { k, m, blockBytes, poolId } = this.config;
     const n = k + m;
     if (!(data instanceof Uint8Array)) {
+      source = abortableIterable(source, signal, 'put'); // an abort ends a put even while its source is stalled
       // A stream that ends within the inline threshold is a small object like any other.
       const peeked = await peekSmall(source, INLINE_BYTES_MAX);
       if (peeked.whole !== undefined) data = peeked.whole;
@@ -1260,7 +1261,14 @@ export class Vault {
       if (progress.objects % 64 === 0) await saveCursor();
       if (options.rateBytesPerSec !== undefined) {
         const aheadMs = (progress.bytes / options.rateBytesPerSec) * 1000 - (Date.now() - started);
-        if (aheadMs > 0) await new Promise((r) => setTimeout(r, aheadMs));
+        if (aheadMs > 0) {
+          try {
+            await abortableDelay(aheadMs, options.signal, 'scrub');
+          } catch (err) {
+            await saveCursor();
+            throw err;
+          }
+        }
       }
     }
     await this.catalog.setMeta(SCRUB_CURSOR, undefined); // a finished pass starts from the beginning next time

@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { AbortError } from '../lib/abort.js';
@@ -109,6 +110,51 @@ describe.skipIf(!hasNative)(`abort convention${hasNative ? '' : ` (skipped: ${na
       })());
       expectAbort(streamErr, reason);
       expect(chunks.length).toBeGreaterThan(0);
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('an abort ends a put whose source is stalled (a client that stopped sending) and a rate-limited scrub asleep', async () => {
+    const vault = await makeVault();
+    try {
+      const ac = new AbortController();
+      const reason = new Error('client timeout');
+      async function* stalled() {
+        yield Buffer.alloc(20_000, 1); // past the inline threshold: the striped path
+        await new Promise(() => undefined); // never sends again
+      }
+      setTimeout(() => ac.abort(reason), 50);
+      const t0 = Date.now();
+      expectAbort(await rejection(vault.put('b', 'stalled', stalled(), { signal: ac.signal })), reason);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      // A Readable that never ends is destroyed (released), not left hanging.
+      const body = new PassThrough();
+      body.write(Buffer.alloc(30_000, 2));
+      const ac2 = new AbortController();
+      setTimeout(() => ac2.abort('gone'), 50);
+      expectAbort(await rejection(vault.put('b', 'stream', body, { signal: ac2.signal })), 'gone');
+      await new Promise((r) => setImmediate(r));
+      expect(body.destroyed).toBe(true);
+      // Stalled before the inline threshold was reached (while the put peeks at the source).
+      async function* early() {
+        yield Buffer.alloc(10, 1);
+        await new Promise(() => undefined);
+      }
+      const ac3 = new AbortController();
+      setTimeout(() => ac3.abort('early'), 50);
+      expectAbort(await rejection(vault.put('b', 'early', early(), { signal: ac3.signal })), 'early');
+      expect((await vault.list('b')).objects).toEqual([]);
+
+      for (let i = 0; i < 3; i++) await vault.put('b', `o${i}`, Buffer.alloc(30_000, i));
+      const ac4 = new AbortController();
+      const t1 = Date.now();
+      setTimeout(() => ac4.abort('stop'), 100);
+      // 1 byte/s: after the first object the scrub would sleep for a day.
+      expectAbort(await rejection(vault.scrub({ signal: ac4.signal, rateBytesPerSec: 1 })), 'stop');
+      expect(Date.now() - t1).toBeLessThan(5000);
+      const resumed = await vault.scrub({ resume: true }); // the cursor was saved on the abort
+      expect(resumed.objects).toBe(2);
     } finally {
       await vault.close();
     }
