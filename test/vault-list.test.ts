@@ -176,4 +176,26 @@ describe.skipIf(!hasNative)(`vault listing${hasNative ? '' : ` (skipped: ${nativ
       await vault.close();
     }
   });
+
+  it('heads written before heads carried size and time are listed from their verified manifests', async () => {
+    const vault = await makeVault();
+    try {
+      await vault.put('b', 'old-inline', Buffer.from('twelve bytes'), { computeMd5: true });
+      await vault.put('b', 'old-striped', Buffer.alloc(60_000, 3));
+      const catalog = (vault as unknown as { catalog: Catalog }).catalog;
+      for (const key of ['old-inline', 'old-striped']) {
+        const h = catalog.getHead('b', key)!;
+        const { size: _s, timeMs: _t, etag: _e, ...legacy } = h;
+        await catalog.replaceManifest('b', key, { versionId: h.versionId, manifestHash: h.manifestHash, copies: h.copies }, legacy, [], { action: 'test', principal: 't', timeMs: 1 });
+        expect(catalog.getHead('b', key)!.size).toBeUndefined();
+      }
+      const { objects } = await vault.list('b');
+      expect(objects.map((o) => [o.key, o.size])).toEqual([['old-inline', 12], ['old-striped', 60_000]]);
+      expect(objects[0].etag).toMatch(/^[0-9a-f]{32}$/);
+      expect(objects[1].etag).toBeUndefined();
+      expect(objects[0].lastModified.getTime()).toBe((await vault.head('b', 'old-inline'))!.timeMs);
+    } finally {
+      await vault.close();
+    }
+  });
 });
