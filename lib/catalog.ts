@@ -143,6 +143,8 @@ export interface ListPageOptions {
   /** Resume after this key (exclusive), or after every key under this common prefix (`isPrefix`). */
   after?: { value: string; isPrefix: boolean };
   maxKeys: number;
+  /** Keys a page may step over (live or deleted) before it ends early (default 10 x maxKeys, at least 1000). */
+  scanMax?: number;
 }
 
 export class Catalog {
@@ -360,9 +362,11 @@ export class Catalog {
    * `prefix`, in UTF-8 byte order, after `after`; with a `delimiter`, keys that hold it after the prefix are
    * rolled up into one common prefix (prefix + ... + delimiter) each, and the scan seeks past the rolled-up
    * keys instead of walking them. Keys and common prefixes together count toward `maxKeys`; `truncated` when
-   * at least one more entry follows. Tombstones are skipped (they cost a step each).
+   * at least one more entry may follow, and then `next` says where the next page starts. Tombstones are skipped;
+   * a page steps over at most `scanMax` keys (default 10 x maxKeys, at least 1000: bounded work per call, I7),
+   * so a run of deleted keys can end a page early (fewer entries, still `truncated`), as S3 may.
    */
-  async listPage(bucket: string, options: ListPageOptions): Promise<{ entries: ListEntry[]; truncated: boolean }> {
+  async listPage(bucket: string, options: ListPageOptions): Promise<{ entries: ListEntry[]; truncated: boolean; next?: { value: string; isPrefix: boolean } }> {
     name('bucket', bucket, 63);
     const prefix = options.prefix ?? '';
     const { delimiter, maxKeys } = options;
@@ -377,19 +381,35 @@ export class Catalog {
       if (Buffer.compare(resume, start) > 0) start = resume;
     }
     const entries: ListEntry[] = [];
+    const scanMax = Math.max(1, options.scanMax ?? Math.max(1000, 10 * maxKeys)); // >= 1: every call makes progress
+    let scanned = 0;
+    let lastSeen: string | undefined;
+    const nextAfterLast = () => {
+      const last = entries[entries.length - 1];
+      return 'key' in last ? { value: last.key, isPrefix: false } : { value: last.prefix, isPrefix: true };
+    };
     while (Buffer.compare(start, end) < 0) {
       let restart: Buffer | undefined;
       for (const { key, value } of this.#db.getRange({ start, end })) {
-        if ((value as Head).tombstone) continue;
+        if (scanned++ >= scanMax) {
+          // Out of budget: resume after the last key stepped over (an entry's, or a deleted key's after it).
+          return { entries, truncated: true, next: lastSeen !== undefined ? { value: lastSeen, isPrefix: false } : nextAfterLast() };
+        }
         const k = Buffer.from(key as Uint8Array).subarray(base.length).toString('utf8');
+        if ((value as Head).tombstone) {
+          lastSeen = k;
+          continue;
+        }
         const at = delimiter === undefined ? -1 : k.indexOf(delimiter, prefix.length);
-        if (entries.length === maxKeys) return { entries, truncated: true };
+        if (entries.length === maxKeys) return { entries, truncated: true, next: nextAfterLast() };
+        lastSeen = k;
         if (at < 0) {
           entries.push({ key: k, head: value as Head });
           continue;
         }
         const common = k.slice(0, at + delimiter!.length);
         entries.push({ prefix: common });
+        lastSeen = undefined; // resuming after a key under the prefix would list the prefix again
         restart = prefixEnd(under(common))!;
         break; // seek past every key under the common prefix
       }

@@ -933,8 +933,9 @@ export class Vault {
    * (as LMDB keeps them, and as S3 lists), after `startAfter` (first page) or where `continuationToken` (from
    * the previous page) left off; with `delimiter`, keys holding it after the prefix are rolled up into
    * `commonPrefixes` (prefix + ... + delimiter). Keys and common prefixes together count toward `maxKeys`
-   * (default and at most 1000). `isTruncated` says more follow: pass `nextContinuationToken` to get them;
-   * a listing never stops silently. Tokens are authenticated (ERR_SV_INVALID_TOKEN when forged, altered, or
+   * (default and at most 1000). `isTruncated` says more may follow: pass `nextContinuationToken` to get them;
+   * a listing never stops silently. A page steps over at most 10 x maxKeys (>= 1000) keys, so a long run of
+   * deleted keys can end a page early with fewer entries, still truncated (as S3 may). Tokens are authenticated (ERR_SV_INVALID_TOKEN when forged, altered, or
    * reused with another bucket, prefix or delimiter).
    */
   async list(bucket: string, options: ListOptions = {}): Promise<ListResult> {
@@ -949,7 +950,7 @@ export class Vault {
       ? decodeListToken(this.#listTokenKey, o.continuationToken, { bucket, prefix, delimiter })
       : undefined;
     const after = resume !== undefined ? { value: resume.last, isPrefix: resume.isPrefix } : startAfter !== undefined ? { value: startAfter, isPrefix: false } : undefined;
-    const { entries, truncated } = await this.catalog.listPage(bucket, { prefix, delimiter, after, maxKeys });
+    const { entries, truncated, next } = await this.catalog.listPage(bucket, { prefix, delimiter, after, maxKeys });
     const objects: ListResult['objects'] = [];
     const commonPrefixes: string[] = [];
     for (const e of entries) {
@@ -967,10 +968,9 @@ export class Vault {
       }
       objects.push({ key: e.key, size, lastModified: new Date(timeMs), ...(etag !== undefined ? { etag } : {}) });
     }
-    const last = entries[entries.length - 1];
     return {
       objects, commonPrefixes, isTruncated: truncated,
-      ...(truncated ? { nextContinuationToken: encodeListToken(this.#listTokenKey, { bucket, prefix, delimiter, last: 'prefix' in last ? last.prefix : last.key, isPrefix: 'prefix' in last }) } : {}),
+      ...(truncated && next !== undefined ? { nextContinuationToken: encodeListToken(this.#listTokenKey, { bucket, prefix, delimiter, last: next.value, isPrefix: next.isPrefix }) } : {}),
     };
   }
 
