@@ -5,8 +5,16 @@
  * the default resolves when the commit is merely visible). Every mutation of one commit (head compare-and-set,
  * version entry, audit record, repair work) is one LMDB transaction: all or nothing (I1, I2, I6).
  *
- * Keys are strings "<table>\0<bucket>\0<key>..." so that prefixes are ranges. Bucket names and object keys
- * must not contain NUL (checked).
+ * Keys are the UTF-8 bytes of "<table>\0<bucket>\0<key>..." (LMDB `keyEncoding: 'binary'`), so that a prefix is
+ * a byte range and keys sort in UTF-8 byte order, as S3 lists them. Bucket names and object keys must not contain
+ * NUL (checked), so 0x00 only ever separates parts.
+ *
+ * N.B. Catalog key format 2. Format 1 (releases before issue 10) used lmdb-js's default ordered-binary string
+ * keys, whose encoding depends on the string's length: below 64 UTF-16 units a NUL is written as the escape
+ * 04 00, from 64 on as a raw 00 (and read back as an array). Long keys therefore sorted outside every range the
+ * catalog scanned (heads, repair work of long keys were invisible to list, scrub, gc, status, drain), and keys
+ * with characters above U+FFFF sorted past the `\uffff` range ends. Format-1 long keys are already format-2 bytes;
+ * open() rewrites the short ones (table name followed by 04 00) in one transaction (#migrate).
  */
 import { open, type RootDatabase } from 'lmdb';
 
@@ -28,6 +36,11 @@ export interface Head {
   striped?: boolean;
   /** When this head was committed (or last re-pointed by repair): superseded files are kept a grace period after. */
   committedMs?: number;
+  /** The version's size, time and ETag (as its manifest says; absent in heads written before issue 10: list()
+   *  then reads the manifest). */
+  size?: number;
+  timeMs?: number;
+  etag?: string;
 }
 
 export interface AuditRecord {
@@ -65,6 +78,9 @@ export interface RepairItem {
 }
 
 const SEP = '\0';
+/** `catalog.format` meta value written by this release (see the header). */
+export const CATALOG_FORMAT = 2;
+const TABLES = ['head', 'bucket', 'garbage', 'vid', 'repair', 'audit', 'meta'] as const;
 const ZERO_HASH = '0'.repeat(64);
 const AUDIT_CONTEXT = 'shardvault/audit/v1';
 
@@ -83,6 +99,55 @@ function auditHash(r: Omit<AuditRecord, 'hash'>): string {
   return Buffer.from(blake3Sync(new TextEncoder().encode(canonical), { context: AUDIT_CONTEXT })).toString('hex');
 }
 
+/** The catalog key of parts joined by NUL, as UTF-8 bytes. */
+function dbKey(...parts: string[]): Buffer {
+  return Buffer.from(parts.join(SEP), 'utf8');
+}
+
+/** The parts of a catalog key (decoded at once: lmdb-js may reuse the key buffer for the next entry). */
+function keyParts(key: unknown): string[] {
+  return Buffer.from(key as Uint8Array).toString('utf8').split(SEP);
+}
+
+/** The smallest byte string greater than every string that starts with `b` (exclusive range end); undefined: none. */
+export function prefixEnd(b: Uint8Array): Buffer | undefined {
+  let i = b.length - 1;
+  while (i >= 0 && b[i] === 0xff) i--;
+  if (i < 0) return undefined;
+  const out = Buffer.from(b.subarray(0, i + 1));
+  out[i]++;
+  return out;
+}
+
+/** All keys of `table` (optionally under more parts): start and exclusive end. */
+function tableRange(...parts: string[]): { start: Buffer; end: Buffer } {
+  const start = dbKey(...parts, '');
+  return { start, end: prefixEnd(start)! };
+}
+
+/** Decodes a format-1 short key (ordered-binary: 04 xx is char xx for xx <= 4; else UTF-8 bytes). */
+function decodeFormat1Short(b: Uint8Array): string {
+  const out: number[] = [];
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] === 4 && i + 1 < b.length) out.push(b[++i]);
+    else out.push(b[i]);
+  }
+  return Buffer.from(out).toString('utf8');
+}
+
+/** One entry of a listing page: a key with its head, or a common prefix (delimiter roll-up). */
+export type ListEntry = { key: string; head: Head } | { prefix: string };
+
+export interface ListPageOptions {
+  prefix?: string;
+  delimiter?: string;
+  /** Resume after this key (exclusive), or after every key under this common prefix (`isPrefix`). */
+  after?: { value: string; isPrefix: boolean };
+  maxKeys: number;
+  /** Keys a page may step over (live or deleted) before it ends early (default 10 x maxKeys, at least 1000). */
+  scanMax?: number;
+}
+
 export class Catalog {
   readonly #db: RootDatabase;
 
@@ -98,7 +163,56 @@ export class Catalog {
   static open(path: string, options: { readOnly?: boolean } = {}): Catalog {
     if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a directory path', path);
     // overlappingSync: false -> transaction promises resolve after the commit is flushed (durable).
-    return new Catalog(open({ path, overlappingSync: false, noSync: false, compression: false, ...(options.readOnly === true ? { readOnly: true } : {}) }));
+    const readOnly = options.readOnly === true;
+    const catalog = new Catalog(open({ path, overlappingSync: false, noSync: false, compression: false, keyEncoding: 'binary', ...(readOnly ? { readOnly: true } : {}) }));
+    if (readOnly) {
+      // A read-only open cannot rewrite keys: a catalog that still needs the format-1 -> 2 migration is refused.
+      if (catalog.#needsMigration()) {
+        void catalog.close();
+        throw new ShardVaultError(ErrorCode.READ_ONLY, `catalog ${path} is in key format 1 and must be upgraded first: open the pool read-write once (any command that changes it, or Vault.open without readOnly)`);
+      }
+    } else {
+      catalog.#migrate();
+    }
+    return catalog;
+  }
+
+  /** Whether format-1 short keys remain (see #migrate). */
+  #needsMigration(): boolean {
+    const db = this.#db;
+    if (db.get(dbKey('meta', 'catalog.format')) === CATALOG_FORMAT) return false;
+    for (const table of TABLES) {
+      const start = Buffer.concat([Buffer.from(table, 'utf8'), Buffer.from([4, 0])]);
+      for (const _ of db.getKeys({ start, end: prefixEnd(start)!, limit: 1 })) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Format 1 -> 2 (see the header): every key whose table name is followed by the escape 04 00 is a format-1
+   * short key; it is rewritten under its format-2 bytes, in one synchronous transaction (LMDB's commit is
+   * synced: noSync is off). Long format-1 keys already are format-2 bytes. A catalog with none is untouched
+   * except for the `catalog.format` marker.
+   */
+  #migrate(): void {
+    const db = this.#db;
+    const marker = dbKey('meta', 'catalog.format');
+    if (db.get(marker) === CATALOG_FORMAT) return;
+    db.transactionSync(() => {
+      for (const table of TABLES) {
+        const start = Buffer.concat([Buffer.from(table, 'utf8'), Buffer.from([4, 0])]);
+        const old: Array<{ from: Buffer; to: Buffer; value: unknown }> = [];
+        for (const { key, value } of db.getRange({ start, end: prefixEnd(start)! })) {
+          const from = Buffer.from(key as Uint8Array);
+          old.push({ from, to: Buffer.from(decodeFormat1Short(from), 'utf8'), value });
+        }
+        for (const { from, to, value } of old) {
+          db.removeSync(from);
+          db.putSync(to, value);
+        }
+      }
+      db.putSync(marker, CATALOG_FORMAT);
+    });
   }
 
   async close(): Promise<void> {
@@ -106,13 +220,13 @@ export class Catalog {
   }
 
   getHead(bucket: string, key: string): Head | undefined {
-    return this.#db.get(['head', name('bucket', bucket, 63), name('key', key, 1024)].join(SEP)) as Head | undefined;
+    return this.#db.get(dbKey('head', name('bucket', bucket, 63), name('key', key, 1024))) as Head | undefined;
   }
 
   async createBucket(bucket: string, principal: string, timeMs: number): Promise<void> {
     name('bucket', bucket, 63);
     await this.#db.transaction(() => {
-      const k = ['bucket', bucket].join(SEP);
+      const k = dbKey('bucket', bucket);
       if (this.#db.get(k) !== undefined) throw new ShardVaultError(ErrorCode.BUCKET_EXISTS, `bucket ${bucket} already exists`);
       this.#db.put(k, { createdMs: timeMs });
       this.#appendAudit({ action: 'bucket.create', principal, timeMs, bucket });
@@ -122,9 +236,9 @@ export class Catalog {
   async deleteBucket(bucket: string, principal: string, timeMs: number): Promise<void> {
     name('bucket', bucket, 63);
     await this.#db.transaction(() => {
-      const k = ['bucket', bucket].join(SEP);
+      const k = dbKey('bucket', bucket);
       if (this.#db.get(k) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
-      for (const { value } of this.#db.getRange({ start: `head${SEP}${bucket}${SEP}`, end: `head${SEP}${bucket}${SEP}\uffff` })) {
+      for (const { value } of this.#db.getRange(tableRange('head', bucket))) {
         if (!(value as Head).tombstone) throw new ShardVaultError(ErrorCode.BUCKET_NOT_EMPTY, `bucket ${bucket} is not empty`);
       }
       this.#db.remove(k);
@@ -133,11 +247,13 @@ export class Catalog {
   }
 
   hasBucket(bucket: string): boolean {
-    return this.#db.get(['bucket', name('bucket', bucket, 63)].join(SEP)) !== undefined;
+    return this.#db.get(dbKey('bucket', name('bucket', bucket, 63))) !== undefined;
   }
 
   listBuckets(): string[] {
-    return [...this.#db.getKeys({ start: `bucket${SEP}`, end: `bucket${SEP}\uffff` })].map((k) => String(k).split(SEP)[1]);
+    const out: string[] = [];
+    for (const k of this.#db.getKeys(tableRange('bucket'))) out.push(keyParts(k)[1]);
+    return out;
   }
 
   /**
@@ -153,10 +269,10 @@ export class Catalog {
     }
     let record: AuditRecord | undefined;
     await this.#db.transaction(() => {
-      if (this.#db.get(['bucket', req.bucket].join(SEP)) === undefined) {
+      if (this.#db.get(dbKey('bucket', req.bucket)) === undefined) {
         throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${req.bucket}`);
       }
-      const headKey = ['head', req.bucket, req.key].join(SEP);
+      const headKey = dbKey('head', req.bucket, req.key);
       const current = this.#db.get(headKey) as Head | undefined;
       const currentSequence = current?.sequence ?? 0n;
       if (currentSequence !== req.expectedSequence) {
@@ -167,10 +283,10 @@ export class Catalog {
       }
       this.#db.put(headKey, req.head);
       // The version this head replaces is garbage once readers that started on it are done (gc's grace period).
-      if (current !== undefined) this.#db.put(['garbage', current.versionId].join(SEP), { bucket: req.bucket, key: req.key, head: current, supersededMs: req.head.committedMs ?? req.audit.timeMs });
-      this.#db.put(['vid', req.head.versionId].join(SEP), { bucket: req.bucket, key: req.key, sequence: req.head.sequence });
+      if (current !== undefined) this.#db.put(dbKey('garbage', current.versionId), { bucket: req.bucket, key: req.key, head: current, supersededMs: req.head.committedMs ?? req.audit.timeMs });
+      this.#db.put(dbKey('vid', req.head.versionId), { bucket: req.bucket, key: req.key, sequence: req.head.sequence });
       for (const r of req.repair ?? []) {
-        this.#db.put(['repair', req.bucket, req.key, req.head.versionId, String(r.shard)].join(SEP), r);
+        this.#db.put(dbKey('repair', req.bucket, req.key, req.head.versionId, String(r.shard)), r);
       }
       record = this.#appendAudit({
         action: req.audit.action, principal: req.audit.principal, timeMs: req.audit.timeMs, bucket: req.bucket,
@@ -191,19 +307,19 @@ export class Catalog {
     audit: { action: string; principal: string; timeMs: number; detail?: string },
   ): Promise<void> {
     await this.#db.transaction(() => {
-      for (const _ of this.#db.getKeys({ start: `head${SEP}`, end: `head${SEP}\uffff`, limit: 1 })) {
+      for (const _ of this.#db.getKeys({ ...tableRange('head'), limit: 1 })) {
         throw new ShardVaultError(ErrorCode.CONFLICT, 'restore needs an empty catalog');
       }
       for (const { bucket, key, head, older } of entries) {
         name('bucket', bucket, 63);
         name('key', key, 1024);
-        const b = ['bucket', bucket].join(SEP);
+        const b = dbKey('bucket', bucket);
         if (this.#db.get(b) === undefined) this.#db.put(b, { createdMs: audit.timeMs });
-        this.#db.put(['head', bucket, key].join(SEP), head);
-        for (const v of [...older, head]) this.#db.put(['vid', v.versionId].join(SEP), { bucket, key, sequence: v.sequence });
+        this.#db.put(dbKey('head', bucket, key), head);
+        for (const v of [...older, head]) this.#db.put(dbKey('vid', v.versionId), { bucket, key, sequence: v.sequence });
       }
       for (const bucket of buckets) {
-        const b = ['bucket', name('bucket', bucket, 63)].join(SEP);
+        const b = dbKey('bucket', name('bucket', bucket, 63));
         if (this.#db.get(b) === undefined) this.#db.put(b, { createdMs: audit.timeMs });
       }
       this.#appendAudit(audit);
@@ -212,7 +328,7 @@ export class Catalog {
 
   /** A small named catalog value (pool configuration, scrub cursor). */
   getMeta<T>(item: string): T | undefined {
-    return this.#db.get(['meta', item].join(SEP)) as T | undefined;
+    return this.#db.get(dbKey('meta', item)) as T | undefined;
   }
 
   /**
@@ -221,7 +337,7 @@ export class Catalog {
    */
   async setMeta(item: string, value: unknown, audit?: { action: string; principal: string; timeMs: number; detail?: string }): Promise<void> {
     await this.#db.transaction(() => {
-      const k = ['meta', item].join(SEP);
+      const k = dbKey('meta', item);
       if (value === undefined) this.#db.remove(k);
       else this.#db.put(k, value);
       if (audit !== undefined) this.#appendAudit(audit);
@@ -230,12 +346,12 @@ export class Catalog {
 
   /** Whether a version id was ever committed (files of uncommitted versions are leftovers of a crash). */
   isCommittedVersion(versionId: string): boolean {
-    return this.#db.get(['vid', versionId].join(SEP)) !== undefined;
+    return this.#db.get(dbKey('vid', versionId)) !== undefined;
   }
 
   /** The object a committed version id belongs to. */
   versionOwner(versionId: string): { bucket: string; key: string; sequence: bigint } | undefined {
-    return this.#db.get(['vid', versionId].join(SEP)) as { bucket: string; key: string; sequence: bigint } | undefined;
+    return this.#db.get(dbKey('vid', versionId)) as { bucket: string; key: string; sequence: bigint } | undefined;
   }
 
   /**
@@ -255,63 +371,109 @@ export class Catalog {
     name('bucket', bucket, 63);
     name('key', key, 1024);
     await this.#db.transaction(() => {
-      const headKey = ['head', bucket, key].join(SEP);
+      const headKey = dbKey('head', bucket, key);
       const current = this.#db.get(headKey) as Head | undefined;
       if (current === undefined || current.versionId !== expected.versionId || current.manifestHash !== expected.manifestHash || head.versionId !== current.versionId || head.sequence !== current.sequence ||
         (expected.copies !== undefined && JSON.stringify(current.copies ?? null) !== JSON.stringify(expected.copies ?? null))) {
         throw new ShardVaultError(ErrorCode.CONFLICT, `head of ${bucket}/${key} moved while its shards were being repaired`);
       }
       this.#db.put(headKey, head);
-      for (const r of done) this.#db.remove(['repair', bucket, key, head.versionId, String(r.shard)].join(SEP));
+      for (const r of done) this.#db.remove(dbKey('repair', bucket, key, head.versionId, String(r.shard)));
       this.#appendAudit({ ...audit, bucket, key, versionId: head.versionId });
     });
   }
 
-  /** Keys of live (non-tombstone) heads in `bucket`, in order, after `startAfter`, with `prefix`. */
-  list(bucket: string, options: { prefix?: string; startAfter?: string; limit?: number } = {}): string[] {
+  /**
+   * One page of a listing (S3 ListObjectsV2 order and roll-up): live heads of `bucket` whose key starts with
+   * `prefix`, in UTF-8 byte order, after `after`; with a `delimiter`, keys that hold it after the prefix are
+   * rolled up into one common prefix (prefix + ... + delimiter) each, and the scan seeks past the rolled-up
+   * keys instead of walking them. Keys and common prefixes together count toward `maxKeys`; `truncated` when
+   * at least one more entry may follow, and then `next` says where the next page starts. Tombstones are skipped;
+   * a page steps over at most `scanMax` keys (default 10 x maxKeys, at least 1000: bounded work per call, I7),
+   * so a run of deleted keys can end a page early (fewer entries, still `truncated`), as S3 may.
+   */
+  async listPage(bucket: string, options: ListPageOptions): Promise<{ entries: ListEntry[]; truncated: boolean; next?: { value: string; isPrefix: boolean } }> {
     name('bucket', bucket, 63);
-    const limit = options.limit ?? 1000;
-    const base = `head${SEP}${bucket}${SEP}`;
-    const start = base + (options.startAfter !== undefined && options.startAfter >= (options.prefix ?? '') ? `${options.startAfter}\0` : options.prefix ?? '');
-    const out: string[] = [];
-    for (const { key, value } of this.#db.getRange({ start, end: `${base}${options.prefix ?? ''}\uffff` })) {
-      const k = String(key).slice(base.length);
-      if (options.prefix !== undefined && !k.startsWith(options.prefix)) break;
-      if ((value as Head).tombstone) continue;
-      out.push(k);
-      if (out.length >= limit) break;
+    const prefix = options.prefix ?? '';
+    const { delimiter, maxKeys } = options;
+    const base = dbKey('head', bucket, '');
+    const under = (s: string) => Buffer.concat([base, Buffer.from(s, 'utf8')]);
+    const prefixBytes = under(prefix);
+    const end = prefixEnd(prefixBytes)!; // base ends in 0x00: never all 0xff
+    let start: Buffer = prefixBytes;
+    if (options.after !== undefined) {
+      const a = under(options.after.value);
+      const resume = options.after.isPrefix ? prefixEnd(a)! : Buffer.concat([a, Buffer.of(0)]); // k || 00: the least key above k
+      if (Buffer.compare(resume, start) > 0) start = resume;
     }
-    return out;
+    const entries: ListEntry[] = [];
+    const scanMax = Math.max(1, options.scanMax ?? Math.max(1000, 10 * maxKeys)); // >= 1: every call makes progress
+    let scanned = 0;
+    let lastSeen: string | undefined;
+    const nextAfterLast = () => {
+      const last = entries[entries.length - 1];
+      return 'key' in last ? { value: last.key, isPrefix: false } : { value: last.prefix, isPrefix: true };
+    };
+    while (Buffer.compare(start, end) < 0) {
+      let restart: Buffer | undefined;
+      for (const { key, value } of this.#db.getRange({ start, end })) {
+        if (scanned++ >= scanMax) {
+          // Out of budget: resume after the last key stepped over (an entry's, or a deleted key's after it).
+          return { entries, truncated: true, next: lastSeen !== undefined ? { value: lastSeen, isPrefix: false } : nextAfterLast() };
+        }
+        const k = Buffer.from(key as Uint8Array).subarray(base.length).toString('utf8');
+        if ((value as Head).tombstone) {
+          lastSeen = k;
+          continue;
+        }
+        const at = delimiter === undefined ? -1 : k.indexOf(delimiter, prefix.length);
+        if (entries.length === maxKeys) return { entries, truncated: true, next: nextAfterLast() };
+        lastSeen = k;
+        if (at < 0) {
+          entries.push({ key: k, head: value as Head });
+          continue;
+        }
+        const common = k.slice(0, at + delimiter!.length);
+        entries.push({ prefix: common });
+        lastSeen = undefined; // resuming after a key under the prefix would list the prefix again
+        restart = prefixEnd(under(common))!;
+        break; // seek past every key under the common prefix
+      }
+      if (restart === undefined) break;
+      start = restart;
+    }
+    return { entries, truncated: false };
   }
 
   /** Queues shards for repair (e.g. found bad by a read), with an audit record, in one transaction. */
-  async queueRepair(items: Array<RepairItem>, principal: string, timeMs: number): Promise<void> {
+  async queueRepair(items: Array<RepairItem>, principal: string, timeMs: number): Promise<RepairItem[]> {
     // Already queued work is not queued (or audited) again: reads of a degraded object would otherwise add an
     // audit record each time.
     // An item that now names a destination (a replacement disk) updates the queued one.
     items = items.filter((r) => {
-      const queued = this.#db.get(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP)) as { to?: string } | undefined;
+      const queued = this.#db.get(dbKey('repair', r.bucket, r.key, r.versionId, String(r.shard))) as { to?: string } | undefined;
       return queued === undefined || (r.to !== undefined && queued.to !== r.to);
     });
-    if (items.length === 0) return;
+    if (items.length === 0) return [];
     await this.#db.transaction(() => {
-      for (const r of items) this.#db.put(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP), { disk: r.disk, shard: r.shard, ...(r.to !== undefined ? { to: r.to } : {}) });
+      for (const r of items) this.#db.put(dbKey('repair', r.bucket, r.key, r.versionId, String(r.shard)), { disk: r.disk, shard: r.shard, ...(r.to !== undefined ? { to: r.to } : {}) });
       this.#appendAudit({ action: 'repair.queue', principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
     });
+    return items; // what was queued now (already queued work is left out)
   }
 
   /** Removes repaired (or superseded) items from the queue, with an audit record, in one transaction. */
   async completeRepair(items: Array<{ bucket: string; key: string; versionId: string; shard: number }>, action: string, principal: string, timeMs: number): Promise<void> {
     if (items.length === 0) return;
     await this.#db.transaction(() => {
-      for (const r of items) this.#db.remove(['repair', r.bucket, r.key, r.versionId, String(r.shard)].join(SEP));
+      for (const r of items) this.#db.remove(dbKey('repair', r.bucket, r.key, r.versionId, String(r.shard)));
       this.#appendAudit({ action, principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
     });
   }
 
   /** Superseded versions whose files gc removes after the grace period (queued by commit). */
   garbageQueue(): Array<{ bucket: string; key: string; head: Head; supersededMs: number }> {
-    return [...this.#db.getRange({ start: `garbage${SEP}`, end: `garbage${SEP}\uffff` })].map(({ value }) => value as { bucket: string; key: string; head: Head; supersededMs: number });
+    return [...this.#db.getRange(tableRange('garbage'))].map(({ value }) => value as { bucket: string; key: string; head: Head; supersededMs: number });
   }
 
   /**
@@ -320,37 +482,42 @@ export class Catalog {
    */
   async queueGarbage(entry: { bucket: string; key: string; head: Head; supersededMs: number }): Promise<void> {
     await this.#db.transaction(() => {
-      if (this.#db.get(['vid', entry.head.versionId].join(SEP)) !== undefined) throw new ShardVaultError(ErrorCode.CONFLICT, `version ${entry.head.versionId} is committed`);
-      this.#db.put(['garbage', entry.head.versionId].join(SEP), entry);
+      if (this.#db.get(dbKey('vid', entry.head.versionId)) !== undefined) throw new ShardVaultError(ErrorCode.CONFLICT, `version ${entry.head.versionId} is committed`);
+      this.#db.put(dbKey('garbage', entry.head.versionId), entry);
     });
   }
 
   async completeGarbage(versionIds: string[]): Promise<void> {
     if (versionIds.length === 0) return;
     await this.#db.transaction(() => {
-      for (const v of versionIds) this.#db.remove(['garbage', v].join(SEP));
+      for (const v of versionIds) this.#db.remove(dbKey('garbage', v));
     });
   }
 
   /** Every live head, bucket by bucket, key order: what scrub walks. */
   *heads(options: { after?: { bucket: string; key: string }; tombstones?: boolean } = {}): Generator<{ bucket: string; key: string; head: Head }> {
-    const start = options.after === undefined ? `head${SEP}` : ['head', options.after.bucket, `${options.after.key}${SEP}`].join(SEP);
-    for (const { key, value } of this.#db.getRange({ start, end: `head${SEP}\uffff` })) {
-      const [, bucket, k] = String(key).split(SEP);
+    const { start: first, end } = tableRange('head');
+    const start = options.after === undefined ? first : dbKey('head', options.after.bucket, `${options.after.key}${SEP}`);
+    for (const { key, value } of this.#db.getRange({ start, end })) {
+      const [, bucket, k] = keyParts(key);
       if (options.tombstones === true || !(value as Head).tombstone) yield { bucket, key: k, head: value as Head };
     }
   }
 
   repairQueue(): RepairItem[] {
-    return [...this.#db.getRange({ start: `repair${SEP}`, end: `repair${SEP}\uffff` })].map(({ key, value }) => {
-      const [, bucket, k, versionId] = String(key).split(SEP);
+    const out: RepairItem[] = [];
+    for (const { key, value } of this.#db.getRange(tableRange('repair'))) {
+      const [, bucket, k, versionId] = keyParts(key);
       const v = value as { disk: string; shard: number; to?: string };
-      return { bucket, key: k, versionId, disk: v.disk, shard: v.shard, ...(v.to !== undefined ? { to: v.to } : {}) };
-    });
+      out.push({ bucket, key: k, versionId, disk: v.disk, shard: v.shard, ...(v.to !== undefined ? { to: v.to } : {}) });
+    }
+    return out;
   }
 
   auditLog(): AuditRecord[] {
-    return [...this.#db.getRange({ start: `audit${SEP}`, end: `audit${SEP}\uffff` })].map(({ value }) => value as AuditRecord);
+    const out: AuditRecord[] = [];
+    for (const { value } of this.#db.getRange(tableRange('audit'))) out.push(value as AuditRecord);
+    return out;
   }
 
   /** Recomputes the chain; returns the index of the first bad record, or -1 when the chain is intact. */
@@ -366,11 +533,12 @@ export class Catalog {
   }
 
   #appendAudit(r: Omit<AuditRecord, 'hash' | 'index' | 'prevHash'>): AuditRecord {
-    const lastKey = [...this.#db.getKeys({ start: `audit${SEP}\uffff`, end: `audit${SEP}`, reverse: true, limit: 1 })][0];
-    const last = lastKey === undefined ? undefined : (this.#db.get(lastKey) as AuditRecord);
+    const { start, end } = tableRange('audit');
+    let last: AuditRecord | undefined;
+    for (const { value } of this.#db.getRange({ start: end, end: start, reverse: true, limit: 1 })) last = value as AuditRecord;
     const body: Omit<AuditRecord, 'hash'> = { index: last === undefined ? 0 : last.index + 1, prevHash: last?.hash ?? ZERO_HASH, ...r };
     const record: AuditRecord = { ...body, hash: auditHash(body) };
-    this.#db.put(['audit', String(record.index).padStart(16, '0')].join(SEP), record);
+    this.#db.put(dbKey('audit', String(record.index).padStart(16, '0')), record);
     return record;
   }
 }

@@ -13,10 +13,13 @@ export { openShardWriter, readRange, statDisk, fsyncDir, ShardWriter } from './s
 export type { ShardWriterOptions, ReadRangeOptions, ReadRangeResult, DiskStat } from './shardio.js';
 export { place, checkPoolLayout, domainOf } from './placement.js';
 export type { PlacementDisk, PlacementRule } from './placement.js';
-export { encodeManifest, decodeManifest, signManifest, verifyManifest, MANIFEST_VERSION, MANIFEST_LIMITS } from './manifest.js';
+export { encodeManifest, decodeManifest, signManifest, verifyManifest, MANIFEST_VERSION, MANIFEST_VERSIONS_READ, MANIFEST_LIMITS } from './manifest.js';
 export type { Manifest } from './manifest.js';
 export { Catalog } from './catalog.js';
 export type { Head, AuditRecord, CommitRequest } from './catalog.js';
-export { Vault } from './vault.js';
-export type { VaultInitOptions, VaultOpenOptions, VaultDiskSpec, Receipt, ScrubProgress, DiskHealthCondition, GcResult } from './vault.js';
+export { Vault, LIST_KEYS_MAX } from './vault.js';
+export { AbortError } from './abort.js';
+export type { VaultInitOptions, VaultOpenOptions, VaultDiskSpec, Receipt, ListOptions, ListResult, ScrubProgress, PutOptions, ObjectHead, DiskHealthCondition, GcResult } from './vault.js';
 export { bucketNameProblem } from './validate.js';
+export { VaultEvents, LISTENER_ERROR_WARNING } from './events.js';
+export type { VaultEventMap, PutEvent, GetEvent, RepairEvent, DiskDroppedEvent, RepairQueuedEvent, ScrubProgressEvent } from './events.js';

@@ -8,15 +8,26 @@
  *   contentHash[32] | u8 tombstone | u16 k | u16 m | u32 blockBytes | u32 stripeCount |
  *   u16 placementCount, str8 diskId x count | hashTableRoot[32] | str8 principal | u64 timeMs |
  *   signerKeyId[16] | u32 inlineLength, inline bytes
+ * Layout v2 (issue 10: object metadata) = the v1 layout with version=2, followed by
+ *   u8 present (bit 0 contentType, bit 1 md5; other bits 0) | [str8 contentType] | [md5[16]] |
+ *   u16 metadataCount, (str8 name, str16 value) x count   (names strictly ascending in byte order)
+ * v2 is written only for a version that has at least one of these (present != 0 or count > 0); every other
+ * manifest is written as v1, byte for byte as before, so objects without metadata stay readable by releases
+ * that only know v1 (DESIGN.md 9). The decoder accepts both and refuses a v2 that carries none of them (one
+ * byte form per manifest). docs/formats.md has the rationale.
  * A signed manifest is those bytes followed by the 64-byte signature of
- *   "shardvault/manifest/v1\0" || bytes.
+ *   "shardvault/manifest/v1\0" || bytes
+ * (one domain for both versions: the version field is inside the signed bytes, so the signature covers the
+ * metadata and a v2 manifest cannot be passed off as v1 or back).
  * N.B. Any change here changes stored bytes: add a new version instead.
  */
 import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 
 import { ErrorCode, ShardVaultError } from './errors.js';
 
-export const MANIFEST_VERSION = 1;
+/** The newest manifest version this release writes (v1 for manifests without metadata, see above). */
+export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSIONS_READ = [1, 2] as const;
 export const MANIFEST_LIMITS = {
   bucketBytesMax: 63,
   keyBytesMax: 1024,
@@ -24,7 +35,13 @@ export const MANIFEST_LIMITS = {
   principalBytesMax: 128,
   shardCountMax: 256,
   inlineBytesMax: 1 << 20,
+  contentTypeBytesMax: 255,
+  /** User metadata: names plus values, UTF-8 bytes (S3's limit for x-amz-meta-*). */
+  metadataBytesMax: 2048,
+  metadataNameBytesMax: 255,
 } as const;
+/** A user-metadata name: lowercase RFC 9110 token characters (S3 lowercases x-amz-meta-* names). */
+export const METADATA_NAME_RE = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 const MAGIC = [0x53, 0x56, 0x4d, 0x46]; // "SVMF"
 const SIGNATURE_DOMAIN = new TextEncoder().encode('shardvault/manifest/v1\0');
 const SIGNATURE_BYTES = 64;
@@ -47,6 +64,20 @@ export interface Manifest {
   timeMs: number;
   signerKeyId: Uint8Array; // 16 bytes
   inline: Uint8Array;
+  /** v2 only: the object's Content-Type. */
+  contentType?: string;
+  /** v2 only: user metadata (lowercase token names). */
+  metadata?: Record<string, string>;
+  /** v2 only: MD5 of the object bytes (the S3 ETag of a single-part put). */
+  md5?: Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+const byteOrder = (a: string, b: string) => Buffer.compare(utf8.encode(a), utf8.encode(b));
+
+/** Whether `m` has any v2 field (then it is written as v2). */
+export function hasObjectMetadata(m: Pick<Manifest, 'contentType' | 'metadata' | 'md5'>): boolean {
+  return m.contentType !== undefined || m.md5 !== undefined || (m.metadata !== undefined && Object.keys(m.metadata).length > 0);
 }
 
 function formatError(message: string): ShardVaultError {
@@ -155,7 +186,8 @@ class Reader {
 export function encodeManifest(m: Manifest): Uint8Array {
   const w = new Writer();
   MAGIC.forEach((b) => w.u8(b));
-  w.u16(MANIFEST_VERSION);
+  const v2 = hasObjectMetadata(m);
+  w.u16(v2 ? 2 : 1);
   w.str(m.bucket, 1, MANIFEST_LIMITS.bucketBytesMax, 'bucket');
   w.str(m.key, 2, MANIFEST_LIMITS.keyBytesMax, 'key');
   w.fixed(m.versionId, 16, 'versionId');
@@ -187,6 +219,23 @@ export function encodeManifest(m: Manifest): Uint8Array {
   if (!(m.inline instanceof Uint8Array) || m.inline.length > MANIFEST_LIMITS.inlineBytesMax) throw formatError('inline data too large');
   w.u32(m.inline.length);
   w.fixed(m.inline, m.inline.length, 'inline');
+  if (v2) {
+    w.u8((m.contentType !== undefined ? 1 : 0) | (m.md5 !== undefined ? 2 : 0));
+    if (m.contentType !== undefined) w.str(m.contentType, 1, MANIFEST_LIMITS.contentTypeBytesMax, 'contentType');
+    if (m.md5 !== undefined) w.fixed(m.md5, 16, 'md5');
+    const entries = Object.entries(m.metadata ?? {}).sort(([a], [b]) => byteOrder(a, b));
+    let total = 0;
+    for (const [name, value] of entries) {
+      if (typeof name !== 'string' || !METADATA_NAME_RE.test(name) || typeof value !== 'string') throw formatError('metadata names must be lowercase tokens and values strings');
+      total += utf8.encode(name).length + utf8.encode(value).length;
+    }
+    if (total > MANIFEST_LIMITS.metadataBytesMax) throw formatError(`metadata is ${total} bytes, at most ${MANIFEST_LIMITS.metadataBytesMax}`);
+    w.u16(entries.length);
+    for (const [name, value] of entries) {
+      w.str(name, 1, MANIFEST_LIMITS.metadataNameBytesMax, 'metadata name');
+      w.str(value, 2, MANIFEST_LIMITS.metadataBytesMax, 'metadata value');
+    }
+  }
   return w.bytes();
 }
 
@@ -196,7 +245,7 @@ export function decodeManifest(bytesUntrusted: Uint8Array): Manifest {
   const r = new Reader(bytesUntrusted);
   for (const b of MAGIC) if (r.u8() !== b) throw formatError('bad magic');
   const version = r.u16();
-  if (version !== MANIFEST_VERSION) throw formatError(`unknown version ${version}`);
+  if (version !== 1 && version !== 2) throw formatError(`unknown version ${version}`);
   const bucket = r.str(1, MANIFEST_LIMITS.bucketBytesMax, 'bucket');
   const key = r.str(2, MANIFEST_LIMITS.keyBytesMax, 'key');
   const versionId = r.fixed(16);
@@ -223,10 +272,35 @@ export function decodeManifest(bytesUntrusted: Uint8Array): Manifest {
   const inlineLength = r.u32();
   if (inlineLength > MANIFEST_LIMITS.inlineBytesMax) throw formatError('inline data too large');
   const inline = r.fixed(inlineLength);
+  const extra: Pick<Manifest, 'contentType' | 'metadata' | 'md5'> = {};
+  if (version === 2) {
+    const present = r.u8();
+    if ((present & ~3) !== 0) throw formatError('unknown metadata flags');
+    if ((present & 1) !== 0) extra.contentType = r.str(1, MANIFEST_LIMITS.contentTypeBytesMax, 'contentType');
+    if ((present & 2) !== 0) extra.md5 = r.fixed(16);
+    const count = r.u16();
+    // Each entry takes at least 1 name byte, so the byte budget bounds the count before anything is read.
+    if (count > MANIFEST_LIMITS.metadataBytesMax) throw formatError('too many metadata entries');
+    let total = 0;
+    let previous: string | undefined;
+    const entries: Array<[string, string]> = [];
+    for (let i = 0; i < count; i++) {
+      const name = r.str(1, MANIFEST_LIMITS.metadataNameBytesMax, 'metadata name');
+      if (!METADATA_NAME_RE.test(name)) throw formatError('metadata name is not a lowercase token');
+      if (previous !== undefined && byteOrder(previous, name) >= 0) throw formatError('metadata names not strictly ascending');
+      const value = r.str(2, MANIFEST_LIMITS.metadataBytesMax, 'metadata value');
+      total += utf8.encode(name).length + utf8.encode(value).length;
+      if (total > MANIFEST_LIMITS.metadataBytesMax) throw formatError('metadata too large');
+      entries.push([name, value]);
+      previous = name;
+    }
+    if (count > 0) extra.metadata = Object.fromEntries(entries); // own properties, even a name like __proto__
+    if (present === 0 && count === 0) throw formatError('a v2 manifest without metadata (must be v1)');
+  }
   r.end();
   return {
     bucket, key, versionId, sequence, size: Number(size64), contentHash, tombstone: tomb === 1, k, m, blockBytes,
-    stripeCount, placement, hashTableRoot, principal, timeMs: Number(time64), signerKeyId, inline,
+    stripeCount, placement, hashTableRoot, principal, timeMs: Number(time64), signerKeyId, inline, ...extra,
   };
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { open } from 'lmdb';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { Catalog, type CommitRequest } from '../lib/catalog.js';
+import { Catalog, CATALOG_FORMAT, type CommitRequest, type ListPageOptions } from '../lib/catalog.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sv-cat-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -58,10 +58,15 @@ describe('catalog', () => {
     await cat.createBucket('b', 'alice', 1);
     for (const k of ['a/1', 'a/2', 'a/3', 'b/1', 'c']) await cat.commit(req(k, 0n, 1n));
     await cat.commit({ ...req('a/2', 1n, 2n), head: { versionId: 'v2', sequence: 2n, manifestHash: '00', tombstone: true } });
-    expect(cat.list('b')).toEqual(['a/1', 'a/3', 'b/1', 'c']);
-    expect(cat.list('b', { prefix: 'a/' })).toEqual(['a/1', 'a/3']);
-    expect(cat.list('b', { startAfter: 'a/3' })).toEqual(['b/1', 'c']);
-    expect(cat.list('b', { limit: 2 })).toEqual(['a/1', 'a/3']);
+    const keys = async (o: Partial<ListPageOptions> = {}) => (await cat.listPage('b', { maxKeys: 1000, ...o })).entries.map((e) => ('key' in e ? e.key : `P:${e.prefix}`));
+    expect(await keys()).toEqual(['a/1', 'a/3', 'b/1', 'c']);
+    expect(await keys({ prefix: 'a/' })).toEqual(['a/1', 'a/3']);
+    expect(await keys({ after: { value: 'a/3', isPrefix: false } })).toEqual(['b/1', 'c']);
+    expect(await keys({ maxKeys: 2 })).toEqual(['a/1', 'a/3']);
+    expect((await cat.listPage('b', { maxKeys: 2 })).truncated).toBe(true);
+    expect((await cat.listPage('b', { maxKeys: 4 })).truncated).toBe(false);
+    expect(await keys({ delimiter: '/' })).toEqual(['P:a/', 'P:b/', 'c']);
+    expect(await keys({ delimiter: '/', after: { value: 'a/', isPrefix: true } })).toEqual(['P:b/', 'c']);
     expect(cat.listBuckets()).toEqual(['b']);
     await expect(cat.deleteBucket('b', 'alice', 2)).rejects.toMatchObject({ code: 'ERR_SV_BUCKET_NOT_EMPTY' });
     await expect(cat.createBucket('b', 'alice', 3)).rejects.toMatchObject({ code: 'ERR_SV_BUCKET_EXISTS' });
@@ -80,13 +85,55 @@ describe('catalog', () => {
     expect(cat.verifyAudit()).toBe(-1);
     await cat.close();
     // Rewrite one record behind the catalog's back (a malicious or buggy writer).
-    const raw = open({ path });
-    const key = [...raw.getKeys({ start: 'audit\0', end: 'audit\0\uffff' })][1];
+    const raw = open({ path, keyEncoding: 'binary' });
+    const key = [...raw.getKeys({ start: Buffer.from('audit\0'), end: Buffer.from('audit\x01') })].map((k) => Buffer.from(k as Uint8Array))[1];
     raw.putSync(key, { ...(raw.get(key) as object), principal: 'mallory' });
     await raw.close();
     cat = Catalog.open(path);
     expect(cat.verifyAudit()).toBe(1);
     await cat.close();
+  });
+
+  it('keeps long keys and keys above U+FFFF inside their ranges (format-1 string keys lost both)', async () => {
+    const cat = Catalog.open(fresh());
+    await cat.createBucket('b', 'alice', 1);
+    const long = `some/longer/path/${'x'.repeat(80)}.bin`;
+    const keys = ['a', long, 'z\u{1F600}', '\uffff', '\u{10FFFF}', 'é', 'ctl\x01\x04'];
+    for (const k of keys) await cat.commit(req(k, 0n, 1n, { repair: [{ disk: 'd1', shard: 1 }] }));
+    const byteOrder = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    const page = await cat.listPage('b', { maxKeys: 1000 });
+    expect(page.entries.map((e) => ('key' in e ? e.key : ''))).toEqual(byteOrder);
+    expect([...cat.heads()].map((h) => h.key)).toEqual(byteOrder);
+    expect(cat.repairQueue().map((r) => r.key).sort()).toEqual([...keys].sort());
+    expect((await cat.listPage('b', { maxKeys: 1000, prefix: 'z' })).entries).toHaveLength(1);
+    await cat.close();
+  });
+
+  it('migrates a format-1 catalog (ordered-binary string keys, short and long) to byte keys at open', async () => {
+    const path = fresh();
+    const raw = open({ path, compression: false }); // as releases before issue 10 wrote it
+    const long = `k/${'y'.repeat(70)}`;
+    const head = (v: string) => ({ versionId: v, sequence: 1n, manifestHash: 'ab'.repeat(32), tombstone: false });
+    await raw.put('bucket\0b', { createdMs: 1 });
+    await raw.put('head\0b\0short', head('v1'));
+    await raw.put(`head\0b\0${long}`, head('v2'));
+    await raw.put('head\0b\0ctl\x04\x01', head('v3'));
+    await raw.put('vid\0v1', { bucket: 'b', key: 'short', sequence: 1n });
+    await raw.put(`repair\0b\0${long}\0v2\x003`, { disk: 'd3', shard: 3 });
+    await raw.put('meta\0pool.config', { poolId: 'p' });
+    await raw.close();
+    const cat = Catalog.open(path);
+    expect(cat.getMeta('catalog.format')).toBe(CATALOG_FORMAT);
+    expect(cat.listBuckets()).toEqual(['b']);
+    expect([...cat.heads()].map((h) => h.key)).toEqual(['ctl\x04\x01', long, 'short']);
+    expect(cat.getHead('b', 'short')?.versionId).toBe('v1');
+    expect(cat.isCommittedVersion('v1')).toBe(true);
+    expect(cat.repairQueue()).toEqual([{ bucket: 'b', key: long, versionId: 'v2', disk: 'd3', shard: 3 }]);
+    expect(cat.getMeta<{ poolId: string }>('pool.config')?.poolId).toBe('p');
+    await cat.close();
+    const again = Catalog.open(path); // idempotent
+    expect([...again.heads()]).toHaveLength(3);
+    await again.close();
   });
 
   it('rejects bad names with codes', async () => {

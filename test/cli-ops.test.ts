@@ -140,7 +140,7 @@ describe.skipIf(!ready)(`shardvault CLI for operators${ready ? '' : ' (skipped: 
     writeFileSync(file, randomBytes(200_000));
     expect(json(['put', 'photos', 'a', file, ...m])).toMatchObject({ bucket: 'photos', key: 'a', sequence: '1', degraded: false, size: 200_000 });
     expect(json(['get', 'photos', 'a', join(work, 'json', 'out.bin'), ...m])).toMatchObject({ bucket: 'photos', key: 'a', size: 200_000 });
-    expect(json(['ls', 'photos', ...m])).toEqual({ bucket: 'photos', keys: ['a'] });
+    expect(json(['ls', 'photos', ...m])).toEqual({ bucket: 'photos', keys: ['a'], commonPrefixes: [] });
     const status = json(['status', ...m]);
     expect(status).toMatchObject({ k: 4, m: 2, failureDomain: 'host', objects: 1, objectsAtRisk: 0, repairQueued: 0, actions: [] });
     const disks = status.disks as Array<{ id: string; condition: string; domain: string; shards: number; usedBytes: number; freeBytes: number }>;
@@ -308,7 +308,7 @@ describe.skipIf(!ready)(`shardvault CLI for operators${ready ? '' : ' (skipped: 
     expect(stderr).toMatch(/\nshardvault: interrupted: stopping put photos\/slow cleanly, nothing is stored/);
     expect(stderr).toMatch(/shardvault: ERR_SV_ABORTED: put photos\/slow interrupted\nhint: nothing was stored/);
     expect(stderr).not.toMatch(/at .*\.js:\d+/); // no stack
-    expect(JSON.parse(run(['ls', 'photos', ...m, '--json']).stdout)).toEqual({ bucket: 'photos', keys: ['first'] });
+    expect(JSON.parse(run(['ls', 'photos', ...m, '--json']).stdout)).toEqual({ bucket: 'photos', keys: ['first'], commonPrefixes: [] });
     expect(run(['get', 'photos', 'slow', ...m]).status).toBe(3);
     expect(objectFiles([0, 1, 2, 3, 4, 5].map(disk))).toBe(filesBefore);
     expect(JSON.parse(run(['status', ...m, '--json']).stdout)).toMatchObject({ objects: 1, repairQueued: 0 });

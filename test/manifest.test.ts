@@ -1,11 +1,17 @@
 // Manifest encoding and signatures: canonical round trip, every single-byte change of a signed manifest is
 // rejected, garbage never throws anything but a coded ShardVaultError, bounds are enforced.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { ShardVaultError } from '../lib/errors.js';
 import { decodeManifest, encodeManifest, signManifest, verifyManifest, type Manifest } from '../lib/manifest.js';
+
+const v1Fixture = JSON.parse(readFileSync(new URL('./vectors/manifest-v1.json', import.meta.url), 'utf8')) as {
+  publicKeySpki: string;
+  manifests: Array<{ name: string; signed: string; expect: Record<string, unknown> }>;
+};
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
@@ -26,6 +32,12 @@ const manifestArb = fc.record({
   size: fc.nat(), tombstone: fc.boolean(), k: fc.integer({ min: 1, max: 20 }), m: fc.integer({ min: 0, max: 8 }),
   principal: fc.string({ maxLength: 30 }), inline: fc.uint8Array({ maxLength: 100 }),
 });
+const metadataArb = fc.record({
+  contentType: fc.option(fc.string({ maxLength: 60 }), { nil: undefined }),
+  md5: fc.option(fc.uint8Array({ minLength: 16, maxLength: 16 }), { nil: undefined }),
+  metadata: fc.option(fc.dictionary(fc.stringMatching(/^[a-z0-9_.~-]{1,12}$/), fc.string({ maxLength: 40 }), { maxKeys: 8 }), { nil: undefined }),
+});
+const withMeta = (over: Partial<Manifest> = {}) => sample({ contentType: 'image/jpeg', md5: randomBytes(16), metadata: { 'x-owner': 'alice', camera: 'Nikon é' }, ...over });
 
 describe('manifest', () => {
   it('round-trips canonically (decode(encode(x)) == x, one byte form)', () => {
@@ -42,7 +54,91 @@ describe('manifest', () => {
     );
   });
 
+  it('reads the committed v1 fixture (written by the v1-only encoder): decodes, verifies, and re-encodes to the same bytes', () => {
+    const pub = createPublicKey({ key: Buffer.from(v1Fixture.publicKeySpki, 'hex'), format: 'der', type: 'spki' });
+    for (const f of v1Fixture.manifests) {
+      const signed = Buffer.from(f.signed, 'hex');
+      expect(signed.readUInt16BE(4), f.name).toBe(1);
+      const m = verifyManifest(signed, () => pub);
+      const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+      expect({ ...m, sequence: String(m.sequence), versionId: hex(m.versionId), contentHash: hex(m.contentHash), hashTableRoot: hex(m.hashTableRoot), signerKeyId: hex(m.signerKeyId), inline: hex(m.inline) }, f.name).toEqual(f.expect);
+      expect(m.contentType ?? m.md5 ?? m.metadata).toBeUndefined();
+      // Today's encoder still writes a manifest without metadata as v1, byte for byte.
+      expect(Buffer.compare(encodeManifest(m), signed.subarray(0, signed.length - 64)), f.name).toBe(0);
+    }
+  });
+
+  it('round-trips v2 (metadata) canonically; only manifests with metadata are v2', () => {
+    fc.assert(
+      fc.property(metadataArb, (meta) => {
+        const m = sample(meta);
+        const bytes = encodeManifest(m);
+        const v2 = meta.contentType !== undefined || meta.md5 !== undefined || Object.keys(meta.metadata ?? {}).length > 0;
+        expect(Buffer.from(bytes).readUInt16BE(4)).toBe(v2 ? 2 : 1);
+        const back = decodeManifest(bytes);
+        expect(back.contentType).toBe(meta.contentType);
+        expect(back.md5 === undefined ? undefined : Buffer.from(back.md5)).toEqual(meta.md5 === undefined ? undefined : Buffer.from(meta.md5));
+        expect(back.metadata ?? {}).toEqual(meta.metadata ?? {});
+        expect(Buffer.compare(encodeManifest(back), bytes)).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
+    const odd = decodeManifest(encodeManifest(withMeta({ metadata: Object.fromEntries([['__proto__', 'x'], ['constructor', 'y']]) })));
+    expect(Object.getPrototypeOf(odd.metadata)).toBe(Object.prototype); // a name is never a prototype
+    expect(Object.entries(odd.metadata!)).toEqual([['__proto__', 'x'], ['constructor', 'y']]);
+  });
+
+  it('refuses non-canonical or oversized v2 metadata', () => {
+    const good = Buffer.from(encodeManifest(withMeta({ md5: undefined, contentType: undefined, metadata: { a: '1', b: '2' } })));
+    // Swap the two entries (a, b -> b, a): not ascending.
+    const at = good.indexOf(Buffer.from([1, 0x61, 0, 1, 0x31, 1, 0x62, 0, 1, 0x32]));
+    expect(at).toBeGreaterThan(0);
+    const swapped = Buffer.from(good);
+    Buffer.from([1, 0x62, 0, 1, 0x32, 1, 0x61, 0, 1, 0x31]).copy(swapped, at);
+    expect(() => decodeManifest(swapped)).toThrow(expect.objectContaining({ code: 'ERR_SV_MANIFEST_FORMAT' }));
+    // A v2 with no metadata at all must have been v1.
+    const v1 = Buffer.from(encodeManifest(sample()));
+    const empty = Buffer.concat([v1, Buffer.from([0, 0, 0])]);
+    empty.writeUInt16BE(2, 4);
+    expect(() => decodeManifest(empty)).toThrow(expect.objectContaining({ code: 'ERR_SV_MANIFEST_FORMAT' }));
+    for (const over of [{ metadata: { big: 'v'.repeat(2046) } }, { metadata: { UPPER: 'x' } }, { contentType: 'x'.repeat(256) }, { md5: new Uint8Array(15) }]) {
+      expect(() => encodeManifest(withMeta(over)), JSON.stringify(Object.keys(over))).toThrow(expect.objectContaining({ code: 'ERR_SV_MANIFEST_FORMAT' }));
+    }
+    expect(() => encodeManifest(withMeta({ metadata: { big: 'v'.repeat(2045) } }))).not.toThrow();
+  });
+
+  it('v2 bytes truncated, mutated or extended only ever throw ERR_SV_MANIFEST_FORMAT (or decode canonically)', () => {
+    const good = encodeManifest(withMeta());
+    fc.assert(
+      fc.property(fc.nat(good.length), fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.uint8Array({ maxLength: 8 }), (cut, edits, tail) => {
+        const mutated = Uint8Array.from(good);
+        for (const [i, v] of edits) mutated[i] = v;
+        for (const input of [good.subarray(0, cut), mutated, Uint8Array.from([...good, ...tail])]) {
+          if (Buffer.compare(input, good) === 0) continue;
+          try {
+            decodeManifest(input);
+          } catch (err) {
+            expect(err).toBeInstanceOf(ShardVaultError);
+            expect((err as ShardVaultError).code).toBe('ERR_SV_MANIFEST_FORMAT');
+            continue;
+          }
+          expect(Buffer.compare(encodeManifest(decodeManifest(input)), input)).toBe(0);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('verifies a signed manifest and rejects every single-byte change, a wrong key and an unknown key id', () => {
+    for (const v2 of [withMeta(), withMeta({ metadata: undefined, contentType: undefined })]) {
+      const s2 = signManifest(v2, privateKey);
+      expect(verifyManifest(s2, trusted).metadata).toEqual(v2.metadata);
+      for (let i = 0; i < s2.length; i++) {
+        const bad = s2.slice();
+        bad[i] ^= 1 << (i % 8);
+        expect(() => verifyManifest(bad, trusted), `v2 byte ${i}`).toThrow(ShardVaultError);
+      }
+    }
     const signed = signManifest(sample(), privateKey);
     expect(verifyManifest(signed, trusted).key).toBe('a/b/c.jpg');
     for (let i = 0; i < signed.length; i++) {

@@ -56,7 +56,7 @@ async function readAs(vault: Vault, key: string, where: string): Promise<Bytes> 
     return name!;
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_SV_NOT_FOUND') throw new Error(`${where}: b/${key}: ${String(err)}`);
-    expect(vault.list('bkt'), where).not.toContain(key);
+    expect((await vault.list('bkt')).objects.map((o) => o.key), where).not.toContain(key);
     return 'absent';
   }
 }

@@ -130,18 +130,43 @@ export function registerObjects(program: Command): void {
 
   program
     .command('ls <bucket>')
-    .description('list keys')
+    .description('list keys (every page: never a silent stop at 1000); with --delimiter, common prefixes too')
     .option(...metaOption)
     .option('--prefix <prefix>', 'only keys starting with this')
+    .option('--delimiter <char>', 'roll keys up to the prefix ending at this (e.g. "/"), like a directory listing')
     .option('--start-after <key>', 'only keys after this one')
-    .option('--limit <count>', 'at most this many keys', positiveInt, 1000)
-    .action((bucket: string, o: { prefix?: string; startAfter?: string; limit: number }, cmd: Command) => {
+    .option('--limit <count>', 'at most this many keys and prefixes (default: all)', positiveInt)
+    .option('-l, --long', 'also show each key\'s size and time')
+    .action((bucket: string, o: { prefix?: string; delimiter?: string; startAfter?: string; limit?: number; long?: boolean }, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       ctx.hint.bucket = bucket;
       return withVault(ctx, async (v) => {
         if (!v.listBuckets().includes(bucket)) throw new CliError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
-        const keys = v.list(bucket, { prefix: o.prefix, startAfter: o.startAfter, limit: o.limit });
-        ctx.result({ bucket, keys }, keys);
+        const limit = o.limit ?? Infinity;
+        const keys: string[] = [];
+        const objects: Array<{ key: string; size: number; lastModified: string }> = [];
+        const commonPrefixes: string[] = [];
+        const lines: string[] = [];
+        let continuationToken: string | undefined;
+        do {
+          const page = await v.list(bucket, {
+            ...(o.prefix !== undefined ? { prefix: o.prefix } : {}), ...(o.delimiter !== undefined ? { delimiter: o.delimiter } : {}),
+            ...(o.startAfter !== undefined && continuationToken === undefined ? { startAfter: o.startAfter } : {}),
+            ...(continuationToken !== undefined ? { continuationToken } : {}),
+            maxKeys: Math.min(1000, limit - keys.length - commonPrefixes.length),
+          });
+          for (const p of page.commonPrefixes) {
+            commonPrefixes.push(p);
+            lines.push(o.long ? `${'PREFIX'.padStart(10)}  ${''.padEnd(24)}  ${p}` : p);
+          }
+          for (const obj of page.objects) {
+            keys.push(obj.key);
+            objects.push({ key: obj.key, size: obj.size, lastModified: obj.lastModified.toISOString() });
+            lines.push(o.long ? `${formatBytes(obj.size).padStart(10)}  ${obj.lastModified.toISOString().padEnd(24)}  ${obj.key}` : obj.key);
+          }
+          continuationToken = page.isTruncated ? page.nextContinuationToken : undefined;
+        } while (continuationToken !== undefined && keys.length + commonPrefixes.length < limit);
+        ctx.result({ bucket, keys, commonPrefixes, ...(o.long ? { objects } : {}) }, lines);
       }, { readOnly: true });
     });
 

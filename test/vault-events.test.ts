@@ -1,0 +1,135 @@
+// vault.events for embedding: put, get, repair (with durations and bytes), diskDropped (with errno),
+// repairQueued, scrubProgress; a listener that throws (or rejects) never breaks the engine and is reported as
+// a process warning.
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import type { VaultEventMap } from '../lib/events.js';
+import { hex, objectDir, objectId } from '../lib/layout.js';
+import { native, nativeUnavailableReason } from '../lib/native.js';
+import { Vault } from '../lib/vault.js';
+
+const hasNative = native !== null;
+const root = mkdtempSync(join(tmpdir(), 'sv-events-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+async function makeVault(writeQuorum?: number) {
+  const base = join(root, `p${n++}`);
+  const disks = Array.from({ length: 4 }, (_, i) => {
+    mkdirSync(join(base, `d${i}`), { recursive: true });
+    return { path: join(base, `d${i}`), labels: { host: `h${i}` } };
+  });
+  const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k: 2, m: 2, blockBytes: 4096, failureDomain: 'host', writeQuorum });
+  await vault.createBucket('b');
+  return { vault, disks };
+}
+
+function record(vault: Vault) {
+  const seen: { [K in keyof VaultEventMap]: Array<VaultEventMap[K][0]> } = { put: [], get: [], repair: [], diskDropped: [], repairQueued: [], scrubProgress: [] };
+  for (const name of Object.keys(seen) as Array<keyof VaultEventMap>) vault.events.on(name, (e: never) => (seen[name] as unknown[]).push(e));
+  return seen;
+}
+
+describe.skipIf(!hasNative)(`vault events${hasNative ? '' : ` (skipped: ${nativeUnavailableReason()})`}`, () => {
+  it('put, get and scrubProgress report what was done, with bytes and durations', async () => {
+    const { vault } = await makeVault();
+    try {
+      const seen = record(vault);
+      const r1 = await vault.put('b', 'small', Buffer.from('hello'));
+      const r2 = await vault.put('b', 'big', Buffer.alloc(50_000, 1));
+      expect(seen.put).toEqual([
+        { bucket: 'b', key: 'small', versionId: r1.versionId, bytes: 5, durationMs: expect.any(Number), degraded: false },
+        { bucket: 'b', key: 'big', versionId: r2.versionId, bytes: 50_000, durationMs: expect.any(Number), degraded: false },
+      ]);
+      expect(seen.put.every((e) => e.durationMs >= 0)).toBe(true);
+      await vault.getBuffer('b', 'big');
+      await vault.getBuffer('b', 'big', { range: { start: 10, end: 110 } });
+      for await (const _ of vault.get('b', 'small')) { /* drain */ }
+      expect(seen.get.map((e) => [e.key, e.bytes])).toEqual([['big', 50_000], ['big', 100], ['small', 5]]);
+      await expect(vault.getBuffer('b', 'missing')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
+      expect(seen.get).toHaveLength(3); // a failed read has no 'get'
+      const final = await vault.scrub();
+      expect(seen.scrubProgress.map((p) => p.objects)).toEqual([1, 2]);
+      expect(seen.scrubProgress.at(-1)).toEqual(final);
+      expect(seen.diskDropped).toEqual([]);
+      expect(seen.repairQueued).toEqual([]);
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('a disk that fails mid-put: diskDropped with errno and syscall, repairQueued, a degraded put; then repair', async () => {
+    const { vault, disks } = await makeVault(3);
+    try {
+      const seen = record(vault);
+      // Make disk 0's object directory for this key a file: opening the shard file there fails (ENOTDIR).
+      const dir = objectDir(disks[0].path, hex(objectId('b', 'k')));
+      renameSync(dir, `${dir}.moved`);
+      writeFileSync(dir, 'not a directory');
+      const receipt = await vault.put('b', 'k', Buffer.alloc(40_000, 2));
+      expect(receipt.degraded).toBe(true);
+      expect(seen.diskDropped).toHaveLength(1);
+      const dropped = seen.diskDropped[0];
+      expect(dropped.op).toBe('open');
+      expect(dropped.disk).toMatch(/^disk-0-/);
+      expect(typeof dropped.errno).toBe('number');
+      expect(typeof dropped.syscall).toBe('string');
+      expect(dropped.message.length).toBeGreaterThan(0);
+      expect(seen.repairQueued).toEqual([{ bucket: 'b', key: 'k', versionId: receipt.versionId, disk: dropped.disk, shard: expect.any(Number), reason: 'put' }]);
+      expect(seen.put[0].degraded).toBe(true);
+      rmSync(dir);
+      renameSync(`${dir}.moved`, dir);
+      const result = await vault.repair();
+      expect(result.repaired).toBe(1);
+      expect(seen.repair).toEqual([{ repaired: 1, dropped: 0, moved: 0, failed: 0, durationMs: expect.any(Number) }]);
+      // Work found by a scrub is reported too, with its reason.
+      const where = vault.locate('b', 'k')!;
+      rmSync(where.shards[1].shardFile!);
+      await vault.scrub();
+      expect(seen.repairQueued.at(-1)).toMatchObject({ bucket: 'b', key: 'k', shard: 1, reason: 'scrub' });
+      await vault.scrub(); // already queued: not reported again
+      expect(seen.repairQueued.filter((e) => e.reason === 'scrub')).toHaveLength(1);
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('a listener that throws or rejects does not break the engine; it becomes a process warning', async () => {
+    const { vault } = await makeVault();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const after: string[] = [];
+      vault.events.on('put', () => {
+        throw new Error('listener bug');
+      });
+      vault.events.on('put', async () => {
+        throw new Error('async listener bug');
+      });
+      vault.events.on('put', (e) => after.push(e.key));
+      vault.events.once('get', () => {
+        throw new TypeError('once');
+      });
+      await expect(vault.put('b', 'k', Buffer.from('x'))).resolves.toMatchObject({ bucket: 'b' });
+      expect(after).toEqual(['k']);
+      expect(Buffer.from(await vault.getBuffer('b', 'k')).toString()).toBe('x');
+      expect(vault.events.listenerCount('get')).toBe(0); // a once listener is still removed
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      const ours = warnings.filter((w) => (w as { code?: string }).code === 'SV_LISTENER_ERROR');
+      expect(ours.map((w) => w.message)).toEqual(expect.arrayContaining([
+        expect.stringContaining("'put' listener threw (Error: listener bug)"),
+        expect.stringContaining("'put' listener threw (Error: async listener bug)"),
+        expect.stringContaining("'get' listener threw (TypeError: once)"),
+      ]));
+      expect(ours).toHaveLength(3);
+    } finally {
+      process.off('warning', onWarning);
+      await vault.close();
+    }
+  });
+});
