@@ -77,7 +77,7 @@ describe('CLI helpers', () => {
     expect([0, 42, 185, 7620, 273600].map(formatDuration)).toEqual(['0s', '42s', '3m05s', '2h07m', '3d04h']);
   });
 
-  it('derives a disk condition from ok/problem/state, and prefers the library condition and hint', () => {
+  it('derives a disk condition from ok/problem/state, prefers the library condition, words its own advice', () => {
     const d = { id: 'd2', path: '/nope', state: 'active', ok: false, problem: "unreadable identity: ENOENT: no such file or directory, open '/nope/disk.json'", shards: 3, repairQueued: 0 };
     expect(diskCondition(d, () => false)).toBe('missing');
     expect(diskCondition(d, () => true)).toBe('empty');
@@ -88,7 +88,8 @@ describe('CLI helpers', () => {
     expect(diskCondition({ ...d, condition: 'wrong-device' }, () => false)).toBe('wrong-device');
     const suggest = (a: string) => `shardvault ${a}`;
     expect(poolActions([d], 2, suggest, () => false).map((a) => a.command)).toEqual(['shardvault disk replace d2 PATH', 'shardvault repair']);
-    expect(poolActions([{ ...d, hint: 'from the library' }], 0, suggest, () => false)[0].message).toBe('from the library');
+    // The CLI words its own advice (its commands carry --meta); a library hint does not replace it.
+    expect(poolActions([{ ...d, hint: 'from the library' }], 0, suggest, () => false)[0].message).toMatch(/^disk d2 missing .*`shardvault disk replace d2 PATH`/);
   });
 
   it('parses --disk specs strictly and names the bad part', () => {

@@ -2,7 +2,7 @@
 // writes the same bytes. Runs the compiled package (dist/, built by `npm install`) in a child process with
 // SHARDVAULT_NO_NATIVE=1 and compares with this process (native when it loaded).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,9 +63,11 @@ function stagePackage(opts: { prebuilds: boolean; brokenNative: boolean }): stri
   cpSync(join(root, 'scripts', 'build-native.mjs'), join(dir, 'scripts', 'build-native.mjs'));
   cpSync(join(root, 'dist', 'lib'), join(dir, 'dist', 'lib'), { recursive: true });
   if (opts.brokenNative) {
-    mkdirSync(join(dir, 'native'));
-    for (const name of readdirSync(join(root, 'native'))) {
-      writeFileSync(join(dir, 'native', name), '#error sv-test: this source is deliberately broken\n');
+    // Every source and header at its own path (native/ has one folder per concern), each one broken.
+    for (const name of readdirSync(join(root, 'native'), { recursive: true }) as string[]) {
+      const to = join(dir, 'native', name);
+      if (statSync(join(root, 'native', name)).isDirectory()) mkdirSync(to, { recursive: true });
+      else writeFileSync(to, '#error sv-test: this source is deliberately broken\n');
     }
   } else {
     cpSync(join(root, 'native'), join(dir, 'native'), { recursive: true });

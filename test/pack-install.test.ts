@@ -100,7 +100,7 @@ describe('pack-install tier: the tarball in an empty project, production depende
   it.skipIf(skip)(`the tarball ships what a consumer needs and no tests${why}`, () => {
     for (const f of [
       'package.json', 'README.md', 'LICENSE', 'binding.gyp', 'scripts/build-native.mjs', 'dist/lib/index.js', 'dist/lib/index.d.ts',
-      'dist/lib/cli.js', 'native/addon.cc', 'prebuilds/linux-x64/shardvault.glibc.node', 'prebuilds/linux-arm64/shardvault.glibc.node',
+      'dist/lib/cli.js', 'native/napi/addon.cc', 'prebuilds/linux-x64/shardvault.glibc.node', 'prebuilds/linux-arm64/shardvault.glibc.node',
     ]) {
       expect(tarFiles, f).toContain(f);
     }
@@ -177,11 +177,11 @@ describe('pack-install tier: the tarball in an empty project, production depende
     writeFileSync(file, data);
     expect(sv('init', ...disks, '--meta', meta, '-k', '4', '-m', '2', '--block', String(64 * 1024))).toMatch(/pool formatted: 6 disks, 4\+2/);
     sv('mb', 'photos', '--meta', meta);
-    const receipt = JSON.parse(sv('put', 'photos', 'cat.jpg', file, '--meta', meta).trim().split('\n').pop()!);
+    const receipt = JSON.parse(sv('put', 'photos', 'cat.jpg', file, '--meta', meta, '--json').trim().split('\n').pop()!);
     expect(receipt).toBeTypeOf('object');
     const outFile = join(work, 'out.bin');
     sv('get', 'photos', 'cat.jpg', outFile, '--meta', meta);
     expect(sha(readFileSync(outFile))).toBe(sha(data));
-    expect(sv('scrub', '--meta', meta)).toMatch(/scrub: 1 objects, \d+ bytes, 0 bad shard/);
+    expect(sv('scrub', '--meta', meta)).toMatch(/scrub: 1 objects, [\d.]+ [kMG]?B read, 0 bad shard/);
   });
 });

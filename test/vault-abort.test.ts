@@ -23,7 +23,7 @@ async function makeVault() {
     return { path: join(base, `d${i}`), labels: { host: `h${i}` } };
   });
   const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k: 2, m: 1, blockBytes: 4096, failureDomain: 'host' });
-  await vault.createBucket('b');
+  await vault.createBucket('bkt');
   return vault;
 }
 
@@ -49,25 +49,25 @@ describe.skipIf(!hasNative)(`abort convention${hasNative ? '' : ` (skipped: ${na
   it('an already aborted signal rejects put, get, scrub and repair at once, carrying signal.reason', async () => {
     const vault = await makeVault();
     try {
-      await vault.put('b', 'k', Buffer.alloc(50_000, 3));
+      await vault.put('bkt', 'k', Buffer.alloc(50_000, 3));
       const reason = new Error('client went away');
       const signal = AbortSignal.abort(reason);
-      expectAbort(await rejection(vault.put('b', 'small', Buffer.alloc(10), { signal })), reason);
-      expectAbort(await rejection(vault.put('b', 'big', Buffer.alloc(50_000), { signal })), reason);
-      expectAbort(await rejection(vault.getBuffer('b', 'k', { signal })), reason);
+      expectAbort(await rejection(vault.put('bkt', 'small', Buffer.alloc(10), { signal })), reason);
+      expectAbort(await rejection(vault.put('bkt', 'big', Buffer.alloc(50_000), { signal })), reason);
+      expectAbort(await rejection(vault.getBuffer('bkt', 'k', { signal })), reason);
       expectAbort(await rejection(vault.scrub({ signal })), reason);
       expectAbort(await rejection(vault.repair({ signal })), reason);
       // A stream read: the error arrives on the stream.
-      expectAbort(await rejection((async () => { for await (const _ of vault.get('b', 'k', { signal })) { /* drain */ } })()), reason);
+      expectAbort(await rejection((async () => { for await (const _ of vault.get('bkt', 'k', { signal })) { /* drain */ } })()), reason);
       // Without a reason the cause is the platform's default reason (a DOMException named AbortError).
       const plain = new AbortController();
       plain.abort();
-      const err = await rejection(vault.getBuffer('b', 'k', { signal: plain.signal }));
+      const err = await rejection(vault.getBuffer('bkt', 'k', { signal: plain.signal }));
       expectAbort(err, plain.signal.reason);
       expect(((err as Error).cause as DOMException).name).toBe('AbortError');
       // Nothing of the aborted puts became visible.
-      expect((await vault.list('b')).objects.map((o) => o.key)).toEqual(['k']);
-      await expect(vault.put('b', 'x', Buffer.alloc(1), { signal: 'nope' as never })).rejects.toMatchObject({ code: 'ERR_SV_INVALID_ARG_TYPE' });
+      expect((await vault.list('bkt')).objects.map((o) => o.key)).toEqual(['k']);
+      await expect(vault.put('bkt', 'x', Buffer.alloc(1), { signal: 'nope' as never })).rejects.toMatchObject({ code: 'ERR_SV_INVALID_ARG_TYPE' });
     } finally {
       await vault.close();
     }
@@ -84,9 +84,9 @@ describe.skipIf(!hasNative)(`abort convention${hasNative ? '' : ` (skipped: ${na
           yield Buffer.alloc(20_000, i);
         }
       }
-      expectAbort(await rejection(vault.put('b', 'streamed', body(), { signal: ac.signal })), reason);
-      expect((await vault.list('b')).objects).toEqual([]);
-      await expect(vault.head('b', 'streamed')).resolves.toBeUndefined();
+      expectAbort(await rejection(vault.put('bkt', 'streamed', body(), { signal: ac.signal })), reason);
+      expect((await vault.list('bkt')).objects).toEqual([]);
+      await expect(vault.head('bkt', 'streamed')).resolves.toBeUndefined();
     } finally {
       await vault.close();
     }
@@ -95,7 +95,7 @@ describe.skipIf(!hasNative)(`abort convention${hasNative ? '' : ` (skipped: ${na
   it('an abort in the middle of a scrub or a read rejects with the reason', async () => {
     const vault = await makeVault();
     try {
-      for (let i = 0; i < 4; i++) await vault.put('b', `o${i}`, Buffer.alloc(30_000, i));
+      for (let i = 0; i < 4; i++) await vault.put('bkt', `o${i}`, Buffer.alloc(30_000, i));
       const ac = new AbortController();
       const reason = 'operator pressed ^C';
       const err = await rejection(vault.scrub({ signal: ac.signal, onProgress: (p) => { if (p.objects === 2) ac.abort(reason); } }));
@@ -103,7 +103,7 @@ describe.skipIf(!hasNative)(`abort convention${hasNative ? '' : ` (skipped: ${na
       const read = new AbortController();
       const chunks: Uint8Array[] = [];
       const streamErr = await rejection((async () => {
-        for await (const c of vault.get('b', 'o1', { signal: read.signal })) {
+        for await (const c of vault.get('bkt', 'o1', { signal: read.signal })) {
           chunks.push(c);
           read.abort(reason);
         }
@@ -126,14 +126,14 @@ describe.skipIf(!hasNative)(`abort convention${hasNative ? '' : ` (skipped: ${na
       }
       setTimeout(() => ac.abort(reason), 50);
       const t0 = Date.now();
-      expectAbort(await rejection(vault.put('b', 'stalled', stalled(), { signal: ac.signal })), reason);
+      expectAbort(await rejection(vault.put('bkt', 'stalled', stalled(), { signal: ac.signal })), reason);
       expect(Date.now() - t0).toBeLessThan(5000);
       // A Readable that never ends is destroyed (released), not left hanging.
       const body = new PassThrough();
       body.write(Buffer.alloc(30_000, 2));
       const ac2 = new AbortController();
       setTimeout(() => ac2.abort('gone'), 50);
-      expectAbort(await rejection(vault.put('b', 'stream', body, { signal: ac2.signal })), 'gone');
+      expectAbort(await rejection(vault.put('bkt', 'stream', body, { signal: ac2.signal })), 'gone');
       await new Promise((r) => setImmediate(r));
       expect(body.destroyed).toBe(true);
       // Stalled before the inline threshold was reached (while the put peeks at the source).
@@ -143,10 +143,10 @@ describe.skipIf(!hasNative)(`abort convention${hasNative ? '' : ` (skipped: ${na
       }
       const ac3 = new AbortController();
       setTimeout(() => ac3.abort('early'), 50);
-      expectAbort(await rejection(vault.put('b', 'early', early(), { signal: ac3.signal })), 'early');
-      expect((await vault.list('b')).objects).toEqual([]);
+      expectAbort(await rejection(vault.put('bkt', 'early', early(), { signal: ac3.signal })), 'early');
+      expect((await vault.list('bkt')).objects).toEqual([]);
 
-      for (let i = 0; i < 3; i++) await vault.put('b', `o${i}`, Buffer.alloc(30_000, i));
+      for (let i = 0; i < 3; i++) await vault.put('bkt', `o${i}`, Buffer.alloc(30_000, i));
       const ac4 = new AbortController();
       const t1 = Date.now();
       setTimeout(() => ac4.abort('stop'), 100);

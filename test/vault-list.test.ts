@@ -51,13 +51,13 @@ describe('catalog listing', () => {
       fc.asyncProperty(fc.uniqueArray(keyArb, { minLength: 0, maxLength: 40 }), fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), queryArb, fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), async (keys, dead, q, scanMax) => {
         const cat = Catalog.open(join(root, `c${n++}`));
         try {
-          await cat.restore(keys.map((key, i) => ({ bucket: 'b', key, head: head(i, dead[i]), older: [] })), ['b', 'other'], { action: 'test', principal: 't', timeMs: 1 });
+          await cat.restore(keys.map((key, i) => ({ bucket: 'bkt', key, head: head(i, dead[i]), older: [] })), ['bkt', 'other'], { action: 'test', principal: 't', timeMs: 1 });
           const live = keys.filter((_, i) => !dead[i]);
           const got: string[] = [];
           let after = q.startAfter === undefined ? undefined : { value: q.startAfter, isPrefix: false };
           for (let pages = 0; ; pages++) {
             expect(pages).toBeLessThanOrEqual(keys.length + 1);
-            const page = await cat.listPage('b', { prefix: q.prefix, delimiter: q.delimiter, after, maxKeys: q.maxKeys, scanMax });
+            const page = await cat.listPage('bkt', { prefix: q.prefix, delimiter: q.delimiter, after, maxKeys: q.maxKeys, scanMax });
             expect(page.entries.length).toBeLessThanOrEqual(q.maxKeys);
             if (page.truncated && scanMax === undefined) expect(page.entries.length).toBe(q.maxKeys);
             got.push(...page.entries.map((e) => ('key' in e ? `K:${e.key}` : `P:${e.prefix}`)));
@@ -76,14 +76,14 @@ describe('catalog listing', () => {
   it('a run of deleted keys ends a page early (bounded work) but never the listing', async () => {
     const cat = Catalog.open(join(root, `c${n++}`));
     const keys = Array.from({ length: 2500 }, (_, i) => `k${String(i).padStart(5, '0')}`);
-    await cat.restore(keys.map((key, i) => ({ bucket: 'b', key, head: head(i, i > 0 && i < 2499), older: [] })), [], { action: 'test', principal: 't', timeMs: 1 });
-    const first = await cat.listPage('b', { maxKeys: 5 });
+    await cat.restore(keys.map((key, i) => ({ bucket: 'bkt', key, head: head(i, i > 0 && i < 2499), older: [] })), [], { action: 'test', principal: 't', timeMs: 1 });
+    const first = await cat.listPage('bkt', { maxKeys: 5 });
     expect(first.entries.map((e) => ('key' in e ? e.key : ''))).toEqual(['k00000']);
     expect(first.truncated).toBe(true); // stepped over 1000 keys, 999 of them deleted
     let page = first;
     const got = [...first.entries];
     while (page.truncated) {
-      page = await cat.listPage('b', { maxKeys: 5, after: page.next });
+      page = await cat.listPage('bkt', { maxKeys: 5, after: page.next });
       got.push(...page.entries);
     }
     expect(got.map((e) => ('key' in e ? e.key : ''))).toEqual(['k00000', 'k02499']);
@@ -93,11 +93,11 @@ describe('catalog listing', () => {
   it('a delimiter listing seeks past rolled-up keys, and more than 1000 keys are never cut silently', async () => {
     const cat = Catalog.open(join(root, `c${n++}`));
     const keys = [...Array.from({ length: 1500 }, (_, i) => `dir/${String(i).padStart(5, '0')}`), 'top1', 'top2'];
-    await cat.restore(keys.map((key, i) => ({ bucket: 'b', key, head: head(i), older: [] })), [], { action: 'test', principal: 't', timeMs: 1 });
-    const first = await cat.listPage('b', { maxKeys: 1000 });
+    await cat.restore(keys.map((key, i) => ({ bucket: 'bkt', key, head: head(i), older: [] })), [], { action: 'test', principal: 't', timeMs: 1 });
+    const first = await cat.listPage('bkt', { maxKeys: 1000 });
     expect(first.entries).toHaveLength(1000);
     expect(first.truncated).toBe(true);
-    const rolled = await cat.listPage('b', { delimiter: '/', maxKeys: 1000 });
+    const rolled = await cat.listPage('bkt', { delimiter: '/', maxKeys: 1000 });
     expect(rolled.entries.map((e) => ('key' in e ? e.key : e.prefix))).toEqual(['dir/', 'top1', 'top2']);
     expect(rolled.truncated).toBe(false);
     await cat.close();
@@ -111,8 +111,8 @@ async function makeVault() {
     return { path: join(base, `d${i}`), labels: { host: `h${i}` } };
   });
   const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k: 2, m: 1, blockBytes: 4096, failureDomain: 'host' });
-  await vault.createBucket('b');
-  await vault.createBucket('c');
+  await vault.createBucket('bkt');
+  await vault.createBucket('other');
   return vault;
 }
 
@@ -121,11 +121,11 @@ describe.skipIf(!hasNative)(`vault listing${hasNative ? '' : ` (skipped: ${nativ
     const vault = await makeVault();
     try {
       const keys = fc.sample(fc.uniqueArray(keyArb, { minLength: 30, maxLength: 30 }), { numRuns: 1, seed: 42 })[0];
-      await Promise.all(keys.map((k, i) => vault.put('b', k, Buffer.alloc(i + 1, 7))));
-      await vault.put('b', 'big/x', Buffer.alloc(100_000, 1)); // striped, not inline
-      await vault.delete('b', keys[0]);
+      await Promise.all(keys.map((k, i) => vault.put('bkt', k, Buffer.alloc(i + 1, 7))));
+      await vault.put('bkt', 'big/x', Buffer.alloc(100_000, 1)); // striped, not inline
+      await vault.delete('bkt', keys[0]);
       const live = [...keys.slice(1), 'big/x'];
-      const all = await vault.list('b');
+      const all = await vault.list('bkt');
       expect(all.isTruncated).toBe(false);
       expect(all.nextContinuationToken).toBeUndefined();
       expect(all.objects.map((o) => o.key)).toEqual([...live].sort(byteCompare));
@@ -140,7 +140,7 @@ describe.skipIf(!hasNative)(`vault listing${hasNative ? '' : ` (skipped: ${nativ
           let continuationToken: string | undefined;
           for (let pages = 0; ; pages++) {
             expect(pages).toBeLessThanOrEqual(live.length + 1);
-            const page = await vault.list('b', { prefix: q.prefix, delimiter: q.delimiter, startAfter: q.startAfter, continuationToken, maxKeys: q.maxKeys });
+            const page = await vault.list('bkt', { prefix: q.prefix, delimiter: q.delimiter, startAfter: q.startAfter, continuationToken, maxKeys: q.maxKeys });
             expect(page.objects.length + page.commonPrefixes.length).toBeLessThanOrEqual(q.maxKeys);
             // Within a page, objects and prefixes interleave in order; the model's page is the same set.
             got.push(...[...page.objects.map((o) => `K:${o.key}`), ...page.commonPrefixes.map((p) => `P:${p}`)].sort((x, y) => byteCompare(x.slice(2), y.slice(2))));
@@ -160,13 +160,13 @@ describe.skipIf(!hasNative)(`vault listing${hasNative ? '' : ` (skipped: ${nativ
   it('refuses forged, altered and foreign tokens with ERR_SV_INVALID_TOKEN, and bad options with codes', async () => {
     const vault = await makeVault();
     try {
-      for (const k of ['a/1', 'a/2', 'a/3', 'b']) await vault.put('b', k, Buffer.from(k));
-      const page = await vault.list('b', { prefix: 'a/', maxKeys: 1 });
+      for (const k of ['a/1', 'a/2', 'a/3', 'b']) await vault.put('bkt', k, Buffer.from(k));
+      const page = await vault.list('bkt', { prefix: 'a/', maxKeys: 1 });
       expect(page.objects.map((o) => o.key)).toEqual(['a/1']);
       const token = page.nextContinuationToken!;
       expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
-      expect((await vault.list('b', { prefix: 'a/', continuationToken: token })).objects.map((o) => o.key)).toEqual(['a/2', 'a/3']);
-      const bad = async (o: object, code: string) => expect(vault.list('b', o)).rejects.toMatchObject({ code });
+      expect((await vault.list('bkt', { prefix: 'a/', continuationToken: token })).objects.map((o) => o.key)).toEqual(['a/2', 'a/3']);
+      const bad = async (o: object, code: string) => expect(vault.list('bkt', o)).rejects.toMatchObject({ code });
       await bad({ prefix: 'a/', continuationToken: token.slice(0, -2) }, 'ERR_SV_INVALID_TOKEN');
       for (let i = 0; i < token.length; i += 3) {
         const c = token[i] === 'A' ? 'B' : 'A';
@@ -174,11 +174,11 @@ describe.skipIf(!hasNative)(`vault listing${hasNative ? '' : ` (skipped: ${nativ
       }
       // A token whose payload was rewritten (to list another prefix from a chosen position) fails its tag.
       const raw = Buffer.from(token, 'base64url');
-      const forged = Buffer.concat([Buffer.from(JSON.stringify([1, 'b', '', null, '', 0])), raw.subarray(raw.length - 16)]).toString('base64url');
+      const forged = Buffer.concat([Buffer.from(JSON.stringify([1, 'bkt', '', null, '', 0])), raw.subarray(raw.length - 16)]).toString('base64url');
       await bad({ continuationToken: forged }, 'ERR_SV_INVALID_TOKEN');
       await bad({ continuationToken: token }, 'ERR_SV_INVALID_TOKEN'); // other prefix
       await bad({ prefix: 'a/', delimiter: '/', continuationToken: token }, 'ERR_SV_INVALID_TOKEN');
-      await expect(vault.list('c', { prefix: 'a/', continuationToken: token })).rejects.toMatchObject({ code: 'ERR_SV_INVALID_TOKEN' });
+      await expect(vault.list('other', { prefix: 'a/', continuationToken: token })).rejects.toMatchObject({ code: 'ERR_SV_INVALID_TOKEN' });
       await bad({ continuationToken: 'x'.repeat(20_000) }, 'ERR_SV_INVALID_TOKEN');
       await bad({ continuationToken: '' }, 'ERR_SV_INVALID_TOKEN');
       await bad({ continuationToken: 5 }, 'ERR_SV_INVALID_TOKEN');
@@ -197,20 +197,20 @@ describe.skipIf(!hasNative)(`vault listing${hasNative ? '' : ` (skipped: ${nativ
   it('heads written before heads carried size and time are listed from their verified manifests', async () => {
     const vault = await makeVault();
     try {
-      await vault.put('b', 'old-inline', Buffer.from('twelve bytes'), { computeMd5: true });
-      await vault.put('b', 'old-striped', Buffer.alloc(60_000, 3));
+      await vault.put('bkt', 'old-inline', Buffer.from('twelve bytes'), { computeMd5: true });
+      await vault.put('bkt', 'old-striped', Buffer.alloc(60_000, 3));
       const catalog = (vault as unknown as { catalog: Catalog }).catalog;
       for (const key of ['old-inline', 'old-striped']) {
-        const h = catalog.getHead('b', key)!;
+        const h = catalog.getHead('bkt', key)!;
         const { size: _s, timeMs: _t, etag: _e, ...legacy } = h;
-        await catalog.replaceManifest('b', key, { versionId: h.versionId, manifestHash: h.manifestHash, copies: h.copies }, legacy, [], { action: 'test', principal: 't', timeMs: 1 });
-        expect(catalog.getHead('b', key)!.size).toBeUndefined();
+        await catalog.replaceManifest('bkt', key, { versionId: h.versionId, manifestHash: h.manifestHash, copies: h.copies }, legacy, [], { action: 'test', principal: 't', timeMs: 1 });
+        expect(catalog.getHead('bkt', key)!.size).toBeUndefined();
       }
-      const { objects } = await vault.list('b');
+      const { objects } = await vault.list('bkt');
       expect(objects.map((o) => [o.key, o.size])).toEqual([['old-inline', 12], ['old-striped', 60_000]]);
       expect(objects[0].etag).toMatch(/^[0-9a-f]{32}$/);
       expect(objects[1].etag).toBeUndefined();
-      expect(objects[0].lastModified.getTime()).toBe((await vault.head('b', 'old-inline'))!.timeMs);
+      expect(objects[0].lastModified.getTime()).toBe((await vault.head('bkt', 'old-inline'))!.timeMs);
     } finally {
       await vault.close();
     }

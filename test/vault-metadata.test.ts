@@ -24,7 +24,7 @@ async function makeVault() {
     return { path: join(base, `d${i}`), labels: { host: `h${i}` } };
   });
   const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k: 2, m: 1, blockBytes: 4096, failureDomain: 'host' });
-  await vault.createBucket('b');
+  await vault.createBucket('bkt');
   return { vault, disks };
 }
 
@@ -41,7 +41,7 @@ function shardFileCount(disks: Array<{ path: string }>): number {
 
 /** The manifest format version of the current version's first copy. */
 function manifestVersion(vault: Vault, key: string): number {
-  const copy = copyPayload(vault.locate('b', key)!.shards[0].copy!);
+  const copy = copyPayload(vault.locate('bkt', key)!.shards[0].copy!);
   return copy.readUInt16BE(4 + 4); // u32 signed length | "SVMF" | u16 version
 }
 
@@ -51,15 +51,15 @@ describe.skipIf(!hasNative)(`object metadata${hasNative ? '' : ` (skipped: ${nat
     try {
       const bodies = { small: Buffer.from('hello metadata'), big: Buffer.alloc(50_000, 9), streamed: Buffer.alloc(70_000, 4) };
       const metadata = { owner: 'alice', 'x-camera': 'Nikon é ☃', empty: '' };
-      await vault.put('b', 'small', bodies.small, { contentType: 'text/plain; charset=utf-8', metadata, computeMd5: true });
-      await vault.put('b', 'big', bodies.big, { contentType: 'application/octet-stream', computeMd5: true });
-      await vault.put('b', 'streamed', Readable.from([bodies.streamed.subarray(0, 10_000), bodies.streamed.subarray(10_000)]), { metadata: { a: '1' }, computeMd5: true });
-      await vault.put('b', 'plain', Buffer.from('no metadata'));
-      const small = await vault.head('b', 'small');
+      await vault.put('bkt', 'small', bodies.small, { contentType: 'text/plain; charset=utf-8', metadata, computeMd5: true });
+      await vault.put('bkt', 'big', bodies.big, { contentType: 'application/octet-stream', computeMd5: true });
+      await vault.put('bkt', 'streamed', Readable.from([bodies.streamed.subarray(0, 10_000), bodies.streamed.subarray(10_000)]), { metadata: { a: '1' }, computeMd5: true });
+      await vault.put('bkt', 'plain', Buffer.from('no metadata'));
+      const small = await vault.head('bkt', 'small');
       expect(small).toMatchObject({ contentType: 'text/plain; charset=utf-8', metadata, etag: md5hex(bodies.small), size: bodies.small.length });
-      expect(await vault.head('b', 'big')).toMatchObject({ contentType: 'application/octet-stream', metadata: {}, etag: md5hex(bodies.big) });
-      expect(await vault.head('b', 'streamed')).toMatchObject({ metadata: { a: '1' }, etag: md5hex(bodies.streamed) });
-      const plain = await vault.head('b', 'plain');
+      expect(await vault.head('bkt', 'big')).toMatchObject({ contentType: 'application/octet-stream', metadata: {}, etag: md5hex(bodies.big) });
+      expect(await vault.head('bkt', 'streamed')).toMatchObject({ metadata: { a: '1' }, etag: md5hex(bodies.streamed) });
+      const plain = await vault.head('bkt', 'plain');
       expect(plain?.metadata).toEqual({});
       expect(plain?.etag).toBeUndefined();
       expect(plain?.contentType).toBeUndefined();
@@ -67,12 +67,12 @@ describe.skipIf(!hasNative)(`object metadata${hasNative ? '' : ` (skipped: ${nat
       expect(manifestVersion(vault, 'plain')).toBe(1);
       expect(manifestVersion(vault, 'small')).toBe(2);
       expect(manifestVersion(vault, 'big')).toBe(2);
-      expect(Buffer.from(await vault.getBuffer('b', 'streamed')).equals(bodies.streamed)).toBe(true);
-      const listed = await vault.list('b');
+      expect(Buffer.from(await vault.getBuffer('bkt', 'streamed')).equals(bodies.streamed)).toBe(true);
+      const listed = await vault.list('bkt');
       expect(Object.fromEntries(listed.objects.map((o) => [o.key, o.etag]))).toEqual({ big: md5hex(bodies.big), plain: undefined, small: md5hex(bodies.small), streamed: md5hex(bodies.streamed) });
       // Metadata survives a scrub that reads and verifies every copy.
       await vault.scrub();
-      expect((await vault.head('b', 'small'))?.metadata).toEqual(metadata);
+      expect((await vault.head('bkt', 'small'))?.metadata).toEqual(metadata);
     } finally {
       await vault.close();
     }
@@ -83,19 +83,19 @@ describe.skipIf(!hasNative)(`object metadata${hasNative ? '' : ` (skipped: ${nat
     try {
       const body = Buffer.alloc(40_000, 5);
       const digest = createHash('md5').update(body).digest();
-      await vault.put('b', 'hex', body, { md5: digest.toString('hex') });
-      await vault.put('b', 'b64', body, { md5: digest.toString('base64') });
-      await vault.put('b', 'raw', Buffer.from('tiny'), { md5: createHash('md5').update('tiny').digest() });
-      expect((await vault.head('b', 'b64'))?.etag).toBe(digest.toString('hex'));
+      await vault.put('bkt', 'hex', body, { md5: digest.toString('hex') });
+      await vault.put('bkt', 'b64', body, { md5: digest.toString('base64') });
+      await vault.put('bkt', 'raw', Buffer.from('tiny'), { md5: createHash('md5').update('tiny').digest() });
+      expect((await vault.head('bkt', 'b64'))?.etag).toBe(digest.toString('hex'));
       const before = shardFileCount(disks);
       const wrong = createHash('md5').update('something else').digest('hex');
-      await expect(vault.put('b', 'bad-big', body, { md5: wrong })).rejects.toMatchObject({ code: 'ERR_SV_BAD_DIGEST' });
-      await expect(vault.put('b', 'bad-small', Buffer.from('tiny'), { md5: wrong })).rejects.toMatchObject({ code: 'ERR_SV_BAD_DIGEST' });
-      await expect(vault.put('b', 'bad-stream', Readable.from([body, body]), { md5: wrong })).rejects.toMatchObject({ code: 'ERR_SV_BAD_DIGEST' });
-      await expect(vault.put('b', 'hex', Buffer.from('overwrite'), { md5: wrong })).rejects.toMatchObject({ code: 'ERR_SV_BAD_DIGEST' });
+      await expect(vault.put('bkt', 'bad-big', body, { md5: wrong })).rejects.toMatchObject({ code: 'ERR_SV_BAD_DIGEST' });
+      await expect(vault.put('bkt', 'bad-small', Buffer.from('tiny'), { md5: wrong })).rejects.toMatchObject({ code: 'ERR_SV_BAD_DIGEST' });
+      await expect(vault.put('bkt', 'bad-stream', Readable.from([body, body]), { md5: wrong })).rejects.toMatchObject({ code: 'ERR_SV_BAD_DIGEST' });
+      await expect(vault.put('bkt', 'hex', Buffer.from('overwrite'), { md5: wrong })).rejects.toMatchObject({ code: 'ERR_SV_BAD_DIGEST' });
       expect(shardFileCount(disks)).toBe(before); // no shard file of the failed puts is left
-      expect((await vault.list('b')).objects.map((o) => o.key)).toEqual(['b64', 'hex', 'raw']);
-      expect(Buffer.from(await vault.getBuffer('b', 'hex')).equals(body)).toBe(true);
+      expect((await vault.list('bkt')).objects.map((o) => o.key)).toEqual(['b64', 'hex', 'raw']);
+      expect(Buffer.from(await vault.getBuffer('bkt', 'hex')).equals(body)).toBe(true);
     } finally {
       await vault.close();
     }
@@ -124,8 +124,8 @@ describe.skipIf(!hasNative)(`object metadata${hasNative ? '' : ` (skipped: ${nat
         [{ computeMd5: 'yes' }, 'ERR_SV_INVALID_ARG_TYPE'],
         [{ contentTyp: 'text/plain' }, 'ERR_SV_UNKNOWN_OPTION'],
       ];
-      for (const [o, code] of bad) await expect(vault.put('b', 'k', body, o as never), JSON.stringify(o).slice(0, 60)).rejects.toMatchObject({ code });
-      await expect(vault.put('b', 'k', body, { metadata: { big: 'v'.repeat(2045) } })).resolves.toBeDefined(); // exactly 2 KiB
+      for (const [o, code] of bad) await expect(vault.put('bkt', 'k', body, o as never), JSON.stringify(o).slice(0, 60)).rejects.toMatchObject({ code });
+      await expect(vault.put('bkt', 'k', body, { metadata: { big: 'v'.repeat(2045) } })).resolves.toBeDefined(); // exactly 2 KiB
       expect(shardFileCount(disks)).toBe(before + 3);
     } finally {
       await vault.close();
