@@ -118,8 +118,8 @@ describe.skipIf(!ready)(`power cut on loop-mounted xfs${ready ? '' : ` (skipped:
     const { Vault } = await import('../lib/vault.js');
     const vault = await Vault.open(join(base, 'meta'));
     try {
-      expect(Buffer.from(await vault.getBuffer('b', 'one')).equals(Buffer.alloc(100_000, 0x41))).toBe(true);
-      expect(Buffer.from(await vault.getBuffer('b', 'two')).equals(Buffer.alloc(7, 0x42))).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('bkt', 'one')).equals(Buffer.alloc(100_000, 0x41))).toBe(true);
+      expect(Buffer.from(await vault.getBuffer('bkt', 'two')).equals(Buffer.alloc(7, 0x42))).toBe(true);
     } finally {
       await vault.close();
     }

@@ -52,6 +52,9 @@ beforeAll(() => {
     spawnSync('chattr', ['+i', mnts[i]]); // if a mount vanished, writes fail instead of landing on /
   }
   mountAll();
+  // Each disk is a directory on its own loop-mounted xfs, the meta directory beside disk 0 on the first one
+  // (on a cut filesystem too, never inside a disk: init refuses that overlap).
+  for (const mnt of mnts) mkdirSync(join(mnt, 'disk'));
 });
 
 afterAll(() => {
@@ -69,7 +72,7 @@ afterAll(() => {
 
 /** Runs operation `step` in a child; on its ack freezes it, cuts the power on all six disks, kills it. */
 async function runAndCut(step: number): Promise<void> {
-  const disks = JSON.stringify(mnts.map((path) => ({ path })));
+  const disks = JSON.stringify(mnts.map((mnt) => ({ path: join(mnt, 'disk') })));
   const c = spawn(process.execPath, [join(__dirname, 'fault', 'vault-powercycle-child.mjs'), dist, meta, disks, String(step)], {
     env: { ...process.env, UV_USE_IO_URING: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
