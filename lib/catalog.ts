@@ -16,6 +16,10 @@
  * with characters above U+FFFF sorted past the `\uffff` range ends. Format-1 long keys are already format-2 bytes;
  * open() rewrites the short ones (table name followed by 04 00) in one transaction (#migrate).
  */
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { getSystemErrorName } from 'node:util';
+
 import { open, type RootDatabase } from 'lmdb';
 
 import type { CopyRef } from './copylog.js';
@@ -148,11 +152,158 @@ export interface ListPageOptions {
   scanMax?: number;
 }
 
+function quiet(p: unknown): void {
+  if (p !== null && typeof p === 'object' && typeof (p as Promise<unknown>).then === 'function') (p as Promise<unknown>).then(undefined, () => undefined);
+}
+
+/** The real error behind lmdb-js's 'Commit failed' (its `commitError` promise), or `err` itself. */
+async function commitCause(err: unknown): Promise<unknown> {
+  const pending = (err as { commitError?: unknown }).commitError;
+  if (pending === undefined || typeof (pending as Promise<unknown>).then !== 'function') return err;
+  const timeout = new Promise<undefined>((resolve) => {
+    setTimeout(() => resolve(undefined), 5000).unref();
+  });
+  const real = await Promise.race([(pending as Promise<unknown>).then(() => undefined, (e: unknown) => e), timeout]);
+  return real ?? err;
+}
+
+function errnoName(errno: number): string | undefined {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks the catalog's files with our own calls before LMDB opens them: lmdb-js 3.5 crashes the process
+ * (a double delete, docs/upstream/lmdb-js.md) when its open fails, so a persistent fault -- a bad sector under
+ * the meta pages, EACCES, a read-only remount -- must be found here and reported as ERR_SV_CATALOG_FAILED with
+ * its errno. (A transient fault that strikes exactly inside LMDB's own open still crashes, until upstream is
+ * fixed.) Files that do not exist yet are LMDB's to create.
+ */
+function preflight(path: string, readOnly: boolean): void {
+  for (const file of ['data.mdb', 'lock.mdb']) {
+    const p = join(path, file);
+    if (!existsSync(p)) continue;
+    let fd: number | undefined;
+    try {
+      fd = openSync(p, readOnly && file === 'data.mdb' ? 'r' : 'r+');
+      if (file === 'data.mdb') readSync(fd, Buffer.alloc(8192), 0, 8192, 0); // the two meta pages
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new ShardVaultError(ErrorCode.CATALOG_FAILED, `the catalog file ${p} cannot be ${e.syscall === 'read' ? 'read' : 'opened'}: ${e.code ?? ''} ${e.message}`.replace('  ', ' '), {
+        ...(typeof e.errno === 'number' ? { errno: Math.abs(e.errno) } : {}), ...(e.syscall !== undefined ? { syscall: e.syscall } : {}), path: p, cause: err,
+      });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+}
+
 export class Catalog {
   readonly #db: RootDatabase;
+  readonly #path: string;
+  /** Set by the first failed commit: from then on every write is refused with it (see #write). */
+  #failed: ShardVaultError | undefined;
 
-  private constructor(db: RootDatabase) {
+  private constructor(db: RootDatabase, path: string) {
+    // lmdb-js returns a promise for every put and remove that rejects when its commit fails. Inside a
+    // transaction nobody needs them (the transaction's own promise says it all, see #write), and lmdb-js itself
+    // drops one: the put of msgpack's shared structures (open.js saveStructures). Left unhandled, a failed
+    // commit would end the process (docs/upstream/lmdb-js.md); so every such promise is marked handled here,
+    // while callers that await one still see its rejection.
+    const patch = db as unknown as Record<string, unknown>;
+    for (const method of ['put', 'remove'] as const) {
+      if (typeof db[method] !== 'function') continue; // a read-only environment has no writers
+      const original = (db[method] as (...args: unknown[]) => unknown).bind(db);
+      patch[method] = (...args: unknown[]) => {
+        const result = original(...args);
+        quiet(result);
+        return result;
+      };
+    }
+    // After a failed meta-page write LMDB is in MDB_PANIC and every read throws a bare lmdb error (code 22):
+    // reads are wrapped so that they fail as ERR_SV_CATALOG_FAILED too, naming the commit that failed.
+    for (const method of ['get', 'getBinary'] as const) {
+      if (typeof db[method] !== 'function') continue;
+      const original = (db[method] as (...args: unknown[]) => unknown).bind(db);
+      patch[method] = (...args: unknown[]) => {
+        try {
+          return original(...args);
+        } catch (err) {
+          throw this.#readError(err);
+        }
+      };
+    }
+    for (const method of ['getRange', 'getKeys'] as const) {
+      if (typeof db[method] !== 'function') continue;
+      const original = (db[method] as (...args: unknown[]) => Iterable<unknown>).bind(db);
+      const self = this;
+      patch[method] = (...args: unknown[]) => ({
+        *[Symbol.iterator]() {
+          try {
+            yield* original(...args);
+          } catch (err) {
+            throw self.#readError(err);
+          }
+        },
+      });
+    }
     this.#db = db;
+    this.#path = path;
+  }
+
+  /** A read that LMDB refused (typically MDB_PANIC after a failed commit) as ERR_SV_CATALOG_FAILED. */
+  #readError(err: unknown): unknown {
+    if (err instanceof ShardVaultError || err instanceof TypeError || err instanceof RangeError) return err;
+    const why = this.#failed !== undefined ? ` (after ${this.#failed.message})` : '';
+    const code = (err as { code?: unknown }).code;
+    return new ShardVaultError(ErrorCode.CATALOG_FAILED, `catalog read failed: ${(err as Error).message ?? String(err)}${why}`, {
+      ...(typeof code === 'number' ? { errno: code } : {}), syscall: 'read', path: this.#path, cause: err,
+    });
+  }
+
+  /** Why the catalog refuses writes (a commit failed since open), or undefined while it accepts them. */
+  get failure(): ShardVaultError | undefined {
+    return this.#failed;
+  }
+
+  /**
+   * Every write transaction goes through here. A commit that LMDB could not write or sync (EIO, ENOSPC, EROFS,
+   * EDQUOT on data.mdb) rejects with ERR_SV_CATALOG_FAILED carrying the errno, and fences the catalog: its
+   * on-disk state is unknown (the pages may or may not have reached the disk, I9), so every later write is
+   * refused with the same error until the pool is reopened, when LMDB's own recovery decides what was
+   * committed. Reads go on from the last state this process saw. Errors our own callbacks throw (CONFLICT,
+   * NO_SUCH_BUCKET, ...) pass through untouched: nothing was written.
+   *
+   * lmdb-js reports a failed commit as Error('Commit failed (see commitError for details)') whose
+   * `commitError` is a second promise rejected with the real error; unless someone handles it, Node ends the
+   * process with an unhandled rejection (docs/upstream/lmdb-js.md). Awaiting it here both handles it and
+   * yields the errno.
+   */
+  async #write<T>(what: string, fn: () => T): Promise<T> {
+    if (this.#failed !== undefined) {
+      throw new ShardVaultError(ErrorCode.CATALOG_FAILED, `${what} refused: ${this.#failed.message}`, {
+        ...(this.#failed.errno !== undefined ? { errno: this.#failed.errno } : {}), path: this.#path, cause: this.#failed,
+      });
+    }
+    try {
+      return await this.#db.transaction(fn);
+    } catch (err) {
+      if (err instanceof ShardVaultError || err instanceof TypeError || err instanceof RangeError) throw err;
+      const cause = await commitCause(err);
+      const errno = typeof (cause as { code?: unknown }).code === 'number' ? Math.abs((cause as { code: number }).code) : undefined;
+      const name = errno !== undefined ? errnoName(errno) : undefined;
+      this.#failed = new ShardVaultError(
+        ErrorCode.CATALOG_FAILED,
+        `the catalog in ${this.#path} failed a commit${name !== undefined ? ` (${name})` : ''}: ${(cause as Error).message ?? String(cause)}; its state on disk is unknown, so it takes no more writes until the pool is reopened`,
+        { ...(errno !== undefined ? { errno } : {}), syscall: 'commit', path: this.#path, cause },
+      );
+      throw new ShardVaultError(ErrorCode.CATALOG_FAILED, `${what} not stored: ${this.#failed.message}`, {
+        ...(errno !== undefined ? { errno } : {}), syscall: 'commit', path: this.#path, cause,
+      });
+    }
   }
 
   /**
@@ -163,8 +314,11 @@ export class Catalog {
   static open(path: string, options: { readOnly?: boolean } = {}): Catalog {
     if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a directory path', path);
     // overlappingSync: false -> transaction promises resolve after the commit is flushed (durable).
+    // eventTurnBatching: false -> every write is a transaction of ours (#write); the event-turn batch would open
+    // a commit promise of lmdb-js's own that nobody handles, so a failed commit would end the process.
     const readOnly = options.readOnly === true;
-    const catalog = new Catalog(open({ path, overlappingSync: false, noSync: false, compression: false, keyEncoding: 'binary', ...(readOnly ? { readOnly: true } : {}) }));
+    preflight(path, readOnly);
+    const catalog = new Catalog(open({ path, overlappingSync: false, noSync: false, compression: false, keyEncoding: 'binary', eventTurnBatching: false, ...(readOnly ? { readOnly: true } : {}) }), path);
     if (readOnly) {
       // A read-only open cannot rewrite keys: a catalog that still needs the format-1 -> 2 migration is refused.
       if (catalog.#needsMigration()) {
@@ -225,7 +379,7 @@ export class Catalog {
 
   async createBucket(bucket: string, principal: string, timeMs: number): Promise<void> {
     name('bucket', bucket, 63);
-    await this.#db.transaction(() => {
+    await this.#write('createBucket', () => {
       const k = dbKey('bucket', bucket);
       if (this.#db.get(k) !== undefined) throw new ShardVaultError(ErrorCode.BUCKET_EXISTS, `bucket ${bucket} already exists`);
       this.#db.put(k, { createdMs: timeMs });
@@ -235,7 +389,7 @@ export class Catalog {
 
   async deleteBucket(bucket: string, principal: string, timeMs: number): Promise<void> {
     name('bucket', bucket, 63);
-    await this.#db.transaction(() => {
+    await this.#write('deleteBucket', () => {
       const k = dbKey('bucket', bucket);
       if (this.#db.get(k) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
       for (const { value } of this.#db.getRange(tableRange('head', bucket))) {
@@ -268,7 +422,7 @@ export class Catalog {
       throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the new head sequence must exceed the expected one');
     }
     let record: AuditRecord | undefined;
-    await this.#db.transaction(() => {
+    await this.#write('commit', () => {
       if (this.#db.get(dbKey('bucket', req.bucket)) === undefined) {
         throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${req.bucket}`);
       }
@@ -306,7 +460,7 @@ export class Catalog {
     buckets: string[],
     audit: { action: string; principal: string; timeMs: number; detail?: string },
   ): Promise<void> {
-    await this.#db.transaction(() => {
+    await this.#write('restore', () => {
       for (const _ of this.#db.getKeys({ ...tableRange('head'), limit: 1 })) {
         throw new ShardVaultError(ErrorCode.CONFLICT, 'restore needs an empty catalog');
       }
@@ -336,7 +490,7 @@ export class Catalog {
    * flushed transaction (pool configuration changes, I6).
    */
   async setMeta(item: string, value: unknown, audit?: { action: string; principal: string; timeMs: number; detail?: string }): Promise<void> {
-    await this.#db.transaction(() => {
+    await this.#write('setMeta', () => {
       const k = dbKey('meta', item);
       if (value === undefined) this.#db.remove(k);
       else this.#db.put(k, value);
@@ -370,7 +524,7 @@ export class Catalog {
   ): Promise<void> {
     name('bucket', bucket, 63);
     name('key', key, 1024);
-    await this.#db.transaction(() => {
+    await this.#write('replaceManifest', () => {
       const headKey = dbKey('head', bucket, key);
       const current = this.#db.get(headKey) as Head | undefined;
       if (current === undefined || current.versionId !== expected.versionId || current.manifestHash !== expected.manifestHash || head.versionId !== current.versionId || head.sequence !== current.sequence ||
@@ -455,7 +609,7 @@ export class Catalog {
       return queued === undefined || (r.to !== undefined && queued.to !== r.to);
     });
     if (items.length === 0) return [];
-    await this.#db.transaction(() => {
+    await this.#write('queueRepair', () => {
       for (const r of items) this.#db.put(dbKey('repair', r.bucket, r.key, r.versionId, String(r.shard)), { disk: r.disk, shard: r.shard, ...(r.to !== undefined ? { to: r.to } : {}) });
       this.#appendAudit({ action: 'repair.queue', principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
     });
@@ -465,7 +619,7 @@ export class Catalog {
   /** Removes repaired (or superseded) items from the queue, with an audit record, in one transaction. */
   async completeRepair(items: Array<{ bucket: string; key: string; versionId: string; shard: number }>, action: string, principal: string, timeMs: number): Promise<void> {
     if (items.length === 0) return;
-    await this.#db.transaction(() => {
+    await this.#write('completeRepair', () => {
       for (const r of items) this.#db.remove(dbKey('repair', r.bucket, r.key, r.versionId, String(r.shard)));
       this.#appendAudit({ action, principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
     });
@@ -481,7 +635,7 @@ export class Catalog {
    * them) for gc, as if it had been superseded at `supersededMs`. Refused for a committed version.
    */
   async queueGarbage(entry: { bucket: string; key: string; head: Head; supersededMs: number }): Promise<void> {
-    await this.#db.transaction(() => {
+    await this.#write('queueGarbage', () => {
       if (this.#db.get(dbKey('vid', entry.head.versionId)) !== undefined) throw new ShardVaultError(ErrorCode.CONFLICT, `version ${entry.head.versionId} is committed`);
       this.#db.put(dbKey('garbage', entry.head.versionId), entry);
     });
@@ -489,7 +643,7 @@ export class Catalog {
 
   async completeGarbage(versionIds: string[]): Promise<void> {
     if (versionIds.length === 0) return;
-    await this.#db.transaction(() => {
+    await this.#write('completeGarbage', () => {
       for (const v of versionIds) this.#db.remove(dbKey('garbage', v));
     });
   }

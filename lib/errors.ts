@@ -71,6 +71,8 @@ export const ErrorCode = {
   METADATA_TOO_LARGE: 'ERR_SV_METADATA_TOO_LARGE',
   /** No disk with this id (or path) is part of the pool. */
   NO_SUCH_DISK: 'ERR_SV_NO_SUCH_DISK',
+  /** The catalog failed a commit or cannot be opened (errno attached): it refuses writes until the pool is reopened. */
+  CATALOG_FAILED: 'ERR_SV_CATALOG_FAILED',
   /** A disk ran out of space (ENOSPC / EDQUOT) while writing. */
   NO_SPACE: 'ERR_SV_NO_SPACE',
 } as const;

@@ -1052,6 +1052,9 @@ export class Vault {
         return receipt;
       } catch (err) {
         // Not committed (too few disks sealed, or the commit itself failed): nothing of this version may stay.
+        // A commit the catalog failed to write or sync may or may not be on disk (I9): its files stay, and the next
+        // open's recovery keeps them if LMDB committed it, else removes them as never committed.
+        if (isUnknownCommit(err)) throw err;
         const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, refs);
         if (note !== '' && err instanceof Error) err.message += note;
         throw err;
@@ -1151,6 +1154,9 @@ export class Vault {
       this.#queuedByCommit(bucket, key, vid, repairWork);
       return receipt;
     } catch (err) {
+      // A commit the catalog failed to write or sync may or may not be on disk (I9): its files stay, and the next
+      // open's recovery keeps them if LMDB committed it, else removes them as never committed.
+      if (isUnknownCommit(err)) throw err;
       const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, [], refs);
       if (note !== '' && err instanceof Error) err.message += note;
       throw err;
@@ -1548,6 +1554,8 @@ export class Vault {
    */
   async status(): Promise<{
     pool: { poolId: string; k: number; m: number; blockBytes: number; failureDomain: string; writeQuorum: number };
+    /** The catalog (meta directory): `ok: false` after a failed commit, when it refuses writes until reopened. */
+    catalog: { ok: boolean; problem?: string; errno?: number };
     disks: Array<{
       id: string; path: string; state: DiskConfig['state']; condition: DiskHealthCondition; hint?: string; labels: Record<string, string>; ok: boolean; problem?: string;
       errors: { read: number; write: number }; repairQueued: number; shards: number; sameDeviceAs: string[]; freeBytes?: number; totalBytes?: number; copyLog?: { segments: number; bytes: number };
@@ -1592,7 +1600,9 @@ export class Vault {
       };
     });
     const { poolId, k, m, blockBytes, failureDomain, writeQuorum } = this.config;
-    return { pool: { poolId, k, m, blockBytes, failureDomain, writeQuorum }, disks, objects, objectsAtRisk: atRisk.size, repairQueued: queue.length };
+    const failure = this.catalog.failure;
+    const catalog = failure === undefined ? { ok: true } : { ok: false, problem: failure.message, ...(failure.errno !== undefined ? { errno: failure.errno } : {}) };
+    return { pool: { poolId, k, m, blockBytes, failureDomain, writeQuorum }, catalog, disks, objects, objectsAtRisk: atRisk.size, repairQueued: queue.length };
   }
 
   /** Disks that are work to do (every condition but online and removed), with the hint that fixes each. */
@@ -2379,4 +2389,9 @@ async function readPoolJson(metaDir: string): Promise<PoolConfig> {
 function mergePaths(config: PoolConfig, boot: PoolConfig): PoolConfig {
   const paths = new Map(boot.disks.map((d) => [d.id, d.path]));
   return { ...config, disks: config.disks.map((d) => ({ ...d, path: paths.get(d.id) ?? d.path })) };
+}
+
+/** A commit the catalog could not write or sync: whether it reached the disk is unknown until the next open. */
+function isUnknownCommit(err: unknown): boolean {
+  return err instanceof ShardVaultError && err.code === ErrorCode.CATALOG_FAILED && err.syscall === 'commit';
 }

@@ -72,6 +72,7 @@ export const EXIT_CODE_OF: { readonly [C in ErrorCodeValue]: ExitCode } = {
   [ErrorCode.METADATA_TOO_LARGE]: Exit.USAGE,
   [ErrorCode.NO_SUCH_DISK]: Exit.NOT_FOUND,
   [ErrorCode.NO_SPACE]: Exit.IO,
+  [ErrorCode.CATALOG_FAILED]: Exit.IO,
 };
 
 const CLI_EXIT_CODE_OF: { readonly [C in CliCodeValue]: ExitCode } = {
@@ -136,6 +137,7 @@ export const HINT_OF: { readonly [C in ErrorCodeValue | CliCodeValue]: Hint } = 
   [ErrorCode.BAD_DIGEST]: () => 'the data does not match its declared digest: send it again',
   [ErrorCode.METADATA_TOO_LARGE]: () => 'shorten the object metadata',
   [ErrorCode.NO_SUCH_DISK]: (c) => `disk ids are listed by \`shardvault status${c.metaFlag}\``,
+  [ErrorCode.CATALOG_FAILED]: () => 'the meta directory\'s disk reported an I/O error: check it (dmesg, SMART), free space if it is full, then run the command again (the pool is reopened and LMDB recovers the last committed state)',
   [ErrorCode.NO_SPACE]: (c) => `free space on that disk, or add one: \`shardvault disk add PATH${c.metaFlag}\`; then \`shardvault repair${c.metaFlag}\``,
   [CliCode.USAGE]: see,
   [CliCode.INTERNAL]: () => 'unexpected: rerun with SHARDVAULT_DEBUG=1 for a stack trace and report it',

@@ -39,6 +39,8 @@ export interface StatusView {
   poolOpen: boolean;
   k?: number;
   m?: number;
+  /** The catalog's health (absent when the pool did not open). */
+  catalog?: { ok: boolean; problem?: string; errno?: number };
   failureDomain: string;
   disks: DiskView[];
   objects: number | null;
@@ -67,6 +69,9 @@ export async function statusView(ctx: Ctx, v: Vault): Promise<StatusView> {
   // needs k. Say so first, and `status` then exits 5 like a failed read-write open would.
   const usable = disks.filter((d) => d.condition === 'online' || d.condition === 'draining').length;
   const actions = poolActions(s.disks, s.repairQueued, suggest);
+  if (!s.catalog.ok) {
+    actions.unshift({ message: `the catalog failed: ${s.catalog.problem ?? 'unknown error'}; check the meta directory's disk, then reopen the pool (any command does)` });
+  }
   if (usable < s.pool.k) {
     actions.unshift({ message: `the pool opens with ${s.pool.k} usable disks (${usable} now): bring disks back first; until then nothing can be read or written` });
   }
@@ -74,6 +79,7 @@ export async function statusView(ctx: Ctx, v: Vault): Promise<StatusView> {
     poolOpen: usable >= s.pool.k,
     k: s.pool.k,
     m: s.pool.m,
+    catalog: s.catalog,
     failureDomain,
     disks,
     objects: s.objects,
