@@ -18,7 +18,8 @@ if (!existsSync(join(dist, 'index.js'))) {
   console.error('bench/io.mjs: dist/ is not built; run `npx tsc -p .` first');
   process.exit(2);
 }
-const { openShardWriter, nativeInfo } = await import(join(dist, 'index.js'));
+const { nativeInfo } = await import(join(dist, 'index.js'));
+const { openShardWriter } = await import(join(dist, 'entry', 'io.js'));
 const smoke = process.argv.includes('--smoke');
 const base = process.env.BENCH_DIR ?? join(here, '.out');
 spawnSync('mkdir', ['-p', base]);

@@ -1,24 +1,23 @@
-/** Public entry point of the shardvault package. */
+/**
+ * Public entry point of the shardvault package: what an application or a storage daemon needs. Every export
+ * is a promise to users (docs/api.md). Lower-level pieces have their own documented subpaths:
+ *   shardvault/codec  the Reed-Solomon codec (native kernels and the byte-identical pure-TS codec)
+ *   shardvault/hash   BLAKE3 (native kernels, @noble/hashes fallback)
+ *   shardvault/io     durable shard files (create-exclusive, fsync-sealed, verified ranged reads)
+ * The catalog, placement, manifests and the copy log are the engine's internals and are not exported.
+ */
 export { ErrorCode, ShardVaultError } from './errors.js';
-export type { DiskFailure, ErrorCodeValue, ErrorDetails } from './errors.js';
+export type { ErrorCodeValue, ErrorDetails, DiskFailure } from './errors.js';
+export { AbortError } from './abort.js';
 export { nativeUnavailableReason } from './native.js';
+export { nativeInfo } from './native-info.js';
+export type { NativeInfo } from './native-info.js';
 export { LIMITS } from './limits.js';
 export { ReedSolomon, KERNELS, ASYNC_THRESHOLD_BYTES } from './codec.js';
 export type { Backend, Kernel, ReedSolomonOptions, ReconstructOptions } from './codec.js';
-export { nativeInfo } from './native-info.js';
-export type { NativeInfo } from './native-info.js';
 export { blake3, blake3Sync, blake3Batch, blake3BatchSync, createBlake3, BLAKE3_KERNELS } from './hash.js';
 export type { Blake3Options, Blake3Hasher, Blake3Kernel } from './hash.js';
-export { openShardWriter, readRange, statDisk, fsyncDir, ShardWriter } from './shardio.js';
-export type { ShardWriterOptions, ReadRangeOptions, ReadRangeResult, DiskStat } from './shardio.js';
-export { place, checkPoolLayout, domainOf } from './placement.js';
-export type { PlacementDisk, PlacementRule } from './placement.js';
-export { encodeManifest, decodeManifest, signManifest, verifyManifest, MANIFEST_VERSION, MANIFEST_VERSIONS_READ, MANIFEST_LIMITS } from './manifest.js';
-export type { Manifest } from './manifest.js';
-export { Catalog } from './catalog.js';
-export type { Head, AuditRecord, CommitRequest } from './catalog.js';
 export { Vault, LIST_KEYS_MAX } from './vault.js';
-export { AbortError } from './abort.js';
 export type { VaultInitOptions, VaultOpenOptions, VaultDiskSpec, Receipt, ListOptions, ListResult, ScrubProgress, PutOptions, ObjectHead, DiskHealthCondition, GcResult } from './vault.js';
 export { bucketNameProblem } from './validate.js';
 export { VaultEvents, LISTENER_ERROR_WARNING } from './events.js';

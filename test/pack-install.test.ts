@@ -147,6 +147,23 @@ describe('pack-install tier: the tarball in an empty project, production depende
     expect(out.bad).toBe(0);
   });
 
+  it.skipIf(skip)(`the public surface: the entry, the codec/hash/io subpaths, no engine internals${why}`, () => {
+    const script = `
+      const main = await import('shardvault');
+      const codec = await import('shardvault/codec');
+      const hash = await import('shardvault/hash');
+      const io = await import('shardvault/io');
+      console.log(JSON.stringify({
+        main: Object.keys(main).sort(), codec: typeof codec.ReedSolomon, hash: typeof hash.blake3Sync, io: typeof io.openShardWriter,
+        same: codec.ReedSolomon === main.ReedSolomon,
+      }));
+    `;
+    const out = JSON.parse(ok(run(process.execPath, ['--input-type=module', '-e', script]), 'subpath imports').trim().split('\n').pop()!);
+    expect(out).toMatchObject({ codec: 'function', hash: 'function', io: 'function', same: true });
+    for (const name of ['Vault', 'ReedSolomon', 'blake3Sync', 'ShardVaultError', 'ErrorCode', 'AbortError', 'nativeInfo']) expect(out.main).toContain(name);
+    for (const internal of ['Catalog', 'ShardWriter', 'openShardWriter', 'readRange', 'place', 'encodeManifest', 'signManifest']) expect(out.main).not.toContain(internal);
+  });
+
   it.skipIf(skip)(`require('shardvault') works (Node >= 20.19 loads the ES module)${why}`, () => {
     const res = run(process.execPath, ['-e', `
       const sv = require('shardvault');
