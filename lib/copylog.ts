@@ -29,7 +29,7 @@ import { open, readdir, rename, stat, truncate, unlink, type FileHandle } from '
 import { join } from 'node:path';
 
 import { ErrorCode, ShardVaultError } from './errors.js';
-import { FORMAT_VERSION } from './layout.js';
+import { FORMAT_VERSION } from './format/shard-header.js';
 import { blake3Sync } from './hash.js';
 import { fsyncDir } from './shardio.js';
 

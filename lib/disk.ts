@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 
 import { ErrorCode, ShardVaultError } from './errors.js';
 import { LOG_DIR } from './copylog.js';
-import { FORMAT_VERSION, fanoutDirs } from './layout.js';
+import { FORMAT_VERSION } from './format/shard-header.js';
+import { fanoutDirs } from './layout.js';
 import { statDisk } from './shardio.js';
 
 export interface DiskConfig {

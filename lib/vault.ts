@@ -1,6 +1,7 @@
 /**
- * Vault: the engine over a pool of directory disks (DESIGN.md 3, 4, 5). On-disk names and the shard header
- * are in lib/layout.ts, disk formatting and identity in lib/disk.ts, the commit point in lib/catalog.ts.
+ * Vault: the engine over a pool of directory disks (docs/design.md). Stored bytes (manifests, manifest copies,
+ * shard header, ids) are in lib/format/, on-disk names in lib/layout.ts, disk formatting and identity in
+ * lib/disk.ts, the commit point in lib/catalog.ts.
  *
  * put: validate -> place (lib/placement, offline and draining disks skipped within the failure-domain rule)
  *   -> per batch of stripes one native encode+hash call (content hash on the pool too) -> each disk: shard
@@ -37,11 +38,11 @@ import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFi
 import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure, type ErrorCodeValue } from './errors.js';
 import { blake3Sync, createBlake3 } from './hash.js';
 import { CopyLog, LOG_DIR, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
-import {
-  FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader, fanoutDirs, hex, objectDir, objectId, parseFileName,
-  shardFileName,
-} from './layout.js';
-import { MANIFEST_LIMITS, METADATA_NAME_RE, signManifest, verifyManifest, type Manifest } from './manifest.js';
+import { hex, keyId, objectId } from './format/ids.js';
+import { HASH_TABLE_CONTEXT, blockHash, copyBytes, manifestHashOf, openCopy } from './format/manifest-copy.js';
+import { MANIFEST_LIMITS, METADATA_NAME_RE, signManifest, verifyManifest, type Manifest } from './format/manifest.js';
+import { FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader } from './format/shard-header.js';
+import { fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
 import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
 import { abortableDelay, abortableIterable, checkSignal, throwIfAborted } from './abort.js';
@@ -188,8 +189,6 @@ export interface ScrubProgress {
 /** A disk's condition in status() and scrub(): online, draining or removed, else why it is unusable. */
 export type DiskHealthCondition = 'online' | 'draining' | 'removed' | DiskCondition;
 
-const HASH_TABLE_CONTEXT = 'shardvault/hashtable/v1';
-const MANIFEST_HASH_CONTEXT = 'shardvault/manifest-hash/v1';
 const STRIPES_PER_BATCH = 16;
 /** ...and at most this many data bytes per batch: bounds a put's memory (two batches: one being written while
  *  the next is encoded) whatever the block size; 4+2 x 1 MiB blocks gives 4 stripes (~24 MiB with parity). */
@@ -200,47 +199,6 @@ const SCRUB_CURSOR = 'scrub.cursor';
 const POOL_CONFIG = 'pool.config';
 /** Objects up to this size (given as one buffer) are stored inline in the manifest copies. N.B. format policy. */
 export const INLINE_BYTES_MAX = 16 * 1024;
-
-function keyId(publicKey: KeyObject): Uint8Array {
-  return blake3Sync(publicKey.export({ format: 'der', type: 'spki' }), { context: 'shardvault/key-id/v1' }).subarray(0, 16);
-}
-
-/** A manifest copy file: u32 length of the signed manifest | signed manifest | hash table. */
-function copyBytes(signed: Uint8Array, hashTable: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(4 + signed.length + hashTable.length);
-  new DataView(copy.buffer).setUint32(0, signed.length);
-  copy.set(signed, 4);
-  copy.set(hashTable, 4 + signed.length);
-  return copy;
-}
-
-function manifestHashOf(signed: Uint8Array): string {
-  return hex(blake3Sync(signed, { context: MANIFEST_HASH_CONTEXT }));
-}
-
-/**
- * Parses and verifies manifest copy bytes: length-prefixed signed manifest whose hash is `expectedHash` (when
- * given, checked first: a stale copy costs no signature check), signature by a key `publicKeyFor` trusts, and a
- * hash table of the right size whose root the manifest signs. Throws on anything else.
- */
-function openCopy(copy: Uint8Array, publicKeyFor: (keyId: Uint8Array) => KeyObject | null, expectedHash?: string): { manifest: Manifest; hashTable: Uint8Array; manifestHash: string } {
-  const corrupt = (why: string) => new ShardVaultError(ErrorCode.CORRUPT, `manifest copy: ${why}`);
-  if (copy.length < 4) throw corrupt('too short');
-  const len = new DataView(copy.buffer, copy.byteOffset, copy.length).getUint32(0);
-  if (len > copy.length - 4) throw corrupt('length beyond the file');
-  const signed = copy.subarray(4, 4 + len);
-  const manifestHash = manifestHashOf(signed);
-  if (expectedHash !== undefined && manifestHash !== expectedHash) throw corrupt('not the expected manifest (stale or forged)');
-  const manifest = verifyManifest(signed, publicKeyFor);
-  const hashTable = copy.subarray(4 + len);
-  if (hashTable.length !== manifest.stripeCount * (manifest.k + manifest.m) * 32) throw corrupt('hash table size');
-  if (Buffer.compare(blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), manifest.hashTableRoot) !== 0) throw corrupt('hash table root');
-  return { manifest, hashTable, manifestHash };
-}
-
-function blockHash(hashTable: Uint8Array, n: number, stripe: number, shard: number): Uint8Array {
-  return hashTable.subarray((stripe * n + shard) * 32, (stripe * n + shard + 1) * 32);
-}
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 

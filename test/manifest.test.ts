@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { ShardVaultError } from '../lib/errors.js';
-import { decodeManifest, encodeManifest, signManifest, verifyManifest, type Manifest } from '../lib/manifest.js';
+import { decodeManifest, encodeManifest, signManifest, verifyManifest, type Manifest } from '../lib/format/manifest.js';
 
 const v1Fixture = JSON.parse(readFileSync(new URL('./vectors/manifest-v1.json', import.meta.url), 'utf8')) as {
   publicKeySpki: string;

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { VaultEventMap } from '../lib/events.js';
-import { hex, objectDir, objectId } from '../lib/layout.js';
+import { hex, objectId } from '../lib/format/ids.js';
+import { objectDir } from '../lib/layout.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
 

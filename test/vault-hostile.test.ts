@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { blake3Sync } from '../lib/hash.js';
-import { decodeManifest, signManifest } from '../lib/manifest.js';
+import { decodeManifest, signManifest } from '../lib/format/manifest.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { RECORD_HEADER_BYTES } from '../lib/copylog.js';
 import { Vault } from '../lib/vault.js';

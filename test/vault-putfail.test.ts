@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { LOG_DIR, parseSegmentName, scanSegment, segmentPath } from '../lib/copylog.js';
-import { hex, objectDir, objectId } from '../lib/layout.js';
+import { hex, objectId } from '../lib/format/ids.js';
+import { objectDir } from '../lib/layout.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
 

@@ -8,7 +8,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 
 const dist = join(new URL('../..', import.meta.url).pathname, 'dist', 'lib');
-const { signManifest } = await import(join(dist, 'manifest.js'));
+const { signManifest } = await import(join(dist, 'format', 'manifest.js'));
 
 const seed = Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1));
 const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });

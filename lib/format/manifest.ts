@@ -23,7 +23,7 @@
  */
 import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 
-import { ErrorCode, ShardVaultError } from './errors.js';
+import { ErrorCode, ShardVaultError } from '../errors.js';
 
 /** The newest manifest version this release writes (v1 for manifests without metadata, see above). */
 export const MANIFEST_VERSION = 2;
