@@ -196,6 +196,9 @@ const BATCH_DATA_BYTES_MAX = 16 << 20;
 /** Scrub reads a shard in pieces of at most this many bytes (memory is bounded whatever the object size, I7). */
 const SCRUB_READ_BYTES_MAX = 16 << 20;
 const SCRUB_CURSOR = 'scrub.cursor';
+/** Backoff of the re-check of an unusable disk before writes (#reprobe): first after 1 s, then doubling to 60 s. */
+const REPROBE_FIRST_MS = 1000;
+const REPROBE_MAX_MS = 60_000;
 const POOL_CONFIG = 'pool.config';
 /** Objects up to this size (given as one buffer) are stored inline in the manifest copies. N.B. format policy. */
 export const INLINE_BYTES_MAX = 16 * 1024;
@@ -492,17 +495,53 @@ export class Vault {
   /** What the gc() of the last open did. */
   lastRecovery: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, copiesCompacted: 0, repairQueued: 0 };
 
+  /**
+   * When each unusable disk is checked again (backoff from REPROBE_FIRST_MS, doubling to REPROBE_MAX_MS), so a
+   * transient error -- one failed read of disk.json at open, a disk remounted -- does not take it away for the
+   * life of the process. Writes call #reprobe first; status, scrub and repair check every disk anyway.
+   */
+  readonly #probe = new Map<string, { nextMs: number; delayMs: number }>();
+  /** The last reason each disk was unusable, and when it went and came back: status() reports it. */
+  readonly #lastProblem = new Map<string, { problem: string; sinceMs: number; restoredMs?: number }>();
+
+  /** Re-checks unusable disks whose backoff has passed; a healthy one is usable again at once. */
+  async #reprobe(): Promise<void> {
+    const now = Date.now();
+    const due = this.config.disks.filter((d) => d.state !== 'removed' && this.#problems.has(d.id) && (this.#probe.get(d.id)?.nextMs ?? 0) <= now);
+    await Promise.all(due.map(async (d) => {
+      const found = await diskCondition(d, this.config.poolId).catch(() => ({ condition: 'unreadable' as const, problem: 'identity check failed' }));
+      this.#noteCondition(d, found);
+    }));
+  }
+
+  /** Records one disk's check: usable again (and when), or unusable (why, and when to look again). */
+  #noteCondition(d: DiskConfig, found: { condition: DiskCondition; problem: string; errnoName?: string } | undefined): void {
+    const now = Date.now();
+    const problem = d.state === 'removed' ? 'removed from the pool' : found?.problem;
+    if (problem === undefined) {
+      if (this.#problems.has(d.id)) {
+        const last = this.#lastProblem.get(d.id);
+        if (last !== undefined) last.restoredMs = now;
+      }
+      this.#problems.delete(d.id);
+      this.#probe.delete(d.id);
+    } else {
+      if (!this.#problems.has(d.id) && d.state !== 'removed') {
+        this.#diskDropped(d.id, 'check', { message: problem, ...(found?.errnoName !== undefined ? { code: found.errnoName } : {}) });
+        this.#lastProblem.set(d.id, { problem, sinceMs: now });
+      }
+      this.#problems.set(d.id, problem);
+      const delayMs = Math.min(REPROBE_MAX_MS, this.#probe.has(d.id) ? this.#probe.get(d.id)!.delayMs * 2 : REPROBE_FIRST_MS);
+      this.#probe.set(d.id, { nextMs: now + delayMs, delayMs });
+    }
+    if (found === undefined) this.#conditions.delete(d.id);
+    else this.#conditions.set(d.id, found.condition);
+  }
+
   async #checkDisks(): Promise<void> {
     for (const d of this.config.disks) {
       const found = d.state === 'removed' ? undefined : await diskCondition(d, this.config.poolId);
-      const problem = d.state === 'removed' ? 'removed from the pool' : found?.problem;
-      if (problem === undefined) this.#problems.delete(d.id);
-      else {
-        if (!this.#problems.has(d.id) && d.state !== 'removed') this.#diskDropped(d.id, 'check', { message: problem, ...(found?.errnoName !== undefined ? { code: found.errnoName } : {}) });
-        this.#problems.set(d.id, problem);
-      }
-      if (found === undefined) this.#conditions.delete(d.id);
-      else this.#conditions.set(d.id, found.condition);
+      this.#noteCondition(d, found);
     }
   }
 
@@ -816,6 +855,7 @@ export class Vault {
     const vid = hex(versionId);
     const oidBytes = objectId(bucket, key);
     const oid = hex(oidBytes);
+    await this.#reprobe();
     const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
     const stripeBytes = k * blockBytes;
     const stripesPerBatch = Math.max(1, Math.min(STRIPES_PER_BATCH, Math.floor(BATCH_DATA_BYTES_MAX / stripeBytes)));
@@ -1071,6 +1111,7 @@ export class Vault {
    * DESIGN.md 2): one signed copy per disk of the placement, sealed durably, then the flushed commit.
    */
   async #putManifestOnly(bucket: string, key: string, inline: Uint8Array, tombstone: boolean, principal: string, meta: ManifestMetadata = {}): Promise<Receipt | undefined> {
+    await this.#reprobe();
     const release = await this.#lockKey(bucket, key);
     try {
       const head = this.catalog.getHead(bucket, key);
@@ -1516,7 +1557,7 @@ export class Vault {
     catalog: { ok: boolean; problem?: string; errno?: number };
     disks: Array<{
       id: string; path: string; state: DiskConfig['state']; condition: DiskHealthCondition; hint?: string; labels: Record<string, string>; ok: boolean; problem?: string;
-      errors: { read: number; write: number }; repairQueued: number; shards: number; sameDeviceAs: string[]; freeBytes?: number; totalBytes?: number; copyLog?: { segments: number; bytes: number };
+      errors: { read: number; write: number }; /** Why the disk was last unusable since open, and when it went and came back. */ lastProblem?: { problem: string; sinceMs: number; restoredMs?: number }; repairQueued: number; shards: number; sameDeviceAs: string[]; freeBytes?: number; totalBytes?: number; copyLog?: { segments: number; bytes: number };
     }>;
     objects: number;
     objectsAtRisk: number;
@@ -1552,6 +1593,7 @@ export class Vault {
         ...(space[i] ?? {}),
         id: d.id, path: d.path, state: d.state, condition, ...(hint !== undefined ? { hint } : {}), labels: d.labels, ok: problem === undefined, ...(problem !== undefined ? { problem } : {}),
         errors: { ...(this.#ioErrors.get(d.id) ?? { read: 0, write: 0 }) },
+        ...(this.#lastProblem.has(d.id) ? { lastProblem: { ...this.#lastProblem.get(d.id)! } } : {}),
         repairQueued: queue.filter((q) => q.disk === d.id).length, shards: shardsOn.get(d.id) ?? 0,
         // Disks on one device fail together: their failure domains are nominal (fine for a demo, not for data).
         sameDeviceAs: this.config.disks.filter((x) => x.id !== d.id && x.state !== 'removed' && x.dev === d.dev).map((x) => x.id),
