@@ -1098,12 +1098,14 @@ export class Vault {
 
   /**
    * Deletes bucket/key: a signed tombstone manifest is written to the disks of the placement and committed
-   * as the new head, so the object never comes back from disks that still hold its files (I4).
+   * as the new head, so the object never comes back from disks that still hold its files (I4). Resolves with
+   * the tombstone's signed receipt -- like a put's, it names the disks it is durable on and whether it is
+   * degraded (repair queued for the others) -- or undefined when there was nothing to delete.
    */
-  async delete(bucket: string, key: string, principal = 'local'): Promise<void> {
+  async delete(bucket: string, key: string, principal = 'local'): Promise<Receipt | undefined> {
     this.#writable('delete');
     this.#checkObjectName(bucket, key, principal);
-    await this.#putManifestOnly(bucket, key, new Uint8Array(0), true, principal);
+    return this.#putManifestOnly(bucket, key, new Uint8Array(0), true, principal);
   }
 
   /**

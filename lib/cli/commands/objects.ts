@@ -179,9 +179,10 @@ export function registerObjects(program: Command): void {
       Object.assign(ctx.hint, { bucket, key });
       return withVault(ctx, async (v) => {
         if (!v.listBuckets().includes(bucket)) throw new CliError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
-        const existed = (await v.head(bucket, key)) !== undefined;
-        await v.delete(bucket, key);
-        ctx.result({ bucket, key, deleted: existed }, existed ? `rm ${bucket}/${key}: deleted` : `rm ${bucket}/${key}: no such object, nothing to delete`);
+        const receipt = await v.delete(bucket, key);
+        const deleted = receipt !== undefined;
+        const where = receipt === undefined ? '' : ` (durable on ${receipt.durableDisks.length} disk(s)${receipt.degraded ? '; degraded: repair queued for the others, run `shardvault repair`' : ''})`;
+        ctx.result({ bucket, key, deleted, ...(receipt !== undefined ? { receipt } : {}) }, deleted ? `rm ${bucket}/${key}: deleted${where}` : `rm ${bucket}/${key}: no such object, nothing to delete`);
       });
     });
 }
