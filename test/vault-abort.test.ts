@@ -1,31 +1,16 @@
 // Aborts follow the web convention: put, get, scrub and repair reject with an Error whose name is
 // 'AbortError', code ERR_SV_ABORTED and cause the signal's reason; an already aborted signal rejects at once.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { AbortError } from '../lib/abort.js';
 import { ShardVaultError } from '../lib/errors.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
-import { Vault } from '../lib/vault.js';
+import { testPools } from './pools.js';
 
-const hasNative = native !== null;
-const root = mkdtempSync(join(tmpdir(), 'sv-abort-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-
-async function makeVault() {
-  const base = join(root, `p${n++}`);
-  const disks = Array.from({ length: 3 }, (_, i) => {
-    mkdirSync(join(base, `d${i}`), { recursive: true });
-    return { path: join(base, `d${i}`), labels: { host: `h${i}` } };
-  });
-  const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k: 2, m: 1, blockBytes: 4096, failureDomain: 'host' });
-  await vault.createBucket('bkt');
-  return vault;
-}
+const hasNative = native() !== null;
+const pools = testPools('sv-abort-');
+const makeVault = async () => (await pools.make()).vault;
 
 function expectAbort(err: unknown, reason: unknown): void {
   expect(err).toBeInstanceOf(Error);

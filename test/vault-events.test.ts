@@ -1,32 +1,19 @@
 // vault.events for embedding: put, get, repair (with durations and bytes), diskDropped (with errno),
 // repairQueued, scrubProgress; a listener that throws (or rejects) never breaks the engine and is reported as
 // a process warning.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 
 import type { VaultEventMap } from '../lib/events.js';
 import { hex, objectId } from '../lib/format/ids.js';
 import { objectDir } from '../lib/layout.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
+import { testPools } from './pools.js';
 
-const hasNative = native !== null;
-const root = mkdtempSync(join(tmpdir(), 'sv-events-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-
-async function makeVault(writeQuorum?: number) {
-  const base = join(root, `p${n++}`);
-  const disks = Array.from({ length: 4 }, (_, i) => {
-    mkdirSync(join(base, `d${i}`), { recursive: true });
-    return { path: join(base, `d${i}`), labels: { host: `h${i}` } };
-  });
-  const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k: 2, m: 2, blockBytes: 4096, failureDomain: 'host', writeQuorum });
-  await vault.createBucket('bkt');
-  return { vault, disks };
-}
+const hasNative = native() !== null;
+const pools = testPools('sv-events-');
+const makeVault = (writeQuorum?: number) => pools.make({ disks: 4, k: 2, m: 2, writeQuorum });
 
 function record(vault: Vault) {
   const seen: { [K in keyof VaultEventMap]: Array<VaultEventMap[K][0]> } = { put: [], get: [], repair: [], diskDropped: [], repairQueued: [], scrubProgress: [] };

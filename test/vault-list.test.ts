@@ -1,19 +1,18 @@
 // Paged listing (S3 ListObjectsV2): byte order, prefixes, delimiter roll-up, startAfter, continuation tokens
 // that are authenticated and bound to their listing; concatenated pages equal a naive model (fast-check), at
 // the catalog with random key sets and through the Vault with tokens.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { Catalog, type Head } from '../lib/catalog.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
+import { testPools } from './pools.js';
 
-const hasNative = native !== null;
-const root = mkdtempSync(join(tmpdir(), 'sv-list-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const hasNative = native() !== null;
+const pools = testPools('sv-list-');
+const root = pools.root;
 let n = 0;
 
 const byteCompare = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
@@ -104,17 +103,7 @@ describe('catalog listing', () => {
   });
 });
 
-async function makeVault() {
-  const base = join(root, `p${n++}`);
-  const disks = Array.from({ length: 3 }, (_, i) => {
-    mkdirSync(join(base, `d${i}`), { recursive: true });
-    return { path: join(base, `d${i}`), labels: { host: `h${i}` } };
-  });
-  const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k: 2, m: 1, blockBytes: 4096, failureDomain: 'host' });
-  await vault.createBucket('bkt');
-  await vault.createBucket('other');
-  return vault;
-}
+const makeVault = async () => (await pools.make({ buckets: ['bkt', 'other'] })).vault;
 
 describe.skipIf(!hasNative)(`vault listing${hasNative ? '' : ` (skipped: ${nativeUnavailableReason()})`}`, () => {
   it('pages with authenticated continuation tokens concatenate to the model; sizes, times and order are right', async () => {

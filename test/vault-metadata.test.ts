@@ -2,31 +2,19 @@
 // only when present, a declared Content-MD5 that does not match fails the put with ERR_SV_BAD_DIGEST and leaves
 // nothing behind, bounds are enforced with codes before anything is written.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
+import { testPools } from './pools.js';
 import { copyPayload } from './copies.js';
 
-const hasNative = native !== null;
-const root = mkdtempSync(join(tmpdir(), 'sv-meta-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-
-async function makeVault() {
-  const base = join(root, `p${n++}`);
-  const disks = Array.from({ length: 3 }, (_, i) => {
-    mkdirSync(join(base, `d${i}`), { recursive: true });
-    return { path: join(base, `d${i}`), labels: { host: `h${i}` } };
-  });
-  const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k: 2, m: 1, blockBytes: 4096, failureDomain: 'host' });
-  await vault.createBucket('bkt');
-  return { vault, disks };
-}
+const hasNative = native() !== null;
+const pools = testPools('sv-meta-');
+const makeVault = () => pools.make();
 
 const md5hex = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 
