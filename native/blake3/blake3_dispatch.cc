@@ -41,30 +41,17 @@ const char* KernelName(Kernel k) {
   return kNames[i];
 }
 
-bool KernelFromName(const std::string& name, Kernel* out) {
-  const int i = KernelIndex(Family(), name);
-  if (i < 0) return false;
-  *out = static_cast<Kernel>(i);
-  return true;
-}
+bool KernelFromName(const std::string& name, Kernel* out) { return KernelByName(Family(), name, out); }
 
 bool KernelSupported(Kernel k) { return (Family().supported >> static_cast<int>(k)) & 1u; }
 
 Kernel BestKernel() { return static_cast<Kernel>(BestKernelIndex(Family())); }
 
 bool ResolveKernel(const std::string& name, Kernel* out, std::string* err) {
-  int i;
-  if (!ResolveKernelIndex(Family(), name, "BLAKE3 kernel", &i, err)) return false;
-  *out = static_cast<Kernel>(i);
-  return true;
+  return ResolveKernelAs(Family(), name, "BLAKE3 kernel", out, err);
 }
 
-bool DefaultKernel(Kernel* out, std::string* err) {
-  int i;
-  if (!DefaultKernelIndex(Family(), &i, err)) return false;
-  *out = static_cast<Kernel>(i);
-  return true;
-}
+bool DefaultKernel(Kernel* out, std::string* err) { return DefaultKernelAs(Family(), out, err); }
 
 Kernel ActiveKernel() {
   static const Kernel active = [] {

@@ -31,4 +31,29 @@ bool ResolveKernelIndex(const KernelFamily& family, const std::string& name, con
 // The environment variable's kernel when it is set and non-empty (validated as above), else the best one.
 bool DefaultKernelIndex(const KernelFamily& family, int* out, std::string* err);
 
+// The same three, for a family's own kernel enum (what each dispatcher's public functions return).
+template <typename K>
+bool KernelByName(const KernelFamily& family, const std::string& name, K* out) {
+  const int i = KernelIndex(family, name);
+  if (i >= 0) *out = static_cast<K>(i);
+  return i >= 0;
+}
+
+template <typename K>
+bool ResolveKernelAs(const KernelFamily& family, const std::string& name, const std::string& source, K* out,
+                     std::string* err) {
+  int i = 0;
+  const bool ok = ResolveKernelIndex(family, name, source, &i, err);
+  if (ok) *out = static_cast<K>(i);
+  return ok;
+}
+
+template <typename K>
+bool DefaultKernelAs(const KernelFamily& family, K* out, std::string* err) {
+  int i = 0;
+  const bool ok = DefaultKernelIndex(family, &i, err);
+  if (ok) *out = static_cast<K>(i);
+  return ok;
+}
+
 }  // namespace sv

@@ -41,30 +41,17 @@ const char* KernelName(Kernel kernel) {
   return kNames[i];
 }
 
-bool KernelFromName(const std::string& name, Kernel* out) {
-  const int i = KernelIndex(Family(), name);
-  if (i < 0) return false;
-  *out = static_cast<Kernel>(i);
-  return true;
-}
+bool KernelFromName(const std::string& name, Kernel* out) { return KernelByName(Family(), name, out); }
 
 bool KernelSupported(Kernel kernel) { return (Family().supported >> static_cast<int>(kernel)) & 1u; }
 
 Kernel BestKernel() { return static_cast<Kernel>(BestKernelIndex(Family())); }
 
 bool ResolveKernel(const std::string& name, Kernel* out, std::string* err) {
-  int i;
-  if (!ResolveKernelIndex(Family(), name, "kernel", &i, err)) return false;
-  *out = static_cast<Kernel>(i);
-  return true;
+  return ResolveKernelAs(Family(), name, "kernel", out, err);
 }
 
-bool DefaultKernel(Kernel* out, std::string* err) {
-  int i;
-  if (!DefaultKernelIndex(Family(), &i, err)) return false;
-  *out = static_cast<Kernel>(i);
-  return true;
-}
+bool DefaultKernel(Kernel* out, std::string* err) { return DefaultKernelAs(Family(), out, err); }
 
 DotFn KernelFn(Kernel kernel) {
   SV_ASSERT(KernelSupported(kernel));
