@@ -34,6 +34,23 @@ function reportErrors(ctx: Ctx, what: string, errors: readonly RepairError[]): v
 
 const todo = (actions: readonly Action[]) => (actions.length === 0 ? [] : ['what to do:', ...actions.map((a) => `  ${a.message}`)]);
 
+/** Works off the repair queue with a progress bar; Ctrl-C stops it cleanly (`kept`: what the message says stays). */
+async function repairWithBar(ctx: Ctx, v: Vault, what: string, kept: string, o: { progress?: boolean }): Promise<Awaited<ReturnType<Vault['repair']>>> {
+  const total = v.repairQueue().length;
+  const bar: ProgressBar = ctx.bar(what, total, o, 'items');
+  const intr = interruptible(what, kept, () => bar);
+  try {
+    const r = await v.repair({ signal: intr.signal, onProgress: (p) => bar.update(p.done) });
+    bar.done(total);
+    return r;
+  } catch (err) {
+    bar.interrupt();
+    throw intr.interrupted() ? intr.signal.reason : err;
+  } finally {
+    intr.dispose();
+  }
+}
+
 export function registerMaintenance(program: Command): void {
   program
     .command('scrub')
@@ -84,18 +101,7 @@ export function registerMaintenance(program: Command): void {
       const ctx = Ctx.of(cmd);
       return withVault(ctx, async (v) => {
         const queued = v.repairQueue().length;
-        const bar: ProgressBar = ctx.bar('repair', queued, o, 'items');
-        const intr = interruptible('repair', 'what is not rebuilt stays queued', () => bar);
-        let r;
-        try {
-          r = await v.repair({ signal: intr.signal, onProgress: (p) => bar.update(p.done) });
-        } catch (err) {
-          bar.interrupt();
-          throw intr.interrupted() ? intr.signal.reason : err;
-        } finally {
-          intr.dispose();
-        }
-        bar.done(queued);
+        const r = await repairWithBar(ctx, v, 'repair', 'what is not rebuilt stays queued', o);
         // Repair works off the queue; shards on a disk that is gone are not queued until the disk is replaced.
         const after = await statusView(ctx, v);
         ctx.result(
@@ -116,19 +122,7 @@ export function registerMaintenance(program: Command): void {
       const ctx = Ctx.of(cmd);
       return withVault(ctx, async (v) => {
         const queued = await v.rebalance();
-        const total = v.repairQueue().length;
-        const bar: ProgressBar = ctx.bar('rebalance', total, o, 'items');
-        const intr = interruptible('rebalance', 'what is not moved stays queued', () => bar);
-        let r;
-        try {
-          r = await v.repair({ signal: intr.signal, onProgress: (p) => bar.update(p.done) });
-        } catch (err) {
-          bar.interrupt();
-          throw intr.interrupted() ? intr.signal.reason : err;
-        } finally {
-          intr.dispose();
-        }
-        bar.done(total);
+        const r = await repairWithBar(ctx, v, 'rebalance', 'what is not moved stays queued', o);
         ctx.result({ queued, moved: r.moved, repaired: r.repaired, failed: r.failed, errors: r.errors }, `rebalance: ${queued} shards queued, ${r.moved} moved, ${r.failed} failed`);
         reportErrors(ctx, 'rebalance', r.errors);
         if (r.failed > 0) process.exitCode = 1;
