@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { Blake3Binding } from './binding/blake3.js';
 import type { CodecBinding } from './binding/codec.js';
+import type { CrcBinding } from './binding/crc.js';
 import type { IoBinding } from './binding/io.js';
 import { ErrorCode, ShardVaultError } from './errors.js';
 
@@ -28,7 +29,7 @@ export interface NativeConstants {
   readonly BLAKE3_OUT_BYTES: number;
 }
 
-export type NativeAddon = NativeConstants & CodecBinding & Blake3Binding & IoBinding;
+export type NativeAddon = NativeConstants & CodecBinding & Blake3Binding & IoBinding & CrcBinding;
 
 /** Package root: lib/native.ts runs from <root>/lib (vitest) or <root>/dist/lib (compiled). */
 export const packageRoot: string = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
