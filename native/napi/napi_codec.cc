@@ -21,6 +21,7 @@
 #include "common/limits.h"
 #include "napi/napi_error.h"
 #include "napi/napi_exports.h"
+#include "napi/napi_handle.h"
 #include "common/sv_assert.h"
 
 namespace sv {
@@ -31,6 +32,15 @@ using ec::Codec;
 struct CodecHandle {
   std::shared_ptr<Codec> codec;
 };
+
+}  // namespace
+
+template <>
+struct HandleTag<CodecHandle> {
+  static constexpr napi_type_tag kTag = {0xcacf74f0308e68deULL, 0x1b3e4dd7d0dcb221ULL};
+};
+
+namespace {
 
 constexpr const char* kInvalidArgType = "ERR_SV_INVALID_ARG_TYPE";
 constexpr const char* kOutOfRange = "ERR_SV_OUT_OF_RANGE";
@@ -67,11 +77,8 @@ bool IntArg(Napi::Env env, Napi::Value v, const char* name, int min, int max, in
 }
 
 Codec* GetCodec(Napi::Env env, Napi::Value v) {
-  if (!v.IsExternal()) {
-    Throw(env, kInvalidArgType, "codec handle expected", ErrorKind::kType);
-    return nullptr;
-  }
-  return v.As<Napi::External<CodecHandle>>().Data()->codec.get();
+  CodecHandle* h = GetHandle<CodecHandle>(env, v, "codec");
+  return h == nullptr ? nullptr : h->codec.get();
 }
 
 // Appends one stripe (an array of `count` Uint8Arrays) to `set`, checking type and equal length.
@@ -226,7 +233,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto* handle = new CodecHandle{Codec::Create(k, m, kernel)};
-  return Napi::External<CodecHandle>::New(env, handle, [](Napi::Env, CodecHandle* h) { delete h; });
+  return NewHandle(env, handle, [](Napi::Env, CodecHandle* h) { delete h; });
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
