@@ -151,7 +151,7 @@ export function parseSigV4(req: RequestParts, pathRules: PathRules = S3_PATH_RUL
   canonicalUri(rawPath, pathRules);
 
   const authz = headers.get('authorization');
-  const hasQueryAlgo = query.some((p) => p.name === 'X-Amz-Algorithm');
+  const hasQueryAlgo = query.some((p) => p.name === 'X-Amz-Algorithm' || p.name === 'X-Amz-Credential');
   const hasQuerySig = query.some((p) => p.name === 'X-Amz-Signature');
   const hasV2Query = query.some((p) => p.name === 'Signature') && query.some((p) => p.name === 'AWSAccessKeyId');
   const mechanisms = (authz === undefined ? 0 : authz.length) + (hasQueryAlgo || hasQuerySig ? 1 : 0) + (hasV2Query ? 1 : 0);
