@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   AuthError,
+  createBodyStage,
   createChunkedDecoder,
   createPayloadHashCheck,
   signChunkedUpload,
@@ -206,5 +207,25 @@ describe('payload hash check', () => {
   });
   it('refuses a malformed expected digest', () => {
     expect(() => createPayloadHashCheck('ABC')).toThrow(TypeError);
+  });
+});
+
+describe('createBodyStage picks the stage from the payload mode', () => {
+  it('signed -> hash check, unsigned -> none, aws-chunked -> decoder with the decoded length', async () => {
+    const base = { accessKeyId: 'a', principal: 'p', presigned: false, region: 'us-east-1', signedHeaders: [], requestTimeMs: 0 };
+    const digest = require('node:crypto').createHash('sha256').update('abc').digest('hex') as string;
+    const signed = createBodyStage({ ...base, payload: { kind: 'signed', sha256Hex: digest } });
+    await pipeline(Readable.from([Buffer.from('abc')]), signed.stage!, new Writable({ write(_c, _e, cb) { cb(); } }));
+    const wrong = createBodyStage({ ...base, payload: { kind: 'signed', sha256Hex: digest } });
+    await expect(pipeline(Readable.from([Buffer.from('abd')]), wrong.stage!, new Writable({ write(_c, _e, cb) { cb(); } })))
+      .rejects.toMatchObject({ s3Code: 'XAmzContentSHA256Mismatch' });
+    expect(createBodyStage({ ...base, payload: { kind: 'unsigned' } }).stage).toBeUndefined();
+    const { v, body } = await makeUpload(Buffer.from('hello'), [2], 'unsigned-trailer');
+    const chunked = createBodyStage(v);
+    expect(chunked.decodedLength).toBe(5);
+    const out: Buffer[] = [];
+    await pipeline(Readable.from([body]), chunked.stage!, new Writable({ write(c, _e, cb) { out.push(c); cb(); } }));
+    expect(Buffer.concat(out).toString()).toBe('hello');
+    expect(chunked.trailers()).toEqual({ 'x-amz-checksum-crc32': 'AAAAAA==' });
   });
 });

@@ -19,8 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headerMap, canonicalHeaders, canonicalRequest, deriveSigningKey, hmac, stringToSign, EMPTY_SHA256, amzDate } from '../lib/auth/canonical.js';
 import {
   AuthError,
-  createChunkedDecoder,
-  createPayloadHashCheck,
+  createBodyStage,
   presignUrl,
   signRequest,
   SigV4Verifier,
@@ -76,19 +75,16 @@ class CaptureServer {
 
 const verifier = new SigV4Verifier({ region: 'us-east-1', lookup });
 
+/** Read a captured body the way the server will: through createBodyStage. */
 async function readThrough(v: Verified, body: Buffer): Promise<{ data: Buffer; trailers: Record<string, string> }> {
   const out: Buffer[] = [];
-  if (v.payload.kind === 'streaming-signed' || v.payload.kind === 'streaming-unsigned-trailer') {
-    const dec = createChunkedDecoder(v);
-    dec.on('data', (d: Buffer) => out.push(d));
-    await pipeline(Readable.from([body]), dec);
-    return { data: Buffer.concat(out), trailers: dec.trailers() };
-  }
-  const stage = v.payload.kind === 'signed' ? createPayloadHashCheck(v.payload.sha256Hex) : undefined;
-  if (stage === undefined) return { data: body, trailers: {} };
-  stage.on('data', (d: Buffer) => out.push(d));
-  await pipeline(Readable.from([body]), stage);
-  return { data: Buffer.concat(out), trailers: {} };
+  const b = createBodyStage(v);
+  if (b.stage === undefined) return { data: body, trailers: b.trailers() };
+  b.stage.on('data', (d: Buffer) => out.push(d));
+  await pipeline(Readable.from([body]), b.stage);
+  const data = Buffer.concat(out);
+  if (b.decodedLength !== undefined) expect(data.length).toBe(b.decodedLength);
+  return { data, trailers: b.trailers() };
 }
 
 describe('requests signed by the official AWS SDK verify', () => {
