@@ -17,21 +17,48 @@
 namespace sv {
 namespace {
 
-bool GetKernel(Napi::Env env, Napi::Value v, crc::Kernel* out) {
+// SHARDVAULT_CRC_KERNEL is read once, at first use (as the other families read theirs at load): a call
+// without a kernel then costs no getenv or string work.
+struct DefaultState {
+  bool ok;
+  crc::Kernel kernel;
   std::string err;
+};
+
+const DefaultState& Default() {
+  static const DefaultState state = [] {
+    DefaultState s{true, crc::Kernel::kTable, {}};
+    crc::Kernel k;
+    s.ok = crc::DefaultKernel(&k, &s.err);
+    s.kernel = s.ok ? crc::ActiveKernel() : crc::Kernel::kTable;
+    return s;
+  }();
+  return state;
+}
+
+bool GetKernel(Napi::Env env, Napi::Value v, crc::Kernel* out) {
   if (v.IsUndefined() || v.IsNull()) {
-    if (!crc::DefaultKernel(out, &err)) {
-      Throw(env, "ERR_SV_KERNEL_UNAVAILABLE", err);
+    const DefaultState& d = Default();
+    if (!d.ok) {
+      Throw(env, "ERR_SV_KERNEL_UNAVAILABLE", d.err);
       return false;
     }
-    *out = crc::ActiveKernel();
+    *out = d.kernel;
     return true;
   }
   if (!v.IsString()) {
     Throw(env, "ERR_SV_INVALID_ARG_TYPE", "kernel must be a string", ErrorKind::kType);
     return false;
   }
-  if (!crc::ResolveKernel(v.As<Napi::String>().Utf8Value(), out, &err)) {
+  // Kernel names are short: read into a stack buffer (a longer value is cut, and then unknown by name).
+  char buf[32];
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, buf, sizeof(buf), &n) != napi_ok) {
+    Throw(env, "ERR_SV_INVALID_ARG_TYPE", "kernel must be a string", ErrorKind::kType);
+    return false;
+  }
+  std::string err;
+  if (!crc::ResolveKernel(std::string(buf, n), out, &err)) {
     Throw(env, "ERR_SV_KERNEL_UNAVAILABLE", err);
     return false;
   }
