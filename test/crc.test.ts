@@ -1,5 +1,5 @@
 // CRC32, CRC32C and CRC-64/NVME (lib/checksum.ts, native/crc): the catalogue check values, the AWS SDK's
-// published x-amz-checksum-* values (test/vectors/aws-checksums), every native kernel the CPU has against the
+// published x-amz-checksum-* values and the AWS common runtime's known CRCs (test/vectors/aws-checksums), every native kernel the CPU has against the
 // table kernel (every length 0..300 at unaligned offsets, long buffers across each kernel's block sizes,
 // incremental updates split at random points), the pure-TS fallback against native, Node's zlib.crc32 and
 // @aws-crypto/crc32c as outside oracles, and coded errors for bad arguments at both edges.
@@ -94,6 +94,61 @@ describe('the AWS SDK for JavaScript v3 published checksum values', () => {
       }
     });
   }
+});
+
+interface Known { zeros32: string; values0to31: string; check: string; residue: string; zeros3GiB?: string }
+const known: Record<'crc32' | 'crc32c' | 'crc64nvme', Known> = JSON.parse(
+  readFileSync(join(__dirname, 'vectors', 'aws-checksums', 'aws-checksums.json'), 'utf8'),
+);
+
+describe('the AWS common runtime (aws-checksums) known values', () => {
+  const inputs = { zeros32: new Uint8Array(32), values0to31: Uint8Array.from({ length: 32 }, (_, i) => i), check };
+  type Fns = { crc32: (b: Uint8Array, p?: number) => number; crc32c: (b: Uint8Array, p?: number) => number; crc64nvme: (b: Uint8Array, p?: bigint) => bigint };
+  const impls: Array<[string, Fns]> = [
+    ['pure TS', { crc32: crc32Js, crc32c: crc32cJs, crc64nvme: crc64nvmeJs }],
+    ...kernels.map((kernel): [string, Fns] => [kernel, {
+      crc32: (b, p) => crc32(b, p, { kernel }),
+      crc32c: (b, p) => crc32c(b, p, { kernel }),
+      crc64nvme: (b, p) => crc64nvme(b, p, { kernel }),
+    }]),
+  ];
+  for (const [name, fns] of impls) {
+    it(`${name}: 32 zeros, bytes 0..31, "123456789", and the residue`, () => {
+      for (const [input, data] of Object.entries(inputs)) {
+        const k = input as 'zeros32' | 'values0to31' | 'check';
+        expect(fns.crc32(data).toString(16).padStart(8, '0'), `crc32 ${k}`).toBe(known.crc32[k]);
+        expect(fns.crc32c(data).toString(16).padStart(8, '0'), `crc32c ${k}`).toBe(known.crc32c[k]);
+        expect(fns.crc64nvme(data).toString(16).padStart(16, '0'), `crc64nvme ${k}`).toBe(known.crc64nvme[k]);
+        // A message followed by its own CRC (little-endian) always leaves the same residue.
+        const v32 = fns.crc32(data);
+        const le32 = Buffer.alloc(4);
+        le32.writeUInt32LE(v32);
+        expect(fns.crc32(le32, v32).toString(16).padStart(8, '0')).toBe(known.crc32.residue);
+        const v32c = fns.crc32c(data);
+        le32.writeUInt32LE(v32c);
+        expect(fns.crc32c(le32, v32c).toString(16).padStart(8, '0')).toBe(known.crc32c.residue);
+        const v64 = fns.crc64nvme(data);
+        const le64 = Buffer.alloc(8);
+        le64.writeBigUInt64LE(v64);
+        expect(fns.crc64nvme(le64, v64).toString(16).padStart(16, '0')).toBe(known.crc64nvme.residue);
+      }
+    });
+  }
+
+  const fast = kernels.filter((k) => k !== 'table');
+  it.skipIf(fast.length === 0)(`3 GiB of zeros, 64 MiB at a time (${fast.join(', ')})`, () => {
+    const zeros = new Uint8Array(64 << 20);
+    for (const kernel of fast) {
+      let a = 0;
+      let d = 0n;
+      for (let i = 0; i < 48; i++) {
+        a = crc32(zeros, a, { kernel });
+        d = crc64nvme(zeros, d, { kernel });
+      }
+      expect(a.toString(16).padStart(8, '0'), kernel).toBe(known.crc32.zeros3GiB);
+      expect(d.toString(16).padStart(16, '0'), kernel).toBe(known.crc64nvme.zeros3GiB);
+    }
+  }, 60_000);
 });
 
 describe('createChecksum', () => {
