@@ -1,7 +1,7 @@
 /**
  * The S3 flexible checksums (`x-amz-checksum-crc32|crc32c|crc64nvme|sha1|sha256`): incremental, with digests
  * in the byte order S3 base64-encodes (big-endian for the CRCs). The CRCs run on the native addon's kernels
- * (PCLMULQDQ / VPCLMULQDQ / SSE4.2 crc32 / ARMv8 CRC+PMULL, chosen at run time) with a pure-TypeScript table
+ * (PCLMULQDQ / VPCLMULQDQ on AVX2 or AVX-512 / SSE4.2 crc32 / ARMv8 CRC+PMULL, chosen at run time) with a pure-TypeScript table
  * fallback (lib/crc-js.ts, identical results); SHA-1 and SHA-256 come from node:crypto.
  *
  *   createChecksum('crc32c').update(a).update(b).digest()   // Buffer(4), big-endian
@@ -45,7 +45,7 @@ export interface Checksum {
 }
 
 /** The native CRC kernels (native/crc/crc.h). */
-export const CRC_KERNELS = ['table', 'pclmul', 'sse42', 'vpclmul', 'armv8'] as const;
+export const CRC_KERNELS = ['table', 'pclmul', 'sse42', 'vpclmul256', 'vpclmul512', 'armv8'] as const;
 export type CrcKernel = (typeof CRC_KERNELS)[number];
 
 export interface CrcOptions {
