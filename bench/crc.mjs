@@ -5,9 +5,12 @@
 // package (@aws-sdk/checksums, present as a dependency of @aws-sdk/client-s3) when installed, our pure-TS
 // fallback, and node:crypto SHA-1/SHA-256 for scale. Kernel rows call the binding directly (one N-API call per
 // buffer); "lib/checksum.ts" rows go through createChecksum().update().digest(), what the daemon pays.
+// Last, the kernels alone: bench/crc_kernels.cc, a C++ loop over native/crc built here with binding.gyp's
+// per-file ISA flags (x86-64 with g++ only), to show what the N-API call costs at 4 KiB.
 // `--smoke` runs everything briefly (test/crc-bench-smoke.test.ts).
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -138,5 +141,56 @@ for (let s = 0; s < sizes.length; s++) {
     const cells = algs.map((a) => (fns[a] === undefined ? undefined : rate(() => fns[a](bufs[s]), n)));
     console.log(`${name.padEnd(width)}  ${cells.map((c) => f(c).padStart(9)).join(' ')}`);
   }
+}
+// The kernels alone, in C++.
+const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+if (process.arch === 'x64' && have('g++')) {
+  const root = join(here, '..');
+  const out = join(here, '.out');
+  mkdirSync(out, { recursive: true });
+  const exe = join(out, 'crc_kernels');
+  const cxx = ['-O3', '-std=c++17', `-I${join(root, 'native')}`];
+  const isa = {
+    'crc_pclmul.cc': ['-msse4.2', '-mpclmul'],
+    'crc_vpclmul256.cc': ['-msse4.2', '-mpclmul', '-mavx2', '-mvpclmulqdq'],
+    'crc_vpclmul512.cc': ['-msse4.2', '-mpclmul', '-mavx2', '-mavx512f', '-mavx512bw', '-mavx512vl', '-mvpclmulqdq'],
+  };
+  const objs = [];
+  let ok = true;
+  for (const [file, flags] of Object.entries(isa)) {
+    const obj = join(out, file.replace('.cc', '.o'));
+    const r = spawnSync('g++', [...cxx, ...flags, '-c', join(root, 'native', 'crc', file), '-o', obj], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      ok = false;
+      console.log(`note: g++ failed on ${file}; C++ table omitted\n${r.stderr}`);
+      break;
+    }
+    objs.push(obj);
+  }
+  const sources = ['bench/crc_kernels.cc', 'native/crc/crc_table.cc', 'native/crc/crc_dispatch.cc', 'native/common/cpu_features.cc', 'native/common/kernel_select.cc'];
+  if (ok) {
+    const r = spawnSync('g++', [...cxx, '-o', exe, ...sources.map((f) => join(root, f)), ...objs], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      ok = false;
+      console.log(`note: g++ failed linking bench/crc_kernels.cc; C++ table omitted\n${r.stderr}`);
+    }
+  }
+  if (ok) {
+    for (const [label, n] of sizes) {
+      const r = spawnSync(exe, [String(n), String(smoke ? 2 : 100)], { encoding: 'utf8', env: { ...process.env, SHARDVAULT_CRC_KERNEL: '' } });
+      if (r.status !== 0) {
+        console.error(`bench/crc.mjs: ${exe} failed (${r.status ?? r.signal}): ${r.stderr}`);
+        process.exit(1);
+      }
+      console.log(`\nGB/s, single thread, ${label} buffers, kernels alone (C++ loop, no N-API)`);
+      console.log(`${'kernel'.padEnd(12)}  ${['crc32', 'crc32c', 'crc64nvme'].map((a) => a.padStart(9)).join(' ')}`);
+      for (const line of r.stdout.trim().split('\n')) {
+        const [k, ...v] = line.trim().split(/\s+/);
+        console.log(`${k.padEnd(12)}  ${v.map((x) => f(Number(x)).padStart(9)).join(' ')}`);
+      }
+    }
+  }
+} else {
+  console.log('note: the C++ kernels-alone table needs x86-64 and g++; omitted');
 }
 console.log('\nbench/crc.mjs: ok');

@@ -1,5 +1,6 @@
 // The CRC benchmark must not rot: run bench/crc.mjs --smoke and check it reports its machine header (CPU
-// model and flags), both buffer sizes, every native kernel, and the peers it compares with.
+// model and flags), both buffer sizes, every native kernel, the peers it compares with, and (x86-64 with g++)
+// the C++ kernels-alone table.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,9 @@ describe('benchmark smoke (CRC)', () => {
     for (const k of nativeInfo().crc?.supported ?? []) expect(res.stdout).toMatch(new RegExp(`^native ${k} `, 'm'));
     expect(res.stdout).toMatch(/^@aws-crypto\/crc32c /m);
     expect(res.stdout).toMatch(/^pure TS fallback /m);
+    if (process.arch === 'x64' && spawnSync('sh', ['-c', 'command -v g++']).status === 0) {
+      expect(res.stdout).toMatch(/1 MiB buffers, kernels alone \(C\+\+ loop, no N-API\)\nkernel +crc32 +crc32c +crc64nvme\ntable /);
+    }
     expect(res.stdout).toMatch(/bench\/crc\.mjs: ok/);
   });
 });
