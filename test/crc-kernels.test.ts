@@ -2,7 +2,8 @@
 // each runs in a child): the forced kernel is the one chosen and computes what the table kernel computes; an
 // unknown or foreign name is an error naming the variable, the value and the choices, and every CRC call then
 // throws instead of silently using another kernel. Then lib/checksum.ts with the addon mocked away: the
-// pure-TS fallback gives the AWS SDK's published values, and a forced kernel without the addon is refused.
+// pure-TS fallback gives the AWS SDK's published values (also through combineChecksums), and a forced kernel
+// without the addon is refused.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,6 +108,11 @@ describe('lib/checksum.ts without the addon (pure-TS fallback)', () => {
     }
     expect(cs.crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
     expect(cs.crc64nvme(Buffer.from('6789'), cs.crc64nvme(Buffer.from('12345')))).toBe(0xae8b14860a799888n);
+    const [a, b] = [Buffer.from('Hello '), Buffer.from('world')];
+    for (const alg of ['crc32', 'crc32c', 'crc64nvme'] as const) {
+      const whole = cs.combineChecksums(alg, cs.createChecksum(alg).update(a).digest(), cs.createChecksum(alg).update(b).digest(), b.length);
+      expect(whole.toString('base64'), alg).toBe(vectors.find((v) => v.algorithm === alg && v.hex === Buffer.from('Hello world').toString('hex'))!.base64);
+    }
     expect(warn).toHaveBeenCalled();
     let code: string | undefined;
     try {

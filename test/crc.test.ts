@@ -17,12 +17,16 @@ import {
   type ChecksumAlgorithm,
   type CrcKernel,
   checksumBase64,
+  combineChecksums,
   crc32,
+  crc32Combine,
   crc32c,
+  crc32cCombine,
   crc64nvme,
+  crc64nvmeCombine,
   createChecksum,
 } from '../lib/checksum.js';
-import { crc32Js, crc32cJs, crc64nvmeJs } from '../lib/crc-js.js';
+import { crc32Js, crc32cJs, crc64nvmeJs, crcCombineJs } from '../lib/crc-js.js';
 import { nativeInfo } from '../lib/native-info.js';
 import { native } from '../lib/native.js';
 import { prng } from './helpers.js';
@@ -254,6 +258,59 @@ describe.skipIf(!hasNative)(`every native kernel equals the table kernel${hasNat
   });
 });
 
+describe('combining CRCs (the full-object checksum of a multipart upload from its parts)', () => {
+  const rand = prng(0xc0b);
+  const pool = randomBytes(rand, 400_000);
+
+  it('combine(crc(A), crc(B), |B|) = crc(A then B), native and pure TS, lengths 0 .. 200 000', () => {
+    const lengths = [0, 1, 3, 8, 15, 16, 17, 255, 4096, 65_537, 200_000];
+    for (const la of lengths) {
+      for (const lb of lengths) {
+        const a = pool.subarray(0, la);
+        const b = pool.subarray(la, la + lb);
+        const ab = pool.subarray(0, la + lb);
+        expect(crc32Combine(crc32(a), crc32(b), lb), `crc32 ${la}+${lb}`).toBe(crc32(ab));
+        expect(crc32cCombine(crc32c(a), crc32c(b), lb), `crc32c ${la}+${lb}`).toBe(crc32c(ab));
+        expect(crc64nvmeCombine(crc64nvme(a), crc64nvme(b), lb), `crc64nvme ${la}+${lb}`).toBe(crc64nvme(ab));
+        if (la % 2 === 1 || lb > 70_000) continue; // the bigint fallback is slow: a sample is enough
+        expect(crcCombineJs('crc32', BigInt(crc32Js(a)), BigInt(crc32Js(b)), lb)).toBe(BigInt(crc32Js(ab)));
+        expect(crcCombineJs('crc32c', BigInt(crc32cJs(a)), BigInt(crc32cJs(b)), lb)).toBe(BigInt(crc32cJs(ab)));
+        expect(crcCombineJs('crc64nvme', crc64nvmeJs(a), crc64nvmeJs(b), lb)).toBe(crc64nvmeJs(ab));
+      }
+    }
+  });
+
+  it('combineChecksums over digests: ten random parts give the whole body\'s digest', () => {
+    for (const alg of ['crc32', 'crc32c', 'crc64nvme'] as const) {
+      let acc = createChecksum(alg).digest();
+      let at = 0;
+      for (let part = 0; part < 10; part++) {
+        const n = (rand() * 25_000) | 0;
+        const body = pool.subarray(at, at + n);
+        acc = combineChecksums(alg, acc, createChecksum(alg).update(body).digest(), n);
+        at += n;
+      }
+      expect(acc.toString('base64'), alg).toBe(checksumBase64(alg, pool.subarray(0, at)));
+    }
+  });
+
+  it('48 parts of 64 MiB of zeros combine to the published CRCs of 3 GiB of zeros', () => {
+    const part = 64 << 20;
+    const zeros = new Uint8Array(part);
+    const c32 = crc32(zeros);
+    const c64 = crc64nvme(zeros);
+    let a = c32;
+    let d = c64;
+    for (let i = 1; i < 48; i++) {
+      a = crc32Combine(a, c32, part);
+      d = crc64nvmeCombine(d, c64, part);
+    }
+    expect(a.toString(16).padStart(8, '0')).toBe(known.crc32.zeros3GiB);
+    expect(d.toString(16).padStart(16, '0')).toBe(known.crc64nvme.zeros3GiB);
+    expect(crcCombineJs('crc64nvme', c64, c64, part).toString(16)).toBe(crc64nvmeCombine(c64, c64, part).toString(16));
+  });
+});
+
 describe('bad arguments give coded errors', () => {
   const code = (fn: () => unknown) => {
     try {
@@ -282,6 +339,15 @@ describe('bad arguments give coded errors', () => {
     expect(code(() => createChecksum('sha256').update('x' as unknown as Uint8Array))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
     expect(code(() => checksumBase64('crc64nvme', [1, 2] as unknown as Uint8Array))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
     expect(CRC_KERNELS).toContain('table');
+    const d4 = Buffer.alloc(4);
+    expect(code(() => combineChecksums('sha256', d4, d4, 1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => combineChecksums('crc64nvme', d4, d4, 1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => combineChecksums('crc32', d4, 'abcd' as unknown as Uint8Array, 1))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
+    expect(code(() => combineChecksums('crc32', d4, d4, -1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => crc32Combine(1, 2, 2 ** 53))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => crc32cCombine(2 ** 32, 2, 3))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => crc64nvmeCombine(1n, 2 as unknown as bigint, 3))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
+    expect(code(() => crc64nvmeCombine(1n, 2n, 3n as unknown as number))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
   });
 
   it.skipIf(!hasNative)('in the binding (re-checked there, not trusted from lib/)', () => {
@@ -301,6 +367,12 @@ describe('bad arguments give coded errors', () => {
     expect(code(() => a.crc32(check, 0, 'sse9'))).toBe('Error ERR_SV_KERNEL_UNAVAILABLE');
     const other = process.arch === 'arm64' ? 'vpclmul512' : 'armv8';
     expect(code(() => a.crc64nvme(check, 0n, other))).toBe('Error ERR_SV_KERNEL_UNAVAILABLE');
+    expect(code(() => a.crc32Combine(1, 2, -1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => a.crc32Combine(1, undefined as unknown as number, 1))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
+    expect(code(() => a.crc32cCombine(1.5, 2, 1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => a.crc64nvmeCombine(1n, 2n, 1.5))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => a.crc64nvmeCombine(1n, -2n, 1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => a.crc64nvmeCombine(1n, 2n, '1' as unknown as number))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
     // Boundary values are accepted.
     expect(a.crc32(check, 0xffffffff)).toBe(crc32Js(check, 0xffffffff));
     expect(a.crc64nvme(check, 0xffffffffffffffffn)).toBe(crc64nvmeJs(check, 0xffffffffffffffffn));

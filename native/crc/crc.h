@@ -34,4 +34,9 @@ uint32_t Crc32(uint32_t prev, const uint8_t* data, size_t len, Kernel k);
 uint32_t Crc32c(uint32_t prev, const uint8_t* data, size_t len, Kernel k);
 uint64_t Crc64Nvme(uint64_t prev, const uint8_t* data, size_t len, Kernel k);
 
+// The finished CRC of A followed by B from the finished CRCs of A and of B and B's length (zlib's
+// crc32_combine): how a multipart upload's full-object CRC is made from its parts' CRCs without their bytes.
+// O(log lenB) carry-less multiplications mod P, no data.
+uint64_t Combine(Algo a, uint64_t crcA, uint64_t crcB, uint64_t lenB);
+
 }  // namespace sv::crc
