@@ -16,6 +16,7 @@ import { registerInfo } from './commands/info.js';
 import { registerInit } from './commands/init.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerObjects } from './commands/objects.js';
+import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { Ctx, DEFAULT_META, markStdoutClosed } from './context.js';
 import { describeError, Exit, printError } from './errors.js';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerMaintenance(program);
   registerDisk(program);
+  registerServe(program);
   return program;
 }
 
