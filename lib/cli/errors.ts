@@ -73,6 +73,11 @@ export const EXIT_CODE_OF: { readonly [C in ErrorCodeValue]: ExitCode } = {
   [ErrorCode.NO_SUCH_DISK]: Exit.NOT_FOUND,
   [ErrorCode.NO_SPACE]: Exit.IO,
   [ErrorCode.CATALOG_FAILED]: Exit.IO,
+  [ErrorCode.PRECONDITION_FAILED]: Exit.BUSY,
+  [ErrorCode.NO_SUCH_UPLOAD]: Exit.NOT_FOUND,
+  [ErrorCode.INVALID_PART]: Exit.USAGE,
+  [ErrorCode.INVALID_PART_ORDER]: Exit.USAGE,
+  [ErrorCode.ENTITY_TOO_SMALL]: Exit.USAGE,
 };
 
 const CLI_EXIT_CODE_OF: { readonly [C in CliCodeValue]: ExitCode } = {
@@ -138,6 +143,11 @@ export const HINT_OF: { readonly [C in ErrorCodeValue | CliCodeValue]: Hint } = 
   [ErrorCode.METADATA_TOO_LARGE]: () => 'shorten the object metadata',
   [ErrorCode.NO_SUCH_DISK]: (c) => `disk ids are listed by \`shardvault status${c.metaFlag}\``,
   [ErrorCode.CATALOG_FAILED]: () => 'the meta directory\'s disk reported an I/O error: check it (dmesg, SMART), free space if it is full, then run the command again (the pool is reopened and LMDB recovers the last committed state)',
+  [ErrorCode.PRECONDITION_FAILED]: () => 'the object changed (or exists, or is gone) since the condition was taken: read it again and retry',
+  [ErrorCode.NO_SUCH_UPLOAD]: () => 'the multipart upload was completed, aborted or expired: start a new one',
+  [ErrorCode.INVALID_PART]: () => 'name only uploaded parts, each with the ETag its upload returned',
+  [ErrorCode.INVALID_PART_ORDER]: () => 'list the parts in ascending part-number order',
+  [ErrorCode.ENTITY_TOO_SMALL]: () => 'every part but the last must be at least the minimum part size (5 MiB)',
   [ErrorCode.NO_SPACE]: (c) => `free space on that disk, or add one: \`shardvault disk add PATH${c.metaFlag}\`; then \`shardvault repair${c.metaFlag}\``,
   [CliCode.USAGE]: see,
   [CliCode.INTERNAL]: () => 'unexpected: rerun with SHARDVAULT_DEBUG=1 for a stack trace and report it',
