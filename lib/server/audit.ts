@@ -3,19 +3,18 @@
  * chain, rate-limited so a flood cannot grow the chain without bound: per window, the first few failures
  * are recorded one by one, the rest are counted into one summary record when the window closes.
  */
-import type { Vault } from '../vault.js';
+import type { AuditInput, Vault } from '../vault.js';
 
-export interface AuditRecord { principal: string; action: string; target?: string; result: string; requestId?: string; source?: string; detail?: string }
+export type AuditRecord = AuditInput;
 
 type Appender = (r: AuditRecord) => Promise<void>;
 
-function appenderOf(vault: Vault): Appender | undefined {
-  const f = (vault as unknown as { appendAudit?: Appender }).appendAudit;
-  return typeof f === 'function' ? (r) => f.call(vault, r) : undefined;
+function appenderOf(vault: Vault): Appender {
+  return (r) => vault.appendAudit(r);
 }
 
 export class FailureAudit {
-  readonly #append: Appender | undefined;
+  readonly #append: Appender;
   readonly #perWindow: number;
   readonly #windowMs: number;
   #windowStart = Date.now();
@@ -31,12 +30,7 @@ export class FailureAudit {
     this.#onError = opts.onError;
   }
 
-  get available(): boolean {
-    return this.#append !== undefined;
-  }
-
   record(r: AuditRecord): void {
-    if (this.#append === undefined) return;
     const now = Date.now();
     if (now - this.#windowStart >= this.#windowMs) this.#flush(now);
     if (this.#recorded < this.#perWindow) {
@@ -54,7 +48,7 @@ export class FailureAudit {
     this.#timer = undefined;
     for (const [k, n] of this.#suppressed) {
       const [action, result] = k.split('\u0000') as [string, string];
-      this.#append?.({ principal: '-', action, result, detail: `${n} more in ${Math.round(this.#windowMs / 1000)} s (rate-limited)` }).catch(this.#onError);
+      this.#append({ principal: '-', action, result, detail: `${n} more in ${Math.round(this.#windowMs / 1000)} s (rate-limited)` }).catch(this.#onError);
     }
     this.#suppressed.clear();
     this.#recorded = 0;
@@ -68,9 +62,6 @@ export class FailureAudit {
 }
 
 /** The effective config's record at start (when the engine offers appendAudit). */
-export async function auditStart(vault: Vault, detail: string): Promise<boolean> {
-  const append = appenderOf(vault);
-  if (append === undefined) return false;
-  await append({ principal: 'daemon', action: 'server.start', result: 'ok', detail });
-  return true;
+export async function auditStart(vault: Vault, detail: string): Promise<void> {
+  await vault.appendAudit({ principal: 'daemon', action: 'server.start', result: 'ok', detail });
 }

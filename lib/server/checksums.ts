@@ -6,12 +6,12 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 
-import { createChecksum, type ChecksumAlgorithm } from './checksum-impl.js';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, createChecksum, type ChecksumAlgorithm } from '../checksum.js';
 import { S3Error } from './s3-error.js';
 
 export type { ChecksumAlgorithm };
-export const ALGORITHMS: readonly ChecksumAlgorithm[] = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'];
-const DIGEST_BYTES: Record<ChecksumAlgorithm, number> = { crc32: 4, crc32c: 4, crc64nvme: 8, sha1: 20, sha256: 32 };
+export const ALGORITHMS = CHECKSUM_ALGORITHMS;
+const DIGEST_BYTES = CHECKSUM_DIGEST_BYTES;
 
 export function headerOf(algorithm: ChecksumAlgorithm): string {
   return `x-amz-checksum-${algorithm}`;

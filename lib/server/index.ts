@@ -76,7 +76,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       ...(process.env.SHARDVAULT_ROOT_SECRET_KEY !== undefined ? { secretAccessKey: process.env.SHARDVAULT_ROOT_SECRET_KEY } : {}),
     };
     const auth = await openAuth(metaDirOf(config.data), { region: config.region, env });
-    const audited = await auditStart(vault, `config sha256=${sha}${created ? ' (pool created)' : ''}`);
+    await auditStart(vault, `config sha256=${sha}${created ? ' (pool created)' : ''}`);
     observer.attachVault(vault);
     const state: ServerState = { vault, auth, limits: config.limits, region: config.region, ...(config.domain !== undefined ? { domain: config.domain } : {}), observer, bucketCreated: bucketTimes(vault) };
     const pipeline = createPipeline(state);
@@ -112,7 +112,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     const address = { host: a.address, port: a.port };
     const hostForUrl = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     const url = `http://${hostForUrl}:${a.port}`;
-    observer.info('listening', { url, region: config.region, configSha256: sha, audited });
+    observer.info('listening', { url, region: config.region, configSha256: sha });
 
     let closing: Promise<void> | undefined;
     const close = (deadlineMs = limits.shutdownDeadlineMs): Promise<void> => {
@@ -138,6 +138,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         await auth.close();
         await vault.close();
         observer.info('stopped', {});
+        observer.close();
       })();
       return closing;
     };

@@ -3,16 +3,14 @@
  * Content-Encoding, Content-Disposition, Cache-Control, Expires, Content-Language), ETags and the response
  * headers of GET/HEAD. Values with CR, LF or other control characters are refused (no header injection).
  */
-import type { ObjectHead, PutOptions } from '../vault.js';
+import type { ObjectHead, PutOptions, StoredChecksum, SystemHeaders } from '../vault.js';
 import { header, httpDate, type RequestContext } from './context.js';
-import { headerOf, type ChecksumAlgorithm } from './checksums.js';
+import { headerOf } from './checksums.js';
 import { S3Error } from './s3-error.js';
 
-export interface SystemHeaders { contentEncoding?: string; contentDisposition?: string; cacheControl?: string; expires?: string; contentLanguage?: string }
-export interface StoredChecksum { algorithm: ChecksumAlgorithm; value: string }
-/** PutOptions and ObjectHead with the engine's additions for the daemon (conditional puts, headers, checksum). */
-export type PutOptionsX = PutOptions & { ifMatch?: string; ifNoneMatch?: '*'; headers?: SystemHeaders; checksum?: StoredChecksum };
-export type HeadX = ObjectHead & { headers?: SystemHeaders; checksum?: StoredChecksum; parts?: number[] };
+export type { StoredChecksum, SystemHeaders };
+export type PutOptionsX = PutOptions;
+export type HeadX = ObjectHead;
 
 export const SYSTEM_HEADERS: ReadonlyArray<[keyof SystemHeaders, string]> = [
   ['contentEncoding', 'content-encoding'],

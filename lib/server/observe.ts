@@ -1,42 +1,63 @@
-// LOCAL STAND-IN until the ops helper's lib/server/metrics.ts (ServerMetrics, prom-client) and
-// lib/server/log.ts (createLogger/logRequest, pino) are on main: the same call sites, a no-op metrics object
-// and a one-JSON-line-per-request logger. Deleted when theirs lands (the daemon then imports those).
+/**
+ * The daemon's observability in one object: the ops helper's ServerMetrics (prom-client, lib/server/metrics.ts)
+ * and pino logger (lib/server/log.ts, credentials scrubbed) behind the few calls the request pipeline makes.
+ */
 import type { Vault } from '../vault.js';
+import { createLogger, logRequest, type Logger } from './log.js';
+import { ServerMetrics } from './metrics.js';
 
 export interface RequestRecord { requestId: string; principal?: string; operation: string; status: number; bytesIn: number; bytesOut: number; durationMs: number; source?: string; errorCode?: string }
 
-export interface Observer {
-  requestStarted(): void;
-  requestDone(o: { operation: string; status: number; bytesIn: number; bytesOut: number; seconds: number }): void;
-  authFailure(reason: string): void;
-  admissionRejected(reason: string): void;
-  attachVault(vault: Vault): void;
-  logRequest(r: RequestRecord): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-  /** Prometheus text, when metrics are available. */
-  metricsText?: () => Promise<{ contentType: string; text: string }>;
+export class Observer {
+  readonly metrics = new ServerMetrics();
+  readonly log: Logger;
+
+  constructor(opts: { level?: string; destination?: NodeJS.WritableStream }) {
+    this.log = createLogger(opts);
+  }
+
+  requestStarted(): void {
+    this.metrics.requestStarted();
+  }
+
+  requestDone(o: { operation: string; status: number; bytesIn: number; bytesOut: number; seconds: number }): void {
+    this.metrics.requestDone(o);
+  }
+
+  authFailure(reason: string): void {
+    this.metrics.authFailure(reason);
+  }
+
+  admissionRejected(reason: string): void {
+    this.metrics.admissionRejected(reason);
+  }
+
+  attachVault(vault: Vault): void {
+    this.metrics.attachVault(vault);
+  }
+
+  logRequest(r: RequestRecord): void {
+    logRequest(this.log, r);
+  }
+
+  info(msg: string, fields: Record<string, unknown> = {}): void {
+    this.log.info(fields, msg);
+  }
+
+  warn(msg: string, fields: Record<string, unknown> = {}): void {
+    this.log.warn(fields, msg);
+  }
+
+  error(msg: string, fields: Record<string, unknown> = {}): void {
+    this.log.error(fields, msg);
+  }
+
+  close(): void {
+    this.metrics.close();
+    this.log.flush?.();
+  }
 }
 
-const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
-
 export function createObserver(opts: { level?: string; destination?: NodeJS.WritableStream }): Observer {
-  const min = LEVELS[opts.level ?? 'info'] ?? 30;
-  const dest = opts.destination ?? process.stderr;
-  const line = (level: number, msg: string, fields: Record<string, unknown> = {}): void => {
-    if (level < min) return;
-    dest.write(`${JSON.stringify({ level, time: Date.now(), msg, ...fields })}\n`);
-  };
-  return {
-    requestStarted: () => undefined,
-    requestDone: () => undefined,
-    authFailure: () => undefined,
-    admissionRejected: () => undefined,
-    attachVault: () => undefined,
-    logRequest: (r) => line(30, 'request', { ...r }),
-    info: (msg, f) => line(30, msg, f),
-    warn: (msg, f) => line(40, msg, f),
-    error: (msg, f) => line(50, msg, f),
-  };
+  return new Observer(opts);
 }
