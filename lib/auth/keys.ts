@@ -178,6 +178,8 @@ export class KeyStore {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
+      // A copy restored with looser permissions is tightened back (the secrets are sealed, but still).
+      if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { format: 'shardvault-keys', version: 1, keys: [], principals: {} };
       throw ioError(e, path, 'cannot read');

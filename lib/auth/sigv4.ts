@@ -68,6 +68,7 @@ export interface Verified {
   signedHeaders: string[];
   /** Request time (x-amz-date / X-Amz-Date) in epoch ms. */
   requestTimeMs: number;
+  /** aws-chunked signed streams only; a non-enumerable property (kept out of JSON and logs). */
   chain?: ChunkChain;
 }
 
@@ -455,7 +456,14 @@ export class SigV4Verifier {
     };
     if (decodedContentLength !== undefined) verified.decodedContentLength = decodedContentLength;
     if (trailerNames !== undefined) verified.trailerNames = trailerNames;
-    if (streaming) verified.chain = { signingKey, scope, amzDate: claim.amzDate, seedSignature: claim.signature };
+    if (streaming) {
+      // Not enumerable: a Verified that ends up in a log line (pino serialises enumerable fields) must not
+      // carry the derived signing key, which is as good as the secret for a day.
+      Object.defineProperty(verified, 'chain', {
+        value: { signingKey, scope, amzDate: claim.amzDate, seedSignature: claim.signature } satisfies ChunkChain,
+        enumerable: false,
+      });
+    }
     return verified;
   }
 }
