@@ -178,6 +178,27 @@ describe('keys, principals and policies', () => {
     await expect(ks.create('dave', { admin: true })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
   });
 
+  it('a key joins an admin principal only when admin is asked for', async () => {
+    const ks = await KeyStore.open(meta());
+    await ks.ensureRoot();
+    await expect(ks.create('root')).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    const k = await ks.create('root', { admin: true });
+    expect(ks.info(k.accessKeyId)).toMatchObject({ principal: 'root', admin: true });
+  });
+
+  it('deleting a principal\'s last key removes the principal: a new key of that name starts with no rights', async () => {
+    const ks = await KeyStore.open(meta());
+    const a = await ks.create('frank', { policy: readPolicy });
+    const b = await ks.create('frank');
+    await ks.delete(a.accessKeyId);
+    expect(ks.principal('frank')?.policy).toEqual(readPolicy);
+    await ks.delete(b.accessKeyId);
+    expect(ks.principal('frank')).toBeUndefined();
+    const c = await ks.create('frank');
+    expect(ks.info(c.accessKeyId)?.policy).toBeUndefined();
+    expect(authorize(ks.principal('frank')!, 's3:GetObject', { bucket: 'b', key: 'x' })).toBe('implicit-deny');
+  });
+
   it('refuses bad names', async () => {
     const ks = await KeyStore.open(meta());
     for (const name of ['', '-x', 'a b', 'x'.repeat(65), 'ü', 'a/b']) {

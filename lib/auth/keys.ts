@@ -308,6 +308,10 @@ export class KeyStore {
     if (existing !== undefined && opts.admin !== undefined && existing.admin !== admin) {
       throw invalid(`principal ${name} exists and is ${existing.admin ? '' : 'not '}an admin; a key cannot change that`);
     }
+    // Adding a key to an admin principal mints admin rights: it must be asked for, never implied by a name.
+    if (existing?.admin === true && opts.admin !== true) {
+      throw invalid(`principal ${name} is an admin; pass admin: true to add a key to it`);
+    }
     const accessKeyId = generateAccessKeyId();
     const secretAccessKey = generateSecretAccessKey();
     await this.mutate((d) => {
@@ -374,10 +378,16 @@ export class KeyStore {
     });
   }
 
+  /**
+   * Delete a key. When it was its principal's last key, the principal (and its policy) goes too, so a later
+   * key created under the same name starts with no rights instead of inheriting them.
+   */
   async delete(id: string): Promise<void> {
     this.checkNotLastAdmin(id);
     await this.mutate((d) => {
+      const principal = d.keys.find((x) => x.accessKeyId === id)!.principal;
       d.keys = d.keys.filter((x) => x.accessKeyId !== id);
+      if (principal !== ROOT_PRINCIPAL && !d.keys.some((x) => x.principal === principal)) delete d.principals[principal];
     });
   }
 
