@@ -262,6 +262,20 @@ describe('SigV4Verifier: what it accepts and refuses', () => {
     expect(await codeOf(verifier.verify({ ...req, rawHeaders: swapped }))).toBe('SignatureDoesNotMatch/403/signature');
   });
 
+  it("a raw '+' in the query is a space (as the router reads it): signed as %20, and a signed %2B is not a raw '+'", async () => {
+    // The router decodes prefix=a+b to "a b"; the signature must cover that, not "a+b".
+    const spaced = signRequest({ method: 'GET', url: new URL('http://example.test/b?prefix=a%20b'), headers: {}, ...KEY, region: 'us-east-1' });
+    const wire = { method: 'GET', target: '/b?prefix=a+b', rawHeaders: Object.entries(spaced).flat() };
+    expect(await codeOf(verifier.verify(wire))).toBe('OK');
+    const plus = signRequest({ method: 'GET', url: new URL('http://example.test/b?prefix=a%2Bb'), headers: {}, ...KEY, region: 'us-east-1' });
+    expect(await codeOf(verifier.verify({ method: 'GET', target: '/b?prefix=a%2Bb', rawHeaders: Object.entries(plus).flat() }))).toBe('OK');
+    expect(await codeOf(verifier.verify({ method: 'GET', target: '/b?prefix=a+b', rawHeaders: Object.entries(plus).flat() }))).toBe('SignatureDoesNotMatch/403/signature');
+    // In the path '+' is a plus.
+    const pathPlus = signRequest({ method: 'GET', url: new URL('http://example.test/b/a+b'), headers: {}, ...KEY, region: 'us-east-1' });
+    expect(await codeOf(verifier.verify({ method: 'GET', target: '/b/a%2Bb', rawHeaders: Object.entries(pathPlus).flat() }))).toBe('OK');
+    expect(await codeOf(verifier.verify({ method: 'GET', target: '/b/a%20b', rawHeaders: Object.entries(pathPlus).flat() }))).toBe('SignatureDoesNotMatch/403/signature');
+  });
+
   const presign = (expires: number, at: Date, extra = '') => {
     const u = presignUrl({ method: 'GET', url: new URL(`http://example.test/bucket/key${extra}`), ...KEY, region: 'us-east-1', expiresSeconds: expires, now: at });
     return { method: 'GET', target: u.pathname + u.search, rawHeaders: ['Host', 'example.test'] };
@@ -314,6 +328,8 @@ describe('SigV4Verifier: what it accepts and refuses', () => {
     ['too many query parameters', () => handSigned({ target: `/b/k?${Array.from({ length: 300 }, (_, i) => `p${i}=1`).join('&')}` }), 'InvalidRequest/400/limit'],
     ['bad percent-encoding in the path', () => handSigned({ target: '/b/%zz' }), 'InvalidRequest/400/malformed'],
     ['a header value wider than a byte (cannot come off the wire)', () => ({ method: 'GET', target: '/b/k', rawHeaders: ['Host', 'h', 'x-amz-meta-a', '\u{1F600}'] }), 'InvalidRequest/400/malformed'],
+    ['raw non-ASCII bytes in the URL', () => ({ method: 'GET', target: '/b/\u00c3\u00bc', rawHeaders: ['Host', 'h'] }), 'InvalidRequest/400/malformed'],
+    ['a raw space in the URL', () => ({ method: 'GET', target: '/b/a b', rawHeaders: ['Host', 'h'] }), 'InvalidRequest/400/malformed'],
     ['absolute-form target', () => ({ method: 'GET', target: 'http://example.test/b/k', rawHeaders: ['Host', 'example.test'] }), 'InvalidRequest/400/malformed'],
     ['presigned, valid', () => presign(60, new Date(now)), 'OK'],
     ['presigned, expired', () => presign(60, new Date(now - 120_000)), 'AccessDenied/403/expired'],

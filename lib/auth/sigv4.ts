@@ -146,6 +146,11 @@ export function parseSigV4(req: RequestParts, pathRules: PathRules = S3_PATH_RUL
   if (!isByteString(req.target) || !req.rawHeaders.every(isByteString)) {
     throw authErrors.invalidRequest('malformed', 'The request target and headers must be byte strings (as Node\'s req.url and req.rawHeaders are)');
   }
+  // RFC 3986: a request target is ASCII with everything else percent-encoded. Raw UTF-8 bytes would be
+  // signed as bytes but read by a percent-decoder as something else, so they are refused, not guessed at.
+  if (/[^\x21-\x7e]/.test(req.target)) {
+    throw authErrors.invalidRequest('malformed', 'The request URL must be percent-encoded (no spaces, control characters or raw non-ASCII bytes)');
+  }
   if (!/^[A-Z]{1,16}$/.test(req.method)) throw authErrors.invalidRequest('malformed', 'The request method is not valid');
 
   const q = req.target.indexOf('?');
