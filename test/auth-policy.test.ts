@@ -164,9 +164,31 @@ describe('listPrefixFilter', () => {
     expect(visible(pol({ Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetObject'], Resource: 'arn:aws:s3:::b/home/alice/*' }))).toEqual(['home/alice/a', 'home/alice/secret/s']);
     expect(visible(pol({ Effect: 'Allow', Action: 's3:GetObject', Resource: ['arn:aws:s3:::b/public/*', 'arn:aws:s3:::b/top'] }))).toEqual(['public/p', 'top']);
   });
+  it('agrees with authorize for patterns without a slash (arn:aws:s3:::* covers objects too)', () => {
+    const policy = pol({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*' });
+    expect(authorize({ admin: false, policy }, 's3:GetObject', { bucket: 'b', key: 'top' })).toBe('allow');
+    expect(visible(policy)).toEqual(keys);
+    expect(visible(pol({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::other/*' }))).toEqual([]);
+  });
   it('a Deny of ListBucket on the bucket hides everything; other buckets see nothing', () => {
     expect(visible(pol({ Effect: 'Allow', Action: 's3:*', Resource: '*' }, { Effect: 'Deny', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b' }))).toEqual([]);
     expect(visible(pol({ Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b' }), 'c')).toEqual([]);
+  });
+});
+
+describe('listPrefixFilter agrees with authorize', () => {
+  it('property: a key readable by s3:GetObject is listed, a key whose GetObject is explicitly denied is not', () => {
+    const pattern = fc.oneof(fc.stringMatching(/^[ab/*?]{0,5}$/).map((k) => `arn:aws:s3:::b/${k}`), fc.constantFrom('*', 'arn:aws:s3:::*', 'arn:aws:s3:::b*', 'arn:aws:s3:::c/*'));
+    const key = fc.stringMatching(/^[ab/]{1,5}$/);
+    fc.assert(fc.property(fc.array(pattern, { minLength: 1, maxLength: 3 }), fc.array(pattern, { maxLength: 2 }), key, (allows, denies, k) => {
+      const statements: Policy['Statement'] = [{ Effect: 'Allow', Action: 's3:GetObject', Resource: allows }];
+      if (denies.length > 0) statements.push({ Effect: 'Deny', Action: 's3:GetObject', Resource: denies });
+      const subject = { admin: false, policy: pol(...statements) };
+      const decision = authorize(subject, 's3:GetObject', { bucket: 'b', key: k });
+      const listed = listPrefixFilter(subject, 'b')(k);
+      if (decision === 'allow') expect(listed).toBe(true);
+      if (decision === 'deny') expect(listed).toBe(false);
+    }), { numRuns: 3000 });
   });
 });
 

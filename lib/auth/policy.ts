@@ -303,7 +303,8 @@ function listRules(p: Subject, bucket: string): ListRules | 'all' {
   if (policy === undefined) return { none: true, wholeBucket: false, allowObject: [], denyObject: [] };
   const bucketArn = `arn:aws:s3:::${bucket}`;
   const denyList = statementsFor(policy, 'Deny', 's3:ListBucket').flatMap((s) => asList(s.Resource));
-  const objectLevel = (r: string) => r === '*' || patternBucketOfObject(r) !== undefined;
+  // Patterns that can match some object of this bucket ('arn:aws:s3:::*' can, 'arn:aws:s3:::other/*' cannot).
+  const objectLevel = (r: string) => r === '*' || globCompatiblePrefix(r, `${bucketArn}/`);
   const denyObject = [...denyList, ...statementsFor(policy, 'Deny', 's3:GetObject').flatMap((s) => asList(s.Resource))].filter(objectLevel);
   const allowList = statementsFor(policy, 'Allow', 's3:ListBucket').flatMap((s) => asList(s.Resource));
   return {
