@@ -170,6 +170,21 @@ describe('requests signed by the official AWS SDK verify', () => {
     }
   });
 
+  it('every single-byte change to a presigned URL (path or any query byte) or its host breaks it', async () => {
+    const url = new URL(await getSignedUrl(client, new GetObjectCommand({ Bucket: 'bucket', Key: 'k/ü x', ResponseContentType: 'text/plain' }), { expiresIn: 600 }));
+    const base: RequestParts = { method: 'GET', target: url.pathname + url.search, rawHeaders: ['Host', url.host] };
+    await verifier.verify(base);
+    const swap = (s: string, i: number) => s.slice(0, i) + (s[i] === 'a' ? 'b' : 'a') + s.slice(i + 1);
+    let n = 0;
+    for (let i = 0; i < base.target.length; i++, n++) {
+      await expect(verifier.verify({ ...base, target: swap(base.target, i) }), `byte ${i}`).rejects.toBeInstanceOf(AuthError);
+    }
+    for (let i = 0; i < url.host.length; i++, n++) {
+      await expect(verifier.verify({ ...base, rawHeaders: ['Host', swap(url.host, i)] })).rejects.toBeInstanceOf(AuthError);
+    }
+    expect(n).toBeGreaterThan(300);
+  });
+
   it('our presignUrl reproduces the SDK presigner\'s signature for the same request and time', async () => {
     const signingDate = new Date(Date.UTC(2026, 5, 1, 12, 0, 0));
     for (const cmd of [new GetObjectCommand({ Bucket: 'bucket', Key: weirdKey, ResponseContentDisposition: 'attachment; filename="a b.txt"' }),
