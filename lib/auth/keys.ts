@@ -249,11 +249,13 @@ export class KeyStore {
   }
 
   /**
-   * Make sure a root (admin) key exists. With `env` (SHARDVAULT_ROOT_ACCESS_KEY / _SECRET_KEY), that key is
-   * the root key: added when missing, its secret replaced when it changed. Without, a key is generated on
-   * first use and its secret returned this once.
+   * Make sure the pool has a working admin key. With `env` (SHARDVAULT_ROOT_ACCESS_KEY / _SECRET_KEY), that
+   * key is a root key: added when missing, its secret replaced when it changed; a root key an operator
+   * disabled stays disabled (a restart never re-enables it; `enabled` says so). Without `env`, a root key is
+   * generated, and its secret returned this once, only when no enabled admin key exists at all: disabling or
+   * deleting the root key while another admin key works does not make the next start mint a new one.
    */
-  async ensureRoot(env: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<{ created: boolean; accessKeyId: string; secretAccessKey?: string }> {
+  async ensureRoot(env: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<{ created: boolean; accessKeyId: string; secretAccessKey?: string; enabled: boolean }> {
     const { accessKeyId, secretAccessKey } = env;
     if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
       throw invalid('set both SHARDVAULT_ROOT_ACCESS_KEY and SHARDVAULT_ROOT_SECRET_KEY, or neither');
@@ -266,32 +268,32 @@ export class KeyStore {
       if (!ENV_SECRET_RE.test(secretAccessKey)) {
         throw invalid(`SHARDVAULT_ROOT_SECRET_KEY must be 16-128 characters of A-Z a-z 0-9 + / = . _ ~ - (got ${secretAccessKey.length} characters)`);
       }
-      const existing = this.file.keys.find((k) => k.accessKeyId === accessKeyId);
+      const existing = this.byId.get(accessKeyId);
       if (existing !== undefined) {
         if (existing.principal !== ROOT_PRINCIPAL) throw invalid(`SHARDVAULT_ROOT_ACCESS_KEY ${accessKeyId} belongs to principal ${existing.principal}, not root`);
-        if (this.open(existing) === secretAccessKey && existing.enabled) return { created: false, accessKeyId };
-        await this.mutate((d) => {
-          const k = d.keys.find((x) => x.accessKeyId === accessKeyId)!;
-          k.secret = this.seal(accessKeyId, secretAccessKey);
-          k.enabled = true;
-        });
-        return { created: false, accessKeyId };
+        if (this.open(existing) !== secretAccessKey) {
+          await this.mutate((d) => {
+            d.keys.find((x) => x.accessKeyId === accessKeyId)!.secret = this.seal(accessKeyId, secretAccessKey);
+          });
+        }
+        return { created: false, accessKeyId, enabled: existing.enabled };
       }
       await this.mutate((d) => {
         d.principals[ROOT_PRINCIPAL] = { ...(d.principals[ROOT_PRINCIPAL] ?? {}), admin: true };
         this.addKey(d, ROOT_PRINCIPAL, ROOT_PRINCIPAL, accessKeyId, secretAccessKey);
       });
-      return { created: true, accessKeyId };
+      return { created: true, accessKeyId, enabled: true };
     }
-    const root = this.file.keys.find((k) => k.principal === ROOT_PRINCIPAL && k.enabled);
-    if (root !== undefined) return { created: false, accessKeyId: root.accessKeyId };
+    const enabledAdmins = this.file.keys.filter((k) => k.enabled && this.file.principals[k.principal]?.admin === true);
+    const working = enabledAdmins.find((k) => k.principal === ROOT_PRINCIPAL) ?? enabledAdmins[0];
+    if (working !== undefined) return { created: false, accessKeyId: working.accessKeyId, enabled: true };
     const id = generateAccessKeyId();
     const secret = generateSecretAccessKey();
     await this.mutate((d) => {
       d.principals[ROOT_PRINCIPAL] = { ...(d.principals[ROOT_PRINCIPAL] ?? {}), admin: true };
       this.addKey(d, ROOT_PRINCIPAL, ROOT_PRINCIPAL, id, secret);
     });
-    return { created: true, accessKeyId: id, secretAccessKey: secret };
+    return { created: true, accessKeyId: id, secretAccessKey: secret, enabled: true };
   }
 
   /**
