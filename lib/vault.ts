@@ -32,7 +32,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
-import { Catalog, type AuditRecord, type Head, type RepairItem } from './catalog.js';
+import { Catalog, type AuditRecord, type Head, type RepairItem, type UploadRecord } from './catalog.js';
 import { ReedSolomon } from './codec.js';
 import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskCondition, type DiskConfig } from './disk.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure, type ErrorCodeValue } from './errors.js';
@@ -40,7 +40,7 @@ import { blake3Sync, createBlake3 } from './hash.js';
 import { CopyLog, LOG_DIR, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import { hex, keyId, objectId } from './format/ids.js';
 import { HASH_TABLE_CONTEXT, blockHash, copyBytes, manifestHashOf, openCopy } from './format/manifest-copy.js';
-import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, HEADER_VALUE_RE, MANIFEST_LIMITS, METADATA_NAME_RE, SYSTEM_HEADER_NAMES, signManifest, verifyManifest, type ChecksumAlgorithm, type Manifest, type SystemHeaders } from './format/manifest.js';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, HEADER_VALUE_RE, MANIFEST_LIMITS, METADATA_NAME_RE, SYSTEM_HEADER_NAMES, partStripes, signManifest, verifyManifest, type ChecksumAlgorithm, type Manifest, type SystemHeaders } from './format/manifest.js';
 import { FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader } from './format/shard-header.js';
 import { fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
@@ -67,6 +67,9 @@ export interface VaultInitOptions {
   blockBytes?: number;
   failureDomain?: string;
   writeQuorum?: number;
+  /** As VaultOpenOptions (for the Vault init returns). */
+  uploadTtlMs?: number;
+  minPartBytes?: number;
 }
 
 export interface VaultOpenOptions {
@@ -81,10 +84,21 @@ export interface VaultOpenOptions {
   recover?: 'walk' | 'quick';
   /** Open for reading only, without the pool lock (works while another process has the pool open); see open(). */
   readOnly?: boolean;
+  /** Multipart uploads not completed or aborted this long after createUpload expire: gc() removes them and their
+   *  parts (default 7 days). */
+  uploadTtlMs?: number;
+  /** The smallest size of a part other than the last that completeUpload accepts (default 5 MiB, S3's). */
+  minPartBytes?: number;
 }
 
-const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum'] as const;
-const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly'] as const;
+const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'uploadTtlMs', 'minPartBytes'] as const;
+const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes'] as const;
+const UPLOAD_TTL_MS_DEFAULT = 7 * 24 * 3600 * 1000;
+const MIN_PART_BYTES_DEFAULT = 5 << 20;
+/** Parts a multipart upload may have, and its highest part number (S3's). */
+export const PARTS_MAX = 10000;
+/** Most parts one listParts page and most uploads one listUploads page returns (S3's). */
+export const LIST_PARTS_MAX = 1000;
 const DISK_SPEC_KEYS = ['path', 'labels', 'mountPoint'] as const;
 
 interface PoolConfig {
@@ -177,6 +191,77 @@ export interface ObjectHead {
   parts?: number[];
 }
 
+export interface CreateUploadOptions {
+  principal?: string;
+  contentType?: string;
+  metadata?: Record<string, string>;
+  headers?: SystemHeaders;
+}
+
+export interface PutPartOptions {
+  principal?: string;
+  signal?: AbortSignal;
+  /** Declared MD5 (Content-MD5), checked as for put. */
+  md5?: Uint8Array | string;
+  /** A checksum of the part the caller computed and verified: stored with the part (listParts). */
+  checksum?: StoredChecksum;
+}
+
+export interface CompleteUploadOptions {
+  principal?: string;
+  ifMatch?: string;
+  ifNoneMatch?: '*';
+}
+
+/** Upload ids: 40 hex digits (160 random bits). */
+const UPLOAD_ID_RE = /^[0-9a-f]{40}$/;
+
+/** A striped body written by #writeBody: its shard writers are open (not sealed) and its bytes hashed. */
+interface BodyWrite {
+  vid: string;
+  placement: string[];
+  writers: Array<ShardWriter | null>;
+  alive: boolean[];
+  shardFiles: Array<string | undefined>;
+  size: number;
+  stripeCount: number;
+  hashTable: Uint8Array;
+  contentHash: Uint8Array;
+  md5: Uint8Array | undefined;
+  header: (shard: number, hashTableRoot: Uint8Array) => Uint8Array;
+  drop: (i: number, during: string, err: unknown) => void;
+  abortAll: () => Promise<void>;
+  lostError: () => ShardVaultError;
+}
+
+/**
+ * One striped body as reads, scrub and repair see it: a plain object's, or one part of a multipart object
+ * (its own shard files, named with its part id, its own placement and its slice of the hash table).
+ */
+interface Body {
+  bucket: string;
+  key: string;
+  k: number;
+  m: number;
+  blockBytes: number;
+  oid: string;
+  oidBytes: Uint8Array;
+  /** Hex id naming the shard files (the version id, or the part id). */
+  vid: string;
+  versionId: Uint8Array;
+  placement: string[];
+  stripeCount: number;
+  size: number;
+  hashTable: Uint8Array;
+  /** The root in the shard files' headers (the manifest's, or the part's own table's). */
+  hashTableRoot: Uint8Array;
+  contentHash: Uint8Array;
+  /** Where the body starts in the object. */
+  offset: number;
+  /** Index of the part (multipart objects). */
+  part?: number;
+}
+
 /** A write condition (PutOptions.ifNoneMatch / ifMatch), validated. */
 interface WriteCondition {
   ifNoneMatch?: '*';
@@ -250,6 +335,8 @@ const REPROBE_MAX_MS = 60_000;
 const POOL_CONFIG = 'pool.config';
 /** Objects up to this size (given as one buffer) are stored inline in the manifest copies. N.B. format policy. */
 export const INLINE_BYTES_MAX = 16 * 1024;
+/** Key-derivation context of a multipart object's content hash (over its parts' content hashes). N.B. stored. */
+const MULTIPART_CONTENT_CONTEXT = 'shardvault/multipart-content/v1';
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -297,6 +384,8 @@ export class Vault {
     const blockBytes = integer('blockBytes', o.blockBytes ?? 1 << 20, 1, 1 << 26);
     const failureDomain = nonEmptyString('failureDomain', o.failureDomain ?? 'disk');
     const writeQuorum = integer('writeQuorum', o.writeQuorum ?? k + m, k + 1, k + m);
+    const uploadTtlMs = o.uploadTtlMs === undefined ? undefined : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER);
+    const minPartBytes = o.minPartBytes === undefined ? undefined : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER);
     const specs = diskSpecs('disks', required('disks', o.disks));
     const poolId = hex(randomBytes(16));
     const disks: DiskConfig[] = specs.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0, state: 'active' }));
@@ -341,7 +430,7 @@ export class Vault {
       // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
       // changes are committed there together with their audit record, I6).
       await writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(config, null, 2));
-      return await Vault.open(metaDir);
+      return await Vault.open(metaDir, { ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}) });
     } catch (err) {
       await rollBack();
       throw err;
@@ -370,22 +459,26 @@ export class Vault {
     const orphanGraceMs = o.orphanGraceMs === undefined ? undefined : integer('orphanGraceMs', o.orphanGraceMs, 0, Number.MAX_SAFE_INTEGER);
     const recover = o.recover === undefined ? undefined : oneOf('recover', o.recover, ['walk', 'quick'] as const);
     const readOnly = o.readOnly === undefined ? false : boolean('readOnly', o.readOnly);
+    const uploads = {
+      uploadTtlMs: o.uploadTtlMs === undefined ? UPLOAD_TTL_MS_DEFAULT : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER),
+      minPartBytes: o.minPartBytes === undefined ? MIN_PART_BYTES_DEFAULT : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER),
+    };
     const boot = await readPoolJson(metaDir);
     if (boot.formatVersion !== FORMAT_VERSION) {
       throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `pool format version ${String(boot.formatVersion)} is not ${FORMAT_VERSION}`);
     }
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
-    if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey);
+    if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey, uploads);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick') });
+      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick'), ...uploads });
     } catch (err) {
       await unlock();
       throw err;
     }
   }
 
-  static async #openReadOnly(metaDir: string, boot: PoolConfig, privateKey: KeyObject): Promise<Vault> {
+  static async #openReadOnly(metaDir: string, boot: PoolConfig, privateKey: KeyObject, uploads: { uploadTtlMs: number; minPartBytes: number }): Promise<Vault> {
     const catalogDir = join(metaDir, 'catalog');
     if (!existsSync(join(catalogDir, 'data.mdb'))) {
       throw new ShardVaultError(ErrorCode.NOT_FOUND, `pool ${metaDir} has no catalog yet (open it once read-write)`);
@@ -398,6 +491,8 @@ export class Vault {
       }
       const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
       vault.#readOnly = true;
+      vault.#uploadTtlMs = uploads.uploadTtlMs;
+      vault.#minPartBytes = uploads.minPartBytes;
       await vault.#checkDisks();
       return vault;
     } catch (err) {
@@ -421,6 +516,8 @@ export class Vault {
       config = mergePaths(config, boot);
       const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
       vault.#unlock = unlock;
+      vault.#uploadTtlMs = options.uploadTtlMs ?? UPLOAD_TTL_MS_DEFAULT;
+      vault.#minPartBytes = options.minPartBytes ?? MIN_PART_BYTES_DEFAULT;
       await vault.#checkDisks();
       const usable = config.disks.filter((d) => d.state !== 'removed' && !vault.#problems.has(d.id)).length;
       if (usable < config.k) {
@@ -513,6 +610,7 @@ export class Vault {
             versionId: hex(manifest.versionId), sequence: manifest.sequence, manifestHash, tombstone: manifest.tombstone,
             placement: manifest.placement, copies: manifest.placement.map((id) => refs.get(id) ?? null), striped: manifest.stripeCount > 0,
             committedMs: manifest.timeMs, size: manifest.size, timeMs: manifest.timeMs, ...etagOf(manifest),
+            ...(manifest.parts !== undefined ? { parts: manifest.parts.map((p) => ({ partId: hex(p.partId), placement: p.placement })) } : {}),
           };
           return { head, manifest };
         });
@@ -594,6 +692,8 @@ export class Vault {
   }
 
   #unlock: () => Promise<void> = async () => undefined;
+  #uploadTtlMs = UPLOAD_TTL_MS_DEFAULT;
+  #minPartBytes = MIN_PART_BYTES_DEFAULT;
   /** Opened with `readOnly: true`: no lock held, the catalog opened read-only, every mutation refused. */
   #readOnly = false;
 
@@ -903,6 +1003,98 @@ export class Vault {
       return (await this.#putManifestOnly(bucket, key, data, false, principal, manifestMetadata(meta, md5Checked()), condition))!;
     }
     const versionId = randomBytes(16);
+    const { vid, placement, writers, alive, shardFiles, size, stripeCount, hashTable, contentHash, md5: bodyMd5, header, drop, abortAll, lostError } =
+      await this.#writeBody(bucket, key, versionId, source, signal, md5, md5Checked, 'put');
+    // From here to the commit, one writer per key in this process: the sequence is taken from the head now, so
+    // concurrent puts of one key commit one after the other (last writer wins) instead of failing the CAS.
+    const release = await this.#lockKey(bucket, key);
+    try {
+      const head = this.catalog.getHead(bucket, key);
+      try {
+        checkCondition(bucket, key, head, condition); // the compare-and-set: decided under the lock, before any seal
+      } catch (err) {
+        await abortAll();
+        await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, []);
+        throw err;
+      }
+      const sequence = (head?.sequence ?? 0n) + 1n;
+      const manifest: Manifest = {
+        bucket, key, versionId, sequence, size, contentHash, tombstone: false, k, m,
+        blockBytes, stripeCount, placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), principal,
+        timeMs: Date.now(), signerKeyId: this.#keyId, inline: new Uint8Array(0), ...manifestMetadata(meta, bodyMd5),
+      };
+      const { manifestHash, copy } = this.#sign(manifest, hashTable);
+      // Seal every disk: the shard file (header with the hash-table root, fdatasync, directory fsync) and, at the
+      // same time, its manifest copy appended to the disk's copy log; both durable before the commit.
+      const refs = new Array<CopyRef | undefined>(n).fill(undefined);
+      const digest = payloadDigest(copy);
+      try {
+        await Promise.all(
+          writers.map(async (w, i) => {
+            if (w === null || !alive[i]) {
+              await w?.abort().catch(() => undefined);
+              alive[i] = false;
+              return;
+            }
+            const sealShard = async () => {
+              try {
+                await w.pwrite(header(i, manifest.hashTableRoot), 0);
+                await w.seal();
+                return true;
+              } catch (err) {
+                await w.abort().catch(() => undefined);
+                drop(i, 'sealing shard', err);
+                this.#diskDropped(placement[i], 'seal', err);
+                return false;
+              }
+            };
+            const [sealed, ref] = await Promise.all([sealShard(), this.#writeCopy(placement[i], copy, digest, (err) => drop(i, 'writing the manifest copy', err))]);
+            refs[i] = ref;
+            alive[i] = sealed && ref !== undefined;
+          }),
+        );
+        const durable = placement.filter((_, i) => alive[i]);
+        if (durable.length < this.config.writeQuorum) throw lostError();
+        const committedMs = Date.now();
+        const repairWork = placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }]));
+        const receipt = await this.#receiptWith(
+          { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n },
+          this.catalog.commit({
+            bucket, key, expectedSequence: head?.sequence ?? 0n,
+            head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs, size, timeMs: manifest.timeMs, ...etagOf(manifest) },
+            audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
+            repair: repairWork,
+          }),
+        );
+        this.#queuedByCommit(bucket, key, vid, repairWork);
+        stats.bytes = size;
+        return receipt;
+      } catch (err) {
+        // Not committed (too few disks sealed, or the commit itself failed): nothing of this version may stay.
+        // A commit the catalog failed to write or sync may or may not be on disk (I9): its files stay, and the next
+        // open's recovery keeps them if LMDB committed it, else removes them as never committed.
+        if (isUnknownCommit(err)) throw err;
+        const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, refs);
+        if (note !== '' && err instanceof Error) err.message += note;
+        throw err;
+      } finally {
+        this.#unpin(placement, refs);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * The stripe pipeline of a striped body (a put's object, or a part of a multipart upload): placement, one
+   * shard writer per disk (created under its final name, `versionId` naming the files), batches of stripes
+   * encoded and hashed in one native call each, appended pipelined with backpressure. Resolves with the open
+   * (not yet sealed) writers and what the manifest needs; on any failure (source error, abort, bad chunk, lost
+   * quorum, `md5Checked` throwing) every shard file it created is removed before it rejects.
+   */
+  async #writeBody(bucket: string, key: string, versionId: Uint8Array, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal: AbortSignal | undefined, md5: ReturnType<typeof createHash> | undefined, md5Checked: () => Uint8Array | undefined, what: 'put' | 'putPart'): Promise<BodyWrite> {
+    const { k, m, blockBytes, poolId } = this.config;
+    const n = k + m;
     const vid = hex(versionId);
     const oidBytes = objectId(bucket, key);
     const oid = hex(oidBytes);
@@ -1013,7 +1205,7 @@ export class Vault {
     try {
       if (quorumLost()) throw lostError();
       for await (const chunkIn of source as AsyncIterable<Uint8Array>) {
-        throwIfAborted(signal, 'put');
+        throwIfAborted(signal, what);
         if (!(chunkIn instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', chunkIn);
         md5?.update(chunkIn);
         size += chunkIn.length;
@@ -1029,7 +1221,7 @@ export class Vault {
       if (filled > 0 || stripeCount === 0) await closeStripe(); // the last stripe is zero-padded
       await flush();
       await writing;
-      throwIfAborted(signal, 'put');
+      throwIfAborted(signal, what);
       if (quorumLost()) throw lostError();
       bodyMd5 = md5Checked(); // a mismatch aborts every shard file: nothing was committed or appended
     } catch (err) {
@@ -1042,76 +1234,248 @@ export class Vault {
     }
     const hashTable = new Uint8Array(fingerprintChunks.length * 32);
     fingerprintChunks.forEach((h, i) => hashTable.set(h, i * 32));
-    // From here to the commit, one writer per key in this process: the sequence is taken from the head now, so
-    // concurrent puts of one key commit one after the other (last writer wins) instead of failing the CAS.
+    return {
+      vid, placement, writers, alive, shardFiles, size, stripeCount, hashTable, contentHash: content.digest(), md5: bodyMd5, header, drop, abortAll, lostError,
+    };
+  }
+
+  // ---------------------------------------------------------------- multipart uploads
+
+  /**
+   * Starts a multipart upload of bucket/key: its id (160 random bits, hex) names it in every later call. The
+   * object's content type, user metadata and system headers are given here (as S3's CreateMultipartUpload) and
+   * stored in the manifest at completeUpload. The upload expires `uploadTtlMs` after this (default 7 days).
+   */
+  async createUpload(bucket: string, key: string, options: CreateUploadOptions = {}): Promise<{ uploadId: string }> {
+    this.#writable('createUpload');
+    const o = optionsObject<CreateUploadOptions>('options', options, ['principal', 'contentType', 'metadata', 'headers']);
+    const principal = o.principal ?? 'local';
+    this.#checkObjectName(bucket, key, principal);
+    const meta = objectMetadata({ contentType: o.contentType, metadata: o.metadata, headers: o.headers });
+    if (!this.catalog.hasBucket(bucket)) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
+    const uploadId = hex(randomBytes(20));
+    await this.catalog.createUpload(bucket, key, uploadId, {
+      initiatedMs: Date.now(), principal, ...(meta.contentType !== undefined ? { contentType: meta.contentType } : {}),
+      ...(meta.metadata !== undefined ? { metadata: meta.metadata } : {}), ...(meta.headers !== undefined ? { headers: meta.headers as Record<string, string> } : {}),
+    });
+    return { uploadId };
+  }
+
+  /** The upload `uploadId` of bucket/key while it is in progress (not completed, aborted or expired). */
+  #upload(bucket: string, key: string, uploadId: unknown): UploadRecord {
+    if (typeof uploadId !== 'string') throw typeError('uploadId', 'an upload id string', uploadId);
+    const upload = UPLOAD_ID_RE.test(uploadId) ? this.catalog.getUpload(bucket, key, uploadId) : undefined;
+    if (upload === undefined || Date.now() - upload.initiatedMs > this.#uploadTtlMs) {
+      throw new ShardVaultError(ErrorCode.NO_SUCH_UPLOAD, `no upload ${uploadId.slice(0, 64)} of ${bucket}/${key} (never created, completed, aborted or expired)`);
+    }
+    return upload;
+  }
+
+  /**
+   * Stores part `partNumber` (1..10000) of an upload: streamed through the same stripe pipeline as a put's
+   * body (its own placement and hash table, shard files named by a fresh part id), every shard file sealed
+   * durably and the part recorded in one flushed catalog commit before this resolves. Re-uploading a part
+   * number replaces it (the old part's files go to gc). Resolves with the part's ETag (hex MD5) and size.
+   * `md5` (Content-MD5) is checked as for put; `checksum` is stored with the part (listParts returns it).
+   */
+  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: PutPartOptions = {}): Promise<{ etag: string; size: number }> {
+    this.#writable('putPart');
+    const o = optionsObject<PutPartOptions>('options', options, ['principal', 'signal', 'md5', 'checksum']);
+    const { principal = 'local', signal } = o;
+    checkSignal(signal);
+    throwIfAborted(signal, 'putPart');
+    this.#checkObjectName(bucket, key, principal);
+    const number = integer('partNumber', partNumber, 1, PARTS_MAX);
+    this.#upload(bucket, key, uploadId); // before any byte is written
+    const meta = objectMetadata({ md5: o.md5, checksum: o.checksum, computeMd5: true });
+    const md5 = createHash('md5');
+    const md5Checked = (): Uint8Array => {
+      const got = md5.digest();
+      if (meta.md5Expected !== undefined && !got.equals(meta.md5Expected)) {
+        throw new ShardVaultError(ErrorCode.BAD_DIGEST, `${bucket}/${key} part ${number}: the body's MD5 ${got.toString('hex')} is not the declared ${meta.md5Expected.toString('hex')}`);
+      }
+      return got;
+    };
+    let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = body instanceof Uint8Array ? [body] : body;
+    if (source === null || typeof source !== 'object' || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
+      throw typeError('body', 'a Uint8Array, a Readable or an iterable of Uint8Array', body);
+    }
+    if (!(body instanceof Uint8Array)) source = abortableIterable(source, signal, 'putPart');
+    const w = await this.#writeBody(bucket, key, randomBytes(16), source, signal, md5, md5Checked, 'putPart');
+    // Seal every shard file; a part has no manifest copies (its hash table goes into the catalog, the copies of
+    // the object's manifest are written by completeUpload).
+    const root = blake3Sync(w.hashTable, { context: HASH_TABLE_CONTEXT });
+    await Promise.all(w.writers.map(async (writer, i) => {
+      if (writer === null || !w.alive[i]) {
+        await writer?.abort().catch(() => undefined);
+        w.alive[i] = false;
+        return;
+      }
+      try {
+        await writer.pwrite(w.header(i, root), 0);
+        await writer.seal();
+      } catch (err) {
+        await writer.abort().catch(() => undefined);
+        w.drop(i, 'sealing shard', err);
+        this.#diskDropped(w.placement[i], 'seal', err);
+      }
+    }));
+    const etag = hex(w.md5!);
+    try {
+      throwIfAborted(signal, 'putPart');
+      if (w.alive.filter(Boolean).length < this.config.writeQuorum) throw w.lostError();
+      await this.catalog.commitPart(bucket, key, uploadId, number, {
+        partId: w.vid, size: w.size, md5: etag, contentHash: hex(w.contentHash), placement: w.placement, missing: w.alive.flatMap((ok, i) => (ok ? [] : [i])),
+        hashTable: w.hashTable, timeMs: Date.now(), ...(meta.checksum !== undefined ? { checksum: { algorithm: meta.checksum.algorithm, value: Buffer.from(meta.checksum.digest).toString('base64') } } : {}),
+      }, principal);
+    } catch (err) {
+      if (isUnknownCommit(err)) throw err; // its files stay; the next open's walk keeps or removes them
+      const note = await this.#cleanUpFailedPut(bucket, key, w.vid, w.placement, w.shardFiles, []);
+      if (note !== '' && err instanceof Error) err.message += note;
+      throw err;
+    }
+    return { etag, size: w.size };
+  }
+
+  /** The uploaded parts of an upload in part-number order, a page (at most `maxParts`, default and at most 1000) after `partNumberMarker`. */
+  async listParts(bucket: string, key: string, uploadId: string, options: { partNumberMarker?: number; maxParts?: number } = {}): Promise<{ parts: Array<{ partNumber: number; etag: string; size: number; lastModified: Date; checksum?: StoredChecksum }>; isTruncated: boolean; nextPartNumberMarker?: number }> {
+    const o = optionsObject<{ partNumberMarker?: number; maxParts?: number }>('options', options, ['partNumberMarker', 'maxParts']);
+    this.#checkObjectName(bucket, key);
+    const marker = o.partNumberMarker === undefined ? 0 : integer('partNumberMarker', o.partNumberMarker, 0, PARTS_MAX);
+    const max = o.maxParts === undefined ? LIST_PARTS_MAX : integer('maxParts', o.maxParts, 1, LIST_PARTS_MAX);
+    this.#upload(bucket, key, uploadId);
+    const entries = this.catalog.listParts(uploadId, { after: marker, limit: max + 1 });
+    const page = entries.slice(0, max);
+    const isTruncated = entries.length > max;
+    return {
+      parts: page.map(({ partNumber, part }) => ({
+        partNumber, etag: part.md5, size: part.size, lastModified: new Date(part.timeMs), ...(part.checksum !== undefined ? { checksum: part.checksum as StoredChecksum } : {}),
+      })),
+      isTruncated, ...(isTruncated ? { nextPartNumberMarker: page[page.length - 1].partNumber } : {}),
+    };
+  }
+
+  /**
+   * Uploads in progress of `bucket` (not completed, aborted or expired), in key then upload-id order: keys
+   * starting with `prefix`, after `keyMarker` (with `uploadIdMarker`: after that upload of that key), a page of
+   * at most `maxUploads` (default and at most 1000).
+   */
+  async listUploads(bucket: string, options: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number } = {}): Promise<{ uploads: Array<{ key: string; uploadId: string; initiated: Date }>; isTruncated: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string }> {
+    const o = optionsObject<{ prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number }>('options', options, ['prefix', 'keyMarker', 'uploadIdMarker', 'maxUploads']);
+    this.#checkBucket(bucket);
+    const prefix = o.prefix === undefined ? '' : listString('prefix', o.prefix, 0);
+    const keyMarker = o.keyMarker === undefined ? undefined : listString('keyMarker', o.keyMarker, 0);
+    const uploadIdMarker = o.uploadIdMarker === undefined ? undefined : listString('uploadIdMarker', o.uploadIdMarker, 1);
+    const max = o.maxUploads === undefined ? LIST_PARTS_MAX : integer('maxUploads', o.maxUploads, 1, LIST_PARTS_MAX);
+    if (!this.catalog.hasBucket(bucket)) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
+    const entries = this.catalog.listUploads(bucket, { prefix, ...(keyMarker !== undefined ? { after: { key: keyMarker, ...(uploadIdMarker !== undefined ? { uploadId: uploadIdMarker } : {}) } } : {}), limit: max + 1 });
+    const page = entries.slice(0, max);
+    const isTruncated = entries.length > max;
+    const now = Date.now();
+    const last = page[page.length - 1];
+    return {
+      uploads: page.filter((u) => now - u.upload.initiatedMs <= this.#uploadTtlMs).map((u) => ({ key: u.key, uploadId: u.uploadId, initiated: new Date(u.upload.initiatedMs) })),
+      isTruncated, ...(isTruncated ? { nextKeyMarker: last.key, nextUploadIdMarker: last.uploadId } : {}),
+    };
+  }
+
+  /**
+   * Completes an upload: a metadata operation. The parts named (ascending part numbers, each with the ETag its
+   * putPart returned) are composed into one object whose manifest (v4) lists each part's stripes, placement
+   * and hash-table slice; no part's bytes are read or rewritten. The manifest is signed, its copies sealed
+   * durably on the disks of a placement of its own, then one flushed catalog commit makes the object visible,
+   * ends the upload and hands the parts not named to gc (I2: all or nothing). `ifMatch` / `ifNoneMatch` as for
+   * put, decided under the key's lock. Resolves with the receipt and the S3 ETag (hex MD5 of the parts' MD5s,
+   * '-', the part count). Errors: ERR_SV_NO_SUCH_UPLOAD, ERR_SV_INVALID_PART (not uploaded, or another ETag),
+   * ERR_SV_INVALID_PART_ORDER, ERR_SV_ENTITY_TOO_SMALL (a part but the last below `minPartBytes`),
+   * ERR_SV_PRECONDITION_FAILED.
+   */
+  async completeUpload(bucket: string, key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>, options: CompleteUploadOptions = {}): Promise<Receipt & { etag: string }> {
+    this.#writable('completeUpload');
+    const started = performance.now();
+    const o = optionsObject<CompleteUploadOptions>('options', options, ['principal', 'ifMatch', 'ifNoneMatch']);
+    const principal = o.principal ?? 'local';
+    this.#checkObjectName(bucket, key, principal);
+    const condition = writeCondition(o);
+    if (!Array.isArray(parts)) throw typeError('parts', 'an array of { partNumber, etag }', parts);
+    if (parts.length < 1 || parts.length > PARTS_MAX) throw rangeError('parts', `1..${PARTS_MAX} parts`, parts);
+    const wanted = parts.map((p, i) => {
+      const q = optionsObject<{ partNumber: number; etag: string }>(`parts[${i}]`, p ?? null, ['partNumber', 'etag']);
+      const partNumber = integer(`parts[${i}].partNumber`, q.partNumber, 1, PARTS_MAX);
+      if (typeof q.etag !== 'string') throw typeError(`parts[${i}].etag`, 'an ETag string', q.etag);
+      const etag = (q.etag.length >= 2 && q.etag.startsWith('"') && q.etag.endsWith('"') ? q.etag.slice(1, -1) : q.etag).toLowerCase();
+      return { partNumber, etag };
+    });
+    wanted.forEach((w, i) => {
+      if (i > 0 && w.partNumber <= wanted[i - 1].partNumber) throw new ShardVaultError(ErrorCode.INVALID_PART_ORDER, `parts must be in ascending part-number order: part ${w.partNumber} follows ${wanted[i - 1].partNumber}`);
+    });
+    this.#upload(bucket, key, uploadId);
+    await this.#reprobe();
     const release = await this.#lockKey(bucket, key);
     try {
+      const upload = this.#upload(bucket, key, uploadId);
       const head = this.catalog.getHead(bucket, key);
-      try {
-        checkCondition(bucket, key, head, condition); // the compare-and-set: decided under the lock, before any seal
-      } catch (err) {
-        await abortAll();
-        await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, []);
-        throw err;
-      }
+      checkCondition(bucket, key, head, condition);
+      const { k, m, blockBytes } = this.config;
+      const n = k + m;
+      // Everything comes from the catalog's part records (sizes, hashes, placements): no part's bytes are read.
+      const recs = wanted.map((w) => {
+        const r = this.catalog.getPart(uploadId, w.partNumber);
+        if (r === undefined) throw new ShardVaultError(ErrorCode.INVALID_PART, `part ${w.partNumber} of upload ${uploadId} was not uploaded`);
+        if (r.md5 !== w.etag) throw new ShardVaultError(ErrorCode.INVALID_PART, `part ${w.partNumber} has ETag ${r.md5}, not ${w.etag}`);
+        if (r.hashTable.length !== partStripes(r.size, k, blockBytes) * n * 32) throw new ShardVaultError(ErrorCode.CORRUPT, `part ${w.partNumber}: its hash table does not fit its size`);
+        return r;
+      });
+      recs.forEach((r, i) => {
+        if (i < recs.length - 1 && r.size < this.#minPartBytes) {
+          throw new ShardVaultError(ErrorCode.ENTITY_TOO_SMALL, `part ${wanted[i].partNumber} is ${r.size} bytes: every part but the last must be at least ${this.#minPartBytes}`);
+        }
+      });
+      const hashTable = Buffer.concat(recs.map((r) => r.hashTable));
+      const versionId = randomBytes(16);
+      const vid = hex(versionId);
       const sequence = (head?.sequence ?? 0n) + 1n;
+      const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
+      const md5OfMd5s = createHash('md5').update(Buffer.concat(recs.map((r) => Buffer.from(r.md5, 'hex')))).digest();
+      const size = recs.reduce((t, r) => t + r.size, 0);
       const manifest: Manifest = {
-        bucket, key, versionId, sequence, size, contentHash: content.digest(), tombstone: false, k, m,
-        blockBytes, stripeCount, placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), principal,
-        timeMs: Date.now(), signerKeyId: this.#keyId, inline: new Uint8Array(0), ...manifestMetadata(meta, bodyMd5),
+        bucket, key, versionId, sequence, size, contentHash: multipartContentHash(recs.map((r) => Buffer.from(r.contentHash, 'hex'))), tombstone: false, k, m, blockBytes,
+        stripeCount: recs.reduce((t, r) => t + partStripes(r.size, k, blockBytes), 0), placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }),
+        principal, timeMs: Date.now(), signerKeyId: this.#keyId, inline: new Uint8Array(0), md5: Uint8Array.from(md5OfMd5s),
+        ...(upload.contentType !== undefined ? { contentType: upload.contentType } : {}), ...(upload.metadata !== undefined ? { metadata: upload.metadata } : {}),
+        ...(upload.headers !== undefined ? { headers: upload.headers } : {}),
+        parts: recs.map((r, i) => ({ number: wanted[i].partNumber, partId: Buffer.from(r.partId, 'hex'), size: r.size, contentHash: Buffer.from(r.contentHash, 'hex'), md5: Buffer.from(r.md5, 'hex'), placement: r.placement })),
       };
       const { manifestHash, copy } = this.#sign(manifest, hashTable);
-      // Seal every disk: the shard file (header with the hash-table root, fdatasync, directory fsync) and, at the
-      // same time, its manifest copy appended to the disk's copy log; both durable before the commit.
-      const refs = new Array<CopyRef | undefined>(n).fill(undefined);
       const digest = payloadDigest(copy);
+      const failures: DiskFailure[] = [];
+      const refs = await Promise.all(placement.map((id, i) => this.#writeCopy(id, copy, digest, (err) => failures.push(this.#failure(id, i, 'writing the manifest copy', err)))));
       try {
-        await Promise.all(
-          writers.map(async (w, i) => {
-            if (w === null || !alive[i]) {
-              await w?.abort().catch(() => undefined);
-              alive[i] = false;
-              return;
-            }
-            const sealShard = async () => {
-              try {
-                await w.pwrite(header(i, manifest.hashTableRoot), 0);
-                await w.seal();
-                return true;
-              } catch (err) {
-                await w.abort().catch(() => undefined);
-                drop(i, 'sealing shard', err);
-                this.#diskDropped(placement[i], 'seal', err);
-                return false;
-              }
-            };
-            const [sealed, ref] = await Promise.all([sealShard(), this.#writeCopy(placement[i], copy, digest, (err) => drop(i, 'writing the manifest copy', err))]);
-            refs[i] = ref;
-            alive[i] = sealed && ref !== undefined;
-          }),
-        );
-        const durable = placement.filter((_, i) => alive[i]);
-        if (durable.length < this.config.writeQuorum) throw lostError();
-        const committedMs = Date.now();
-        const repairWork = placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }]));
+        const durable = placement.filter((_, i) => refs[i] !== undefined);
+        if (durable.length < this.config.writeQuorum) throw this.#quorumError(bucket, key, failures, durable.length, n);
+        const repairWork = [
+          ...placement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ disk, shard }])),
+          ...recs.flatMap((r, part) => r.missing.map((shard) => ({ disk: r.placement[shard], shard, part }))),
+        ];
+        const etag = multipartEtag(md5OfMd5s, recs.length);
         const receipt = await this.#receiptWith(
-          { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n },
-          this.catalog.commit({
+          { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: repairWork.length > 0 },
+          this.catalog.completeUpload({
             bucket, key, expectedSequence: head?.sequence ?? 0n,
-            head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs, size, timeMs: manifest.timeMs, ...etagOf(manifest) },
-            audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
+            head: {
+              versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r) => r ?? null), striped: true, committedMs: Date.now(), size, timeMs: manifest.timeMs, etag,
+              parts: recs.map((r) => ({ partId: r.partId, placement: r.placement })),
+            },
+            audit: { action: 'multipart.complete', principal, timeMs: manifest.timeMs, detail: `upload=${uploadId} parts=${recs.length} size=${size}` },
             repair: repairWork,
-          }),
+          }, uploadId, wanted.map((w, i) => ({ partNumber: w.partNumber, partId: recs[i].partId }))),
         );
         this.#queuedByCommit(bucket, key, vid, repairWork);
-        stats.bytes = size;
-        return receipt;
+        this.events.emit('put', { bucket, key, versionId: vid, bytes: size, durationMs: performance.now() - started, degraded: receipt.degraded });
+        return { ...receipt, etag };
       } catch (err) {
-        // Not committed (too few disks sealed, or the commit itself failed): nothing of this version may stay.
-        // A commit the catalog failed to write or sync may or may not be on disk (I9): its files stay, and the next
-        // open's recovery keeps them if LMDB committed it, else removes them as never committed.
         if (isUnknownCommit(err)) throw err;
-        const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, refs);
+        const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, [], refs);
         if (note !== '' && err instanceof Error) err.message += note;
         throw err;
       } finally {
@@ -1120,6 +1484,16 @@ export class Vault {
     } finally {
       release();
     }
+  }
+
+  /** Aborts an upload: it ends, and its parts' shard files go to gc (removed by the next gc()). */
+  async abortUpload(bucket: string, key: string, uploadId: string, options: { principal?: string } = {}): Promise<void> {
+    this.#writable('abortUpload');
+    const o = optionsObject<{ principal?: string }>('options', options, ['principal']);
+    const principal = o.principal ?? 'local';
+    this.#checkObjectName(bucket, key, principal);
+    this.#upload(bucket, key, uploadId);
+    await this.catalog.abortUpload(bucket, key, uploadId, 'multipart.abort', principal, Date.now());
   }
 
   readonly #keyLocks = new Map<string, Promise<void>>();
@@ -1152,6 +1526,7 @@ export class Vault {
       size: manifest.size, versionId: head.versionId, sequence: head.sequence, timeMs: manifest.timeMs, contentHash: hex(manifest.contentHash),
       ...(manifest.contentType !== undefined ? { contentType: manifest.contentType } : {}), metadata: { ...(manifest.metadata ?? {}) }, ...etagOf(manifest),
       headers: { ...(manifest.headers ?? {}) },
+      ...(manifest.parts !== undefined ? { parts: manifest.parts.map((p) => p.size) } : {}),
       ...(manifest.checksum !== undefined ? { checksum: { algorithm: manifest.checksum.algorithm, value: Buffer.from(manifest.checksum.digest).toString('base64') } } : {}),
     };
   }
@@ -1366,11 +1741,9 @@ export class Vault {
    * missing block with `allBlocks`) and verifies the rebuilt blocks (decode-then-verify, I3). Returns the k + m
    * blocks (complete where asked for) and which shards were found bad.
    */
-  async #readStripe(manifest: Manifest, hashTable: Uint8Array, s: number, allBlocks: boolean, need?: readonly number[]): Promise<{ blocks: Uint8Array[]; bad: number[] }> {
-    const { k, m, blockBytes, placement, bucket, key } = manifest;
+  async #readStripe(body: Body, s: number, allBlocks: boolean, need?: readonly number[]): Promise<{ blocks: Uint8Array[]; bad: number[] }> {
+    const { k, m, blockBytes, placement, bucket, key, oid, vid, hashTable } = body;
     const n = k + m;
-    const oid = hex(objectId(bucket, key));
-    const vid = hex(manifest.versionId);
     const blocks: Uint8Array[] = new Array(n);
     const present: boolean[] = new Array(n).fill(false);
     const read = async (i: number) => {
@@ -1410,12 +1783,16 @@ export class Vault {
     const stripeBytes = k * blockBytes;
     const start = options.range === undefined ? 0 : integer('range.start', options.range.start, 0, size);
     const end = options.range?.end === undefined ? size : integer('range.end', options.range.end, start, size);
-    const whole = start === 0 && end === size;
-    const bad = new Set<number>(badCopies);
+    // Bad shards (of the object, or of one of its parts) and bad manifest copies met on the way.
+    const bad = new Map<string, RepairItem>();
+    const addBad = (shard: number, part?: number) => bad.set(`${part ?? ''}:${shard}`, {
+      bucket, key, versionId: head.versionId, disk: part === undefined ? placement[shard] : manifest.parts![part].placement[shard], shard, ...(part !== undefined ? { part } : {}),
+    });
+    for (const shard of badCopies) addBad(shard);
     const report = async () => {
       if (bad.size === 0 || this.#readOnly) return; // read-only: nothing is queued (status and scrub report what is bad)
       // The read succeeded around them: report the bad shards and copies so repair rewrites them.
-      await this.#queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'read', 'read');
+      await this.#queueRepair([...bad.values()], 'read', 'read');
     };
     if (manifest.stripeCount === 0) {
       // Inline: the bytes came inside a verified manifest; check them against the signed content hash.
@@ -1426,29 +1803,41 @@ export class Vault {
       if (end > start) yield manifest.inline.slice(start, end);
       return;
     }
-    const content = whole ? createBlake3() : null;
-    const firstStripe = Math.floor(start / stripeBytes);
-    const lastStripe = end > start ? Math.floor((end - 1) / stripeBytes) : firstStripe - 1;
-    for (let s = firstStripe; s <= lastStripe; s++) {
-      throwIfAborted(options.signal, 'get');
-      const from = Math.max(start - s * stripeBytes, 0);
-      const to = Math.min(end - s * stripeBytes, stripeBytes);
-      const need = Array.from({ length: k }, (_, i) => i).filter((i) => i * blockBytes < to && (i + 1) * blockBytes > from);
-      const { blocks, bad: badHere } = await this.#readStripe(manifest, hashTable, s, false, need);
-      for (const b of badHere) bad.add(b);
-      // The range's part of each data block, as views (no copy): one piece per block.
-      const pieces: Uint8Array[] = [];
-      for (let i = 0; i < k; i++) {
-        const lo = Math.max(from, i * blockBytes);
-        const hi = Math.min(to, (i + 1) * blockBytes);
-        if (hi > lo) pieces.push(blocks[i].subarray(lo - i * blockBytes, hi - i * blockBytes));
+    const bodies = bodiesOf(manifest, hashTable);
+    const overlaps = (b: Body) => Math.min(end, b.offset + b.size) > Math.max(start, b.offset);
+    let lastBody = -1;
+    bodies.forEach((b, i) => {
+      if (overlaps(b)) lastBody = i;
+    });
+    for (const [bi, body] of bodies.entries()) {
+      if (!overlaps(body)) continue;
+      // This body's part of the range, in body coordinates; its content hash is checked when it is read whole.
+      const bStart = Math.max(start, body.offset) - body.offset;
+      const bEnd = Math.min(end, body.offset + body.size) - body.offset;
+      const content = bStart === 0 && bEnd === body.size ? createBlake3() : null;
+      const firstStripe = Math.floor(bStart / stripeBytes);
+      const lastStripe = Math.floor((bEnd - 1) / stripeBytes);
+      for (let s = firstStripe; s <= lastStripe; s++) {
+        throwIfAborted(options.signal, 'get');
+        const from = Math.max(bStart - s * stripeBytes, 0);
+        const to = Math.min(bEnd - s * stripeBytes, stripeBytes);
+        const need = Array.from({ length: k }, (_, i) => i).filter((i) => i * blockBytes < to && (i + 1) * blockBytes > from);
+        const { blocks, bad: badHere } = await this.#readStripe(body, s, false, need);
+        for (const b of badHere) addBad(b, body.part);
+        // The range's part of each data block, as views (no copy): one piece per block.
+        const pieces: Uint8Array[] = [];
+        for (let i = 0; i < k; i++) {
+          const lo = Math.max(from, i * blockBytes);
+          const hi = Math.min(to, (i + 1) * blockBytes);
+          if (hi > lo) pieces.push(blocks[i].subarray(lo - i * blockBytes, hi - i * blockBytes));
+        }
+        if (content !== null) await content.updateAsync(pieces); // on the pool: the main thread stays free
+        if (content !== null && s === lastStripe && Buffer.compare(content.digest(), body.contentHash) !== 0) {
+          throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}${body.part !== undefined ? ` part ${body.part + 1}` : ''}: content hash mismatch`);
+        }
+        if (bi === lastBody && s === lastStripe) await report();
+        for (const piece of pieces) yield piece;
       }
-      if (content !== null) await content.updateAsync(pieces); // on the pool: the main thread stays free
-      if (whole && s === lastStripe && Buffer.compare(content!.digest(), manifest.contentHash) !== 0) {
-        throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: content hash mismatch`);
-      }
-      if (s === lastStripe) await report();
-      for (const piece of pieces) yield piece;
     }
   }
 
@@ -1490,7 +1879,7 @@ export class Vault {
    * path of its shard file (undefined for inline objects and tombstones) and where its manifest copy's record
    * is (segment file, byte offset, record length; undefined when that copy was never written).
    */
-  locate(bucket: string, key: string): { versionId: string; manifestHash: string; shards: Array<{ shard: number; diskId: string; shardFile?: string; copy?: { file: string; offset: number; length: number } }> } | undefined {
+  locate(bucket: string, key: string): { versionId: string; manifestHash: string; shards: Array<{ shard: number; diskId: string; shardFile?: string; copy?: { file: string; offset: number; length: number } }>; parts?: Array<{ partId: string; shards: Array<{ shard: number; diskId: string; shardFile: string }> }> } | undefined {
     this.#checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.placement === undefined) return undefined;
@@ -1504,10 +1893,17 @@ export class Vault {
         const ref = head.copies?.[shard] ?? undefined;
         return {
           shard, diskId,
-          ...(head.striped === true ? { shardFile: join(dir, shardFileName(oid, head.versionId, shard)) } : {}),
+          ...(head.striped === true && head.parts === undefined ? { shardFile: join(dir, shardFileName(oid, head.versionId, shard)) } : {}),
           ...(ref !== undefined ? { copy: { file: segmentPath(d.path, ref.seg), offset: ref.off, length: RECORD_HEADER_BYTES + ref.len } } : {}),
         };
       }),
+      // A multipart object: `shards` are its manifest copies; each part's shard files are here.
+      ...(head.parts !== undefined ? {
+        parts: head.parts.map((p) => ({
+          partId: p.partId,
+          shards: p.placement.map((diskId, shard) => ({ shard, diskId, shardFile: join(objectDir(this.#disk(diskId)!.path, oid), shardFileName(oid, p.partId, shard)) })),
+        })),
+      } : {}),
     };
   }
 
@@ -1537,7 +1933,7 @@ export class Vault {
       }
       const current = this.catalog.getHead(bucket, key);
       if (current === undefined || current.versionId !== head.versionId) continue; // overwritten meanwhile
-      const bad = new Set<number>();
+      const bad = new Map<string, RepairItem>();
       let loaded;
       try {
         loaded = await this.#loadManifest(bucket, key, head);
@@ -1553,42 +1949,56 @@ export class Vault {
       const { manifest, hashTable } = loaded;
       const { k, m, blockBytes, stripeCount, placement } = manifest;
       const n = k + m;
-      const oid = hex(objectId(bucket, key));
-      const oidBytes = objectId(bucket, key);
+      let bodies: Body[];
+      try {
+        bodies = stripeCount === 0 ? [] : bodiesOf(manifest, hashTable);
+      } catch {
+        bodies = []; // a multipart manifest whose content hash does not match its parts: every read refuses it
+        progress.bad += placement.length;
+      }
+      // Bad manifest copies (`:i`) and bad shard files (`part:i`; for a plain object the same item `:i`).
+      const addBad = (shard: number, part?: number) => bad.set(`${part ?? ''}:${shard}`, {
+        bucket, key, versionId: head.versionId, disk: part === undefined ? placement[shard] : manifest.parts![part].placement[shard], shard, ...(part !== undefined ? { part } : {}),
+      });
+      const checkShard = async (body: Body, id: string, i: number) => {
+        const d = this.#readable(id);
+        if (d === undefined) return; // offline disk: not scrubbed now
+        const file = join(objectDir(d.path, body.oid), shardFileName(body.oid, body.vid, i));
+        try {
+          const h = decodeHeader((await readRange(file, 0, HEADER_BYTES)).data);
+          // The header must bind what the manifest says (k, m and block size too: a flipped field there is
+          // bit rot that reads never touch), and the file must end after its last block.
+          if (h === undefined || h.shard !== i || Buffer.compare(h.objectId, body.oidBytes) !== 0 || Buffer.compare(h.versionId, body.versionId) !== 0 || hex(h.poolId) !== this.config.poolId ||
+            h.k !== k || h.m !== m || h.blockBytes !== blockBytes || Buffer.compare(h.hashTableRoot, body.hashTableRoot) !== 0 ||
+            (await stat(file)).size !== HEADER_BYTES + body.stripeCount * blockBytes) {
+            addBad(i, body.part);
+            return;
+          }
+          const perRead = Math.max(1, Math.floor(SCRUB_READ_BYTES_MAX / blockBytes));
+          for (let s = 0; s < body.stripeCount; s += perRead) {
+            const count = Math.min(perRead, body.stripeCount - s);
+            const expected = new Uint8Array(count * 32);
+            for (let j = 0; j < count; j++) expected.set(blockHash(body.hashTable, n, s + j, i), j * 32);
+            const r = await readRange(file, HEADER_BYTES + s * blockBytes, count * blockBytes, { blockBytes, expectedHashes: expected });
+            if (r.ok!.some((ok) => !ok)) {
+              addBad(i, body.part);
+              return;
+            }
+          }
+        } catch {
+          addBad(i, body.part);
+        }
+      };
       await Promise.all(
         placement.map(async (id, i) => {
           const d = this.#readable(id);
           if (d === undefined) return; // offline disk: not scrubbed now
-          if ((await this.#readCopy(d, head.copies?.[i], head)) === undefined) bad.add(i);
-          if (stripeCount === 0) return;
-          const file = this.#shardPath(id, oid, head.versionId, i)!;
-          try {
-            const h = decodeHeader((await readRange(file, 0, HEADER_BYTES)).data);
-            // The header must bind what the manifest says (k, m and block size too: a flipped field there is
-            // bit rot that reads never touch), and the file must end after its last block.
-            if (h === undefined || h.shard !== i || Buffer.compare(h.objectId, oidBytes) !== 0 || Buffer.compare(h.versionId, manifest.versionId) !== 0 || hex(h.poolId) !== this.config.poolId ||
-              h.k !== k || h.m !== m || h.blockBytes !== blockBytes || Buffer.compare(h.hashTableRoot, manifest.hashTableRoot) !== 0 ||
-              (await stat(file)).size !== HEADER_BYTES + stripeCount * blockBytes) {
-              bad.add(i);
-              return;
-            }
-            const perRead = Math.max(1, Math.floor(SCRUB_READ_BYTES_MAX / blockBytes));
-            for (let s = 0; s < stripeCount; s += perRead) {
-              const count = Math.min(perRead, stripeCount - s);
-              const expected = new Uint8Array(count * 32);
-              for (let j = 0; j < count; j++) expected.set(blockHash(hashTable, n, s + j, i), j * 32);
-              const r = await readRange(file, HEADER_BYTES + s * blockBytes, count * blockBytes, { blockBytes, expectedHashes: expected });
-              if (r.ok!.some((ok) => !ok)) {
-                bad.add(i);
-                return;
-              }
-            }
-          } catch {
-            bad.add(i);
-          }
+          if ((await this.#readCopy(d, head.copies?.[i], head)) === undefined) addBad(i);
         }),
       );
-      if (!this.#readOnly) await this.#queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'scrub', 'scrub');
+      // Parts one after another (memory and I/O stay those of one body), each body's shards in parallel.
+      for (const body of bodies) await Promise.all(body.placement.map((id, i) => checkShard(body, id, i)));
+      if (!this.#readOnly) await this.#queueRepair([...bad.values()], 'scrub', 'scrub');
       progress.objects++;
       progress.bytes += stripeCount === 0 ? manifest.size * n : stripeCount * blockBytes * n;
       progress.bad += bad.size;
@@ -1666,7 +2076,7 @@ export class Vault {
     let objects = 0;
     for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
       if (!head.tombstone) objects++; // a tombstone's copies are files on the disks too (they keep deletes deleted)
-      for (const id of head.placement ?? []) {
+      for (const id of [...(head.placement ?? []), ...(head.parts ?? []).flatMap((p) => p.placement)]) {
         shardsOn.set(id, (shardsOn.get(id) ?? 0) + 1);
         if (this.#readable(id) === undefined) atRisk.add(`${bucket}\0${key}\0${head.versionId}`);
       }
@@ -1781,6 +2191,7 @@ export class Vault {
 
   async #repairVersion(bucket: string, key: string, head: Head, group: RepairItem[], principal: string): Promise<{ repaired: number; moved: number; failed: number }> {
     const loaded = await this.#loadManifest(bucket, key, head);
+    if (loaded.manifest.parts !== undefined) return this.#repairComposite(bucket, key, head, group, principal, loaded);
     const { manifest, hashTable } = loaded;
     const { k, m, blockBytes, stripeCount, placement } = manifest;
     const oidBytes = objectId(bucket, key);
@@ -1817,6 +2228,7 @@ export class Vault {
       copy = signed.copy;
     }
     if (stripeCount > 0) {
+      const [body] = bodiesOf(manifest, hashTable);
       const writers: ShardWriter[] = [];
       try {
         for (const t of targets) {
@@ -1828,7 +2240,7 @@ export class Vault {
         }
         for (let s = 0; s < stripeCount; s++) {
           // Shards being moved off a readable disk are read like any other; all k + m blocks come back verified.
-          const { blocks } = await this.#readStripe(manifest, hashTable, s, true);
+          const { blocks } = await this.#readStripe(body, s, true);
           await Promise.all(targets.map((t, j) => writers[j].append(blocks[t])));
           if (s % 4 === 3) await yieldToLoop();
         }
@@ -1888,6 +2300,120 @@ export class Vault {
     return { repaired: group.length, moved: moved.length, failed: 0 };
   }
 
+  /**
+   * Repair of a multipart object. An item without `part` is the manifest copy on that disk of the object's
+   * copy placement; an item with `part` is that part's shard file. Each goes back to its disk when that is
+   * active and usable (and no other destination is asked for), else to a replacement within the failure-domain
+   * rule (the part's own placement, or the copies'). Part shards are rebuilt from any k verified shards of the
+   * part, stripe by stripe, and verified (decode-then-verify). Without a move, the named copies are rewritten
+   * and the head re-pointed at them; with one, the manifest is re-signed with the new placements, written to
+   * every copy disk and the head re-pointed (compare-and-set, as for a plain object).
+   */
+  async #repairComposite(bucket: string, key: string, head: Head, group: RepairItem[], principal: string, loaded: { manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array }): Promise<{ repaired: number; moved: number; failed: number }> {
+    const { manifest, hashTable } = loaded;
+    const { k, m, blockBytes } = manifest;
+    const parts = manifest.parts!;
+    const bodies = bodiesOf(manifest, hashTable);
+    const vid = head.versionId;
+    const copyPlacement = manifest.placement.slice();
+    const partPlacement = parts.map((p) => p.placement.slice());
+    const skipped: RepairItem[] = [];
+    const work: RepairItem[] = [];
+    for (const g of group) {
+      const pl = g.part === undefined ? copyPlacement : partPlacement[g.part];
+      if (pl === undefined || g.shard >= pl.length) {
+        skipped.push(g); // names no shard of this version
+        continue;
+      }
+      const d = this.#disk(pl[g.shard]);
+      const healthy = d !== undefined && d.state === 'active' && !this.#problems.has(d.id);
+      if (healthy && (g.to === undefined || g.to === d.id)) {
+        work.push(g);
+        continue;
+      }
+      const to = replaceShard(`${bucket}\0${key}\0${g.part === undefined ? vid : bodies[g.part].vid}`, pl, g.shard, this.#placementDisks(), this.#rule(), g.to);
+      if (healthy && to !== g.to) {
+        skipped.push(g);
+        continue;
+      }
+      pl[g.shard] = to;
+      work.push(g);
+    }
+    if (skipped.length > 0) await this.catalog.completeRepair(skipped, 'repair.skip', principal, Date.now());
+    if (work.length === 0) return { repaired: 0, moved: 0, failed: 0 };
+    // Rebuild the named part shards, part by part, onto their (possibly new) disks.
+    for (const [pi, body] of bodies.entries()) {
+      const targets = [...new Set(work.filter((g) => g.part === pi).map((g) => g.shard))].sort((a, b) => a - b);
+      if (targets.length === 0) continue;
+      const writers: ShardWriter[] = [];
+      try {
+        for (const t of targets) {
+          const d = this.#readable(partPlacement[pi][t]);
+          if (d === undefined) throw new ShardVaultError(ErrorCode.IO, `disk ${partPlacement[pi][t]} is not usable`);
+          const w = await openShardWriter(objectDir(d.path, body.oid), shardFileName(body.oid, body.vid, t), { expectDev: d.dev });
+          writers.push(w);
+          await w.append(encodeHeader({ shard: t, k, m, blockBytes, poolId: Buffer.from(this.config.poolId, 'hex'), objectId: body.oidBytes, versionId: body.versionId, hashTableRoot: body.hashTableRoot }));
+        }
+        for (let s = 0; s < body.stripeCount; s++) {
+          const { blocks } = await this.#readStripe(body, s, true);
+          await Promise.all(targets.map((t, j) => writers[j].append(blocks[t])));
+          if (s % 4 === 3) await yieldToLoop();
+        }
+        await Promise.all(writers.map((w) => w.seal({ replace: true })));
+      } catch (err) {
+        await Promise.all(writers.map((w) => w.abort().catch(() => undefined)));
+        throw err;
+      }
+    }
+    const movedCopies = copyPlacement.flatMap((id, i) => (id !== manifest.placement[i] ? [i] : []));
+    const movedParts = partPlacement.flatMap((pl, pi) => pl.flatMap((id, i) => (id !== parts[pi].placement[i] ? [{ pi, i }] : [])));
+    const copyTargets = [...new Set(work.filter((g) => g.part === undefined).map((g) => g.shard))];
+    if (movedCopies.length === 0 && movedParts.length === 0) {
+      // Same disks: the named copies are rewritten (same manifest), the head re-pointed at them with the work done.
+      const refs = await Promise.all(copyTargets.map((t) => this.#writeCopy(copyPlacement[t], loaded.copy)));
+      try {
+        const fixed = work.filter((g) => g.part !== undefined || refs[copyTargets.indexOf(g.shard)] !== undefined);
+        const copies = copyPlacement.map((_, i) => head.copies?.[i] ?? null);
+        copyTargets.forEach((t, j) => {
+          if (refs[j] !== undefined) copies[t] = refs[j]!;
+        });
+        if (fixed.length > 0) {
+          await this.catalog.replaceManifest(bucket, key, { versionId: vid, manifestHash: head.manifestHash, copies: head.copies ?? null }, { ...head, copies }, fixed,
+            { action: 'repair', principal, timeMs: Date.now(), detail: fixed.map((g) => (g.part === undefined ? String(g.shard) : `${g.shard}p${g.part}`)).join(',') });
+        }
+        return { repaired: fixed.length, moved: 0, failed: work.length - fixed.length };
+      } finally {
+        this.#unpin(copyTargets.map((t) => copyPlacement[t]), refs);
+      }
+    }
+    // A move: re-signed with the new placements, written to every copy disk, then the head re-pointed.
+    const { manifestHash, copy } = this.#sign({ ...manifest, placement: copyPlacement, parts: parts.map((p, pi) => ({ ...p, placement: partPlacement[pi] })) }, hashTable);
+    const refs = await Promise.all(copyPlacement.map((id) => this.#writeCopy(id, copy)));
+    try {
+      const sealedCount = refs.filter((r) => r !== undefined).length;
+      if (copyTargets.some((t) => refs[t] === undefined) || sealedCount < this.config.writeQuorum) {
+        return { repaired: 0, moved: 0, failed: work.length }; // the old head still stands; the new records are dead space
+      }
+      const missing = copyPlacement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ bucket, key, versionId: vid, disk, shard }]));
+      await this.catalog.replaceManifest(
+        bucket, key, { versionId: vid, manifestHash: head.manifestHash, copies: head.copies ?? null },
+        { ...head, manifestHash, placement: copyPlacement, copies: refs.map((r) => r ?? null), parts: bodies.map((b, pi) => ({ partId: b.vid, placement: partPlacement[pi] })), committedMs: Date.now() },
+        work,
+        { action: 'repair.move', principal, timeMs: Date.now(), detail: [...movedCopies.map((t) => `copy ${t}:${manifest.placement[t]}->${copyPlacement[t]}`), ...movedParts.map(({ pi, i }) => `part ${pi + 1} shard ${i}:${parts[pi].placement[i]}->${partPlacement[pi][i]}`)].join(',') },
+      );
+      await this.#queueRepair(missing, principal, 'repair');
+    } finally {
+      this.#unpin(copyPlacement, refs);
+    }
+    // The moved-away part shard files are garbage now; what cannot be reached is left to gc().
+    await Promise.all(movedParts.map(async ({ pi, i }) => {
+      const f = this.#shardPath(parts[pi].placement[i], bodies[pi].oid, bodies[pi].vid, i);
+      if (f !== undefined) await unlink(f).catch(() => undefined);
+    }));
+    return { repaired: work.length, moved: movedCopies.length + movedParts.length, failed: 0 };
+  }
+
+
   // ---------------------------------------------------------------- garbage and recovery
 
   /**
@@ -1905,15 +2431,25 @@ export class Vault {
     const graceMs = options.graceMs ?? 60 * 60 * 1000;
     const result: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, copiesCompacted: 0, repairQueued: 0 };
     const now = Date.now();
+    // Expired multipart uploads end as if aborted: their parts' files join the garbage queue below.
+    for (const u of [...this.catalog.allUploads()]) {
+      if (now - u.upload.initiatedMs <= this.#uploadTtlMs) continue;
+      await this.catalog.abortUpload(u.bucket, u.key, u.uploadId, 'multipart.expire', 'gc', now).catch((err: { code?: string }) => {
+        if (err.code !== ErrorCode.NO_SUCH_UPLOAD) throw err; // completed or aborted meanwhile
+      });
+    }
     // First the garbage queue: superseded versions' shard files where their last head put them (no walk).
     // Their manifest copies are records in copy-log segments: dead space until the walk removes a segment.
     const done: string[] = [];
     for (const g of this.catalog.garbageQueue()) {
       if (now - g.supersededMs < graceMs) continue;
       const oid = hex(objectId(g.bucket, g.key));
-      if (g.head.striped === true) {
-        await Promise.all((g.head.placement ?? []).map(async (diskId, i) => {
-          const f = this.#shardPath(diskId, oid, g.head.versionId, i);
+      // A plain version's files are named by its version id; a multipart version's by its parts' ids (a part
+      // queued on its own -- replaced, unused by a Complete, aborted -- is an entry named by its part id).
+      const bodies = g.head.parts ?? (g.head.striped === true ? [{ partId: g.head.versionId, placement: g.head.placement ?? [] }] : []);
+      for (const b of bodies) {
+        await Promise.all(b.placement.map(async (diskId, i) => {
+          const f = this.#shardPath(diskId, oid, b.partId, i);
           if (f !== undefined && (await unlink(f).then(() => true, () => false))) result.supersededRemoved++;
         }));
       }
@@ -1981,15 +2517,27 @@ export class Vault {
             }
             continue;
           }
+          if (owner.uploadId !== undefined) {
+            // A part of an upload in progress: kept while it is that part number's current upload.
+            const current = this.catalog.getUpload(owner.bucket, owner.key, owner.uploadId) !== undefined &&
+              this.catalog.getPart(owner.uploadId, owner.partNumber ?? 0)?.partId === parsed.versionId;
+            if (!current && (await old(file, 0))) {
+              await unlink(file).catch(() => undefined);
+              result.supersededRemoved++;
+            }
+            continue;
+          }
           const head = this.catalog.getHead(owner.bucket, owner.key);
-          if (head === undefined || head.versionId !== parsed.versionId) {
+          const version = owner.partOf ?? parsed.versionId; // a part of a multipart version belongs to it
+          if (head === undefined || head.versionId !== version) {
             if (await old(file, head?.committedMs ?? 0)) {
               await unlink(file).catch(() => undefined);
               result.supersededRemoved++;
             }
             continue;
           }
-          if (head.placement === undefined || head.placement[parsed.shard] === d.id) {
+          const shardPlacement = owner.partOf !== undefined ? head.parts?.find((p) => p.partId === parsed.versionId)?.placement ?? [] : head.placement;
+          if (shardPlacement === undefined || shardPlacement[parsed.shard] === d.id) {
             seen.add(`${d.id}/${f}`);
           } else if (await old(file, head.committedMs ?? 0)) {
             await unlink(file).catch(() => undefined);
@@ -2008,9 +2556,12 @@ export class Vault {
         if (this.#readable(diskId) === undefined) return;
         const ref = head.copies?.[shard] ?? null;
         const copyOk = ref !== null && segmentsOn.get(diskId)?.has(ref.seg) === true;
-        const shardOk = head.striped !== true || seen.has(`${diskId}/${shardFileName(oid, head.versionId, shard)}`);
+        const shardOk = head.striped !== true || head.parts !== undefined || seen.has(`${diskId}/${shardFileName(oid, head.versionId, shard)}`);
         if (!copyOk || !shardOk) work.push({ bucket, key, versionId: head.versionId, disk: diskId, shard });
       });
+      head.parts?.forEach((p, part) => p.placement.forEach((diskId, shard) => {
+        if (this.#readable(diskId) !== undefined && !seen.has(`${diskId}/${shardFileName(oid, p.partId, shard)}`)) work.push({ bucket, key, versionId: head.versionId, disk: diskId, shard, part });
+      }));
     }
     const before = this.catalog.repairQueue().length;
     for (const group of groupBy(work, (w) => `${w.bucket}\0${w.key}\0${w.versionId}`)) await this.#queueRepair(group, 'gc', 'gc');
@@ -2156,7 +2707,7 @@ export class Vault {
     const d = this.#disk(diskId);
     if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.NO_SUCH_DISK, `no disk ${diskId} in the pool`);
     for (const { head } of this.catalog.heads({ tombstones: true })) {
-      if (head.placement?.includes(diskId)) {
+      if (head.placement?.includes(diskId) || head.parts?.some((p) => p.placement.includes(diskId))) {
         throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `disk ${diskId} still holds shards; drain it and run repair first`);
       }
     }
@@ -2178,12 +2729,16 @@ export class Vault {
     const disks = this.#placementDisks();
     let queued = 0;
     for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
-      const current = head.placement;
-      if (current === undefined) continue;
-      const ideal = place(`${bucket}\0${key}\0${head.versionId}`, disks, this.#rule());
-      const fill = ideal.filter((id) => !current.includes(id));
-      const vacate = current.flatMap((id, shard) => (ideal.includes(id) ? [] : [{ id, shard }]));
-      const items = vacate.slice(0, fill.length).map(({ id, shard }, j) => ({ bucket, key, versionId: head.versionId, disk: id, shard, to: fill[j] }));
+      if (head.placement === undefined) continue;
+      // The copies (and a plain object's shards) by the version id; each part of a multipart object by its own id.
+      const sets: Array<{ current: string[]; id: string; part?: number }> = [{ current: head.placement, id: head.versionId }, ...(head.parts ?? []).map((p, part) => ({ current: p.placement, id: p.partId, part }))];
+      const items: RepairItem[] = [];
+      for (const { current, id: placementId, part } of sets) {
+        const ideal = place(`${bucket}\0${key}\0${placementId}`, disks, this.#rule());
+        const fill = ideal.filter((id) => !current.includes(id));
+        const vacate = current.flatMap((id, shard) => (ideal.includes(id) ? [] : [{ id, shard }]));
+        items.push(...vacate.slice(0, fill.length).map(({ id, shard }, j) => ({ bucket, key, versionId: head.versionId, disk: id, shard, to: fill[j], ...(part !== undefined ? { part } : {}) })));
+      }
       await this.#queueRepair(items, principal, 'rebalance');
       queued += items.length;
     }
@@ -2193,7 +2748,10 @@ export class Vault {
   async #queueShardsOf(diskId: string, to: string | undefined, principal: string): Promise<number> {
     let queued = 0;
     for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
-      const items = (head.placement ?? []).flatMap((id, shard) => (id === diskId ? [{ bucket, key, versionId: head.versionId, disk: id, shard, ...(to !== undefined ? { to } : {}) }] : []));
+      const items: RepairItem[] = (head.placement ?? []).flatMap((id, shard) => (id === diskId ? [{ bucket, key, versionId: head.versionId, disk: id, shard, ...(to !== undefined ? { to } : {}) }] : []));
+      head.parts?.forEach((p, part) => p.placement.forEach((id, shard) => {
+        if (id === diskId) items.push({ bucket, key, versionId: head.versionId, disk: id, shard, part, ...(to !== undefined ? { to } : {}) });
+      }));
       await this.#queueRepair(items, principal, to !== undefined ? 'replace' : 'drain');
       queued += items.length;
     }
@@ -2381,11 +2939,53 @@ function checkCondition(bucket: string, key: string, head: Head | undefined, c: 
   }
 }
 
-function etagOf(m: Pick<Manifest, 'md5'>): { etag?: string } {
-  return m.md5 === undefined ? {} : { etag: hex(m.md5) };
+function etagOf(m: Pick<Manifest, 'md5' | 'parts'>): { etag?: string } {
+  if (m.md5 === undefined) return {};
+  return { etag: m.parts !== undefined ? multipartEtag(m.md5, m.parts.length) : hex(m.md5) };
 }
 function isWellFormed(s: string): boolean {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
+/** The content hash of a multipart object: BLAKE3 derive MULTIPART_CONTENT_CONTEXT of its parts' content hashes. */
+function multipartContentHash(partHashes: readonly Uint8Array[]): Uint8Array {
+  return blake3Sync(Buffer.concat(partHashes), { context: MULTIPART_CONTENT_CONTEXT });
+}
+
+/** The S3 ETag of a multipart object: hex MD5 of the parts' MD5 bytes, '-', the part count. */
+function multipartEtag(md5OfMd5s: Uint8Array, parts: number): string {
+  return `${hex(md5OfMd5s)}-${parts}`;
+}
+
+/**
+ * The striped bodies of a verified manifest (its hash table verified against its root): one for a plain
+ * object, one per part for a multipart object (part hash table roots computed from their slices; the content
+ * hash checked against the parts' as the signer must have made it).
+ */
+function bodiesOf(manifest: Manifest, hashTable: Uint8Array): Body[] {
+  const { bucket, key, k, m, blockBytes } = manifest;
+  const n = k + m;
+  const oidBytes = objectId(bucket, key);
+  const oid = hex(oidBytes);
+  if (manifest.parts === undefined) {
+    return [{ bucket, key, k, m, blockBytes, oid, oidBytes, vid: hex(manifest.versionId), versionId: manifest.versionId, placement: manifest.placement, stripeCount: manifest.stripeCount,
+      size: manifest.size, hashTable, hashTableRoot: manifest.hashTableRoot, contentHash: manifest.contentHash, offset: 0 }];
+  }
+  if (Buffer.compare(multipartContentHash(manifest.parts.map((p) => p.contentHash)), manifest.contentHash) !== 0) {
+    throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: the multipart content hash does not match its parts`);
+  }
+  const bodies: Body[] = [];
+  let offset = 0;
+  let stripe = 0;
+  for (const [i, p] of manifest.parts.entries()) {
+    const stripeCount = partStripes(p.size, k, blockBytes);
+    const table = hashTable.subarray(stripe * n * 32, (stripe + stripeCount) * n * 32);
+    bodies.push({ bucket, key, k, m, blockBytes, oid, oidBytes, vid: hex(p.partId), versionId: p.partId, placement: p.placement, stripeCount, size: p.size,
+      hashTable: table, hashTableRoot: blake3Sync(table, { context: HASH_TABLE_CONTEXT }), contentHash: p.contentHash, offset, part: i });
+    offset += p.size;
+    stripe += stripeCount;
+  }
+  return bodies;
 }
 
 /** Refuses a disk that already belongs to a pool, or that is not a mount point when it says it must be. */
