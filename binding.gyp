@@ -49,6 +49,38 @@
           ],
           "cflags_cc": ["-msse4.1", "-mssse3"],
         },
+        {
+          "target_name": "sv_x86_crc_pclmul",
+          "type": "static_library",
+          "sources": ["native/crc/crc_pclmul.cc"],
+          "cflags_cc": ["-msse4.2", "-mpclmul"],
+        },
+        {
+          # VPCLMULQDQ on ymm needs AVX2 only: no AVX-512 flag may reach this file.
+          "target_name": "sv_x86_crc_vpclmul256",
+          "type": "static_library",
+          "sources": ["native/crc/crc_vpclmul256.cc"],
+          "cflags_cc": ["-msse4.2", "-mpclmul", "-mavx2", "-mvpclmulqdq"],
+        },
+        {
+          "target_name": "sv_x86_crc_vpclmul512",
+          "type": "static_library",
+          "sources": ["native/crc/crc_vpclmul512.cc"],
+          "cflags_cc": ["-msse4.2", "-mpclmul", "-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mvpclmulqdq",
+                        "-Wno-maybe-uninitialized"],
+        },
+      ],
+    }],
+    ["target_arch=='arm64'", {
+      "targets": [
+        {
+          # The CRC extension and PMULL (the crypto extension) are optional in ARMv8.0: only this file may use
+          # them, and the dispatcher offers its kernel only when getauxval reports both.
+          "target_name": "sv_arm_crc",
+          "type": "static_library",
+          "sources": ["native/crc/crc_armv8.cc"],
+          "cflags_cc": ["-march=armv8-a+crc+crypto"],
+        },
       ],
     }],
   ],
@@ -73,11 +105,18 @@
         "native/io/shard_io.cc",
         "native/napi/napi_io.cc",
         "native/napi/napi_stripe.cc",
+        "native/crc/crc_table.cc",
+        "native/crc/crc_dispatch.cc",
+        "native/napi/napi_crc.cc",
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "conditions": [
         ["target_arch=='x64'", {
-          "dependencies": ["sv_x86_avx2", "sv_x86_avx512", "sv_x86_sse41"],
+          "dependencies": ["sv_x86_avx2", "sv_x86_avx512", "sv_x86_sse41", "sv_x86_crc_pclmul", "sv_x86_crc_vpclmul256",
+                           "sv_x86_crc_vpclmul512"],
+        }],
+        ["target_arch=='arm64'", {
+          "dependencies": ["sv_arm_crc"],
         }],
       ],
     },

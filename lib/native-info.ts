@@ -11,6 +11,8 @@ export interface NativeInfo {
   node: string;
   codec: { supported: string[]; chosen: string; best: string; error?: string } | null;
   blake3: { supported: string[]; chosen: string } | null;
+  /** CRC32 / CRC32C / CRC64NVME kernel (lib/checksum.ts); error: SHARDVAULT_CRC_KERNEL is invalid. */
+  crc: { supported: string[]; chosen: string; best: string; error?: string } | null;
 }
 
 export function nativeInfo(): NativeInfo {
@@ -22,10 +24,12 @@ export function nativeInfo(): NativeInfo {
     node: process.version,
     codec: null,
     blake3: null,
+    crc: null,
   };
   if (addon === null) return info;
   info.codec = addon.codecKernels();
   const b3 = (addon as unknown as { blake3Kernels?: () => { supported: string[]; chosen: string } }).blake3Kernels;
   if (typeof b3 === 'function') info.blake3 = b3();
+  if (typeof addon.crcKernels === 'function') info.crc = addon.crcKernels();
   return info;
 }

@@ -1,5 +1,5 @@
-// Addon entry point: registers each concern's functions. Methods live in napi_codec.cc, napi_blake3.cc
-// and napi_io.cc; the kernels they call know nothing of N-API.
+// Addon entry point: registers each concern's functions. Methods live in napi_codec.cc, napi_blake3.cc,
+// napi_io.cc, napi_stripe.cc and napi_crc.cc; the kernels they call know nothing of N-API.
 #include <napi.h>
 
 #include "common/limits.h"
@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sv::InitBlake3(env, exports);
   sv::InitIo(env, exports);
   sv::InitStripe(env, exports);
+  sv::InitCrc(env, exports);
   return exports;
 }
 

@@ -8,4 +8,5 @@ void InitCodec(Napi::Env env, Napi::Object exports);
 void InitBlake3(Napi::Env env, Napi::Object exports);
 void InitIo(Napi::Env env, Napi::Object exports);
 void InitStripe(Napi::Env env, Napi::Object exports);
+void InitCrc(Napi::Env env, Napi::Object exports);
 }  // namespace sv

@@ -19,6 +19,7 @@ export function registerInfo(program: Command): void {
         `node: ${i.node}`,
         ...(i.codec !== null ? [`codec kernel: ${i.codec.chosen} (best ${i.codec.best}; supported: ${i.codec.supported.join(', ')})${i.codec.error ? ` error: ${i.codec.error}` : ''}`] : []),
         ...(i.blake3 !== null ? [`blake3 kernel: ${i.blake3.chosen} (supported: ${i.blake3.supported.join(', ')})`] : []),
+        ...(i.crc !== null ? [`crc kernel: ${i.crc.chosen} (best ${i.crc.best}; supported: ${i.crc.supported.join(', ')})${i.crc.error ? ` error: ${i.crc.error}` : ''}`] : []),
       ]);
     });
 
