@@ -60,7 +60,7 @@ beforeAll(async () => {
   const etags: string[] = [];
   for (const [i, p] of PARTS.entries()) etags.push((await vault.putPart('bkt', 'mp', uploadId, i + 1, p)).etag);
   await vault.close();
-  writeFileSync(join(template, 'upload.json'), JSON.stringify({ uploadId, etags }));
+  writeFileSync(join(work, 'upload.json'), JSON.stringify({ uploadId, etags })); // beside the pools: the clones share it
   tpl = new PoolTemplate(template);
   expect(shardFiles(template)).toHaveLength(6 + 3 * 6);
 });
@@ -119,7 +119,7 @@ describe.skipIf(!ready)(`crash at every file-system call of a completeUpload${re
     const pools = Array.from({ length: WORKERS }, (_, w) => join(work, `w${w}`));
     for (const p of pools) tpl.clone(p);
     const run = (pool: string, env: Record<string, string>) =>
-      runFaultChild(join(__dirname, 'fault', 'multipart-child.mjs'), [dist, join(pool, 'meta'), join(pool, 'upload.json')], pool, shim, env);
+      runFaultChild(join(__dirname, 'fault', 'multipart-child.mjs'), [dist, join(pool, 'meta'), join(work, 'upload.json')], pool, shim, env);
     const log = join(work, 'count.log');
     const counted = await run(pools[0], { FAULT_OPS: 'all', FAULT_NTH: '0', FAULT_LOG: log });
     expect(counted.stdout, counted.stderr).toContain('done');

@@ -1,5 +1,5 @@
 // Child for the multipart crash sweep: opens an existing pool that has an upload of bkt/mp in progress (its id
-// and part ETags in <pool>/upload.json), completes it, prints "acked" once completeUpload resolved, then
+// and part ETags in the JSON file named), completes it, prints "acked" once completeUpload resolved, then
 // writes another object and prints "done" (so crash points also fall after the acknowledged commit).
 // Usage: multipart-child.mjs dist metaDir uploadJson
 import { readFileSync } from 'node:fs';
