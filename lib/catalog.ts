@@ -25,6 +25,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { CopyRef } from './copylog.js';
 
 import { blake3Sync } from './hash.js';
+import { MANIFEST_LIMITS } from './format/manifest.js';
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
 
 export interface Head {
@@ -135,13 +136,18 @@ function repairSlot(r: { shard: number; part?: number }): string {
 }
 
 const SEP = '\0';
+const BUCKET_BYTES_MAX = MANIFEST_LIMITS.bucketBytesMax;
+const KEY_BYTES_MAX = MANIFEST_LIMITS.keyBytesMax;
 /** `catalog.format` meta value written by this release (see the header). */
 export const CATALOG_FORMAT = 2;
 const TABLES = ['head', 'bucket', 'garbage', 'vid', 'repair', 'audit', 'meta', 'upload', 'part'] as const;
 const ZERO_HASH = '0'.repeat(64);
 const AUDIT_CONTEXT = 'shardvault/audit/v1';
 
-/** Bucket (1..63) and key (1..1024) lengths are UTF-8 bytes, the unit the vault and the manifest limits use. */
+/**
+ * The catalog's own guard of its key encoding (names are validated at the engine's edge, lib/engine/names.ts):
+ * 1..max UTF-8 bytes (the manifest's limits, the unit the engine uses) and no NUL, the key separator.
+ */
 function name(kind: string, value: unknown, max: number): string {
   if (typeof value !== 'string') throw typeError(kind, 'a string', value);
   if (value.length === 0 || Buffer.byteLength(value, 'utf8') > max || value.includes(SEP)) {
@@ -432,11 +438,11 @@ export class Catalog {
   }
 
   getHead(bucket: string, key: string): Head | undefined {
-    return this.#db.get(dbKey('head', name('bucket', bucket, 63), name('key', key, 1024))) as Head | undefined;
+    return this.#db.get(dbKey('head', name('bucket', bucket, BUCKET_BYTES_MAX), name('key', key, KEY_BYTES_MAX))) as Head | undefined;
   }
 
   async createBucket(bucket: string, principal: string, timeMs: number): Promise<void> {
-    name('bucket', bucket, 63);
+    name('bucket', bucket, BUCKET_BYTES_MAX);
     await this.#write('createBucket', () => {
       const k = dbKey('bucket', bucket);
       if (this.#db.get(k) !== undefined) throw new ShardVaultError(ErrorCode.BUCKET_EXISTS, `bucket ${bucket} already exists`);
@@ -446,7 +452,7 @@ export class Catalog {
   }
 
   async deleteBucket(bucket: string, principal: string, timeMs: number): Promise<void> {
-    name('bucket', bucket, 63);
+    name('bucket', bucket, BUCKET_BYTES_MAX);
     await this.#write('deleteBucket', () => {
       const k = dbKey('bucket', bucket);
       if (this.#db.get(k) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
@@ -465,7 +471,7 @@ export class Catalog {
   }
 
   hasBucket(bucket: string): boolean {
-    return this.#db.get(dbKey('bucket', name('bucket', bucket, 63))) !== undefined;
+    return this.#db.get(dbKey('bucket', name('bucket', bucket, BUCKET_BYTES_MAX))) !== undefined;
   }
 
   listBuckets(): string[] {
@@ -480,8 +486,8 @@ export class Catalog {
    * sequence moved since the writer read it is refused (ERR_SV_CONFLICT) and nothing is written.
    */
   async commit(req: CommitRequest): Promise<AuditRecord> {
-    name('bucket', req.bucket, 63);
-    name('key', req.key, 1024);
+    name('bucket', req.bucket, BUCKET_BYTES_MAX);
+    name('key', req.key, KEY_BYTES_MAX);
     if (req.head.sequence <= req.expectedSequence) {
       throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the new head sequence must exceed the expected one');
     }
@@ -526,8 +532,8 @@ export class Catalog {
 
   /** Starts a multipart upload (the bucket must exist; the id is the caller's, unguessable). */
   async createUpload(bucket: string, key: string, uploadId: string, record: UploadRecord): Promise<void> {
-    name('bucket', bucket, 63);
-    name('key', key, 1024);
+    name('bucket', bucket, BUCKET_BYTES_MAX);
+    name('key', key, KEY_BYTES_MAX);
     await this.#write('createUpload', () => {
       if (this.#db.get(dbKey('bucket', bucket)) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
       const k = dbKey('upload', bucket, key, uploadId);
@@ -538,7 +544,7 @@ export class Catalog {
   }
 
   getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined {
-    return this.#db.get(dbKey('upload', name('bucket', bucket, 63), name('key', key, 1024), uploadId)) as UploadRecord | undefined;
+    return this.#db.get(dbKey('upload', name('bucket', bucket, BUCKET_BYTES_MAX), name('key', key, KEY_BYTES_MAX), uploadId)) as UploadRecord | undefined;
   }
 
   /**
@@ -581,7 +587,7 @@ export class Catalog {
 
   /** Uploads in progress of `bucket` (key, then upload id order) under `prefix`, after `after`, at most `limit`. */
   listUploads(bucket: string, options: { prefix?: string; after?: { key: string; uploadId?: string }; limit: number }): Array<{ key: string; uploadId: string; upload: UploadRecord }> {
-    name('bucket', bucket, 63);
+    name('bucket', bucket, BUCKET_BYTES_MAX);
     const base = dbKey('upload', bucket, '');
     const prefixBytes = Buffer.concat([base, Buffer.from(options.prefix ?? '', 'utf8')]);
     let start: Buffer = prefixBytes;
@@ -637,8 +643,8 @@ export class Catalog {
    * ERR_SV_CONFLICT).
    */
   async completeUpload(req: CommitRequest, uploadId: string, used: Array<{ partNumber: number; partId: string }>): Promise<AuditRecord> {
-    name('bucket', req.bucket, 63);
-    name('key', req.key, 1024);
+    name('bucket', req.bucket, BUCKET_BYTES_MAX);
+    name('key', req.key, KEY_BYTES_MAX);
     if (req.head.sequence <= req.expectedSequence) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the new head sequence must exceed the expected one');
     let record: AuditRecord | undefined;
     await this.#write('completeUpload', () => {
@@ -671,8 +677,8 @@ export class Catalog {
         throw new ShardVaultError(ErrorCode.CONFLICT, 'restore needs an empty catalog');
       }
       for (const { bucket, key, head, older } of entries) {
-        name('bucket', bucket, 63);
-        name('key', key, 1024);
+        name('bucket', bucket, BUCKET_BYTES_MAX);
+        name('key', key, KEY_BYTES_MAX);
         const b = dbKey('bucket', bucket);
         if (this.#db.get(b) === undefined) this.#db.put(b, { createdMs: audit.timeMs });
         this.#db.put(dbKey('head', bucket, key), head);
@@ -682,7 +688,7 @@ export class Catalog {
         }
       }
       for (const bucket of buckets) {
-        const b = dbKey('bucket', name('bucket', bucket, 63));
+        const b = dbKey('bucket', name('bucket', bucket, BUCKET_BYTES_MAX));
         if (this.#db.get(b) === undefined) this.#db.put(b, { createdMs: audit.timeMs });
       }
       this.#appendAudit(audit);
@@ -752,8 +758,8 @@ export class Catalog {
     done: Array<{ shard: number }>,
     audit: { action: string; principal: string; timeMs: number; detail?: string },
   ): Promise<void> {
-    name('bucket', bucket, 63);
-    name('key', key, 1024);
+    name('bucket', bucket, BUCKET_BYTES_MAX);
+    name('key', key, KEY_BYTES_MAX);
     await this.#write('replaceManifest', () => {
       const headKey = dbKey('head', bucket, key);
       const current = this.#db.get(headKey) as Head | undefined;
@@ -777,7 +783,7 @@ export class Catalog {
    * so a run of deleted keys can end a page early (fewer entries, still `truncated`), as S3 may.
    */
   async listPage(bucket: string, options: ListPageOptions): Promise<{ entries: ListEntry[]; truncated: boolean; next?: { value: string; isPrefix: boolean } }> {
-    name('bucket', bucket, 63);
+    name('bucket', bucket, BUCKET_BYTES_MAX);
     const prefix = options.prefix ?? '';
     const { delimiter, maxKeys } = options;
     const base = dbKey('head', bucket, '');

@@ -48,7 +48,8 @@ import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardi
 import { abortableDelay, abortableIterable, checkSignal, throwIfAborted } from './abort.js';
 import { VaultEvents, type DiskDroppedEvent } from './events.js';
 import { decodeListToken, encodeListToken, listTokenKey } from './listing.js';
-import { boolean, bucketName, bucketNameProblem, integer, nonEmptyString, oneOf, optionsObject, stringRecord } from './validate.js';
+import { boolean, integer, nonEmptyString, oneOf, optionsObject, stringRecord } from './validate.js';
+import { NAME_LIMITS, checkBucket, checkKey, checkName, checkNewBucket, checkPrincipal, isWellFormed, listString } from './engine/names.js';
 
 export interface VaultDiskSpec {
   path: string;
@@ -548,7 +549,7 @@ export class Vault {
    */
   static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; movedAside?: string }> {
     nonEmptyString('metaDir', metaDir);
-    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    checkPrincipal(principal);
     const boot = await readPoolJson(metaDir);
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
     const publicKey = createPublicKey(privateKey);
@@ -624,7 +625,7 @@ export class Vault {
       try {
         await catalog.setMeta(POOL_CONFIG, boot);
         const saved = await readFile(join(metaDir, 'buckets.json'), 'utf8').then((t) => JSON.parse(t) as unknown, () => []);
-        const buckets = Array.isArray(saved) ? saved.filter((b): b is string => typeof b === 'string' && b.length > 0 && b.length <= 63 && !b.includes('\0')) : [];
+        const buckets = Array.isArray(saved) ? saved.filter((b): b is string => typeof b === 'string' && b.length > 0 && Buffer.byteLength(b, 'utf8') <= NAME_LIMITS.bucketBytesMax && !b.includes('\0')) : [];
         await catalog.restore(entries, buckets, {
           action: 'catalog.rebuild', principal, timeMs: Date.now(),
           detail: `objects=${entries.length} versions=${versionCount} copies=${copiesRead} rejected=${copiesRejected} previous-audit-head=${oldAuditHead}`,
@@ -773,8 +774,8 @@ export class Vault {
   /** Creates a bucket; its name must follow S3's rules (ERR_SV_INVALID_BUCKET_NAME names the rule broken). */
   async createBucket(bucket: string, principal = 'local'): Promise<void> {
     this.#writable('createBucket');
-    bucketName('bucket', bucket);
-    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    checkNewBucket(bucket);
+    checkPrincipal(principal);
     await this.catalog.createBucket(bucket, principal, Date.now());
     await this.#saveBuckets();
   }
@@ -783,7 +784,7 @@ export class Vault {
   async deleteBucket(bucket: string, principal = 'local'): Promise<void> {
     this.#writable('deleteBucket');
     this.#checkBucket(bucket);
-    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    checkPrincipal(principal);
     await this.catalog.deleteBucket(bucket, principal, Date.now());
     await this.#saveBuckets();
   }
@@ -810,14 +811,13 @@ export class Vault {
    * breaks the rules and names no bucket is ERR_SV_INVALID_BUCKET_NAME, not "no such bucket".
    */
   #checkBucket(bucket: unknown): void {
-    checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
-    if (bucketNameProblem(bucket as string) !== undefined && !this.catalog.hasBucket(bucket as string)) bucketName('bucket', bucket);
+    checkBucket(bucket, (b) => this.catalog.hasBucket(b));
   }
 
   #checkObjectName(bucket: unknown, key: unknown, principal?: unknown): void {
     this.#checkBucket(bucket);
-    checkName('key', key, MANIFEST_LIMITS.keyBytesMax);
-    if (principal !== undefined) checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    checkKey(key);
+    if (principal !== undefined) checkPrincipal(principal);
   }
 
   // ---------------------------------------------------------------- write path
@@ -1647,7 +1647,7 @@ export class Vault {
    */
   async list(bucket: string, options: ListOptions = {}): Promise<ListResult> {
     const o = optionsObject<ListOptions>('options', options, ['prefix', 'delimiter', 'startAfter', 'continuationToken', 'maxKeys']);
-    checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
+    checkName('bucket', bucket, NAME_LIMITS.bucketBytesMax);
     const prefix = o.prefix === undefined ? '' : listString('prefix', o.prefix, 0);
     const delimiter = o.delimiter === undefined ? undefined : listString('delimiter', o.delimiter, 1);
     const startAfter = o.startAfter === undefined ? undefined : listString('startAfter', o.startAfter, 0);
@@ -2725,7 +2725,7 @@ export class Vault {
    */
   async rebalance(principal = 'local'): Promise<number> {
     this.#writable('rebalance');
-    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    checkPrincipal(principal);
     const disks = this.#placementDisks();
     let queued = 0;
     for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
@@ -2793,28 +2793,7 @@ async function peekSmall(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array
   };
 }
 
-/**
- * The public edge for names (I7): bucket 1..63 and key 1..1024 UTF-8 bytes, principal 1..128, no NUL (the
- * catalog's key separator), well-formed UTF-16 (no lone surrogates, which would not round-trip through UTF-8).
- * Checked before any byte is written, so a bad name never leaves files behind.
- */
-function checkName(what: string, v: unknown, max: number): void {
-  if (typeof v !== 'string') throw typeError(what, 'a string', v);
-  const bytes = utf8.encode(v).length;
-  if (bytes === 0 || bytes > max || v.includes('\0') || !isWellFormed(v)) {
-    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${what} must be 1..${max} UTF-8 bytes, without NUL or lone surrogates`);
-  }
-}
 
-/** A list() prefix, delimiter or startAfter: a string of at most 1024 UTF-8 bytes, no NUL, well-formed. */
-function listString(what: string, v: unknown, minBytes: number): string {
-  if (typeof v !== 'string') throw typeError(what, 'a string', v);
-  const bytes = utf8.encode(v).length;
-  if (bytes < minBytes || bytes > MANIFEST_LIMITS.keyBytesMax || v.includes('\0') || !isWellFormed(v)) {
-    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${what} must be ${minBytes}..${MANIFEST_LIMITS.keyBytesMax} UTF-8 bytes, without NUL or lone surrogates`);
-  }
-  return v;
-}
 
 interface ObjectMetadataInput {
   headers?: SystemHeaders;
@@ -2942,9 +2921,6 @@ function checkCondition(bucket: string, key: string, head: Head | undefined, c: 
 function etagOf(m: Pick<Manifest, 'md5' | 'parts'>): { etag?: string } {
   if (m.md5 === undefined) return {};
   return { etag: m.parts !== undefined ? multipartEtag(m.md5, m.parts.length) : hex(m.md5) };
-}
-function isWellFormed(s: string): boolean {
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
 
 /** The content hash of a multipart object: BLAKE3 derive MULTIPART_CONTENT_CONTEXT of its parts' content hashes. */
