@@ -32,7 +32,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
-import { Catalog, type AuditRecord, type Head, type RepairItem, type UploadRecord } from './catalog.js';
+import { Catalog, type AuditRecord, type CommitRequest, type Head, type RepairItem, type UploadRecord } from './catalog.js';
 import { ReedSolomon } from './codec.js';
 import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskCondition, type DiskConfig } from './disk.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure, type ErrorCodeValue } from './errors.js';
@@ -43,12 +43,13 @@ import { HASH_TABLE_CONTEXT, blockHash, copyBytes, manifestHashOf, openCopy } fr
 import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, HEADER_VALUE_RE, MANIFEST_LIMITS, METADATA_NAME_RE, SYSTEM_HEADER_NAMES, partStripes, signManifest, verifyManifest, type ChecksumAlgorithm, type Manifest, type SystemHeaders } from './format/manifest.js';
 import { FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader } from './format/shard-header.js';
 import { fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
-import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
+import { checkPoolLayout, place, placementKey, replaceShard, type PlacementDisk } from './placement.js';
 import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
 import { abortableDelay, abortableIterable, checkSignal, throwIfAborted } from './abort.js';
 import { VaultEvents, type DiskDroppedEvent } from './events.js';
 import { decodeListToken, encodeListToken, listTokenKey } from './listing.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject, stringRecord } from './validate.js';
+import { KeyLock } from './engine/key-lock.js';
 import { NAME_LIMITS, checkBucket, checkKey, checkName, checkNewBucket, checkPrincipal, isWellFormed, listString } from './engine/names.js';
 
 export interface VaultDiskSpec {
@@ -828,6 +829,22 @@ export class Vault {
   }
 
   /**
+   * The commit point of every write (striped put, small put, delete, multipart complete): the flushed catalog
+   * commit `req` (head compare-and-set, version, audit, repair work for the disks that did not seal) through
+   * `commit` (Catalog.commit unless given), the receipt signed meanwhile and handed out only once the commit
+   * resolved, then a 'repairQueued' event per item of repair work.
+   */
+  async #commitWithReceipt(req: CommitRequest, durableDisks: string[], degraded: boolean, commit: (r: CommitRequest) => Promise<unknown> = (r) => this.catalog.commit(r)): Promise<Receipt> {
+    const { bucket, key, head } = req;
+    const receipt = await this.#receiptWith(
+      { bucket, key, versionId: head.versionId, sequence: head.sequence.toString(), manifestHash: head.manifestHash, durableDisks, degraded },
+      commit(req),
+    );
+    this.#queuedByCommit(bucket, key, head.versionId, req.repair ?? []);
+    return receipt;
+  }
+
+  /**
    * The signed receipt of a commit, signed on the thread pool while the commit is flushed (its contents are
    * known before); handed out only once `commit` resolved. A failed commit's receipt is dropped unseen.
    */
@@ -1007,7 +1024,7 @@ export class Vault {
       await this.#writeBody(bucket, key, versionId, source, signal, md5, md5Checked, 'put');
     // From here to the commit, one writer per key in this process: the sequence is taken from the head now, so
     // concurrent puts of one key commit one after the other (last writer wins) instead of failing the CAS.
-    const release = await this.#lockKey(bucket, key);
+    const release = await this.#keyLock.acquire(bucket, key);
     try {
       const head = this.catalog.getHead(bucket, key);
       try {
@@ -1057,16 +1074,12 @@ export class Vault {
         if (durable.length < this.config.writeQuorum) throw lostError();
         const committedMs = Date.now();
         const repairWork = placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }]));
-        const receipt = await this.#receiptWith(
-          { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n },
-          this.catalog.commit({
-            bucket, key, expectedSequence: head?.sequence ?? 0n,
-            head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs, size, timeMs: manifest.timeMs, ...etagOf(manifest) },
-            audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
-            repair: repairWork,
-          }),
-        );
-        this.#queuedByCommit(bucket, key, vid, repairWork);
+        const receipt = await this.#commitWithReceipt({
+          bucket, key, expectedSequence: head?.sequence ?? 0n,
+          head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs, size, timeMs: manifest.timeMs, ...etagOf(manifest) },
+          audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
+          repair: repairWork,
+        }, durable, durable.length < n);
         stats.bytes = size;
         return receipt;
       } catch (err) {
@@ -1099,7 +1112,7 @@ export class Vault {
     const oidBytes = objectId(bucket, key);
     const oid = hex(oidBytes);
     await this.#reprobe();
-    const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
+    const placement = place(placementKey(bucket, key, vid), this.#placementDisks(), this.#rule());
     const stripeBytes = k * blockBytes;
     const stripesPerBatch = Math.max(1, Math.min(STRIPES_PER_BATCH, Math.floor(BATCH_DATA_BYTES_MAX / stripeBytes)));
     const header = (shard: number, hashTableRoot: Uint8Array) =>
@@ -1411,7 +1424,7 @@ export class Vault {
     });
     this.#upload(bucket, key, uploadId);
     await this.#reprobe();
-    const release = await this.#lockKey(bucket, key);
+    const release = await this.#keyLock.acquire(bucket, key);
     try {
       const upload = this.#upload(bucket, key, uploadId);
       const head = this.catalog.getHead(bucket, key);
@@ -1435,7 +1448,7 @@ export class Vault {
       const versionId = randomBytes(16);
       const vid = hex(versionId);
       const sequence = (head?.sequence ?? 0n) + 1n;
-      const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
+      const placement = place(placementKey(bucket, key, vid), this.#placementDisks(), this.#rule());
       const md5OfMd5s = createHash('md5').update(Buffer.concat(recs.map((r) => Buffer.from(r.md5, 'hex')))).digest();
       const size = recs.reduce((t, r) => t + r.size, 0);
       const manifest: Manifest = {
@@ -1458,19 +1471,15 @@ export class Vault {
           ...recs.flatMap((r, part) => r.missing.map((shard) => ({ disk: r.placement[shard], shard, part }))),
         ];
         const etag = multipartEtag(md5OfMd5s, recs.length);
-        const receipt = await this.#receiptWith(
-          { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: repairWork.length > 0 },
-          this.catalog.completeUpload({
-            bucket, key, expectedSequence: head?.sequence ?? 0n,
-            head: {
-              versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r) => r ?? null), striped: true, committedMs: Date.now(), size, timeMs: manifest.timeMs, etag,
-              parts: recs.map((r) => ({ partId: r.partId, placement: r.placement })),
-            },
-            audit: { action: 'multipart.complete', principal, timeMs: manifest.timeMs, detail: `upload=${uploadId} parts=${recs.length} size=${size}` },
-            repair: repairWork,
-          }, uploadId, wanted.map((w, i) => ({ partNumber: w.partNumber, partId: recs[i].partId }))),
-        );
-        this.#queuedByCommit(bucket, key, vid, repairWork);
+        const receipt = await this.#commitWithReceipt({
+          bucket, key, expectedSequence: head?.sequence ?? 0n,
+          head: {
+            versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r) => r ?? null), striped: true, committedMs: Date.now(), size, timeMs: manifest.timeMs, etag,
+            parts: recs.map((r) => ({ partId: r.partId, placement: r.placement })),
+          },
+          audit: { action: 'multipart.complete', principal, timeMs: manifest.timeMs, detail: `upload=${uploadId} parts=${recs.length} size=${size}` },
+          repair: repairWork,
+        }, durable, repairWork.length > 0, (req) => this.catalog.completeUpload(req, uploadId, wanted.map((w, i) => ({ partNumber: w.partNumber, partId: recs[i].partId }))));
         this.events.emit('put', { bucket, key, versionId: vid, bytes: size, durationMs: performance.now() - started, degraded: receipt.degraded });
         return { ...receipt, etag };
       } catch (err) {
@@ -1496,22 +1505,8 @@ export class Vault {
     await this.catalog.abortUpload(bucket, key, uploadId, 'multipart.abort', principal, Date.now());
   }
 
-  readonly #keyLocks = new Map<string, Promise<void>>();
-
-  /** Waits for the previous holder of bucket/key's lock; returns the release function. */
-  async #lockKey(bucket: string, key: string): Promise<() => void> {
-    const id = `${bucket}\0${key}`;
-    const previous = this.#keyLocks.get(id) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.#keyLocks.set(id, tail);
-    await previous;
-    return () => {
-      release();
-      if (this.#keyLocks.get(id) === tail) this.#keyLocks.delete(id);
-    };
-  }
+  /** One writer per key in this process (lib/engine/key-lock.ts). */
+  readonly #keyLock = new KeyLock();
 
   /**
    * Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. `etag`
@@ -1582,7 +1577,7 @@ export class Vault {
    */
   async #putManifestOnly(bucket: string, key: string, inline: Uint8Array, tombstone: boolean, principal: string, meta: ManifestMetadata = {}, condition: WriteCondition = {}): Promise<Receipt | undefined> {
     await this.#reprobe();
-    const release = await this.#lockKey(bucket, key);
+    const release = await this.#keyLock.acquire(bucket, key);
     try {
       const head = this.catalog.getHead(bucket, key);
       checkCondition(bucket, key, head, condition); // under the lock, before anything is written
@@ -1598,7 +1593,7 @@ export class Vault {
     const versionId = randomBytes(16);
     const vid = hex(versionId);
     const sequence = (head?.sequence ?? 0n) + 1n;
-    const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
+    const placement = place(placementKey(bucket, key, vid), this.#placementDisks(), this.#rule());
     const manifest: Manifest = {
       bucket, key, versionId, sequence, size: inline.length, contentHash: blake3Sync(inline), tombstone, k, m,
       blockBytes, stripeCount: 0, placement, hashTableRoot: blake3Sync(new Uint8Array(0), { context: HASH_TABLE_CONTEXT }),
@@ -1612,17 +1607,12 @@ export class Vault {
       const durable = placement.filter((_, i) => refs[i] !== undefined);
       if (durable.length < this.config.writeQuorum) throw this.#quorumError(bucket, key, failures, durable.length, k + m);
       const repairWork = placement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ disk, shard }]));
-      const receipt = await this.#receiptWith(
-        { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m },
-        this.catalog.commit({
-          bucket, key, expectedSequence: head?.sequence ?? 0n,
-          head: { versionId: vid, sequence, manifestHash, tombstone, placement, copies: refs.map((r) => r ?? null), striped: false, committedMs: Date.now(), size: inline.length, timeMs: manifest.timeMs, ...etagOf(manifest) },
-          audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
-          repair: repairWork,
-        }),
-      );
-      this.#queuedByCommit(bucket, key, vid, repairWork);
-      return receipt;
+      return await this.#commitWithReceipt({
+        bucket, key, expectedSequence: head?.sequence ?? 0n,
+        head: { versionId: vid, sequence, manifestHash, tombstone, placement, copies: refs.map((r) => r ?? null), striped: false, committedMs: Date.now(), size: inline.length, timeMs: manifest.timeMs, ...etagOf(manifest) },
+        audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
+        repair: repairWork,
+      }, durable, durable.length < k + m);
     } catch (err) {
       // A commit the catalog failed to write or sync may or may not be on disk (I9): its files stay, and the next
       // open's recovery keeps them if LMDB committed it, else removes them as never committed.
@@ -2208,7 +2198,7 @@ export class Vault {
       const prefer = group.find((g) => g.shard === t && g.to !== undefined)?.to;
       const healthy = d !== undefined && d.state === 'active' && !this.#problems.has(d.id);
       if (healthy && (prefer === undefined || prefer === d.id)) continue;
-      const to = replaceShard(`${bucket}\0${key}\0${vid}`, newPlacement, t, this.#placementDisks(), this.#rule(), prefer);
+      const to = replaceShard(placementKey(bucket, key, vid), newPlacement, t, this.#placementDisks(), this.#rule(), prefer);
       if (healthy && to !== prefer) unmoved.push(t);
       else newPlacement[t] = to;
     }
@@ -2331,7 +2321,7 @@ export class Vault {
         work.push(g);
         continue;
       }
-      const to = replaceShard(`${bucket}\0${key}\0${g.part === undefined ? vid : bodies[g.part].vid}`, pl, g.shard, this.#placementDisks(), this.#rule(), g.to);
+      const to = replaceShard(placementKey(bucket, key, g.part === undefined ? vid : bodies[g.part].vid), pl, g.shard, this.#placementDisks(), this.#rule(), g.to);
       if (healthy && to !== g.to) {
         skipped.push(g);
         continue;
@@ -2734,7 +2724,7 @@ export class Vault {
       const sets: Array<{ current: string[]; id: string; part?: number }> = [{ current: head.placement, id: head.versionId }, ...(head.parts ?? []).map((p, part) => ({ current: p.placement, id: p.partId, part }))];
       const items: RepairItem[] = [];
       for (const { current, id: placementId, part } of sets) {
-        const ideal = place(`${bucket}\0${key}\0${placementId}`, disks, this.#rule());
+        const ideal = place(placementKey(bucket, key, placementId), disks, this.#rule());
         const fill = ideal.filter((id) => !current.includes(id));
         const vacate = current.flatMap((id, shard) => (ideal.includes(id) ? [] : [{ id, shard }]));
         items.push(...vacate.slice(0, fill.length).map(({ id, shard }, j) => ({ bucket, key, versionId: head.versionId, disk: id, shard, to: fill[j], ...(part !== undefined ? { part } : {}) })));
