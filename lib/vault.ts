@@ -26,39 +26,35 @@
  * One Vault per pool (a lock file in the meta directory); disk lifecycle and catalog rebuild are below.
  */
 import { createHash, generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
-import { constants as fsConstants, existsSync } from 'node:fs';
-import { access, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { getSystemErrorMap, getSystemErrorName } from 'node:util';
+import { getSystemErrorMap } from 'node:util';
 
 import { Catalog, type AuditRecord, type CommitRequest, type Head, type RepairItem, type UploadRecord } from './catalog.js';
 import { ReedSolomon } from './codec.js';
 import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskCondition, type DiskConfig } from './disk.js';
-import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure, type ErrorCodeValue } from './errors.js';
+import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure } from './errors.js';
 import { blake3Sync, createBlake3 } from './hash.js';
-import { CopyLog, LOG_DIR, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
+import { CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import { hex, keyId, objectId } from './format/ids.js';
 import { HASH_TABLE_CONTEXT, blockHash, copyBytes, manifestHashOf, openCopy } from './format/manifest-copy.js';
-import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, HEADER_VALUE_RE, MANIFEST_LIMITS, METADATA_NAME_RE, SYSTEM_HEADER_NAMES, partStripes, signManifest, verifyManifest, type ChecksumAlgorithm, type Manifest, type SystemHeaders } from './format/manifest.js';
+import { partStripes, signManifest, type Manifest, type SystemHeaders } from './format/manifest.js';
 import { FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader } from './format/shard-header.js';
 import { fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
 import { checkPoolLayout, place, placementKey, replaceShard, type PlacementDisk } from './placement.js';
-import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
+import { openShardWriter, readRange, type ShardWriter } from './shardio.js';
 import { abortableDelay, abortableIterable, checkSignal, throwIfAborted } from './abort.js';
 import { VaultEvents, type DiskDroppedEvent } from './events.js';
 import { decodeListToken, encodeListToken, listTokenKey } from './listing.js';
-import { boolean, integer, nonEmptyString, oneOf, optionsObject, stringRecord } from './validate.js';
+import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
 import { KeyLock } from './engine/key-lock.js';
+import { bodiesOf, type Body } from './engine/bodies.js';
+import { checkCondition, etagOf, manifestMetadata, multipartContentHash, multipartEtag, objectMetadata, writeCondition, type ManifestMetadata, type PutOptions, type StoredChecksum, type WriteCondition } from './engine/object-meta.js';
+import { checkDiskSpec, diskError, diskSpec, diskSpecs, errnoNameOf, mergePaths, preflightDisk, preflightMetaDir, readPoolJson, required, unformatDisk, within, type PoolConfig, type VaultDiskSpec } from './engine/pool-setup.js';
 import { NAME_LIMITS, checkBucket, checkKey, checkName, checkNewBucket, checkPrincipal, isWellFormed, listString } from './engine/names.js';
 
-export interface VaultDiskSpec {
-  path: string;
-  labels?: Record<string, string>;
-  /** Refuse the disk unless `path` is the root of its own filesystem (a mount point): catches a disk that is
-   *  not mounted at format time, when its directory would silently be part of the parent filesystem. */
-  mountPoint?: boolean;
-}
 
 export interface VaultInitOptions {
   disks: VaultDiskSpec[];
@@ -101,18 +97,7 @@ const MIN_PART_BYTES_DEFAULT = 5 << 20;
 export const PARTS_MAX = 10000;
 /** Most parts one listParts page and most uploads one listUploads page returns (S3's). */
 export const LIST_PARTS_MAX = 1000;
-const DISK_SPEC_KEYS = ['path', 'labels', 'mountPoint'] as const;
 
-interface PoolConfig {
-  poolId: string;
-  formatVersion: number;
-  k: number;
-  m: number;
-  blockBytes: number;
-  failureDomain: string;
-  writeQuorum: number;
-  disks: DiskConfig[];
-}
 
 export interface Receipt {
   bucket: string;
@@ -140,42 +125,10 @@ export interface GcResult {
 }
 
 export type { SystemHeaders } from './format/manifest.js';
+export type { PutOptions, StoredChecksum } from './engine/object-meta.js';
+export type { VaultDiskSpec } from './engine/pool-setup.js';
 
-/** A checksum of the object bytes that the caller (the daemon) computed and verified; stored and returned. */
-export interface StoredChecksum {
-  algorithm: ChecksumAlgorithm;
-  /** Base64 of the big-endian digest, as S3 sends it (x-amz-checksum-*). */
-  value: string;
-}
 
-export interface PutOptions {
-  principal?: string;
-  /** '*': only create (S3 If-None-Match: *). ERR_SV_PRECONDITION_FAILED when a live (non-deleted) object
-   *  exists; checked before the body is read and decided again at commit under the key's lock (compare-and-set:
-   *  of two racing creates exactly one wins). A failed condition leaves nothing behind. */
-  ifNoneMatch?: '*';
-  /** Only replace the live object whose ETag is this (S3 If-Match; with or without surrounding quotes; '*'
-   *  matches any live object). ERR_SV_PRECONDITION_FAILED otherwise, or when there is no live object; decided
-   *  like ifNoneMatch. An object stored without an MD5 has no ETag and matches only '*'. */
-  ifMatch?: string;
-  /** S3 system headers, stored in the manifest (v3) and returned by head(): each 1..1024 printable ASCII bytes. */
-  headers?: SystemHeaders;
-  /** A checksum of the body the caller computed and verified (the engine does not recompute it); stored in the
-   *  manifest (v3) and returned by head(). */
-  checksum?: StoredChecksum;
-  signal?: AbortSignal;
-  /** Stored in the manifest (v2) and returned by head(): printable ASCII, at most 255 bytes. */
-  contentType?: string;
-  /** User metadata: names of lowercase token characters (a-z 0-9 ! # $ % & ' * + . ^ _ ` | ~ -), string
-   *  values without control characters; names plus values at most 2 KiB of UTF-8 (ERR_SV_METADATA_TOO_LARGE). */
-  metadata?: Record<string, string>;
-  /** Declared MD5 of the body (Content-MD5: 16 bytes, 32 hex digits or base64): a mismatch fails the put with
-   *  ERR_SV_BAD_DIGEST before anything is committed, and its files are removed. Implies computeMd5. */
-  md5?: Uint8Array | string;
-  /** Compute the body's MD5 and store it (head().etag, list() etag; the S3 ETag of a single-part put). Off by
-   *  default: it runs on the main thread at 250-420 MiB/s on the reference CPU, below the put's own speed. */
-  computeMd5?: boolean;
-}
 
 export interface ObjectHead {
   size: number;
@@ -236,40 +189,7 @@ interface BodyWrite {
   lostError: () => ShardVaultError;
 }
 
-/**
- * One striped body as reads, scrub and repair see it: a plain object's, or one part of a multipart object
- * (its own shard files, named with its part id, its own placement and its slice of the hash table).
- */
-interface Body {
-  bucket: string;
-  key: string;
-  k: number;
-  m: number;
-  blockBytes: number;
-  oid: string;
-  oidBytes: Uint8Array;
-  /** Hex id naming the shard files (the version id, or the part id). */
-  vid: string;
-  versionId: Uint8Array;
-  placement: string[];
-  stripeCount: number;
-  size: number;
-  hashTable: Uint8Array;
-  /** The root in the shard files' headers (the manifest's, or the part's own table's). */
-  hashTableRoot: Uint8Array;
-  contentHash: Uint8Array;
-  /** Where the body starts in the object. */
-  offset: number;
-  /** Index of the part (multipart objects). */
-  part?: number;
-}
 
-/** A write condition (PutOptions.ifNoneMatch / ifMatch), validated. */
-interface WriteCondition {
-  ifNoneMatch?: '*';
-  /** Lowercase, without quotes; '*' for any live object. */
-  ifMatch?: string;
-}
 
 /** Fields of one evidence record (Vault.appendAudit). */
 export interface AuditInput {
@@ -285,7 +205,6 @@ export interface AuditInput {
 /** Bounds of appendAudit's fields (UTF-8 bytes). */
 export const AUDIT_FIELD_LIMITS = { principal: 128, action: 64, target: 1100, result: 64, requestId: 128, source: 256, detail: 1024 } as const;
 
-type ManifestMetadata = Pick<Manifest, 'contentType' | 'metadata' | 'md5' | 'headers' | 'checksum'>;
 
 export interface ListOptions {
   /** Only keys starting with this (default ''). */
@@ -337,8 +256,6 @@ const REPROBE_MAX_MS = 60_000;
 const POOL_CONFIG = 'pool.config';
 /** Objects up to this size (given as one buffer) are stored inline in the manifest copies. N.B. format policy. */
 export const INLINE_BYTES_MAX = 16 * 1024;
-/** Key-derivation context of a multipart object's content hash (over its parts' content hashes). N.B. stored. */
-const MULTIPART_CONTENT_CONTEXT = 'shardvault/multipart-content/v1';
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -2785,182 +2702,17 @@ async function peekSmall(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array
 
 
 
-interface ObjectMetadataInput {
-  headers?: SystemHeaders;
-  checksum?: { algorithm: ChecksumAlgorithm; digest: Uint8Array };
-  contentType?: string;
-  metadata?: Record<string, string>;
-  md5Expected?: Buffer;
-  computeMd5: boolean;
-}
 
-/** The public edge for put's object metadata options (I7: bounded before anything is written). */
-function objectMetadata(o: PutOptions): ObjectMetadataInput {
-  const out: ObjectMetadataInput = { computeMd5: false };
-  if (o.contentType !== undefined) {
-    if (typeof o.contentType !== 'string') throw typeError('contentType', 'a string', o.contentType);
-    if (o.contentType.length > MANIFEST_LIMITS.contentTypeBytesMax) {
-      throw new ShardVaultError(ErrorCode.METADATA_TOO_LARGE, `contentType is ${o.contentType.length} bytes, at most ${MANIFEST_LIMITS.contentTypeBytesMax}`);
-    }
-    if (!/^[\x20-\x7e]+$/.test(o.contentType)) throw rangeError('contentType', '1..255 printable ASCII characters', o.contentType);
-    out.contentType = o.contentType;
-  }
-  if (o.metadata !== undefined) {
-    if (o.metadata === null || typeof o.metadata !== 'object' || Array.isArray(o.metadata)) throw typeError('metadata', 'an object of string values', o.metadata);
-    let total = 0;
-    const entries: Array<[string, string]> = [];
-    for (const [name, value] of Object.entries(o.metadata)) {
-      if (!METADATA_NAME_RE.test(name) || name.length > MANIFEST_LIMITS.metadataNameBytesMax) {
-        throw rangeError(`metadata name "${name}"`, 'lowercase token characters (a-z 0-9 !#$%&\'*+.^_`|~-)', name);
-      }
-      if (typeof value !== 'string') throw typeError(`metadata.${name}`, 'a string', value);
-      if (/[\x00-\x1f\x7f]/.test(value) || !isWellFormed(value)) throw rangeError(`metadata.${name}`, 'a string without control characters', value);
-      total += utf8.encode(name).length + utf8.encode(value).length;
-      entries.push([name, value]);
-    }
-    if (total > MANIFEST_LIMITS.metadataBytesMax) {
-      throw new ShardVaultError(ErrorCode.METADATA_TOO_LARGE, `user metadata is ${total} bytes (names plus values), at most ${MANIFEST_LIMITS.metadataBytesMax}`);
-    }
-    if (entries.length > 0) out.metadata = Object.fromEntries(entries);
-  }
-  if (o.md5 !== undefined) {
-    let b: Buffer | undefined;
-    if (o.md5 instanceof Uint8Array) b = Buffer.from(o.md5);
-    else if (typeof o.md5 === 'string') b = /^[0-9a-fA-F]{32}$/.test(o.md5) ? Buffer.from(o.md5, 'hex') : /^[A-Za-z0-9+/]{22}==$/.test(o.md5) ? Buffer.from(o.md5, 'base64') : undefined;
-    else throw typeError('md5', 'a 16-byte Uint8Array or a hex or base64 string', o.md5);
-    if (b === undefined || b.length !== 16) throw rangeError('md5', '16 bytes (32 hex digits or 24 base64 characters)', o.md5);
-    out.md5Expected = b;
-  }
-  if (o.computeMd5 !== undefined && typeof o.computeMd5 !== 'boolean') throw typeError('computeMd5', 'a boolean', o.computeMd5);
-  const headers = systemHeaders(o.headers);
-  if (headers !== undefined) out.headers = headers;
-  if (o.checksum !== undefined) out.checksum = storedChecksum(o.checksum);
-  out.computeMd5 = o.computeMd5 === true || out.md5Expected !== undefined;
-  return out;
-}
 
-function manifestMetadata(m: ObjectMetadataInput, md5: Uint8Array | undefined): ManifestMetadata {
-  return {
-    ...(m.headers !== undefined ? { headers: m.headers } : {}),
-    ...(m.checksum !== undefined ? { checksum: m.checksum } : {}),
-    ...(m.contentType !== undefined ? { contentType: m.contentType } : {}),
-    ...(m.metadata !== undefined ? { metadata: m.metadata } : {}),
-    ...(md5 !== undefined ? { md5: Uint8Array.from(md5) } : {}),
-  };
-}
 
-/** The public edge for system headers: known names only, each 1..1024 printable ASCII bytes (no CR/LF). */
-function systemHeaders(v: unknown): SystemHeaders | undefined {
-  if (v === undefined) return undefined;
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw typeError('headers', 'an object of system header values', v);
-  const h = optionsObject<SystemHeaders>('headers', v, SYSTEM_HEADER_NAMES);
-  const out: SystemHeaders = {};
-  for (const name of SYSTEM_HEADER_NAMES) {
-    const value = h[name];
-    if (value === undefined) continue;
-    if (typeof value !== 'string') throw typeError(`headers.${name}`, 'a string', value);
-    if (value.length > MANIFEST_LIMITS.headerBytesMax) {
-      throw new ShardVaultError(ErrorCode.METADATA_TOO_LARGE, `headers.${name} is ${value.length} bytes, at most ${MANIFEST_LIMITS.headerBytesMax}`);
-    }
-    if (!HEADER_VALUE_RE.test(value)) throw rangeError(`headers.${name}`, `1..${MANIFEST_LIMITS.headerBytesMax} printable ASCII characters (no CR, LF or control characters)`, value);
-    out[name] = value;
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
-}
 
-/** The public edge for a stored checksum: a known algorithm and the canonical base64 of a digest of its length. */
-function storedChecksum(v: unknown): { algorithm: ChecksumAlgorithm; digest: Uint8Array } {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw typeError('checksum', 'an object { algorithm, value }', v);
-  const c = optionsObject<StoredChecksum>('checksum', v, ['algorithm', 'value']);
-  const algorithm = oneOf('checksum.algorithm', c.algorithm, CHECKSUM_ALGORITHMS);
-  if (typeof c.value !== 'string') throw typeError('checksum.value', 'a base64 string', c.value);
-  const digest = Buffer.from(c.value, 'base64');
-  if (digest.length !== CHECKSUM_DIGEST_BYTES[algorithm] || digest.toString('base64') !== c.value) {
-    throw rangeError('checksum.value', `the base64 of a ${CHECKSUM_DIGEST_BYTES[algorithm]}-byte ${algorithm} digest`, c.value);
-  }
-  return { algorithm, digest: Uint8Array.from(digest) };
-}
 
-/** The public edge for a put's write condition. */
-function writeCondition(o: PutOptions): WriteCondition {
-  const out: WriteCondition = {};
-  if (o.ifNoneMatch !== undefined) {
-    if (o.ifNoneMatch !== '*') throw rangeError('ifNoneMatch', "'*'", o.ifNoneMatch);
-    out.ifNoneMatch = '*';
-  }
-  if (o.ifMatch !== undefined) {
-    if (typeof o.ifMatch !== 'string') throw typeError('ifMatch', 'an ETag string', o.ifMatch);
-    const e = o.ifMatch.length >= 2 && o.ifMatch.startsWith('"') && o.ifMatch.endsWith('"') ? o.ifMatch.slice(1, -1) : o.ifMatch;
-    if (e !== '*' && !/^[0-9a-fA-F]{32}(-[0-9]{1,5})?$/.test(e)) throw rangeError('ifMatch', 'an ETag (32 hex digits, optionally -N) or *', o.ifMatch);
-    out.ifMatch = e.toLowerCase();
-  }
-  return out;
-}
 
-/** Throws ERR_SV_PRECONDITION_FAILED when `head` (the current one) does not meet `c`. */
-function checkCondition(bucket: string, key: string, head: Head | undefined, c: WriteCondition): void {
-  const live = head !== undefined && !head.tombstone;
-  if (c.ifNoneMatch === '*' && live) {
-    throw new ShardVaultError(ErrorCode.PRECONDITION_FAILED, `${bucket}/${key} exists (ifNoneMatch '*')`);
-  }
-  if (c.ifMatch !== undefined && (!live || (c.ifMatch !== '*' && head.etag !== c.ifMatch))) {
-    throw new ShardVaultError(ErrorCode.PRECONDITION_FAILED, live ? `${bucket}/${key} has ETag ${head.etag ?? '(none)'}, not ${c.ifMatch}` : `${bucket}/${key} does not exist (ifMatch ${c.ifMatch})`);
-  }
-}
 
-function etagOf(m: Pick<Manifest, 'md5' | 'parts'>): { etag?: string } {
-  if (m.md5 === undefined) return {};
-  return { etag: m.parts !== undefined ? multipartEtag(m.md5, m.parts.length) : hex(m.md5) };
-}
 
-/** The content hash of a multipart object: BLAKE3 derive MULTIPART_CONTENT_CONTEXT of its parts' content hashes. */
-function multipartContentHash(partHashes: readonly Uint8Array[]): Uint8Array {
-  return blake3Sync(Buffer.concat(partHashes), { context: MULTIPART_CONTENT_CONTEXT });
-}
 
-/** The S3 ETag of a multipart object: hex MD5 of the parts' MD5 bytes, '-', the part count. */
-function multipartEtag(md5OfMd5s: Uint8Array, parts: number): string {
-  return `${hex(md5OfMd5s)}-${parts}`;
-}
 
-/**
- * The striped bodies of a verified manifest (its hash table verified against its root): one for a plain
- * object, one per part for a multipart object (part hash table roots computed from their slices; the content
- * hash checked against the parts' as the signer must have made it).
- */
-function bodiesOf(manifest: Manifest, hashTable: Uint8Array): Body[] {
-  const { bucket, key, k, m, blockBytes } = manifest;
-  const n = k + m;
-  const oidBytes = objectId(bucket, key);
-  const oid = hex(oidBytes);
-  if (manifest.parts === undefined) {
-    return [{ bucket, key, k, m, blockBytes, oid, oidBytes, vid: hex(manifest.versionId), versionId: manifest.versionId, placement: manifest.placement, stripeCount: manifest.stripeCount,
-      size: manifest.size, hashTable, hashTableRoot: manifest.hashTableRoot, contentHash: manifest.contentHash, offset: 0 }];
-  }
-  if (Buffer.compare(multipartContentHash(manifest.parts.map((p) => p.contentHash)), manifest.contentHash) !== 0) {
-    throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: the multipart content hash does not match its parts`);
-  }
-  const bodies: Body[] = [];
-  let offset = 0;
-  let stripe = 0;
-  for (const [i, p] of manifest.parts.entries()) {
-    const stripeCount = partStripes(p.size, k, blockBytes);
-    const table = hashTable.subarray(stripe * n * 32, (stripe + stripeCount) * n * 32);
-    bodies.push({ bucket, key, k, m, blockBytes, oid, oidBytes, vid: hex(p.partId), versionId: p.partId, placement: p.placement, stripeCount, size: p.size,
-      hashTable: table, hashTableRoot: blake3Sync(table, { context: HASH_TABLE_CONTEXT }), contentHash: p.contentHash, offset, part: i });
-    offset += p.size;
-    stripe += stripeCount;
-  }
-  return bodies;
-}
 
-/** Refuses a disk that already belongs to a pool, or that is not a mount point when it says it must be. */
-function checkDiskSpec(spec: VaultDiskSpec, path: string): void {
-  if (existsSync(join(path, 'disk.json'))) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${path} already belongs to a pool`);
-  if (spec.mountPoint === true && statDisk(path).dev === statDisk(join(path, '..')).dev) {
-    throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${path} is not a mount point (same device as its parent): is the disk mounted?`);
-  }
-}
 
 function groupBy<T>(items: T[], keyOf: (t: T) => string): T[][] {
   const groups = new Map<string, T[]>();
@@ -2973,151 +2725,17 @@ function groupBy<T>(items: T[], keyOf: (t: T) => string): T[][] {
   return [...groups.values()];
 }
 
-function required<T>(name: string, value: T | undefined): T {
-  if (value === undefined) {
-    const err = typeError(name, 'a value', value);
-    err.message = `${name} is required`;
-    throw err;
-  }
-  return value;
-}
 
-/** The disk specs of init: a non-empty array of { path, labels?, mountPoint? }, paths resolved to absolute. */
-function diskSpecs(name: string, value: unknown): VaultDiskSpec[] {
-  if (!Array.isArray(value)) throw typeError(name, 'an array of { path, labels?, mountPoint? }', value);
-  if (value.length === 0) throw rangeError(name, 'at least one disk', value);
-  return value.map((spec: unknown, i) => diskSpec(`${name}[${i}]`, spec));
-}
 
-function diskSpec(name: string, spec: unknown): VaultDiskSpec {
-  if (spec === undefined || spec === null) throw typeError(name, 'a { path, labels?, mountPoint? } disk', spec);
-  const d = optionsObject<VaultDiskSpec>(name, spec, DISK_SPEC_KEYS);
-  const path = resolve(nonEmptyString(`${name}.path`, d.path));
-  const labels = d.labels === undefined ? undefined : stringRecord(`${name}.labels`, d.labels);
-  const mountPoint = d.mountPoint === undefined ? undefined : boolean(`${name}.mountPoint`, d.mountPoint);
-  return { path, ...(labels !== undefined ? { labels } : {}), ...(mountPoint !== undefined ? { mountPoint } : {}) };
-}
 
-/** Whether `inner` is `outer` or inside it (absolute paths). */
-function within(outer: string, inner: string): boolean {
-  const rel = relative(outer, inner);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
 
-/** Refuses a meta directory that already holds (part of) a pool or is not a directory. Writes nothing. */
-async function preflightMetaDir(metaDir: string): Promise<void> {
-  const st = await stat(metaDir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw diskError('metaDir', metaDir, err, 'checking');
-  });
-  if (st === null) return writableAncestor('metaDir', metaDir);
-  if (!st.isDirectory()) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `metaDir ${metaDir} is not a directory`, { path: metaDir });
-  await access(metaDir, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
-    throw diskError('metaDir', metaDir, err, 'checking it is writable');
-  });
-  for (const f of ['pool.json', 'pool.key', 'catalog']) {
-    if (existsSync(join(metaDir, f))) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `metaDir ${metaDir} already holds a pool (${f})`, { path: metaDir });
-  }
-}
 
-/**
- * Checks one disk before anything is written: a directory (or a path that can be created), empty apart
- * from `lost+found` and not part of a pool, a mount point when `mountPoint` says so. Returns whether it exists.
- */
-async function preflightDisk(name: string, spec: VaultDiskSpec, path: string): Promise<boolean> {
-  const fail = (why: string, code: ErrorCodeValue = ErrorCode.DISK_IDENTITY) => new ShardVaultError(code, `${name} (${path}): ${why}`, { path });
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw diskError(name, path, err, 'checking');
-    if (spec.mountPoint === true) throw fail('does not exist, and must be a mount point (is the disk mounted?)');
-    await writableAncestor(name, path);
-    return false; // created at format time
-  }
-  if (!st.isDirectory()) throw fail('is not a directory', ErrorCode.OUT_OF_RANGE);
-  const entries = await readdir(path).catch((err: unknown) => {
-    throw diskError(name, path, err, 'listing');
-  });
-  await access(path, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
-    throw diskError(name, path, err, 'checking it is writable');
-  });
-  if (entries.includes('disk.json')) throw fail('already belongs to a pool (disk.json)');
-  const other = entries.filter((e) => e !== 'lost+found');
-  if (other.length > 0) throw fail(`is not empty (${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}): a pool disk must start empty`);
-  if (spec.mountPoint === true && statDisk(path).dev === statDisk(join(path, '..')).dev) {
-    throw fail('is not a mount point (same device as its parent): is the disk mounted?');
-  }
-  return true;
-}
 
-/** For a path init will create: its nearest existing ancestor must be a directory this process can write. */
-async function writableAncestor(name: string, path: string): Promise<void> {
-  let dir = path;
-  for (;;) {
-    const parent = join(dir, '..');
-    if (parent === dir) return;
-    dir = parent;
-    const st = await stat(dir).catch(() => null);
-    if (st === null) continue;
-    if (!st.isDirectory()) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${name} (${path}): ${dir} is not a directory`, { path });
-    await access(dir, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
-      throw diskError(name, path, err, `checking ${dir} is writable`);
-    });
-    return;
-  }
-}
 
-/** Undoes formatDisk on a directory that existed (and was empty) before: what formatting made goes. */
-async function unformatDisk(path: string): Promise<void> {
-  for (const f of await readdir(path).catch(() => [] as string[])) {
-    if (f === 'disk.json' || f.startsWith('disk.json.tmp-') || f === 'objects' || f === LOG_DIR) await rm(join(path, f), { recursive: true, force: true });
-  }
-}
 
-/** An error of one disk, naming it and keeping errno, syscall and path. */
-function diskError(name: string, path: string, err: unknown, during: string): ShardVaultError {
-  const e = err as NodeJS.ErrnoException & { code?: string };
-  if (err instanceof ShardVaultError && err.message.startsWith(name)) return err;
-  const errnoName = errnoNameOf(e);
-  const code = typeof e.code === 'string' && e.code.startsWith('ERR_SV_') ? (e.code as ErrorCodeValue) : ErrorCode.IO;
-  return new ShardVaultError(code, `${name} (${path}): ${errnoName !== undefined ? `${errnoName} while ${during}: ` : `${during}: `}${e.message ?? String(err)}`, {
-    cause: err, path, ...(typeof e.errno === 'number' ? { errno: e.errno } : {}), ...(e.syscall !== undefined ? { syscall: e.syscall } : {}),
-  });
-}
 
-/** The errno name of a Node or addon error (ENOSPC, EIO, ...), or undefined. */
-function errnoNameOf(e: { code?: unknown; errno?: unknown }): string | undefined {
-  if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
-  if (typeof e.errno === 'number' && e.errno !== 0) {
-    try {
-      return getSystemErrorName(-Math.abs(e.errno));
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
 
-async function readPoolJson(metaDir: string): Promise<PoolConfig> {
-  let text: string;
-  try {
-    text = await readFile(join(metaDir, 'pool.json'), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ShardVaultError(ErrorCode.NOT_FOUND, `no pool in ${metaDir} (no pool.json there)`, { path: metaDir, cause: err });
-    throw diskError('metaDir', metaDir, err, 'reading pool.json');
-  }
-  return JSON.parse(text) as PoolConfig;
-}
 
-/**
- * Where a disk is mounted is deployment, not pool state: pool.json's path for a disk id wins over the
- * catalog's, so disks can be mounted elsewhere (the identity check still has to pass).
- */
-function mergePaths(config: PoolConfig, boot: PoolConfig): PoolConfig {
-  const paths = new Map(boot.disks.map((d) => [d.id, d.path]));
-  return { ...config, disks: config.disks.map((d) => ({ ...d, path: paths.get(d.id) ?? d.path })) };
-}
 
 /** A commit the catalog could not write or sync: whether it reached the disk is unknown until the next open. */
 function isUnknownCommit(err: unknown): boolean {
