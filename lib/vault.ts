@@ -50,6 +50,7 @@ import { VaultEvents, type DiskDroppedEvent } from './events.js';
 import { decodeListToken, encodeListToken, listTokenKey } from './listing.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
 import { KeyLock } from './engine/key-lock.js';
+import { peekSmall, writeBody, type StripeWriteContext } from './engine/put.js';
 import { bodiesOf, type Body } from './engine/bodies.js';
 import { checkCondition, etagOf, manifestMetadata, multipartContentHash, multipartEtag, objectMetadata, writeCondition, type ManifestMetadata, type PutOptions, type StoredChecksum, type WriteCondition } from './engine/object-meta.js';
 import { checkDiskSpec, diskError, diskSpec, diskSpecs, errnoNameOf, mergePaths, preflightDisk, preflightMetaDir, readPoolJson, required, unformatDisk, within, type PoolConfig, type VaultDiskSpec } from './engine/pool-setup.js';
@@ -171,23 +172,6 @@ export interface CompleteUploadOptions {
 /** Upload ids: 40 hex digits (160 random bits). */
 const UPLOAD_ID_RE = /^[0-9a-f]{40}$/;
 
-/** A striped body written by #writeBody: its shard writers are open (not sealed) and its bytes hashed. */
-interface BodyWrite {
-  vid: string;
-  placement: string[];
-  writers: Array<ShardWriter | null>;
-  alive: boolean[];
-  shardFiles: Array<string | undefined>;
-  size: number;
-  stripeCount: number;
-  hashTable: Uint8Array;
-  contentHash: Uint8Array;
-  md5: Uint8Array | undefined;
-  header: (shard: number, hashTableRoot: Uint8Array) => Uint8Array;
-  drop: (i: number, during: string, err: unknown) => void;
-  abortAll: () => Promise<void>;
-  lostError: () => ShardVaultError;
-}
 
 
 
@@ -243,10 +227,6 @@ export interface ScrubProgress {
 /** A disk's condition in status() and scrub(): online, draining or removed, else why it is unusable. */
 export type DiskHealthCondition = 'online' | 'draining' | 'removed' | DiskCondition;
 
-const STRIPES_PER_BATCH = 16;
-/** ...and at most this many data bytes per batch: bounds a put's memory (two batches: one being written while
- *  the next is encoded) whatever the block size; 4+2 x 1 MiB blocks gives 4 stripes (~24 MiB with parity). */
-const BATCH_DATA_BYTES_MAX = 16 << 20;
 /** Scrub reads a shard in pieces of at most this many bytes (memory is bounded whatever the object size, I7). */
 const SCRUB_READ_BYTES_MAX = 16 << 20;
 const SCRUB_CURSOR = 'scrub.cursor';
@@ -281,6 +261,25 @@ export class Vault {
   }
 
   readonly #listTokenKey: Uint8Array;
+
+  /** The collaborators of the stripe pipeline (lib/engine/put.ts), bound to this Vault. */
+  readonly #stripeContext: StripeWriteContext = ((v: Vault): StripeWriteContext => ({
+    get config() {
+      return v.config;
+    },
+    get codec() {
+      return v.codec;
+    },
+    reprobe: () => v.#reprobe(),
+    placementDisks: () => v.#placementDisks(),
+    rule: () => v.#rule(),
+    readable: (id) => v.#readable(id),
+    countError: (id, kind) => v.#countError(id, kind),
+    failure: (id, shard, during, err) => v.#failure(id, shard, during, err),
+    quorumError: (bucket, key, failures, sealed, n) => v.#quorumError(bucket, key, failures, sealed, n),
+    diskDropped: (disk, op, err) => v.#diskDropped(disk, op, err),
+    cleanUpFailedPut: (bucket, key, vid, placement, shardFiles, refs) => v.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, refs),
+  }))(this);
 
   /** What the engine did, for logging and metrics (lib/events.ts; a throwing listener never breaks the engine). */
   readonly events = new VaultEvents();
@@ -938,7 +937,7 @@ export class Vault {
     }
     const versionId = randomBytes(16);
     const { vid, placement, writers, alive, shardFiles, size, stripeCount, hashTable, contentHash, md5: bodyMd5, header, drop, abortAll, lostError } =
-      await this.#writeBody(bucket, key, versionId, source, signal, md5, md5Checked, 'put');
+      await writeBody(this.#stripeContext, bucket, key, versionId, source, signal, md5, md5Checked, 'put');
     // From here to the commit, one writer per key in this process: the sequence is taken from the head now, so
     // concurrent puts of one key commit one after the other (last writer wins) instead of failing the CAS.
     const release = await this.#keyLock.acquire(bucket, key);
@@ -1015,159 +1014,7 @@ export class Vault {
     }
   }
 
-  /**
-   * The stripe pipeline of a striped body (a put's object, or a part of a multipart upload): placement, one
-   * shard writer per disk (created under its final name, `versionId` naming the files), batches of stripes
-   * encoded and hashed in one native call each, appended pipelined with backpressure. Resolves with the open
-   * (not yet sealed) writers and what the manifest needs; on any failure (source error, abort, bad chunk, lost
-   * quorum, `md5Checked` throwing) every shard file it created is removed before it rejects.
-   */
-  async #writeBody(bucket: string, key: string, versionId: Uint8Array, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal: AbortSignal | undefined, md5: ReturnType<typeof createHash> | undefined, md5Checked: () => Uint8Array | undefined, what: 'put' | 'putPart'): Promise<BodyWrite> {
-    const { k, m, blockBytes, poolId } = this.config;
-    const n = k + m;
-    const vid = hex(versionId);
-    const oidBytes = objectId(bucket, key);
-    const oid = hex(oidBytes);
-    await this.#reprobe();
-    const placement = place(placementKey(bucket, key, vid), this.#placementDisks(), this.#rule());
-    const stripeBytes = k * blockBytes;
-    const stripesPerBatch = Math.max(1, Math.min(STRIPES_PER_BATCH, Math.floor(BATCH_DATA_BYTES_MAX / stripeBytes)));
-    const header = (shard: number, hashTableRoot: Uint8Array) =>
-      encodeHeader({ shard, k, m, blockBytes, poolId: Buffer.from(poolId, 'hex'), objectId: oidBytes, versionId, hashTableRoot });
 
-    // Open one writer per shard; a disk that fails any step drops out (I9: never retried on the same file).
-    const alive = new Array<boolean>(n).fill(true);
-    // Why each disk dropped out (the first failure per shard), and the shard files this put created: on any
-    // failure before the commit, they are removed before the put rejects (#cleanUpFailedPut).
-    const failures = new Map<number, DiskFailure>();
-    const drop = (i: number, during: string, err: unknown) => {
-      alive[i] = false;
-      if (!during.includes('manifest copy')) this.#countError(placement[i], 'write'); // #writeCopy counted those
-      if (!failures.has(i)) failures.set(i, this.#failure(placement[i], i, during, err));
-    };
-    const shardFiles = new Array<string | undefined>(n).fill(undefined);
-    const quorumLost = () => alive.filter(Boolean).length < this.config.writeQuorum;
-    const lostError = () => this.#quorumError(bucket, key, [...failures.values()], alive.filter(Boolean).length, n);
-    const writers = await Promise.all(
-      placement.map(async (id, i) => {
-        const d = this.#readable(id)!;
-        let w: ShardWriter | undefined;
-        try {
-          const dir = objectDir(d.path, oid);
-          w = await openShardWriter(dir, shardFileName(oid, vid, i), { expectDev: d.dev, direct: true }); // see #writeCopy
-          shardFiles[i] = join(dir, shardFileName(oid, vid, i));
-          await w.append(header(i, new Uint8Array(32))); // rewritten with the hash-table root before sealing
-          return w;
-        } catch (err) {
-          await w?.abort().catch(() => undefined);
-          drop(i, w === undefined ? 'creating shard' : 'writing shard', err);
-          this.#diskDropped(id, 'open', err);
-          return null;
-        }
-      }),
-    );
-    const abortAll = async () => {
-      await Promise.all(writers.map((w) => w?.abort().catch(() => undefined)));
-    };
-    const content = createBlake3();
-    const fingerprintChunks: Uint8Array[] = [];
-    let size = 0;
-    let stripeCount = 0;
-    let batch: Uint8Array[][] = [];
-    // The object bytes of each stripe of the batch (the last stripe without its zero padding): hashed into the
-    // content hash on the thread pool, beside the encode+hash job, never on the main thread.
-    let batchContent: Uint8Array[] = [];
-    // Stripe buffers (k data blocks in one buffer + m parity blocks) of flushed batches, reused: a 4 GiB put
-    // would otherwise allocate (and page-fault, and garbage-collect) 6 GiB of fresh buffers.
-    const spare: Array<{ stripe: Uint8Array; parity: Uint8Array[] }> = [];
-    const takeStripe = () => spare.pop() ?? { stripe: new Uint8Array(stripeBytes), parity: Array.from({ length: m }, () => new Uint8Array(blockBytes)) };
-    let current = takeStripe();
-    let stripe = current.stripe;
-    let filled = 0;
-    const inBatch: Array<typeof current> = [];
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const stripes = batch;
-      const contentChunks = batchContent;
-      const buffers = inBatch.splice(0);
-      batch = [];
-      batchContent = [];
-      const [fingerprints] = await Promise.all([this.codec.encodeAndHash(stripes), content.updateAsync(contentChunks)]);
-      for (const fp of fingerprints) for (const h of fp) fingerprintChunks.push(h.slice());
-      // Pipelined: this batch's writes start once the previous batch's have returned (appends to a shard file
-      // stay in order) and run while the next batch is read and encoded. At most two batches are in memory.
-      await writing;
-      // Too few disks left to reach the write quorum: stop now instead of streaming the rest of the object.
-      if (quorumLost()) throw lostError();
-      writing = Promise.all(
-        writers.map(async (w, i) => {
-          if (w === null || !alive[i]) return;
-          try {
-            for (const st of stripes) await w.append(st[i]);
-          } catch (err) {
-            drop(i, 'writing shard', err);
-            this.#diskDropped(placement[i], 'append', err);
-          }
-        }),
-      ).then(() => {
-        spare.push(...buffers); // every append has returned: the kernel holds its own copy of the bytes
-      });
-    };
-    let writing: Promise<void> = Promise.resolve(); // never rejects: a failed append drops its disk (alive)
-    let bodyMd5: Uint8Array | undefined;
-    const closeStripe = async () => {
-      // A Readable's chunks arrive as microtasks: without this, a whole batch (64 MiB of copying and content
-      // hashing) would run without letting timers or I/O callbacks in. Yield once per stripe (~2 ms of work).
-      await yieldToLoop();
-      if (filled < stripeBytes) stripe.fill(0, filled); // zero padding (a reused buffer holds old bytes)
-      const blocks = Array.from({ length: n }, (_, i) =>
-        i < k ? stripe.subarray(i * blockBytes, (i + 1) * blockBytes) : current.parity[i - k],
-      );
-      batch.push(blocks);
-      if (filled > 0) batchContent.push(stripe.subarray(0, filled));
-      inBatch.push(current);
-      stripeCount++;
-      current = takeStripe();
-      stripe = current.stripe;
-      filled = 0;
-      if (batch.length >= stripesPerBatch) await flush();
-    };
-    try {
-      if (quorumLost()) throw lostError();
-      for await (const chunkIn of source as AsyncIterable<Uint8Array>) {
-        throwIfAborted(signal, what);
-        if (!(chunkIn instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', chunkIn);
-        md5?.update(chunkIn);
-        size += chunkIn.length;
-        let at = 0;
-        while (at < chunkIn.length) {
-          const take = Math.min(stripeBytes - filled, chunkIn.length - at);
-          stripe.set(chunkIn.subarray(at, at + take), filled);
-          filled += take;
-          at += take;
-          if (filled === stripeBytes) await closeStripe();
-        }
-      }
-      if (filled > 0 || stripeCount === 0) await closeStripe(); // the last stripe is zero-padded
-      await flush();
-      await writing;
-      throwIfAborted(signal, what);
-      if (quorumLost()) throw lostError();
-      bodyMd5 = md5Checked(); // a mismatch aborts every shard file: nothing was committed or appended
-    } catch (err) {
-      // Source error, abort, bad chunk or lost quorum: every shard file this put created goes before it rejects.
-      await writing;
-      await abortAll();
-      const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, []);
-      if (note !== '' && err instanceof Error) err.message += note;
-      throw err;
-    }
-    const hashTable = new Uint8Array(fingerprintChunks.length * 32);
-    fingerprintChunks.forEach((h, i) => hashTable.set(h, i * 32));
-    return {
-      vid, placement, writers, alive, shardFiles, size, stripeCount, hashTable, contentHash: content.digest(), md5: bodyMd5, header, drop, abortAll, lostError,
-    };
-  }
 
   // ---------------------------------------------------------------- multipart uploads
 
@@ -1231,7 +1078,7 @@ export class Vault {
       throw typeError('body', 'a Uint8Array, a Readable or an iterable of Uint8Array', body);
     }
     if (!(body instanceof Uint8Array)) source = abortableIterable(source, signal, 'putPart');
-    const w = await this.#writeBody(bucket, key, randomBytes(16), source, signal, md5, md5Checked, 'putPart');
+    const w = await writeBody(this.#stripeContext, bucket, key, randomBytes(16), source, signal, md5, md5Checked, 'putPart');
     // Seal every shard file; a part has no manifest copies (its hash table goes into the catalog, the copies of
     // the object's manifest are written by completeUpload).
     const root = blake3Sync(w.hashTable, { context: HASH_TABLE_CONTEXT });
@@ -2668,37 +2515,6 @@ export class Vault {
 
 const utf8 = new TextEncoder();
 
-/**
- * Reads a byte stream until it ends or passes `max` bytes: `whole` when it ended within `max`, else `rest`,
- * which yields what was read and then the remainder of the same iterator (nothing is read twice).
- */
-async function peekSmall(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, max: number): Promise<{ whole?: Uint8Array; rest: AsyncIterable<Uint8Array> }> {
-  const it = Symbol.asyncIterator in source ? (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]();
-  const head: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const r = await it.next();
-    if (r.done === true) return { whole: Buffer.concat(head), rest: (async function* () {})() };
-    if (!(r.value instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', r.value);
-    head.push(r.value);
-    total += r.value.length;
-    if (total > max) break;
-  }
-  return {
-    rest: (async function* () {
-      try {
-        yield* head;
-        for (;;) {
-          const r = await it.next();
-          if (r.done === true) return;
-          yield r.value;
-        }
-      } finally {
-        await it.return?.(); // a put that stops early releases the source (a Readable is destroyed)
-      }
-    })(),
-  };
-}
 
 
 
