@@ -36,7 +36,7 @@ import { Catalog, type AuditRecord, type CommitRequest, type Head, type RepairIt
 import { ReedSolomon } from './codec.js';
 import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskCondition, type DiskConfig } from './disk.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure } from './errors.js';
-import { blake3Sync, createBlake3 } from './hash.js';
+import { blake3Sync } from './hash.js';
 import { CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import { hex, keyId, objectId } from './format/ids.js';
 import { HASH_TABLE_CONTEXT, blockHash, copyBytes, manifestHashOf, openCopy } from './format/manifest-copy.js';
@@ -51,6 +51,7 @@ import { decodeListToken, encodeListToken, listTokenKey } from './listing.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
 import { KeyLock } from './engine/key-lock.js';
 import { peekSmall, writeBody, type StripeWriteContext } from './engine/put.js';
+import { StripeReader, readBodies, type StripeReadContext } from './engine/get.js';
 import { bodiesOf, type Body } from './engine/bodies.js';
 import { checkCondition, etagOf, manifestMetadata, multipartContentHash, multipartEtag, objectMetadata, writeCondition, type ManifestMetadata, type PutOptions, type StoredChecksum, type WriteCondition } from './engine/object-meta.js';
 import { checkDiskSpec, diskError, diskSpec, diskSpecs, errnoNameOf, mergePaths, preflightDisk, preflightMetaDir, readPoolJson, required, unformatDisk, within, type PoolConfig, type VaultDiskSpec } from './engine/pool-setup.js';
@@ -261,6 +262,15 @@ export class Vault {
   }
 
   readonly #listTokenKey: Uint8Array;
+
+  /** The verified stripe reader (lib/engine/get.ts) of get and repair, bound to this Vault. */
+  readonly #reader = new StripeReader(((v: Vault): StripeReadContext => ({
+    get codec() {
+      return v.codec;
+    },
+    shardPath: (diskId, oid, vid, shard) => v.#shardPath(diskId, oid, vid, shard),
+    countError: (id, kind) => v.#countError(id, kind),
+  }))(this));
 
   /** The collaborators of the stripe pipeline (lib/engine/put.ts), bound to this Vault. */
   readonly #stripeContext: StripeWriteContext = ((v: Vault): StripeWriteContext => ({
@@ -1476,56 +1486,6 @@ export class Vault {
     this.events.emit('get', { bucket, key, bytes, durationMs: performance.now() - started });
   }
 
-  /** Reads block `stripe` of shard `shard`, verified; an unreadable or mismatching block is an erasure. */
-  async #readBlock(placement: string[], oid: string, vid: string, shard: number, stripe: number, blockBytes: number, expected: Uint8Array): Promise<{ data: Uint8Array; ok: boolean }> {
-    const file = this.#shardPath(placement[shard], oid, vid, shard);
-    if (file === undefined) return { data: new Uint8Array(blockBytes), ok: false };
-    try {
-      const r = await readRange(file, HEADER_BYTES + stripe * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
-      return { data: r.data, ok: r.ok![0] }; // r.data is the buffer the pool thread read into: no copy
-    } catch {
-      this.#countError(placement[shard], 'read');
-      return { data: new Uint8Array(blockBytes), ok: false };
-    }
-  }
-
-  /**
-   * Reads stripe `s`: the data blocks in `need` first (default all k; a range read asks only for the blocks it
-   * covers); when any is bad, every other block too, then reconstructs the missing needed blocks (or every
-   * missing block with `allBlocks`) and verifies the rebuilt blocks (decode-then-verify, I3). Returns the k + m
-   * blocks (complete where asked for) and which shards were found bad.
-   */
-  async #readStripe(body: Body, s: number, allBlocks: boolean, need?: readonly number[]): Promise<{ blocks: Uint8Array[]; bad: number[] }> {
-    const { k, m, blockBytes, placement, bucket, key, oid, vid, hashTable } = body;
-    const n = k + m;
-    const blocks: Uint8Array[] = new Array(n);
-    const present: boolean[] = new Array(n).fill(false);
-    const read = async (i: number) => {
-      const r = await this.#readBlock(placement, oid, vid, i, s, blockBytes, blockHash(hashTable, n, s, i));
-      blocks[i] = r.data;
-      present[i] = r.ok;
-    };
-    const wanted = allBlocks ? Array.from({ length: n }, (_, i) => i) : need ?? Array.from({ length: k }, (_, i) => i);
-    await Promise.all(wanted.map(read));
-    if (!allBlocks && wanted.every((i) => present[i])) return { blocks, bad: [] };
-    await Promise.all(Array.from({ length: n }, (_, i) => i).filter((i) => !wanted.includes(i)).map(read));
-    const bad = present.flatMap((p, i) => (p ? [] : [i]));
-    const good = n - bad.length;
-    if (good < k) {
-      throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} of ${bucket}/${key}: only ${good} of ${n} blocks verify, ${k} needed`);
-    }
-    const targets = wanted.filter((i) => !present[i]);
-    if (targets.length > 0) {
-      await this.codec.reconstruct(blocks, { present, targets });
-      for (const t of targets) {
-        if (Buffer.compare(blake3Sync(blocks[t]), blockHash(hashTable, n, s, t)) !== 0) {
-          throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} block ${t} of ${bucket}/${key} does not verify after reconstruction`);
-        }
-      }
-    }
-    return { blocks, bad };
-  }
-
   async *#stripes(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
     checkSignal(options.signal);
     throwIfAborted(options.signal, 'get');
@@ -1533,8 +1493,7 @@ export class Vault {
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
     const { manifest, hashTable, badCopies } = await this.#loadManifest(bucket, key, head);
-    const { k, blockBytes, placement, size } = manifest;
-    const stripeBytes = k * blockBytes;
+    const { placement, size } = manifest;
     const start = options.range === undefined ? 0 : integer('range.start', options.range.start, 0, size);
     const end = options.range?.end === undefined ? size : integer('range.end', options.range.end, start, size);
     // Bad shards (of the object, or of one of its parts) and bad manifest copies met on the way.
@@ -1557,42 +1516,7 @@ export class Vault {
       if (end > start) yield manifest.inline.slice(start, end);
       return;
     }
-    const bodies = bodiesOf(manifest, hashTable);
-    const overlaps = (b: Body) => Math.min(end, b.offset + b.size) > Math.max(start, b.offset);
-    let lastBody = -1;
-    bodies.forEach((b, i) => {
-      if (overlaps(b)) lastBody = i;
-    });
-    for (const [bi, body] of bodies.entries()) {
-      if (!overlaps(body)) continue;
-      // This body's part of the range, in body coordinates; its content hash is checked when it is read whole.
-      const bStart = Math.max(start, body.offset) - body.offset;
-      const bEnd = Math.min(end, body.offset + body.size) - body.offset;
-      const content = bStart === 0 && bEnd === body.size ? createBlake3() : null;
-      const firstStripe = Math.floor(bStart / stripeBytes);
-      const lastStripe = Math.floor((bEnd - 1) / stripeBytes);
-      for (let s = firstStripe; s <= lastStripe; s++) {
-        throwIfAborted(options.signal, 'get');
-        const from = Math.max(bStart - s * stripeBytes, 0);
-        const to = Math.min(bEnd - s * stripeBytes, stripeBytes);
-        const need = Array.from({ length: k }, (_, i) => i).filter((i) => i * blockBytes < to && (i + 1) * blockBytes > from);
-        const { blocks, bad: badHere } = await this.#readStripe(body, s, false, need);
-        for (const b of badHere) addBad(b, body.part);
-        // The range's part of each data block, as views (no copy): one piece per block.
-        const pieces: Uint8Array[] = [];
-        for (let i = 0; i < k; i++) {
-          const lo = Math.max(from, i * blockBytes);
-          const hi = Math.min(to, (i + 1) * blockBytes);
-          if (hi > lo) pieces.push(blocks[i].subarray(lo - i * blockBytes, hi - i * blockBytes));
-        }
-        if (content !== null) await content.updateAsync(pieces); // on the pool: the main thread stays free
-        if (content !== null && s === lastStripe && Buffer.compare(content.digest(), body.contentHash) !== 0) {
-          throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}${body.part !== undefined ? ` part ${body.part + 1}` : ''}: content hash mismatch`);
-        }
-        if (bi === lastBody && s === lastStripe) await report();
-        for (const piece of pieces) yield piece;
-      }
-    }
+    yield* readBodies(this.#reader, bodiesOf(manifest, hashTable), { bucket, key, start, end, signal: options.signal }, addBad, report);
   }
 
   /**
@@ -1994,7 +1918,7 @@ export class Vault {
         }
         for (let s = 0; s < stripeCount; s++) {
           // Shards being moved off a readable disk are read like any other; all k + m blocks come back verified.
-          const { blocks } = await this.#readStripe(body, s, true);
+          const { blocks } = await this.#reader.readStripe(body, s, true);
           await Promise.all(targets.map((t, j) => writers[j].append(blocks[t])));
           if (s % 4 === 3) await yieldToLoop();
         }
@@ -2109,7 +2033,7 @@ export class Vault {
           await w.append(encodeHeader({ shard: t, k, m, blockBytes, poolId: Buffer.from(this.config.poolId, 'hex'), objectId: body.oidBytes, versionId: body.versionId, hashTableRoot: body.hashTableRoot }));
         }
         for (let s = 0; s < body.stripeCount; s++) {
-          const { blocks } = await this.#readStripe(body, s, true);
+          const { blocks } = await this.#reader.readStripe(body, s, true);
           await Promise.all(targets.map((t, j) => writers[j].append(blocks[t])));
           if (s % 4 === 3) await yieldToLoop();
         }
