@@ -48,7 +48,7 @@ export interface Checksum {
 }
 
 /** The native CRC kernels (native/crc/crc.h). */
-export const CRC_KERNELS = ['table', 'pclmul', 'sse42', 'vpclmul256', 'vpclmul512', 'armv8'] as const;
+export const CRC_KERNELS = ['table', 'pclmul', 'sse42', 'vpclmul256', 'vpclmul512', 'armcrc', 'pmull'] as const;
 export type CrcKernel = (typeof CRC_KERNELS)[number];
 
 export interface CrcOptions {

@@ -78,12 +78,12 @@ describe.skipIf(info.crc === null)(`forced CRC kernels${info.crc === null ? ` (s
 
   it('an unknown name is reported with the variable, the value and the choices, and the CRCs throw', () => {
     const out = child({ SHARDVAULT_CRC_KERNEL: 'crc9' });
-    expect(out.kernels.error).toBe('SHARDVAULT_CRC_KERNEL "crc9" is not a CRC kernel (table|pclmul|sse42|vpclmul256|vpclmul512|armv8)');
+    expect(out.kernels.error).toBe('SHARDVAULT_CRC_KERNEL "crc9" is not a CRC kernel (table|pclmul|sse42|vpclmul256|vpclmul512|armcrc|pmull)');
     expect(out.thrown).toMatch(/^Error ERR_SV_KERNEL_UNAVAILABLE SHARDVAULT_CRC_KERNEL "crc9"/);
   });
 
   it('a kernel of another architecture is reported as missing here, not as unknown', () => {
-    const other = process.arch === 'arm64' ? 'vpclmul512' : 'armv8';
+    const other = process.arch === 'arm64' ? 'vpclmul512' : 'pmull';
     const out = child({ SHARDVAULT_CRC_KERNEL: other });
     expect(out.kernels.error).toBe(`SHARDVAULT_CRC_KERNEL "${other}": this CPU or build has no CRC kernel ${other}`);
     expect(out.thrown).toMatch(/ERR_SV_KERNEL_UNAVAILABLE/);

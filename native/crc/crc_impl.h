@@ -66,7 +66,8 @@ KernelFns Vpclmul256Kernel();
 KernelFns Vpclmul512Kernel();
 #endif
 #if defined(__aarch64__)
-KernelFns Armv8Kernel();
+KernelFns ArmCrcKernel();
+KernelFns PmullKernel();
 #endif
 
 }  // namespace sv::crc
