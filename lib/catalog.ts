@@ -57,6 +57,12 @@ export interface AuditRecord {
   key?: string;
   versionId?: string;
   detail?: string;
+  /** Evidence records appended through Vault.appendAudit (the daemon's: auth failures, key changes): what the
+   *  action was aimed at, its outcome, the request id and the source address. Engine records have none. */
+  target?: string;
+  result?: string;
+  requestId?: string;
+  source?: string;
   hash: string; // hex: BLAKE3(derive "shardvault/audit/v1", canonical record without `hash`)
 }
 
@@ -98,8 +104,13 @@ function name(kind: string, value: unknown, max: number): string {
 }
 
 function auditHash(r: Omit<AuditRecord, 'hash'>): string {
-  // Canonical: fixed key order, JSON of primitives only.
-  const canonical = JSON.stringify([r.index, r.prevHash, r.timeMs, r.action, r.principal, r.bucket ?? null, r.key ?? null, r.versionId ?? null, r.detail ?? null]);
+  // Canonical: fixed key order, JSON of primitives only. Evidence fields (target, result, requestId, source)
+  // extend the array only when one is present, so every record written before they existed hashes as it did.
+  const fields: unknown[] = [r.index, r.prevHash, r.timeMs, r.action, r.principal, r.bucket ?? null, r.key ?? null, r.versionId ?? null, r.detail ?? null];
+  if (r.target !== undefined || r.result !== undefined || r.requestId !== undefined || r.source !== undefined) {
+    fields.push(r.target ?? null, r.result ?? null, r.requestId ?? null, r.source ?? null);
+  }
+  const canonical = JSON.stringify(fields);
   return Buffer.from(blake3Sync(new TextEncoder().encode(canonical), { context: AUDIT_CONTEXT })).toString('hex');
 }
 
@@ -496,6 +507,22 @@ export class Catalog {
       else this.#db.put(k, value);
       if (audit !== undefined) this.#appendAudit(audit);
     });
+  }
+
+  /**
+   * Appends one evidence record (Vault.appendAudit: fields already validated and bounded there) to the audit
+   * chain in its own flushed transaction.
+   */
+  async appendAudit(r: { action: string; principal: string; timeMs: number; target?: string; result: string; requestId?: string; source?: string; detail?: string }): Promise<AuditRecord> {
+    let record: AuditRecord | undefined;
+    await this.#write('appendAudit', () => {
+      record = this.#appendAudit({
+        action: r.action, principal: r.principal, timeMs: r.timeMs, result: r.result,
+        ...(r.target !== undefined ? { target: r.target } : {}), ...(r.requestId !== undefined ? { requestId: r.requestId } : {}),
+        ...(r.source !== undefined ? { source: r.source } : {}), ...(r.detail !== undefined ? { detail: r.detail } : {}),
+      });
+    });
+    return record!;
   }
 
   /** Whether a version id was ever committed (files of uncommitted versions are leftovers of a crash). */

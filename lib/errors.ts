@@ -75,6 +75,19 @@ export const ErrorCode = {
   CATALOG_FAILED: 'ERR_SV_CATALOG_FAILED',
   /** A disk ran out of space (ENOSPC / EDQUOT) while writing. */
   NO_SPACE: 'ERR_SV_NO_SPACE',
+  /** A conditional write's condition does not hold (ifNoneMatch '*' and a live object exists, or ifMatch names
+   *  another ETag or there is no live object); decided at commit under the key's lock, so nothing was written. */
+  PRECONDITION_FAILED: 'ERR_SV_PRECONDITION_FAILED',
+  /** No multipart upload with this id for this bucket and key (never created, completed, aborted or expired). */
+  NO_SUCH_UPLOAD: 'ERR_SV_NO_SUCH_UPLOAD',
+  /** A Complete names a part that was not uploaded, or whose ETag is not the uploaded part's. */
+  INVALID_PART: 'ERR_SV_INVALID_PART',
+  /** A Complete's part list is not in strictly ascending part-number order. */
+  INVALID_PART_ORDER: 'ERR_SV_INVALID_PART_ORDER',
+  /** A part other than the last of a Complete is smaller than the minimum part size (5 MiB unless configured). */
+  ENTITY_TOO_SMALL: 'ERR_SV_ENTITY_TOO_SMALL',
+  /** A request's authentication failed or was refused (lib/auth AuthError: `s3Code`, `status` and `reason` say how). */
+  AUTH: 'ERR_SV_AUTH',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -60,8 +60,11 @@ let buildFix: string | null = null;
     return;
   }
   const require = createRequire(import.meta.url);
-  const candidates: string[] = [];
-  try {
+  // SHARDVAULT_ADDON=<file>: load exactly this build and nothing else (the sanitizer tier's ASan/UBSan build,
+  // scripts/sanitize.mjs). If it does not load, that is the reason: falling back would test the wrong binary.
+  const forced = process.env.SHARDVAULT_ADDON;
+  const candidates: string[] = forced ? [forced] : [];
+  if (!forced) try {
     const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
     candidates.push(nodeGypBuild.resolve(packageRoot));
   } catch {
@@ -69,7 +72,7 @@ let buildFix: string | null = null;
   }
   // A local build that does not load (wrong Node, moved system libraries) must not hide a good prebuild.
   const prebuildDir = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
-  if (existsSync(prebuildDir)) {
+  if (!forced && existsSync(prebuildDir)) {
     for (const name of readdirSync(prebuildDir).filter((n) => n.endsWith('.node')).sort()) {
       const file = join(prebuildDir, name);
       if (!candidates.includes(file)) candidates.push(file);

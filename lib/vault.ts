@@ -40,7 +40,7 @@ import { blake3Sync, createBlake3 } from './hash.js';
 import { CopyLog, LOG_DIR, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import { hex, keyId, objectId } from './format/ids.js';
 import { HASH_TABLE_CONTEXT, blockHash, copyBytes, manifestHashOf, openCopy } from './format/manifest-copy.js';
-import { MANIFEST_LIMITS, METADATA_NAME_RE, signManifest, verifyManifest, type Manifest } from './format/manifest.js';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, HEADER_VALUE_RE, MANIFEST_LIMITS, METADATA_NAME_RE, SYSTEM_HEADER_NAMES, signManifest, verifyManifest, type ChecksumAlgorithm, type Manifest, type SystemHeaders } from './format/manifest.js';
 import { FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader } from './format/shard-header.js';
 import { fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
 import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
@@ -123,8 +123,30 @@ export interface GcResult {
   repairQueued: number;
 }
 
+export type { SystemHeaders } from './format/manifest.js';
+
+/** A checksum of the object bytes that the caller (the daemon) computed and verified; stored and returned. */
+export interface StoredChecksum {
+  algorithm: ChecksumAlgorithm;
+  /** Base64 of the big-endian digest, as S3 sends it (x-amz-checksum-*). */
+  value: string;
+}
+
 export interface PutOptions {
   principal?: string;
+  /** '*': only create (S3 If-None-Match: *). ERR_SV_PRECONDITION_FAILED when a live (non-deleted) object
+   *  exists; checked before the body is read and decided again at commit under the key's lock (compare-and-set:
+   *  of two racing creates exactly one wins). A failed condition leaves nothing behind. */
+  ifNoneMatch?: '*';
+  /** Only replace the live object whose ETag is this (S3 If-Match; with or without surrounding quotes; '*'
+   *  matches any live object). ERR_SV_PRECONDITION_FAILED otherwise, or when there is no live object; decided
+   *  like ifNoneMatch. An object stored without an MD5 has no ETag and matches only '*'. */
+  ifMatch?: string;
+  /** S3 system headers, stored in the manifest (v3) and returned by head(): each 1..1024 printable ASCII bytes. */
+  headers?: SystemHeaders;
+  /** A checksum of the body the caller computed and verified (the engine does not recompute it); stored in the
+   *  manifest (v3) and returned by head(). */
+  checksum?: StoredChecksum;
   signal?: AbortSignal;
   /** Stored in the manifest (v2) and returned by head(): printable ASCII, at most 255 bytes. */
   contentType?: string;
@@ -148,9 +170,35 @@ export interface ObjectHead {
   contentType?: string;
   metadata: Record<string, string>;
   etag?: string;
+  /** S3 system headers stored with the object ({} when none). */
+  headers: SystemHeaders;
+  checksum?: StoredChecksum;
+  /** A multipart object: each part's size, in order. */
+  parts?: number[];
 }
 
-type ManifestMetadata = Pick<Manifest, 'contentType' | 'metadata' | 'md5'>;
+/** A write condition (PutOptions.ifNoneMatch / ifMatch), validated. */
+interface WriteCondition {
+  ifNoneMatch?: '*';
+  /** Lowercase, without quotes; '*' for any live object. */
+  ifMatch?: string;
+}
+
+/** Fields of one evidence record (Vault.appendAudit). */
+export interface AuditInput {
+  principal: string;
+  action: string;
+  target?: string;
+  result: string;
+  requestId?: string;
+  source?: string;
+  detail?: string;
+}
+
+/** Bounds of appendAudit's fields (UTF-8 bytes). */
+export const AUDIT_FIELD_LIMITS = { principal: 128, action: 64, target: 1100, result: 64, requestId: 128, source: 256, detail: 1024 } as const;
+
+type ManifestMetadata = Pick<Manifest, 'contentType' | 'metadata' | 'md5' | 'headers' | 'checksum'>;
 
 export interface ListOptions {
   /** Only keys starting with this (default ''). */
@@ -811,10 +859,11 @@ export class Vault {
     options: PutOptions | string,
     stats: { bytes: number },
   ): Promise<Receipt> {
-    const o = typeof options === 'string' ? { principal: options } : optionsObject<PutOptions>('options', options, ['principal', 'signal', 'contentType', 'metadata', 'md5', 'computeMd5']);
+    const o = typeof options === 'string' ? { principal: options } : optionsObject<PutOptions>('options', options, ['principal', 'signal', 'contentType', 'metadata', 'md5', 'computeMd5', 'ifNoneMatch', 'ifMatch', 'headers', 'checksum']);
     const { principal = 'local', signal } = o;
     checkSignal(signal);
     const meta = objectMetadata(o);
+    const condition = writeCondition(o);
     // MD5 costs 250-420 MiB/s of main-thread CPU here (docs/api.md): only when asked for or declared.
     const md5 = meta.computeMd5 || meta.md5Expected !== undefined ? createHash('md5') : undefined;
     const md5Checked = (): Uint8Array | undefined => {
@@ -829,6 +878,8 @@ export class Vault {
     this.#checkObjectName(bucket, key, principal);
     // Before any byte is written: a put into a missing bucket would otherwise stream the whole object first.
     if (!this.catalog.hasBucket(bucket)) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
+    // The cheap early answer to a conditional put (decided again under the key's lock at commit).
+    checkCondition(bucket, key, this.catalog.getHead(bucket, key), condition);
     let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
       data instanceof Uint8Array ? [data] : (data as AsyncIterable<Uint8Array> | Iterable<Uint8Array>);
     if (source === null || typeof source !== 'object' || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
@@ -849,7 +900,7 @@ export class Vault {
       throwIfAborted(signal, 'put');
       md5?.update(data);
       stats.bytes = data.length;
-      return (await this.#putManifestOnly(bucket, key, data, false, principal, manifestMetadata(meta, md5Checked())))!;
+      return (await this.#putManifestOnly(bucket, key, data, false, principal, manifestMetadata(meta, md5Checked()), condition))!;
     }
     const versionId = randomBytes(16);
     const vid = hex(versionId);
@@ -996,6 +1047,13 @@ export class Vault {
     const release = await this.#lockKey(bucket, key);
     try {
       const head = this.catalog.getHead(bucket, key);
+      try {
+        checkCondition(bucket, key, head, condition); // the compare-and-set: decided under the lock, before any seal
+      } catch (err) {
+        await abortAll();
+        await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, []);
+        throw err;
+      }
       const sequence = (head?.sequence ?? 0n) + 1n;
       const manifest: Manifest = {
         bucket, key, versionId, sequence, size, contentHash: content.digest(), tombstone: false, k, m,
@@ -1093,7 +1151,42 @@ export class Vault {
     return {
       size: manifest.size, versionId: head.versionId, sequence: head.sequence, timeMs: manifest.timeMs, contentHash: hex(manifest.contentHash),
       ...(manifest.contentType !== undefined ? { contentType: manifest.contentType } : {}), metadata: { ...(manifest.metadata ?? {}) }, ...etagOf(manifest),
+      headers: { ...(manifest.headers ?? {}) },
+      ...(manifest.checksum !== undefined ? { checksum: { algorithm: manifest.checksum.algorithm, value: Buffer.from(manifest.checksum.digest).toString('base64') } } : {}),
     };
+  }
+
+  /**
+   * Appends one evidence record to the signed audit chain (the daemon's: authentication and authorization
+   * failures, key and policy changes), in its own flushed catalog commit. Every field is bounded
+   * (AUDIT_FIELD_LIMITS, UTF-8 bytes) and free of control characters; `principal`, `action` (letters, digits,
+   * `. _ : -`) and `result` are required. The record carries `result`, which engine records never do, so
+   * evidence records cannot pass for the engine's own. Refused on a read-only Vault.
+   */
+  async appendAudit(record: AuditInput): Promise<void> {
+    this.#writable('appendAudit');
+    const r = optionsObject<AuditInput>('record', record, ['principal', 'action', 'target', 'result', 'requestId', 'source', 'detail']);
+    const field = (name: keyof AuditInput, required: boolean): string | undefined => {
+      const v = r[name];
+      if (v === undefined && !required) return undefined;
+      if (typeof v !== 'string') throw typeError(name, 'a string', v);
+      const max = AUDIT_FIELD_LIMITS[name];
+      const bytes = utf8.encode(v).length;
+      if ((required && bytes === 0) || bytes > max || /[\x00-\x1f\x7f]/.test(v) || !isWellFormed(v)) {
+        throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `audit ${name} must be ${required ? 1 : 0}..${max} UTF-8 bytes without control characters`);
+      }
+      return v;
+    };
+    const action = field('action', true)!;
+    if (!/^[A-Za-z0-9._:-]+$/.test(action)) throw rangeError('action', 'letters, digits and . _ : -', action);
+    const target = field('target', false);
+    const requestId = field('requestId', false);
+    const source = field('source', false);
+    const detail = field('detail', false);
+    await this.catalog.appendAudit({
+      principal: field('principal', true)!, action, result: field('result', true)!, timeMs: Date.now(),
+      ...(target !== undefined ? { target } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(source !== undefined ? { source } : {}), ...(detail !== undefined ? { detail } : {}),
+    });
   }
 
   /**
@@ -1112,11 +1205,12 @@ export class Vault {
    * Writes a version that lives entirely in its manifest copies (a tombstone, or a small object inline,
    * DESIGN.md 2): one signed copy per disk of the placement, sealed durably, then the flushed commit.
    */
-  async #putManifestOnly(bucket: string, key: string, inline: Uint8Array, tombstone: boolean, principal: string, meta: ManifestMetadata = {}): Promise<Receipt | undefined> {
+  async #putManifestOnly(bucket: string, key: string, inline: Uint8Array, tombstone: boolean, principal: string, meta: ManifestMetadata = {}, condition: WriteCondition = {}): Promise<Receipt | undefined> {
     await this.#reprobe();
     const release = await this.#lockKey(bucket, key);
     try {
       const head = this.catalog.getHead(bucket, key);
+      checkCondition(bucket, key, head, condition); // under the lock, before anything is written
       if (tombstone && (head === undefined || head.tombstone)) return undefined; // nothing to delete
       return await this.#putManifestOnlyLocked(bucket, key, head, inline, tombstone, principal, meta);
     } finally {
@@ -2165,6 +2259,8 @@ function listString(what: string, v: unknown, minBytes: number): string {
 }
 
 interface ObjectMetadataInput {
+  headers?: SystemHeaders;
+  checksum?: { algorithm: ChecksumAlgorithm; digest: Uint8Array };
   contentType?: string;
   metadata?: Record<string, string>;
   md5Expected?: Buffer;
@@ -2209,16 +2305,80 @@ function objectMetadata(o: PutOptions): ObjectMetadataInput {
     out.md5Expected = b;
   }
   if (o.computeMd5 !== undefined && typeof o.computeMd5 !== 'boolean') throw typeError('computeMd5', 'a boolean', o.computeMd5);
+  const headers = systemHeaders(o.headers);
+  if (headers !== undefined) out.headers = headers;
+  if (o.checksum !== undefined) out.checksum = storedChecksum(o.checksum);
   out.computeMd5 = o.computeMd5 === true || out.md5Expected !== undefined;
   return out;
 }
 
 function manifestMetadata(m: ObjectMetadataInput, md5: Uint8Array | undefined): ManifestMetadata {
   return {
+    ...(m.headers !== undefined ? { headers: m.headers } : {}),
+    ...(m.checksum !== undefined ? { checksum: m.checksum } : {}),
     ...(m.contentType !== undefined ? { contentType: m.contentType } : {}),
     ...(m.metadata !== undefined ? { metadata: m.metadata } : {}),
     ...(md5 !== undefined ? { md5: Uint8Array.from(md5) } : {}),
   };
+}
+
+/** The public edge for system headers: known names only, each 1..1024 printable ASCII bytes (no CR/LF). */
+function systemHeaders(v: unknown): SystemHeaders | undefined {
+  if (v === undefined) return undefined;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw typeError('headers', 'an object of system header values', v);
+  const h = optionsObject<SystemHeaders>('headers', v, SYSTEM_HEADER_NAMES);
+  const out: SystemHeaders = {};
+  for (const name of SYSTEM_HEADER_NAMES) {
+    const value = h[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw typeError(`headers.${name}`, 'a string', value);
+    if (value.length > MANIFEST_LIMITS.headerBytesMax) {
+      throw new ShardVaultError(ErrorCode.METADATA_TOO_LARGE, `headers.${name} is ${value.length} bytes, at most ${MANIFEST_LIMITS.headerBytesMax}`);
+    }
+    if (!HEADER_VALUE_RE.test(value)) throw rangeError(`headers.${name}`, `1..${MANIFEST_LIMITS.headerBytesMax} printable ASCII characters (no CR, LF or control characters)`, value);
+    out[name] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The public edge for a stored checksum: a known algorithm and the canonical base64 of a digest of its length. */
+function storedChecksum(v: unknown): { algorithm: ChecksumAlgorithm; digest: Uint8Array } {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw typeError('checksum', 'an object { algorithm, value }', v);
+  const c = optionsObject<StoredChecksum>('checksum', v, ['algorithm', 'value']);
+  const algorithm = oneOf('checksum.algorithm', c.algorithm, CHECKSUM_ALGORITHMS);
+  if (typeof c.value !== 'string') throw typeError('checksum.value', 'a base64 string', c.value);
+  const digest = Buffer.from(c.value, 'base64');
+  if (digest.length !== CHECKSUM_DIGEST_BYTES[algorithm] || digest.toString('base64') !== c.value) {
+    throw rangeError('checksum.value', `the base64 of a ${CHECKSUM_DIGEST_BYTES[algorithm]}-byte ${algorithm} digest`, c.value);
+  }
+  return { algorithm, digest: Uint8Array.from(digest) };
+}
+
+/** The public edge for a put's write condition. */
+function writeCondition(o: PutOptions): WriteCondition {
+  const out: WriteCondition = {};
+  if (o.ifNoneMatch !== undefined) {
+    if (o.ifNoneMatch !== '*') throw rangeError('ifNoneMatch', "'*'", o.ifNoneMatch);
+    out.ifNoneMatch = '*';
+  }
+  if (o.ifMatch !== undefined) {
+    if (typeof o.ifMatch !== 'string') throw typeError('ifMatch', 'an ETag string', o.ifMatch);
+    const e = o.ifMatch.length >= 2 && o.ifMatch.startsWith('"') && o.ifMatch.endsWith('"') ? o.ifMatch.slice(1, -1) : o.ifMatch;
+    if (e !== '*' && !/^[0-9a-fA-F]{32}(-[0-9]{1,5})?$/.test(e)) throw rangeError('ifMatch', 'an ETag (32 hex digits, optionally -N) or *', o.ifMatch);
+    out.ifMatch = e.toLowerCase();
+  }
+  return out;
+}
+
+/** Throws ERR_SV_PRECONDITION_FAILED when `head` (the current one) does not meet `c`. */
+function checkCondition(bucket: string, key: string, head: Head | undefined, c: WriteCondition): void {
+  const live = head !== undefined && !head.tombstone;
+  if (c.ifNoneMatch === '*' && live) {
+    throw new ShardVaultError(ErrorCode.PRECONDITION_FAILED, `${bucket}/${key} exists (ifNoneMatch '*')`);
+  }
+  if (c.ifMatch !== undefined && (!live || (c.ifMatch !== '*' && head.etag !== c.ifMatch))) {
+    throw new ShardVaultError(ErrorCode.PRECONDITION_FAILED, live ? `${bucket}/${key} has ETag ${head.etag ?? '(none)'}, not ${c.ifMatch}` : `${bucket}/${key} does not exist (ifMatch ${c.ifMatch})`);
+  }
 }
 
 function etagOf(m: Pick<Manifest, 'md5'>): { etag?: string } {

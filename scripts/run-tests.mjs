@@ -60,6 +60,25 @@ if (extraArgs.length === 0) {
   for (const k of kernels) run(`forced codec kernel ${k}`, ['test/codec'], { SHARDVAULT_KERNEL: k });
 }
 
+// The sanitizer tier (issue 14): the binding tests again, against an ASan/UBSan build of the addon
+// (scripts/sanitize.mjs). Part of every full run; SHARDVAULT_SANITIZE=0 leaves it out (say so when you do).
+if (extraArgs.length === 0 && process.env.SHARDVAULT_SANITIZE !== '0') {
+  console.log('\n--- sanitizer tier: the addon built with -fsanitize=address,undefined ---');
+  const res = spawnSync(process.execPath, [join(root, 'scripts', 'sanitize.mjs')], { cwd: root, stdio: 'inherit', env: process.env });
+  const report = join(root, 'build', 'sanitize', 'vitest.json');
+  if (!existsSync(report)) {
+    console.log(`sanitizer tier wrote no report (exit ${res.status ?? res.signal}); counting it as one failure`);
+    totals.failed += 1;
+  } else {
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    totals.passed += json.numPassedTests ?? 0;
+    totals.failed += (json.numFailedTests ?? 0) + (res.status !== 0 && !json.numFailedTests ? 1 : 0);
+    totals.skipped += json.numPendingTests ?? 0;
+  }
+} else if (extraArgs.length === 0) {
+  console.log('\nsanitizer tier left out: SHARDVAULT_SANITIZE=0');
+}
+
 console.log(`\n${totals.skipped} skipped`);
 console.log(`${totals.passed} passed, ${totals.failed} failed`);
 process.exit(totals.failed === 0 && totals.passed > 0 ? 0 : 1);

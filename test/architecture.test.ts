@@ -4,7 +4,8 @@
 // Rules:
 //  - no import cycles between modules;
 //  - each heavy dependency enters through one module: the native addon (lib/native.ts), LMDB (the catalog
-//    backend), the CLI parser (lib/cli/), the pure-TS hash (lib/hash.ts);
+//    backend), the CLI parser (lib/cli/), the pure-TS hash (lib/hash.ts), pino (lib/server/log.ts),
+//    prom-client (lib/server/metrics.ts);
 //  - the library never imports the CLI, the tests or the benchmarks;
 //  - layers, once their folders exist: lib/format/ is pure (no node:fs, no addon, no catalog); lib/store/ and
 //    lib/catalog/ never import lib/engine/; lib/engine/ uses stores and catalogs through their interfaces,
@@ -84,6 +85,10 @@ describe('architecture: the import graph of lib/', () => {
       [/^commander$/, (f) => under(f, 'cli'), 'lib/cli/'],
       [/^@noble\/hashes/, (f) => f === 'lib/hash.ts', 'lib/hash.ts'],
       [/^node-gyp-build$/, (f) => f === 'lib/native.ts', 'lib/native.ts'],
+      [/^fast-xml-parser$/, (f) => f === 'lib/server/xml.ts', 'lib/server/xml.ts (S3 request bodies: entities off, bounded)'],
+      [/^zod$/, (f) => f === 'lib/server/config.ts', 'lib/server/config.ts (the daemon config schema)'],
+      [/^pino$/, (f) => f === 'lib/server/log.ts', 'lib/server/log.ts'],
+      [/^prom-client$/, (f) => f === 'lib/server/metrics.ts', 'lib/server/metrics.ts'],
       [/^node:module$/, (f) => f === 'lib/native.ts' || under(f, 'cli'), 'lib/native.ts (createRequire of the addon) and the CLI (package.json)'],
     ];
     const bad = external.filter((e) => owners.some(([re, ok]) => re.test(e.to) && !ok(e.from)));

@@ -6,12 +6,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { ShardVaultError } from '../lib/errors.js';
-import { decodeManifest, encodeManifest, signManifest, verifyManifest, type Manifest } from '../lib/format/manifest.js';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, decodeManifest, encodeManifest, signManifest, verifyManifest, type Manifest } from '../lib/format/manifest.js';
 
 const v1Fixture = JSON.parse(readFileSync(new URL('./vectors/manifest-v1.json', import.meta.url), 'utf8')) as {
   publicKeySpki: string;
   manifests: Array<{ name: string; signed: string; expect: Record<string, unknown> }>;
 };
+
+const v2Fixture = JSON.parse(readFileSync(new URL('./vectors/manifest-v2.json', import.meta.url), 'utf8')) as typeof v1Fixture;
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
@@ -179,5 +181,95 @@ describe('manifest', () => {
       { inline: new Uint8Array((1 << 20) + 1) }, { signerKeyId: new Uint8Array(0) },
     ];
     for (const over of bad) expect(() => encodeManifest(sample(over)), JSON.stringify(Object.keys(over))).toThrow(expect.objectContaining({ code: 'ERR_SV_MANIFEST_FORMAT' }));
+  });
+
+  it('reads the committed v2 fixture (written by the encoder before v3): decodes, verifies, and re-encodes to the same bytes', () => {
+    const pub = createPublicKey({ key: Buffer.from(v2Fixture.publicKeySpki, 'hex'), format: 'der', type: 'spki' });
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    for (const f of v2Fixture.manifests) {
+      const signed = Buffer.from(f.signed, 'hex');
+      expect(signed.readUInt16BE(4), f.name).toBe(2);
+      const m = verifyManifest(signed, () => pub);
+      expect({ ...m, sequence: String(m.sequence), versionId: hex(m.versionId), contentHash: hex(m.contentHash), hashTableRoot: hex(m.hashTableRoot), signerKeyId: hex(m.signerKeyId), inline: hex(m.inline), ...(m.md5 !== undefined ? { md5: hex(m.md5) } : {}) }, f.name).toEqual(f.expect);
+      expect(m.headers ?? m.checksum).toBeUndefined();
+      // Today's encoder writes a manifest with metadata but no v3 field as v2, byte for byte.
+      expect(Buffer.compare(encodeManifest(m), signed.subarray(0, signed.length - 64)), f.name).toBe(0);
+    }
+  });
+
+  const headersArb = fc.record({
+    contentEncoding: fc.option(fc.stringMatching(/^[\x20-\x7e]{1,40}$/), { nil: undefined }),
+    contentDisposition: fc.option(fc.stringMatching(/^[\x20-\x7e]{1,80}$/), { nil: undefined }),
+    cacheControl: fc.option(fc.stringMatching(/^[\x20-\x7e]{1,40}$/), { nil: undefined }),
+    expires: fc.option(fc.stringMatching(/^[\x20-\x7e]{1,40}$/), { nil: undefined }),
+    contentLanguage: fc.option(fc.stringMatching(/^[\x20-\x7e]{1,20}$/), { nil: undefined }),
+  });
+  const checksumArb = fc.option(fc.constantFrom(...CHECKSUM_ALGORITHMS).chain((algorithm) => fc.record({ algorithm: fc.constant(algorithm), digest: fc.uint8Array({ minLength: CHECKSUM_DIGEST_BYTES[algorithm], maxLength: CHECKSUM_DIGEST_BYTES[algorithm] }) })), { nil: undefined });
+  const strip = (h: Record<string, string | undefined>) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined));
+
+  it('round-trips v3 (system headers, checksum) canonically; only manifests with a v3 field are v3', () => {
+    fc.assert(
+      fc.property(headersArb, checksumArb, metadataArb, (h, checksum, meta) => {
+        const headers = strip(h);
+        const m = sample({ ...meta, ...(Object.keys(headers).length > 0 ? { headers } : {}), ...(checksum !== undefined ? { checksum } : {}) });
+        const bytes = encodeManifest(m);
+        const v3 = Object.keys(headers).length > 0 || checksum !== undefined;
+        const v2 = meta.contentType !== undefined || meta.md5 !== undefined || Object.keys(meta.metadata ?? {}).length > 0;
+        expect(Buffer.from(bytes).readUInt16BE(4)).toBe(v3 ? 3 : v2 ? 2 : 1);
+        const back = decodeManifest(bytes);
+        expect(back.headers ?? {}).toEqual(headers);
+        expect(back.checksum === undefined ? undefined : { algorithm: back.checksum.algorithm, digest: Buffer.from(back.checksum.digest) }).toEqual(checksum === undefined ? undefined : { algorithm: checksum.algorithm, digest: Buffer.from(checksum.digest) });
+        expect(back.contentType).toBe(meta.contentType);
+        expect(Buffer.compare(encodeManifest(back), bytes)).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses non-canonical, unknown or oversized v3 fields; v3 bytes mutated only ever throw ERR_SV_MANIFEST_FORMAT (or decode canonically)', () => {
+    const v1 = Buffer.from(encodeManifest(sample()));
+    const asV3 = (tail: number[]) => {
+      const b = Buffer.concat([v1, Buffer.from([0, 0, 0]), Buffer.from(tail)]); // empty v2 block, then the v3 block
+      b.writeUInt16BE(3, 4);
+      return b;
+    };
+    const ok = asV3([1, 0b100, 0, 2, 0x6e, 0x6f]); // cacheControl "no"
+    expect(decodeManifest(ok).headers).toEqual({ cacheControl: 'no' });
+    for (const [tail, why] of [
+      [[0], 'ext 0: must have been v1'], [[4], 'unknown ext bit'], [[1, 0], 'empty header mask'], [[1, 0x20, 0, 1, 0x61], 'unknown header bit'],
+      [[1, 1, 0, 0], 'empty header value'], [[1, 1, 0, 1, 0x0a], 'LF in a header'], [[1, 1, 0x04, 0x01], 'header longer than 1024'],
+      [[2, 0, 1, 2, 3, 4], 'checksum algorithm 0'], [[2, 6, 1, 2, 3, 4], 'unknown checksum algorithm'], [[2, 1, 1, 2, 3], 'short crc32'], [[2, 1, 1, 2, 3, 4, 5], 'trailing byte'],
+    ] as Array<[number[], string]>) {
+      expect(() => decodeManifest(asV3(tail)), why).toThrow(expect.objectContaining({ code: 'ERR_SV_MANIFEST_FORMAT' }));
+    }
+    for (const over of [{ headers: { cacheControl: 'x'.repeat(1025) } }, { headers: { expires: 'a\r\nb' } }, { checksum: { algorithm: 'sha1' as const, digest: new Uint8Array(19) } }, { checksum: { algorithm: 'md5' as never, digest: new Uint8Array(16) } }]) {
+      expect(() => encodeManifest(sample(over)), JSON.stringify(Object.keys(over))).toThrow(expect.objectContaining({ code: 'ERR_SV_MANIFEST_FORMAT' }));
+    }
+    const good = encodeManifest(withMeta({ headers: { contentEncoding: 'gzip', expires: 'never' }, checksum: { algorithm: 'crc32', digest: Uint8Array.of(1, 2, 3, 4) } }));
+    fc.assert(
+      fc.property(fc.nat(good.length), fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.uint8Array({ maxLength: 8 }), (cut, edits, tail) => {
+        const mutated = Uint8Array.from(good);
+        for (const [i, v] of edits) mutated[i] = v;
+        for (const input of [good.subarray(0, cut), mutated, Uint8Array.from([...good, ...tail])]) {
+          if (Buffer.compare(input, good) === 0) continue;
+          try {
+            decodeManifest(input);
+          } catch (err) {
+            expect(err).toBeInstanceOf(ShardVaultError);
+            expect((err as ShardVaultError).code).toBe('ERR_SV_MANIFEST_FORMAT');
+            continue;
+          }
+          expect(Buffer.compare(encodeManifest(decodeManifest(input)), input)).toBe(0);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    // The signature covers the v3 fields: every flipped bit is refused.
+    const s3 = signManifest(withMeta({ headers: { cacheControl: 'max-age=1' }, checksum: { algorithm: 'crc32c', digest: Uint8Array.of(9, 8, 7, 6) } }), privateKey);
+    for (let i = 0; i < s3.length; i++) {
+      const bad = s3.slice();
+      bad[i] ^= 1 << (i % 8);
+      expect(() => verifyManifest(bad, trusted), `v3 byte ${i}`).toThrow(ShardVaultError);
+    }
   });
 });

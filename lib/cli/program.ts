@@ -14,8 +14,10 @@ import { registerBuckets } from './commands/buckets.js';
 import { registerDisk } from './commands/disk.js';
 import { registerInfo } from './commands/info.js';
 import { registerInit } from './commands/init.js';
+import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerObjects } from './commands/objects.js';
+import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { Ctx, DEFAULT_META, markStdoutClosed } from './context.js';
 import { describeError, Exit, printError } from './errors.js';
@@ -52,6 +54,8 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerMaintenance(program);
   registerDisk(program);
+  registerKeys(program);
+  registerServe(program);
   return program;
 }
 

@@ -11,10 +11,17 @@
  * Layout v2 (issue 10: object metadata) = the v1 layout with version=2, followed by
  *   u8 present (bit 0 contentType, bit 1 md5; other bits 0) | [str8 contentType] | [md5[16]] |
  *   u16 metadataCount, (str8 name, str16 value) x count   (names strictly ascending in byte order)
- * v2 is written only for a version that has at least one of these (present != 0 or count > 0); every other
- * manifest is written as v1, byte for byte as before, so objects without metadata stay readable by releases
- * that only know v1 (DESIGN.md 9). The decoder accepts both and refuses a v2 that carries none of them (one
- * byte form per manifest). docs/formats.md has the rationale.
+ * Layout v3 (issue 12: S3 system headers and stored checksums) = the v2 layout with version=3 (its metadata
+ * block always present, possibly empty), followed by
+ *   u8 ext (bit 0 headers, bit 1 checksum; other bits 0; never 0) |
+ *   [u8 headerMask (bit 0 contentEncoding, 1 contentDisposition, 2 cacheControl, 3 expires, 4 contentLanguage;
+ *    never 0, other bits 0), str16 value per set bit in bit order (1..1024 printable ASCII bytes)] |
+ *   [u8 checksumAlgorithm (1 crc32, 2 crc32c, 3 crc64nvme, 4 sha1, 5 sha256), digest (4, 4, 8, 20, 32 bytes)]
+ * The lowest version that can hold a manifest's fields is written: v1 without metadata, v2 with metadata but
+ * no v3 field, v3 only with system headers or a checksum. So manifests that do not use a newer field are
+ * byte for byte what older releases wrote and stay readable by them (DESIGN.md 9). The decoder accepts all
+ * three and refuses a manifest written at a higher version than its fields need (one byte form per
+ * manifest). docs/formats.md has the rationale.
  * A signed manifest is those bytes followed by the 64-byte signature of
  *   "shardvault/manifest/v1\0" || bytes
  * (one domain for both versions: the version field is inside the signed bytes, so the signature covers the
@@ -26,8 +33,8 @@ import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'
 import { ErrorCode, ShardVaultError } from '../errors.js';
 
 /** The newest manifest version this release writes (v1 for manifests without metadata, see above). */
-export const MANIFEST_VERSION = 2;
-export const MANIFEST_VERSIONS_READ = [1, 2] as const;
+export const MANIFEST_VERSION = 3;
+export const MANIFEST_VERSIONS_READ = [1, 2, 3] as const;
 export const MANIFEST_LIMITS = {
   bucketBytesMax: 63,
   keyBytesMax: 1024,
@@ -39,7 +46,26 @@ export const MANIFEST_LIMITS = {
   /** User metadata: names plus values, UTF-8 bytes (S3's limit for x-amz-meta-*). */
   metadataBytesMax: 2048,
   metadataNameBytesMax: 255,
+  /** Each system header value (v3), printable ASCII bytes. */
+  headerBytesMax: 1024,
 } as const;
+
+/** S3 system headers stored with an object (v3). */
+export interface SystemHeaders {
+  contentEncoding?: string;
+  contentDisposition?: string;
+  cacheControl?: string;
+  expires?: string;
+  contentLanguage?: string;
+}
+/** The v3 header mask's bit order. N.B. stored bytes: append only. */
+export const SYSTEM_HEADER_NAMES = ['contentEncoding', 'contentDisposition', 'cacheControl', 'expires', 'contentLanguage'] as const;
+/** A system header value: printable ASCII (no CR, LF or other control characters: no header injection). */
+export const HEADER_VALUE_RE = /^[\x20-\x7e]+$/;
+/** Checksum algorithms (v3) in their stored id order (id = index + 1) and their digest lengths. N.B. stored bytes. */
+export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'] as const;
+export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+export const CHECKSUM_DIGEST_BYTES: Record<ChecksumAlgorithm, number> = { crc32: 4, crc32c: 4, crc64nvme: 8, sha1: 20, sha256: 32 };
 /** A user-metadata name: lowercase RFC 9110 token characters (S3 lowercases x-amz-meta-* names). */
 export const METADATA_NAME_RE = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 const MAGIC = [0x53, 0x56, 0x4d, 0x46]; // "SVMF"
@@ -70,12 +96,21 @@ export interface Manifest {
   metadata?: Record<string, string>;
   /** v2 only: MD5 of the object bytes (the S3 ETag of a single-part put). */
   md5?: Uint8Array;
+  /** v3 only: S3 system headers (at least one when present). */
+  headers?: SystemHeaders;
+  /** v3 only: a checksum of the object bytes the writer computed and verified (big-endian digest bytes). */
+  checksum?: { algorithm: ChecksumAlgorithm; digest: Uint8Array };
 }
 
 const utf8 = new TextEncoder();
 const byteOrder = (a: string, b: string) => Buffer.compare(utf8.encode(a), utf8.encode(b));
 
-/** Whether `m` has any v2 field (then it is written as v2). */
+/** Whether `m` has any v3 field (then it is written as v3). */
+export function hasV3Fields(m: Pick<Manifest, 'headers' | 'checksum'>): boolean {
+  return m.checksum !== undefined || (m.headers !== undefined && SYSTEM_HEADER_NAMES.some((h) => m.headers![h] !== undefined));
+}
+
+/** Whether `m` has any v2 field (then it is written as v2, or v3 when it has a v3 field too). */
 export function hasObjectMetadata(m: Pick<Manifest, 'contentType' | 'metadata' | 'md5'>): boolean {
   return m.contentType !== undefined || m.md5 !== undefined || (m.metadata !== undefined && Object.keys(m.metadata).length > 0);
 }
@@ -186,8 +221,9 @@ class Reader {
 export function encodeManifest(m: Manifest): Uint8Array {
   const w = new Writer();
   MAGIC.forEach((b) => w.u8(b));
-  const v2 = hasObjectMetadata(m);
-  w.u16(v2 ? 2 : 1);
+  const v3 = hasV3Fields(m);
+  const v2 = v3 || hasObjectMetadata(m);
+  w.u16(v3 ? 3 : v2 ? 2 : 1);
   w.str(m.bucket, 1, MANIFEST_LIMITS.bucketBytesMax, 'bucket');
   w.str(m.key, 2, MANIFEST_LIMITS.keyBytesMax, 'key');
   w.fixed(m.versionId, 16, 'versionId');
@@ -236,6 +272,25 @@ export function encodeManifest(m: Manifest): Uint8Array {
       w.str(value, 2, MANIFEST_LIMITS.metadataBytesMax, 'metadata value');
     }
   }
+  if (v3) {
+    const headers = m.headers ?? {};
+    const present = SYSTEM_HEADER_NAMES.filter((h) => headers[h] !== undefined);
+    w.u8((present.length > 0 ? 1 : 0) | (m.checksum !== undefined ? 2 : 0));
+    if (present.length > 0) {
+      w.u8(present.reduce((mask, h) => mask | (1 << SYSTEM_HEADER_NAMES.indexOf(h)), 0));
+      for (const h of present) {
+        const v = headers[h]!;
+        if (typeof v !== 'string' || !HEADER_VALUE_RE.test(v)) throw formatError(`header ${h} must be printable ASCII`);
+        w.str(v, 2, MANIFEST_LIMITS.headerBytesMax, `header ${h}`);
+      }
+    }
+    if (m.checksum !== undefined) {
+      const id = CHECKSUM_ALGORITHMS.indexOf(m.checksum.algorithm);
+      if (id < 0) throw formatError('unknown checksum algorithm');
+      w.u8(id + 1);
+      w.fixed(m.checksum.digest, CHECKSUM_DIGEST_BYTES[m.checksum.algorithm], `${m.checksum.algorithm} digest`);
+    }
+  }
   return w.bytes();
 }
 
@@ -245,7 +300,7 @@ export function decodeManifest(bytesUntrusted: Uint8Array): Manifest {
   const r = new Reader(bytesUntrusted);
   for (const b of MAGIC) if (r.u8() !== b) throw formatError('bad magic');
   const version = r.u16();
-  if (version !== 1 && version !== 2) throw formatError(`unknown version ${version}`);
+  if (version !== 1 && version !== 2 && version !== 3) throw formatError(`unknown version ${version}`);
   const bucket = r.str(1, MANIFEST_LIMITS.bucketBytesMax, 'bucket');
   const key = r.str(2, MANIFEST_LIMITS.keyBytesMax, 'key');
   const versionId = r.fixed(16);
@@ -272,8 +327,8 @@ export function decodeManifest(bytesUntrusted: Uint8Array): Manifest {
   const inlineLength = r.u32();
   if (inlineLength > MANIFEST_LIMITS.inlineBytesMax) throw formatError('inline data too large');
   const inline = r.fixed(inlineLength);
-  const extra: Pick<Manifest, 'contentType' | 'metadata' | 'md5'> = {};
-  if (version === 2) {
+  const extra: Pick<Manifest, 'contentType' | 'metadata' | 'md5' | 'headers' | 'checksum'> = {};
+  if (version >= 2) {
     const present = r.u8();
     if ((present & ~3) !== 0) throw formatError('unknown metadata flags');
     if ((present & 1) !== 0) extra.contentType = r.str(1, MANIFEST_LIMITS.contentTypeBytesMax, 'contentType');
@@ -295,7 +350,29 @@ export function decodeManifest(bytesUntrusted: Uint8Array): Manifest {
       previous = name;
     }
     if (count > 0) extra.metadata = Object.fromEntries(entries); // own properties, even a name like __proto__
-    if (present === 0 && count === 0) throw formatError('a v2 manifest without metadata (must be v1)');
+    if (version === 2 && present === 0 && count === 0) throw formatError('a v2 manifest without metadata (must be v1)');
+  }
+  if (version === 3) {
+    const ext = r.u8();
+    if (ext === 0 || (ext & ~3) !== 0) throw formatError(ext === 0 ? 'a v3 manifest without headers or checksum (must be v1 or v2)' : 'unknown v3 flags');
+    if ((ext & 1) !== 0) {
+      const mask = r.u8();
+      if (mask === 0 || mask >= 1 << SYSTEM_HEADER_NAMES.length) throw formatError('bad header mask');
+      const headers: SystemHeaders = {};
+      SYSTEM_HEADER_NAMES.forEach((h, bit) => {
+        if ((mask & (1 << bit)) === 0) return;
+        const v = r.str(2, MANIFEST_LIMITS.headerBytesMax, `header ${h}`);
+        if (!HEADER_VALUE_RE.test(v)) throw formatError(`header ${h} is not printable ASCII`);
+        headers[h] = v;
+      });
+      extra.headers = headers;
+    }
+    if ((ext & 2) !== 0) {
+      const id = r.u8();
+      const algorithm = CHECKSUM_ALGORITHMS[id - 1];
+      if (algorithm === undefined) throw formatError(`unknown checksum algorithm ${id}`);
+      extra.checksum = { algorithm, digest: r.fixed(CHECKSUM_DIGEST_BYTES[algorithm]) };
+    }
   }
   r.end();
   return {
