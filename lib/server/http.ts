@@ -180,7 +180,8 @@ export function createPipeline(state: ServerState, extra: { admin?: (ctx: Reques
     if (!req.complete) headers.Connection = 'close';
     res.writeHead(e.status, headers);
     res.end(body);
-    if (!req.complete) res.once('finish', () => req.socket.destroySoon?.());
+    const socket = req.socket as (typeof req.socket | null);
+    if (!req.complete && socket !== null) res.once('finish', () => socket.destroySoon());
   }
 
   const pipeline: Pipeline = {

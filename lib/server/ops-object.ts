@@ -1,13 +1,13 @@
 /** Object operations: PutObject, GetObject, HeadObject, DeleteObject, CopyObject. */
 import type { Readable } from 'node:stream';
 
-import { uploadStream, type UploadStream } from './body.js';
+import { uploadStream } from './body.js';
 import { evaluate, parseRange, type Conditions } from './conditions.js';
 import { bucketOf, header, isoDate, keyOf, sendEmpty, sendXml, type RequestContext } from './context.js';
 import { ChecksumVerifier, headerOf } from './checksums.js';
 import {
   applyOverrides, checkHeaderValue, contentMd5, contentType, etagOf, objectHeaders, quoted, systemHeaders, userMetadata,
-  type HeadX, type PutOptionsX, type StoredChecksum, type SystemHeaders,
+  type HeadX, type PutOptionsX, type SystemHeaders,
 } from './object-meta.js';
 import { S3Error } from './s3-error.js';
 
@@ -17,8 +17,11 @@ export async function putFromRequest(ctx: RequestContext, bucket: string, key: s
   const { stream } = uploadStream(ctx, { sizeMax: ctx.state.limits.objectBytesMax, checksums: true });
   const md5 = contentMd5(ctx);
   const opts: PutOptionsX = { principal: ctx.who.principal, signal: ctx.signal, computeMd5: true, ...(md5 !== undefined ? { md5 } : {}), ...extra };
+  // A header checksum is stored (the verifier fails the body before its end if it does not match). A trailer
+  // checksum is verified the same way but not stored: its value arrives after the last byte, and the engine
+  // takes PutOptions.checksum when the put starts.
   const declared = stream.declared;
-  if (declared !== undefined) opts.checksum = storedChecksum(declared.algorithm, declared.value, stream);
+  if (declared?.value !== undefined) opts.checksum = { algorithm: declared.algorithm, value: declared.value };
   let receipt;
   try {
     receipt = await ctx.state.vault.put(bucket, key, stream.stream, opts);
@@ -29,22 +32,6 @@ export async function putFromRequest(ctx: RequestContext, bucket: string, key: s
   const etag = head !== undefined && head.versionId === receipt.versionId ? etagOf(head) : '';
   const sum = stream.checksum();
   return { etag, ...(sum !== undefined ? { checksum: sum } : {}) };
-}
-
-/**
- * The checksum the engine stores. A header's value is known before the body and the verifier fails the
- * stream before its end when the body does not match it, so the put never commits a wrong claim. A
- * trailer's value arrives after the last byte: the object's `value` reads the verified value then (the
- * engine reads it at commit, after the body ended).
- */
-function storedChecksum(algorithm: StoredChecksum['algorithm'], headerValue: string | undefined, stream: UploadStream): StoredChecksum {
-  if (headerValue !== undefined) return { algorithm, value: headerValue };
-  return {
-    algorithm,
-    get value(): string {
-      return stream.checksum()?.value ?? '';
-    },
-  };
 }
 
 function conditionsOf(ctx: RequestContext, prefix = ''): Conditions {
