@@ -1,7 +1,9 @@
 /**
  * What every command shares: the global flags (`--json`), where its output goes (one JSON document, or human
- * lines, on stdout; progress and errors on stderr), the pool it opens (`withVault`), and Ctrl-C handling
- * (`interruptible`: the first SIGINT aborts the work through an AbortSignal, a second one exits at once).
+ * lines, on stdout; progress and errors on stderr), the pool it opens (`withVault`: `--meta DIR`, or
+ * `--data DIR` for a daemon's data directory, whose pool metadata is DIR/meta), the daemon it talks to instead
+ * (`--endpoint URL`, `remote()`), and Ctrl-C handling (`interruptible`: the first SIGINT aborts the work
+ * through an AbortSignal, a second one exits at once).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -11,12 +13,18 @@ import type { Command } from 'commander';
 
 import { ErrorCode } from '../errors.js';
 import { Vault } from '../vault.js';
-import { CliError, Exit, type HintContext } from './errors.js';
+import { AdminClient, adminEndpoint } from './admin-client.js';
+import { CliCode, CliError, Exit, type HintContext } from './errors.js';
 import { ProgressBar } from './progress.js';
 
 export const DEFAULT_META = './data/meta';
 export const metaOption = ['--meta <dir>', 'pool metadata directory (catalog, key, pool.json)', DEFAULT_META] as const;
 export const progressOption = ['--progress', 'draw a progress bar on stderr even when it is not a terminal'] as const;
+/** `shardvault serve --data DIR` keeps the pool metadata in DIR/meta (and its disks beside it). */
+export const dataOption = ['--data <dir>', "a daemon's data directory: the pool metadata is DIR/meta (instead of --meta)"] as const;
+export const endpointOption = ['--endpoint <url>', 'talk to the running daemon at URL (admin API, SigV4 with SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY)'] as const;
+export const DEFAULT_REGION = 'us-east-1';
+export const regionOption = ['--region <region>', `the daemon's SigV4 region (default $SHARDVAULT_REGION or ${DEFAULT_REGION})`] as const;
 
 /** Set once stdout's reader went away (`shardvault ls | head`): later output is dropped, the command ends quietly. */
 let stdoutClosed = false;
@@ -39,17 +47,39 @@ export class Ctx {
     readonly json: boolean,
     readonly command: string,
     readonly meta: string = DEFAULT_META,
+    /** `--endpoint URL`: the command talks to that daemon instead of opening the pool. */
+    readonly endpoint?: string,
+    readonly region: string = DEFAULT_REGION,
   ) {
-    this.hint = { command, metaFlag: meta === DEFAULT_META ? '' : ` --meta ${meta}` };
+    this.hint = { command, metaFlag: endpoint !== undefined ? ` --endpoint ${endpoint}` : meta === DEFAULT_META ? '' : ` --meta ${meta}` };
   }
 
   /** The context of a command as commander parsed it (global flags merged in). */
   static of(cmd: Command): Ctx {
-    const o = cmd.optsWithGlobals<{ json?: boolean; meta?: string }>();
+    const o = cmd.optsWithGlobals<{ json?: boolean; meta?: string; data?: string; endpoint?: string; region?: string }>();
     const path: string[] = [];
     for (let c: Command | null = cmd; c !== null && c.parent !== null; c = c.parent) path.unshift(c.name());
-    active = new Ctx(o.json === true, path.join(' '), o.meta);
+    const command = path.join(' ');
+    if (o.data !== undefined && cmd.getOptionValueSource('meta') === 'cli') {
+      throw new CliError(CliCode.USAGE, '--data and --meta name the pool twice: give one (--data DIR means --meta DIR/meta)');
+    }
+    if (o.endpoint !== undefined && (o.data !== undefined || cmd.getOptionValueSource('meta') === 'cli')) {
+      throw new CliError(CliCode.USAGE, '--endpoint talks to a daemon; --data/--meta open a pool directly: give one of them');
+    }
+    const meta = o.data !== undefined ? join(o.data, 'meta') : o.meta;
+    const region = o.region ?? process.env.SHARDVAULT_REGION ?? DEFAULT_REGION;
+    active = new Ctx(o.json === true, command, meta, o.endpoint, region);
     return active;
+  }
+
+  /** Where the command works: the daemon's URL, or the pool's meta directory. */
+  get where(): string {
+    return this.endpoint ?? this.meta;
+  }
+
+  /** The admin client of `--endpoint`, or undefined when the command works on the pool directly. */
+  remote(): AdminClient | undefined {
+    return this.endpoint === undefined ? undefined : new AdminClient(adminEndpoint(this.endpoint, this.region));
   }
 
   /** The context of the command running now (for the error report), if it got that far. */

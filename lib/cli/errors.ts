@@ -33,6 +33,14 @@ export const CliCode = {
   USAGE: 'ERR_SV_USAGE',
   /** An error without a stable code reached the CLI: a bug (SHARDVAULT_DEBUG=1 prints its stack). */
   INTERNAL: 'ERR_SV_INTERNAL',
+  /** `--endpoint` without admin credentials (SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY). */
+  CREDENTIALS: 'ERR_SV_CREDENTIALS',
+  /** The daemon refused the credentials (unknown or disabled key, bad signature, not an admin, clock skew). */
+  ACCESS_DENIED: 'ERR_SV_ACCESS_DENIED',
+  /** The daemon at `--endpoint` did not answer (refused, reset, timed out). */
+  UNREACHABLE: 'ERR_SV_UNREACHABLE',
+  /** The daemon answered with an error the CLI has no code of its own for (its code is in the message). */
+  REMOTE: 'ERR_SV_REMOTE',
 } as const;
 export type CliCodeValue = (typeof CliCode)[keyof typeof CliCode];
 
@@ -83,6 +91,10 @@ export const EXIT_CODE_OF: { readonly [C in ErrorCodeValue]: ExitCode } = {
 const CLI_EXIT_CODE_OF: { readonly [C in CliCodeValue]: ExitCode } = {
   [CliCode.USAGE]: Exit.USAGE,
   [CliCode.INTERNAL]: Exit.GENERIC,
+  [CliCode.CREDENTIALS]: Exit.USAGE,
+  [CliCode.ACCESS_DENIED]: Exit.USAGE,
+  [CliCode.UNREACHABLE]: Exit.IO,
+  [CliCode.REMOTE]: Exit.GENERIC,
 };
 
 /** What a hint may mention: the command that failed and the names it was given. */
@@ -151,6 +163,10 @@ export const HINT_OF: { readonly [C in ErrorCodeValue | CliCodeValue]: Hint } = 
   [ErrorCode.NO_SPACE]: (c) => `free space on that disk, or add one: \`shardvault disk add PATH${c.metaFlag}\`; then \`shardvault repair${c.metaFlag}\``,
   [CliCode.USAGE]: see,
   [CliCode.INTERNAL]: () => 'unexpected: rerun with SHARDVAULT_DEBUG=1 for a stack trace and report it',
+  [CliCode.CREDENTIALS]: () => 'export SHARDVAULT_ROOT_ACCESS_KEY and SHARDVAULT_ROOT_SECRET_KEY (the root key `shardvault serve` printed at its first start)',
+  [CliCode.ACCESS_DENIED]: () => 'use an admin key (SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY) and the daemon\'s --region',
+  [CliCode.UNREACHABLE]: () => 'start the daemon (`shardvault serve`) or check --endpoint',
+  [CliCode.REMOTE]: () => 'see the daemon\'s log for this request id',
 };
 
 /** An error the CLI raises itself, with a stable code and (optionally) its own hint. */

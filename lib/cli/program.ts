@@ -14,6 +14,7 @@ import { registerBuckets } from './commands/buckets.js';
 import { registerDisk } from './commands/disk.js';
 import { registerInfo } from './commands/info.js';
 import { registerInit } from './commands/init.js';
+import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerObjects } from './commands/objects.js';
 import { registerServe } from './commands/serve.js';
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerMaintenance(program);
   registerDisk(program);
+  registerKeys(program);
   registerServe(program);
   return program;
 }

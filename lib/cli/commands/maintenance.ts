@@ -11,12 +11,13 @@ import type { Command } from 'commander';
 import { ErrorCode } from '../../errors.js';
 import { Vault } from '../../vault.js';
 import { nonNegativeNumber, positiveInt } from '../args.js';
-import { Ctx, interruptible, metaOption, progressOption, withVault } from '../context.js';
+import type { AdminClient } from '../admin-client.js';
+import { Ctx, dataOption, endpointOption, interruptible, metaOption, progressOption, regionOption, withVault } from '../context.js';
 import { CliError, HINT_OF } from '../errors.js';
 import type { Action } from '../health.js';
 import type { ProgressBar } from '../progress.js';
 import { formatBytes } from '../units.js';
-import { statusView } from './status.js';
+import { statusView, statusViewOf, type StatusView } from './status.js';
 
 type RepairError = { bucket: string; key: string; code: string; message: string };
 
@@ -32,7 +33,80 @@ function reportErrors(ctx: Ctx, what: string, errors: readonly RepairError[]): v
   }
 }
 
+/** A scrub or repair job of the admin API (lib/server/admin.ts). */
+interface RemoteJob<P, R> {
+  state: 'idle' | 'running' | 'done' | 'failed' | 'cancelled';
+  startedMs?: number;
+  progress?: P;
+  result?: R;
+  error?: { code: string; message: string };
+}
+
+/** How often a remote job's progress is read. */
+const POLL_MS = 250;
+
+const remoteStatus = async (ctx: Ctx, client: AdminClient): Promise<StatusView> => statusViewOf(ctx, await client.get('status'));
+
+/**
+ * Starts a scrub or repair in the daemon and follows it until it ends, drawing its progress. Ctrl-C cancels
+ * it in the daemon (what the local command's Ctrl-C does: scrub keeps its cursor, repair its queue) and ends
+ * with ERR_SV_ABORTED; a job that failed in the daemon ends with the daemon's error code.
+ */
+async function followRemoteJob<P, R>(client: AdminClient, kind: 'scrub' | 'repair', body: Record<string, unknown>, kept: string, bar: ProgressBar, show: (p: P) => void): Promise<R> {
+  const started = await client.post<RemoteJob<P, R>>(kind, body);
+  const intr = interruptible(kind, kept, () => bar);
+  try {
+    let job = started;
+    while (job.state === 'running') {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, POLL_MS);
+        intr.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve();
+        }, { once: true });
+      });
+      if (intr.interrupted()) {
+        await client.post(`${kind}/cancel`);
+        throw intr.signal.reason;
+      }
+      job = await client.get<RemoteJob<P, R>>(kind);
+      if (job.startedMs !== started.startedMs) throw new CliError(ErrorCode.CONFLICT, `another ${kind} was started in the daemon meanwhile; this one ended`);
+      if (job.progress !== undefined) show(job.progress);
+    }
+    if (job.state === 'done' && job.result !== undefined) return job.result;
+    const e = job.error ?? { code: ErrorCode.ABORTED, message: `the ${kind} ${job.state === 'cancelled' ? 'was cancelled in the daemon' : 'ended without a result'}` };
+    throw new CliError(Object.hasOwn(HINT_OF, e.code) ? (e.code as keyof typeof HINT_OF) : ErrorCode.IO, `${kind} in the daemon: ${e.message}`);
+  } catch (err) {
+    bar.interrupt();
+    throw err;
+  } finally {
+    intr.dispose();
+  }
+}
+
 const todo = (actions: readonly Action[]) => (actions.length === 0 ? [] : ['what to do:', ...actions.map((a) => `  ${a.message}`)]);
+
+function scrubResult(ctx: Ctx, r: { objects: number; bytes: number; bad: number }, skipped: StatusView['disks'], after: StatusView): void {
+  ctx.result(
+    { objects: r.objects, bytes: r.bytes, bad: r.bad, repairQueued: after.repairQueued, disksSkipped: skipped.map((d) => ({ id: d.id, condition: d.condition })), actions: after.actions },
+    [
+      `scrub: ${r.objects} objects, ${formatBytes(r.bytes)} read, ${r.bad} bad shard(s) queued for repair`,
+      ...skipped.map((d) => `scrub: disk ${d.id} not checked: ${d.condition}`),
+      ...todo(after.actions),
+    ],
+  );
+}
+
+type RepairResult = Awaited<ReturnType<Vault['repair']>>;
+
+function repairResult(ctx: Ctx, queued: number, r: RepairResult, after: StatusView): void {
+  ctx.result(
+    { queued, repaired: r.repaired, moved: r.moved, failed: r.failed, dropped: r.dropped, errors: r.errors, repairQueued: after.repairQueued, actions: after.actions },
+    [`repair: ${queued} queued, ${r.repaired} rebuilt (${r.moved} moved to another disk), ${r.failed} failed, ${r.dropped} dropped (superseded)`, ...todo(after.actions)],
+  );
+  reportErrors(ctx, 'repair', r.errors);
+  if (r.failed > 0) process.exitCode = 1;
+}
 
 /** Works off the repair queue with a progress bar; Ctrl-C stops it cleanly (`kept`: what the message says stays). */
 async function repairWithBar(ctx: Ctx, v: Vault, what: string, kept: string, o: { progress?: boolean }): Promise<Awaited<ReturnType<Vault['repair']>>> {
@@ -59,8 +133,25 @@ export function registerMaintenance(program: Command): void {
     .option(...progressOption)
     .option('--rate <bytesPerSec>', 'read at most this many bytes per second', positiveInt)
     .option('--resume', 'continue after the object where the last interrupted scrub stopped')
+    .option(...dataOption)
+    .option(...endpointOption)
+    .option(...regionOption)
     .action((o: { rate?: number; resume?: boolean; progress?: boolean }, cmd: Command) => {
       const ctx = Ctx.of(cmd);
+      const client = ctx.remote();
+      if (client !== undefined) {
+        return (async () => {
+          const before = await remoteStatus(ctx, client);
+          const skipped = before.disks.filter((d) => d.condition !== 'online' && d.condition !== 'draining' && d.condition !== 'removed');
+          const bar: ProgressBar = ctx.bar('scrub', before.objects ?? undefined, o, 'items');
+          const r = await followRemoteJob<{ objects: number; bytes: number; bad: number }, { objects: number; bytes: number; bad: number }>(
+            client, 'scrub', { ...(o.rate !== undefined ? { rateBytesPerSec: o.rate } : {}), ...(o.resume === true ? { resume: true } : {}) },
+            'the cursor is saved for --resume', bar, (p) => bar.update(p.objects, `${formatBytes(p.bytes)} read, ${p.bad} bad`),
+          );
+          bar.done(r.objects, `${formatBytes(r.bytes)} read, ${r.bad} bad`);
+          scrubResult(ctx, r, skipped, await remoteStatus(ctx, client));
+        })();
+      }
       return withVault(ctx, async (v) => {
         const before = await statusView(ctx, v);
         // Disks that cannot be read are not scrubbed (their shards are not checked): said, not hidden.
@@ -80,15 +171,7 @@ export function registerMaintenance(program: Command): void {
           intr.dispose();
         }
         bar.done(r.objects, `${formatBytes(r.bytes)} read, ${r.bad} bad`);
-        const after = await statusView(ctx, v);
-        ctx.result(
-          { objects: r.objects, bytes: r.bytes, bad: r.bad, repairQueued: after.repairQueued, disksSkipped: skipped.map((d) => ({ id: d.id, condition: d.condition })), actions: after.actions },
-          [
-            `scrub: ${r.objects} objects, ${formatBytes(r.bytes)} read, ${r.bad} bad shard(s) queued for repair`,
-            ...skipped.map((d) => `scrub: disk ${d.id} not checked: ${d.condition}`),
-            ...todo(after.actions),
-          ],
-        );
+        scrubResult(ctx, r, skipped, await statusView(ctx, v));
       });
     });
 
@@ -97,19 +180,26 @@ export function registerMaintenance(program: Command): void {
     .description('rebuild every shard queued for repair (reads, scrub, degraded writes, drained or replaced disks)')
     .option(...metaOption)
     .option(...progressOption)
+    .option(...dataOption)
+    .option(...endpointOption)
+    .option(...regionOption)
     .action((o: { progress?: boolean }, cmd: Command) => {
       const ctx = Ctx.of(cmd);
+      const client = ctx.remote();
+      if (client !== undefined) {
+        return (async () => {
+          const queued = (await remoteStatus(ctx, client)).repairQueued ?? 0;
+          const bar: ProgressBar = ctx.bar('repair', queued, o, 'items');
+          const r = await followRemoteJob<{ done: number; total: number }, RepairResult>(client, 'repair', {}, 'what is not rebuilt stays queued', bar, (p) => bar.update(p.done));
+          bar.done(queued);
+          repairResult(ctx, queued, r, await remoteStatus(ctx, client));
+        })();
+      }
       return withVault(ctx, async (v) => {
         const queued = v.repairQueue().length;
         const r = await repairWithBar(ctx, v, 'repair', 'what is not rebuilt stays queued', o);
         // Repair works off the queue; shards on a disk that is gone are not queued until the disk is replaced.
-        const after = await statusView(ctx, v);
-        ctx.result(
-          { queued, repaired: r.repaired, moved: r.moved, failed: r.failed, dropped: r.dropped, errors: r.errors, repairQueued: after.repairQueued, actions: after.actions },
-          [`repair: ${queued} queued, ${r.repaired} rebuilt (${r.moved} moved to another disk), ${r.failed} failed, ${r.dropped} dropped (superseded)`, ...todo(after.actions)],
-        );
-        reportErrors(ctx, 'repair', r.errors);
-        if (r.failed > 0) process.exitCode = 1;
+        repairResult(ctx, queued, r, await statusView(ctx, v));
       });
     });
 

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { diskCondition as libraryDiskCondition, type DiskConfig } from '../../disk.js';
 import { ErrorCode } from '../../errors.js';
 import type { Vault } from '../../vault.js';
-import { Ctx, metaOption, withVault } from '../context.js';
+import { Ctx, dataOption, endpointOption, metaOption, regionOption, withVault } from '../context.js';
 import { CliError } from '../errors.js';
 import { diskAction, diskCondition, poolActions, type Action, type DiskCondition } from '../health.js';
 import { formatBytes } from '../units.js';
@@ -51,7 +51,11 @@ export interface StatusView {
 
 /** The library's status() with conditions, domains and actions added (shared by status, scrub and repair). */
 export async function statusView(ctx: Ctx, v: Vault): Promise<StatusView> {
-  const s = await v.status();
+  return statusViewOf(ctx, await v.status());
+}
+
+/** The status view of a status() result: read here, or answered by the daemon's admin API (GET status). */
+export function statusViewOf(ctx: Ctx, s: LibraryStatus): StatusView {
   const failureDomain = s.pool.failureDomain;
   const suggest = (a: string) => ctx.suggest(a);
   const disks = s.disks.map((d): DiskView => {
@@ -140,7 +144,7 @@ export function statusLines(ctx: Ctx, s: StatusView): string[] {
   for (const d of shown) byCondition.set(d.condition, (byCondition.get(d.condition) ?? 0) + 1);
   const counts = [...byCondition].map(([c, n]) => `${n} ${c}`).join(', ');
   const lines = [
-    `pool ${ctx.meta}: ${s.k !== undefined ? `${s.k}+${s.m}, ` : ''}failure domain "${s.failureDomain}", ${shown.length} disk(s): ${counts}${removed > 0 ? ` (${removed} removed, not shown)` : ''}${s.poolOpen ? '' : '; the pool cannot open'}`,
+    `pool ${ctx.where}: ${s.k !== undefined ? `${s.k}+${s.m}, ` : ''}failure domain "${s.failureDomain}", ${shown.length} disk(s): ${counts}${removed > 0 ? ` (${removed} removed, not shown)` : ''}${s.poolOpen ? '' : '; the pool cannot open'}`,
   ];
   const count = (n: number | null) => (n === null ? '?' : String(n));
   const withErrors = shown.some((d) => d.errors !== undefined);
@@ -166,16 +170,24 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('per-disk state and health, objects at risk, queued repair work, and what to do')
     .option(...metaOption)
+    .option(...dataOption)
+    .option(...endpointOption)
+    .option(...regionOption)
     .action(async (_o: unknown, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       let view: StatusView;
-      try {
-        view = await withVault(ctx, (v) => statusView(ctx, v), { readOnly: true });
-      } catch (err) {
-        // The pool did not open at all: show its disks from pool.json anyway, then fail with the open's error.
-        const offline = (err as { code?: string }).code === ErrorCode.DISK_IDENTITY ? await offlineView(ctx) : undefined;
-        if (offline !== undefined) ctx.result(offline, statusLines(ctx, offline));
-        throw err;
+      const remote = ctx.remote();
+      if (remote !== undefined) {
+        view = statusViewOf(ctx, await remote.get<LibraryStatus>('status'));
+      } else {
+        try {
+          view = await withVault(ctx, (v) => statusView(ctx, v), { readOnly: true });
+        } catch (err) {
+          // The pool did not open at all: show its disks from pool.json anyway, then fail with the open's error.
+          const offline = (err as { code?: string }).code === ErrorCode.DISK_IDENTITY ? await offlineView(ctx) : undefined;
+          if (offline !== undefined) ctx.result(offline, statusLines(ctx, offline));
+          throw err;
+        }
       }
       ctx.result(view, statusLines(ctx, view));
       if (!view.poolOpen) {
