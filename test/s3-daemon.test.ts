@@ -72,6 +72,39 @@ describe.skipIf(!ready)(`shardvault serve${ready ? '' : ' (skipped: dist/ or the
     expect(await exited(again.child)).toBe(0);
   });
 
+  it('the admin API and /metrics through the daemon: `shardvault keys create --endpoint`, admin-only metrics', async () => {
+    const env = { ...process.env, SHARDVAULT_ROOT_ACCESS_KEY: 'SVDAEMONTESTROOT0001', SHARDVAULT_ROOT_SECRET_KEY: 'daemon-test-root-secret-0123456789abcdef' };
+    const data = join(work, 'admin');
+    const child = spawn(process.execPath, [cli, 'serve', '--data', data, '--address', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const m = /^listening (http:\/\/\S+)$/m.exec(out);
+        if (m !== null) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+    });
+    try {
+      const r = spawnSync(process.execPath, [cli, 'keys', 'create', 'reader', '--endpoint', url], { encoding: 'utf8', env });
+      expect(r.status, r.stderr).toBe(0);
+      const created = JSON.parse(r.stdout) as { accessKeyId: string; secretAccessKey: string };
+      expect(created.accessKeyId).toMatch(/^SV[A-Z2-7]{18}$/);
+      const { signRequest } = await import('../lib/auth/index.js');
+      const get = (creds: { accessKeyId: string; secretAccessKey: string }) => fetch(`${url}/metrics`, { headers: signRequest({ method: 'GET', url: new URL('/metrics', url), headers: {}, accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, region: 'us-east-1' }) });
+      const m = await get({ accessKeyId: env.SHARDVAULT_ROOT_ACCESS_KEY, secretAccessKey: env.SHARDVAULT_ROOT_SECRET_KEY });
+      expect(m.status).toBe(200);
+      const text = await m.text();
+      expect(text).toContain('shardvault_s3_requests_total');
+      expect(text).toContain('operation="Admin"');
+      expect((await get(created)).status).toBe(403);
+      expect((await fetch(`${url}/metrics`)).status).toBe(403);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited(child)).toBe(0);
+  });
+
   it('refuses a config file with an unknown key, naming it', () => {
     const file = join(work, 'bad.json');
     writeFileSync(file, JSON.stringify({ region: 'us-east-1', limits: { urlBytesMax: 100, bogusLimit: 1 } }));

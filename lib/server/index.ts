@@ -9,18 +9,23 @@ import type { AddressInfo } from 'node:net';
 
 import type { KeyStore } from '../auth/index.js';
 import type { Vault } from '../vault.js';
+import { ADMIN_PREFIX, abortAdminJobs, handleAdmin } from './admin.js';
 import { auditStart } from './audit.js';
 import { openAuth } from './auth-backend.js';
+import { readSmallBody } from './body.js';
 import { configHash, effectiveConfig, readConfigFile, type EffectiveConfig } from './config.js';
 import type { ServerState } from './context.js';
 import { createPipeline } from './http.js';
 import type { Limits } from './limits.js';
 import { createObserver } from './observe.js';
 import { metaDirOf, openOrCreatePool } from './pool.js';
+import { S3Error } from './s3-error.js';
+
+const ADMIN_BODY_BYTES_MAX = 1024 * 1024;
 
 export type { Limits } from './limits.js';
 export { DEFAULT_LIMITS } from './limits.js';
-export { S3Error } from './s3-error.js';
+export { S3Error };
 
 export interface StartServerOptions {
   dataDir: string;
@@ -82,7 +87,25 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     await auditStart(vault, `config sha256=${sha}${created ? ' (pool created)' : ''}`);
     observer.attachVault(vault);
     const state: ServerState = { vault, auth, limits: config.limits, region: config.region, ...(config.domain !== undefined ? { domain: config.domain } : {}), observer, bucketCreated: bucketTimes(vault) };
-    const pipeline = createPipeline(state);
+    const pipeline = createPipeline(state, {
+      // The admin API (lib/server/admin.ts): signed like any request, admin principals only (it checks).
+      admin: async (ctx) => {
+        if (!ctx.target.rawPath.startsWith(ADMIN_PREFIX)) return false;
+        const body = await readSmallBody(ctx, ADMIN_BODY_BYTES_MAX);
+        await handleAdmin({ vault, keys: auth.keys }, ctx.req, ctx.res, { principal: ctx.who.principal, admin: ctx.who.admin, requestId: ctx.requestId }, body);
+        return true;
+      },
+      // Prometheus text: authenticated like everything else, admin principals only (sv:Admin).
+      metrics: async (ctx) => {
+        if (ctx.target.rawPath !== '/metrics' || ctx.req.method !== 'GET') return false;
+        if (!ctx.who.admin) throw new S3Error('AccessDenied', 403, 'Access Denied: /metrics needs an admin principal', { reason: 'policy' });
+        const text = Buffer.from(await observer.metrics.text());
+        ctx.res.writeHead(200, { 'Content-Type': observer.metrics.contentType, 'Content-Length': String(text.length) });
+        ctx.res.end(text);
+        ctx.stats.bytesOut += text.length;
+        return true;
+      },
+    });
     const limits = config.limits;
     const srv = createServer({
       maxHeaderSize: limits.headerBytesMax,
@@ -137,6 +160,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         }
         srv.closeAllConnections();
         await stopped;
+        await abortAdminJobs(vault);
         pipeline.failures.close();
         await auth.close();
         await vault.close();
