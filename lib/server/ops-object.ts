@@ -158,9 +158,13 @@ async function streamOut(ctx: RequestContext, body: Readable, status: number, he
     for (let r = first; r.done !== true; r = await it.next()) {
       ctx.stats.bytesOut += r.value.length;
       if (!res.write(r.value)) {
+        // A reader that stops reading holds a slot: after bodyIdleTimeoutMs without progress it is cut off.
+        const idleMs = ctx.state.limits.bodyIdleTimeoutMs;
         await new Promise<void>((resolve, reject) => {
-          const done = () => { res.off('drain', done); res.off('close', closed); resolve(); };
-          const closed = () => { res.off('drain', done); res.off('close', closed); reject(new S3Error('RequestTimeout', 400, 'The client went away.')); };
+          const cleanup = () => { clearTimeout(timer); res.off('drain', done); res.off('close', closed); };
+          const done = () => { cleanup(); resolve(); };
+          const closed = () => { cleanup(); reject(new S3Error('RequestTimeout', 400, 'The client went away.')); };
+          const timer = setTimeout(() => { cleanup(); reject(new S3Error('RequestTimeout', 400, 'The client stopped reading the response.')); }, idleMs);
           res.on('drain', done);
           res.on('close', closed);
         });
