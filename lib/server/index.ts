@@ -4,6 +4,7 @@
  * deadline, abort the rest (their puts leave nothing visible), close the vault so the next open is clean.
  * Used by `shardvault serve`, the tests and the benchmarks.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -124,7 +125,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       }
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const id = randomBytes(8).toString('hex').toUpperCase();
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nx-amz-request-id: ${id}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     });
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);

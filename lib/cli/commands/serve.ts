@@ -32,6 +32,9 @@ export function registerServe(program: Command): void {
         ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
       });
       const { url, root } = running;
+      // A daemon stays up: a stray rejected promise is logged, not fatal (uncaught exceptions still are:
+      // the process state is unknown after one).
+      process.on('unhandledRejection', (reason) => process.stderr.write(`shardvault serve: unhandled rejection (kept running): ${String((reason as Error)?.stack ?? reason)}\n`));
       const lines = [`listening ${url}`];
       if (root.secretAccessKey !== undefined) {
         lines.push(
