@@ -14,6 +14,7 @@ import { ADMIN_PREFIX, abortAdminJobs, handleAdmin } from './admin.js';
 import { auditStart } from './audit.js';
 import { openAuth } from './auth-backend.js';
 import { readSmallBody } from './body.js';
+import { BucketTimes } from './bucket-times.js';
 import { configHash, effectiveConfig, readConfigFile, type EffectiveConfig } from './config.js';
 import type { ServerState } from './context.js';
 import { createPipeline } from './http.js';
@@ -55,16 +56,6 @@ export interface RunningServer {
   close(deadlineMs?: number): Promise<void>;
 }
 
-/** Bucket creation times from the audit chain (the engine keeps no other record of them). */
-function bucketTimes(vault: Vault): Map<string, Date> {
-  const out = new Map<string, Date>();
-  const live = new Set(vault.listBuckets());
-  for (const r of vault.auditLog() as Array<{ action: string; bucket?: string; timeMs: number }>) {
-    if (r.action === 'bucket.create' && r.bucket !== undefined && live.has(r.bucket)) out.set(r.bucket, new Date(r.timeMs));
-  }
-  return out;
-}
-
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const file = opts.configFile !== undefined ? await readConfigFile(opts.configFile) : undefined;
   const config = effectiveConfig(file, {
@@ -87,7 +78,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     const auth = await openAuth(metaDirOf(config.data), { region: config.region, env });
     await auditStart(vault, `config sha256=${sha}${created ? ' (pool created)' : ''}`);
     observer.attachVault(vault);
-    const state: ServerState = { vault, auth, limits: config.limits, region: config.region, ...(config.domain !== undefined ? { domain: config.domain } : {}), observer, bucketCreated: bucketTimes(vault) };
+    const state: ServerState = { vault, auth, limits: config.limits, region: config.region, ...(config.domain !== undefined ? { domain: config.domain } : {}), observer, bucketTimes: await BucketTimes.open(metaDirOf(config.data)) };
     const pipeline = createPipeline(state, {
       // The admin API (lib/server/admin.ts): signed like any request, admin principals only (it checks).
       admin: async (ctx) => {
@@ -163,6 +154,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         srv.closeAllConnections();
         await stopped;
         await abortAdminJobs(vault);
+        await state.bucketTimes.flush();
         pipeline.failures.close();
         await auth.close();
         await vault.close();
