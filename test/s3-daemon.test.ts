@@ -75,13 +75,18 @@ describe.skipIf(!ready)(`shardvault serve${ready ? '' : ' (skipped: dist/ or the
   it('the admin API and /metrics through the daemon: `shardvault keys create --endpoint`, admin-only metrics', async () => {
     const env = { ...process.env, SHARDVAULT_ROOT_ACCESS_KEY: 'SVDAEMONTESTROOT0001', SHARDVAULT_ROOT_SECRET_KEY: 'daemon-test-root-secret-0123456789abcdef' };
     const data = join(work, 'admin');
-    const child = spawn(process.execPath, [cli, 'serve', '--data', data, '--address', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, [cli, 'serve', '--data', data, '--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let metricsUrl = '';
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d) => {
         out += d;
         const m = /^listening (http:\/\/\S+)$/m.exec(out);
-        if (m !== null) resolve(m[1]!);
+        const mm = /^metrics (http:\/\/\S+)$/m.exec(out);
+        if (m !== null && mm !== null) {
+          metricsUrl = mm[1]!;
+          resolve(m[1]!);
+        }
       });
       child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
     });
@@ -99,6 +104,11 @@ describe.skipIf(!ready)(`shardvault serve${ready ? '' : ' (skipped: dist/ or the
       expect(text).toContain('operation="Admin"');
       expect((await get(created)).status).toBe(403);
       expect((await fetch(`${url}/metrics`)).status).toBe(403);
+      // The separate metrics listener: unauthenticated, and nothing but /metrics.
+      const open = await fetch(metricsUrl);
+      expect(open.status).toBe(200);
+      expect(await open.text()).toContain('shardvault_s3_requests_total');
+      expect((await fetch(metricsUrl.replace('/metrics', '/'))).status).toBe(404);
     } finally {
       child.kill('SIGTERM');
     }

@@ -33,6 +33,8 @@ export interface StartServerOptions {
   dataDir: string;
   /** HOST:PORT, default 127.0.0.1:9000; port 0 picks a free one (see RunningServer.address). */
   address?: string;
+  /** HOST:PORT of a second listener serving only GET /metrics without authentication (for Prometheus). */
+  metricsAddress?: string;
   configFile?: string;
   domain?: string;
   region?: string;
@@ -44,6 +46,8 @@ export interface StartServerOptions {
 export interface RunningServer {
   url: string;
   address: { host: string; port: number };
+  /** The unauthenticated metrics listener, when metricsAddress is set. */
+  metricsUrl?: string;
   vault: Vault;
   /** The access keys (the admin API and tests create keys and attach policies through it). */
   keys: KeyStore;
@@ -61,6 +65,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const config = effectiveConfig(file, {
     dataDir: opts.dataDir,
     ...(opts.address !== undefined ? { address: opts.address } : {}),
+    ...(opts.metricsAddress !== undefined ? { metricsAddress: opts.metricsAddress } : {}),
     ...(opts.domain !== undefined ? { domain: opts.domain } : {}),
     ...(opts.region !== undefined ? { region: opts.region } : {}),
     ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
@@ -127,17 +132,49 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       });
     });
     srv.on('error', (err) => observer.error('server error', { err: String(err) }));
+    let metricsSrv: Server | undefined;
+    let metricsUrl: string | undefined;
+    if (config.metricsAddress !== undefined) {
+      // Only GET /metrics; nothing of S3 or the admin API is reachable here.
+      const m = createServer({ maxHeaderSize: 8192, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+        if ((req.method === 'GET' || req.method === 'HEAD') && (req.url ?? '').split('?', 1)[0] === '/metrics') {
+          observer.metrics.text().then((text) => {
+            res.writeHead(200, { 'Content-Type': observer.metrics.contentType, 'Content-Length': String(Buffer.byteLength(text)) });
+            res.end(req.method === 'HEAD' ? undefined : text);
+          }, () => {
+            res.writeHead(500, { 'Content-Length': '0' });
+            res.end();
+          });
+          return;
+        }
+        res.writeHead(404, { 'Content-Type': 'text/plain', 'Content-Length': '10' });
+        res.end('not found\n');
+      });
+      m.on('clientError', (_err, socket) => socket.destroy());
+      await new Promise<void>((resolve, reject) => {
+        m.once('error', reject);
+        m.listen(config.metricsAddress!.port, config.metricsAddress!.host, () => {
+          m.off('error', reject);
+          resolve();
+        });
+      });
+      const ma = m.address() as AddressInfo;
+      metricsUrl = `http://${ma.family === 'IPv6' ? `[${ma.address}]` : ma.address}:${ma.port}/metrics`;
+      metricsSrv = m;
+    }
     const a = srv.address() as AddressInfo;
     const address = { host: a.address, port: a.port };
     const hostForUrl = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     const url = `http://${hostForUrl}:${a.port}`;
-    observer.info('listening', { url, region: config.region, configSha256: sha });
+    observer.info('listening', { url, ...(metricsUrl !== undefined ? { metricsUrl } : {}), region: config.region, configSha256: sha });
 
     let closing: Promise<void> | undefined;
     const close = (deadlineMs = limits.shutdownDeadlineMs): Promise<void> => {
       closing ??= (async () => {
         pipeline.closing = true;
         const stopped = new Promise<void>((resolve) => srv.close(() => resolve()));
+        metricsSrv?.close();
+        metricsSrv?.closeAllConnections();
         srv.closeIdleConnections();
         const all = () => Promise.all([...pipeline.inFlight].map((f) => f.done));
         let timer: NodeJS.Timeout | undefined;
@@ -166,6 +203,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     return {
       url,
       address,
+      ...(metricsUrl !== undefined ? { metricsUrl } : {}),
       vault,
       keys: auth.keys,
       root: { accessKeyId: auth.root.accessKeyId, ...(auth.root.secretAccessKey !== undefined ? { secretAccessKey: auth.root.secretAccessKey } : {}) },
