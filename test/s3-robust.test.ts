@@ -169,6 +169,31 @@ describe.skipIf(!ready)('S3 daemon: bad clients, overload, shutdown', () => {
   });
 });
 
+describe.skipIf(!ready)('S3 daemon: a failing disk', () => {
+  it('a disk gone: reads reconstruct, a write that cannot reach its quorum is one 503, /readyz stays ready with k disks', async () => {
+    const h = await harness();
+    try {
+      await h.client.send(new CreateBucketCommand({ Bucket: 'disks' }));
+      const body = Buffer.alloc(3 << 20, 5);
+      await h.client.send(new PutObjectCommand({ Bucket: 'disks', Key: 'before', Body: body }));
+      const { rmSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      rmSync(join(h.server.config.data, 'disk-0'), { recursive: true, force: true });
+      const back = await h.client.send(new GetObjectCommand({ Bucket: 'disks', Key: 'before' }));
+      expect(Buffer.from(await back.Body!.transformToByteArray()).equals(body)).toBe(true);
+      const put = await codeOf(h.client.send(new PutObjectCommand({ Bucket: 'disks', Key: 'after', Body: body })));
+      // The pool's write quorum is k + m (the default): with a disk gone a put cannot be durable everywhere and
+      // fails (one 5xx answer, its files removed); repair after a disk replace restores writes.
+      expect(['ServiceUnavailable', 'InternalError']).toContain(put);
+      expect(await statusOf(h.client.send(new HeadObjectCommand({ Bucket: 'disks', Key: 'after' })))).toBe(404);
+      expect(await statusOf(h.client.send(new ListBucketsCommand({})))).toBe(200);
+      expect((await fetch(`${h.server.url}/readyz`)).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe.skipIf(!ready)('S3 daemon: virtual-host style and graceful shutdown', () => {
   it('serves BUCKET.<domain> requests, then on close aborts an upload past the deadline (nothing visible after reopen)', async () => {
     const h = await harness({ domain: 's3.test' });
