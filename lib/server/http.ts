@@ -68,21 +68,28 @@ export function createPipeline(state: ServerState, extra: { admin?: (ctx: Reques
   const admission = new Admission(() => state.limits, (reason) => observer.admissionRejected(reason));
   const failures = new FailureAudit(state.vault, { onError: (err) => observer.warn('audit append failed', { err: String(err) }) });
   const inFlight = new Set<InFlight>();
+  // vault.status() walks the catalog's heads: probes share one call in flight and its answer for 2 s, so a
+  // probe storm costs at most one status() per 2 s.
   let readyCache: { atMs: number; ready: boolean } | undefined;
+  let readyInFlight: Promise<boolean> | undefined;
 
-  async function ready(): Promise<boolean> {
+  function ready(): Promise<boolean> {
     const now = Date.now();
-    if (readyCache !== undefined && now - readyCache.atMs < 1000) return readyCache.ready;
-    let ok = false;
-    try {
-      const s = await state.vault.status();
-      const usable = s.disks.filter((d) => d.condition === 'online' || d.condition === 'draining').length;
-      ok = s.catalog.ok && usable >= s.pool.k;
-    } catch {
-      ok = false;
-    }
-    readyCache = { atMs: now, ready: ok };
-    return ok;
+    if (readyCache !== undefined && now - readyCache.atMs < 2000) return Promise.resolve(readyCache.ready);
+    readyInFlight ??= (async () => {
+      let ok = false;
+      try {
+        const s = await state.vault.status();
+        const usable = s.disks.filter((d) => d.condition === 'online' || d.condition === 'draining').length;
+        ok = s.catalog.ok && usable >= s.pool.k;
+      } catch {
+        ok = false;
+      }
+      readyCache = { atMs: Date.now(), ready: ok };
+      readyInFlight = undefined;
+      return ok;
+    })();
+    return readyInFlight;
   }
 
   function probe(res: ServerResponse, status: number, text: string, requestId: string): void {
