@@ -134,6 +134,26 @@ describe.skipIf(!ready)('S3 daemon: bad clients, overload, shutdown', () => {
     for (const k of ['chunked-bad', 'chunked-cut']) expect(await statusOf(h.client.send(new HeadObjectCommand({ Bucket: 'alpha', Key: k })))).toBe(404);
   });
 
+  it('Expect: 100-continue: the body is asked for only once the request is authenticated and authorized', async () => {
+    const go = (creds: { accessKeyId: string; secretAccessKey: string }, key: string) => new Promise<[number, boolean]>((resolve) => {
+      const url = new URL(`/alpha/${key}`, h.server.url);
+      const headers = signRequest({ method: 'PUT', url, headers: { 'content-length': '5', expect: '100-continue' }, body: 'UNSIGNED-PAYLOAD', ...creds, region: 'us-east-1' });
+      const req = httpRequest(url, { method: 'PUT', headers });
+      let asked = false;
+      req.on('continue', () => {
+        asked = true;
+        req.end('hello');
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve([res.statusCode ?? 0, asked]));
+      });
+      req.on('error', () => resolve([-1, asked]));
+    });
+    expect(await go(ROOT, 'continued')).toEqual([200, true]);
+    expect(await go({ accessKeyId: ROOT.accessKeyId, secretAccessKey: 'not-the-secret-0123456789abcdefghijklm' }, 'refused')).toEqual([403, false]);
+  });
+
   it('lib-storage Upload of a stream of unknown length (aws-chunked with a trailing checksum)', async () => {
     const { Readable } = await import('node:stream');
     const body = Readable.from([Buffer.alloc(100_000, 1), Buffer.alloc(50_000, 2)]);

@@ -113,6 +113,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     }, (req, res) => pipeline.handle(req, res));
     server = srv;
+    // Expect: 100-continue: no automatic 100; the pipeline sends it once the request is admitted, verified and
+    // authorized and its body is about to be read (body.ts).
+    srv.on('checkContinue', (req, res) => pipeline.handle(req, res));
     srv.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       // Malformed requests, oversized headers, header timeouts: one short answer when the socket is writable.
       if (!socket.writable || err.code === 'ECONNRESET') {
