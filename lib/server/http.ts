@@ -130,7 +130,7 @@ export function createPipeline(state: ServerState, extra: { admin?: (ctx: Reques
       } catch (err) {
         const e = toS3Error(err);
         observer.authFailure(e.reason ?? e.s3Code);
-        failures.record({ principal: '-', action: 'auth', target: target.bucket === undefined ? '/' : `${target.bucket}/${target.key ?? ''}`, result: `${e.s3Code}${e.reason !== undefined ? `:${e.reason}` : ''}`, requestId, ...(source !== undefined ? { source } : {}) });
+        failures.record({ principal: '-', action: 'auth', target: target.bucket === undefined ? '/' : target.key === undefined ? target.bucket : `${target.bucket}/${target.key}`, result: `${e.s3Code}${e.reason !== undefined ? `:${e.reason}` : ''}`, requestId, ...(source !== undefined ? { source } : {}) });
         throw e;
       }
       ticket.forPrincipal(who.principal);
@@ -153,7 +153,7 @@ export function createPipeline(state: ServerState, extra: { admin?: (ctx: Reques
       const action = ACTION_OF[op]!;
       const resource = op === 'ListBuckets' ? {} : op === 'DeleteObjects' || target.key === undefined ? { bucket: target.bucket! } : { bucket: target.bucket!, key: target.key };
       if (op !== 'DeleteObjects' && state.auth.authorize(who, action, resource) !== 'allow') {
-        failures.record({ principal: who.principal, action, target: `${resource.bucket ?? ''}/${resource.key ?? ''}`, result: 'AccessDenied', requestId, ...(source !== undefined ? { source } : {}) });
+        failures.record({ principal: who.principal, action, target: resource.bucket === undefined ? '/' : resource.key === undefined ? resource.bucket : `${resource.bucket}/${resource.key}`, result: 'AccessDenied', requestId, ...(source !== undefined ? { source } : {}) });
         throw new S3Error('AccessDenied', 403, 'Access Denied', { reason: 'policy' });
       }
       await handler(ctx);
