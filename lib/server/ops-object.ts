@@ -1,5 +1,6 @@
 /** Object operations: PutObject, GetObject, HeadObject, DeleteObject, CopyObject. */
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
 
 import { uploadStream } from './body.js';
 import { evaluate, parseRange, type Conditions } from './conditions.js';
@@ -13,8 +14,12 @@ import { S3Error } from './s3-error.js';
 
 /** Runs vault.put over a verifying upload stream; the chain's own error (BadDigest, IncompleteBody...) wins
  *  over the put's (which only says its source failed). */
+/** Bodies up to this size get their MD5 computed here too (a second, cheap pass) so the ETag is known without
+ *  reading the new manifest back (vault.head costs a disk read and a signature check: most of a small put). */
+const LOCAL_MD5_BYTES_MAX = 1024 * 1024;
+
 export async function putFromRequest(ctx: RequestContext, bucket: string, key: string, extra: Partial<PutOptionsX>): Promise<{ etag: string; checksum?: { algorithm: string; value: string } }> {
-  const { stream } = uploadStream(ctx, { sizeMax: ctx.state.limits.objectBytesMax, checksums: true });
+  const { stream, size } = uploadStream(ctx, { sizeMax: ctx.state.limits.objectBytesMax, checksums: true });
   const md5 = contentMd5(ctx);
   const opts: PutOptionsX = { principal: ctx.who.principal, signal: ctx.signal, computeMd5: true, ...(md5 !== undefined ? { md5 } : {}), ...extra };
   // A header checksum is stored (the verifier fails the body before its end if it does not match). A trailer
@@ -22,14 +27,27 @@ export async function putFromRequest(ctx: RequestContext, bucket: string, key: s
   // takes PutOptions.checksum when the put starts.
   const declared = stream.declared;
   if (declared?.value !== undefined) opts.checksum = { algorithm: declared.algorithm, value: declared.value };
+  let body: Readable = stream.stream;
+  let tap: ReturnType<typeof createHash> | undefined;
+  if (md5 === undefined && size <= LOCAL_MD5_BYTES_MAX) {
+    const hash = createHash('md5');
+    tap = hash;
+    body = stream.stream.pipe(new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(null, chunk); } }));
+    stream.stream.once('error', (err) => body.destroy(err));
+  }
   let receipt;
   try {
-    receipt = await ctx.state.vault.put(bucket, key, stream.stream, opts);
+    receipt = await ctx.state.vault.put(bucket, key, body, opts);
   } catch (err) {
     throw stream.failure() ?? err;
   }
-  const head = (await ctx.state.vault.head(bucket, key)) as HeadX | undefined;
-  const etag = head !== undefined && head.versionId === receipt.versionId ? etagOf(head) : '';
+  let etag: string;
+  if (md5 !== undefined) etag = Buffer.from(md5, 'base64').toString('hex'); // the engine checked the body against it
+  else if (tap !== undefined) etag = tap.digest('hex');
+  else {
+    const head = (await ctx.state.vault.head(bucket, key)) as HeadX | undefined;
+    etag = head !== undefined && head.versionId === receipt.versionId ? etagOf(head) : '';
+  }
   const sum = stream.checksum();
   return { etag, ...(sum !== undefined ? { checksum: sum } : {}) };
 }
