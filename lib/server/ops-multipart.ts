@@ -18,11 +18,11 @@ import { childText, children, parseXml, type XmlNode } from './xml.js';
 /** The engine's multipart API, as the engine brief defines it (lib/vault.ts once it lands there). */
 interface MultipartVault {
   createUpload(bucket: string, key: string, opts?: { principal?: string; contentType?: string; metadata?: Record<string, string>; headers?: SystemHeaders }): Promise<{ uploadId: string }>;
-  putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable | Uint8Array, opts?: { md5?: string; signal?: AbortSignal; checksum?: StoredChecksum }): Promise<{ etag: string; size: number }>;
+  putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable | Uint8Array, opts?: { principal?: string; md5?: string; signal?: AbortSignal; checksum?: StoredChecksum }): Promise<{ etag: string; size: number }>;
   listParts(bucket: string, key: string, uploadId: string, opts?: { partNumberMarker?: number; maxParts?: number }): Promise<{ parts: Array<{ partNumber: number; etag: string; size: number; lastModified: Date }>; isTruncated: boolean; nextPartNumberMarker?: number }>;
   listUploads(bucket: string, opts?: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number }): Promise<{ uploads: Array<{ key: string; uploadId: string; initiated: Date }>; isTruncated: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string }>;
   completeUpload(bucket: string, key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>, opts?: { principal?: string; ifMatch?: string; ifNoneMatch?: '*' }): Promise<Receipt & { etag: string }>;
-  abortUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  abortUpload(bucket: string, key: string, uploadId: string, opts?: { principal?: string }): Promise<void>;
 }
 
 function engine(ctx: RequestContext): MultipartVault {
@@ -82,6 +82,7 @@ export async function uploadPart(ctx: RequestContext): Promise<void> {
   let r;
   try {
     r = await engine(ctx).putPart(bucket, key, uploadId, partNumber, stream.stream, {
+      principal: ctx.who.principal,
       signal: ctx.signal,
       ...(md5 !== undefined ? { md5 } : {}),
       ...(declared?.value !== undefined ? { checksum: { algorithm: declared.algorithm, value: declared.value } } : {}),
@@ -111,7 +112,7 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<void> {
     range = { start: Number(m[1]), end: Number(m[2]) + 1 };
   }
   const body = ctx.state.vault.get(src.bucket, src.key, { ...(range !== undefined ? { range } : {}), signal: ctx.signal });
-  const r = await engine(ctx).putPart(bucket, key, uploadId, partNumber, body, { signal: ctx.signal });
+  const r = await engine(ctx).putPart(bucket, key, uploadId, partNumber, body, { principal: ctx.who.principal, signal: ctx.signal });
   sendXml(ctx, 200, 'CopyPartResult', [['LastModified', isoDate(Date.now())], ['ETag', quoted(r.etag)]]);
 }
 
@@ -152,7 +153,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
 }
 
 export async function abortMultipartUpload(ctx: RequestContext): Promise<void> {
-  await engine(ctx).abortUpload(bucketOf(ctx), keyOf(ctx), uploadIdOf(ctx));
+  await engine(ctx).abortUpload(bucketOf(ctx), keyOf(ctx), uploadIdOf(ctx), { principal: ctx.who.principal });
   sendEmpty(ctx, 204);
 }
 
