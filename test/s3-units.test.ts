@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 
 import { ErrorCode } from '../lib/errors.js';
 import { Admission } from '../lib/server/admission.js';
+import { FailureAudit } from '../lib/server/audit.js';
+import type { Vault } from '../lib/vault.js';
 import { canonicalJson, configHash, effectiveConfig, parseConfig } from '../lib/server/config.js';
 import { evaluate, parseRange } from '../lib/server/conditions.js';
 import { DEFAULT_LIMITS } from '../lib/server/limits.js';
@@ -187,5 +189,18 @@ describe('config', () => {
     const again = effectiveConfig(parseConfig({ limits: { urlBytesMax: 4096 }, region: 'eu-west-1' }), { limits: { queryParamsMax: 7 }, dataDir: '/d' });
     expect(configHash(again)).toBe(configHash(c));
     expect(configHash(effectiveConfig(undefined, { dataDir: '/d' }))).not.toBe(configHash(c));
+  });
+});
+
+describe('audit of refusals', () => {
+  it('records the first refusals of a window one by one and counts the rest into one summary record', async () => {
+    const got: Array<{ action: string; result: string; detail?: string }> = [];
+    const sink = { appendAudit: async (r: { action: string; result: string; detail?: string }) => { got.push(r); } } as unknown as Vault;
+    const a = new FailureAudit(sink, { perWindow: 3, windowMs: 60_000, onError: (err) => { throw err; } });
+    for (let i = 0; i < 10; i++) a.record({ principal: 'p', action: 'auth', result: 'AccessDenied', requestId: `r${i}` });
+    await a.close();
+    expect(got.length).toBe(4);
+    expect(got.slice(0, 3).map((r) => r.action)).toEqual(['auth', 'auth', 'auth']);
+    expect(got[3]).toMatchObject({ action: 'auth', result: 'AccessDenied', detail: '7 more in 60 s (rate-limited)' });
   });
 });

@@ -195,7 +195,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         await stopped;
         await abortAdminJobs(vault);
         await state.bucketTimes.flush();
-        pipeline.failures.close();
+        await pipeline.failures.close();
         await auth.close();
         await vault.close();
         observer.info('stopped', {});
