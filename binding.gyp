@@ -56,9 +56,16 @@
           "cflags_cc": ["-msse4.2", "-mpclmul"],
         },
         {
-          "target_name": "sv_x86_crc_vpclmul",
+          # VPCLMULQDQ on ymm needs AVX2 only: no AVX-512 flag may reach this file.
+          "target_name": "sv_x86_crc_vpclmul256",
           "type": "static_library",
-          "sources": ["native/crc/crc_vpclmul.cc"],
+          "sources": ["native/crc/crc_vpclmul256.cc"],
+          "cflags_cc": ["-msse4.2", "-mpclmul", "-mavx2", "-mvpclmulqdq"],
+        },
+        {
+          "target_name": "sv_x86_crc_vpclmul512",
+          "type": "static_library",
+          "sources": ["native/crc/crc_vpclmul512.cc"],
           "cflags_cc": ["-msse4.2", "-mpclmul", "-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mvpclmulqdq",
                         "-Wno-maybe-uninitialized"],
         },
@@ -105,7 +112,8 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "conditions": [
         ["target_arch=='x64'", {
-          "dependencies": ["sv_x86_avx2", "sv_x86_avx512", "sv_x86_sse41", "sv_x86_crc_pclmul", "sv_x86_crc_vpclmul"],
+          "dependencies": ["sv_x86_avx2", "sv_x86_avx512", "sv_x86_sse41", "sv_x86_crc_pclmul", "sv_x86_crc_vpclmul256",
+                           "sv_x86_crc_vpclmul512"],
         }],
         ["target_arch=='arm64'", {
           "dependencies": ["sv_arm_crc"],

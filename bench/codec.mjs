@@ -5,7 +5,7 @@
 // Not a test: numbers go to bench/RESULTS.md. `--smoke` runs every contender briefly (CI runs it).
 // Usage: npx tsc -p . && bench/setup-peers.sh && node bench/codec.mjs [--smoke] [--reps N] [--ms N]
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,6 +31,16 @@ const { ReedSolomon, nativeInfo } = await import(join(dist, 'index.js'));
 const info = nativeInfo();
 
 console.log(`cpu: ${info.cpu} x ${cpus().length}`);
+{
+  const wanted = ['sse4_2', 'ssse3', 'pclmulqdq', 'avx', 'avx2', 'avx512f', 'avx512bw', 'avx512vl', 'gfni', 'vpclmulqdq', 'asimd', 'pmull'];
+  let have = [];
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => /^(flags|Features)\s*:/.test(l)) ?? '';
+    const flags = new Set(line.split(':')[1]?.trim().split(/\s+/) ?? []);
+    have = wanted.filter((w) => flags.has(w));
+  } catch { /* not Linux */ }
+  console.log(`cpu flags (relevant): ${have.join(' ') || 'unknown'}`);
+}
 console.log(`node: ${process.version} (${process.arch}), napi ${process.versions.napi}`);
 console.log(`native: ${info.loaded ? `loaded, kernel ${info.codec.chosen} (supported: ${info.codec.supported.join(', ')})` : `unavailable: ${info.reason}`}`);
 console.log(`mode: ${smoke ? 'smoke' : 'full'}, ${targetMs} ms per sample, median of ${reps}`);
@@ -59,20 +69,49 @@ async function rate(fn, bytesPerCall, isAsync) {
   return median(samples);
 }
 
+async function rateOnce(fn, bytesPerCall) {
+  for (let i = 0; i < 3; i++) fn();
+  let calls = 0;
+  let batch = 1;
+  const start = process.hrtime.bigint();
+  let elapsedNs = 0n;
+  while (elapsedNs < BigInt(targetMs * 1e6)) {
+    for (let i = 0; i < batch; i++) fn();
+    calls += batch;
+    batch = Math.min(batch * 2, 1 << 16);
+    elapsedNs = process.hrtime.bigint() - start;
+  }
+  return (bytesPerCall * calls) / (Number(elapsedNs) / 1e9) / 1e9;
+}
+
 // ---- peers ----------------------------------------------------------------------------------------------
 const KB = 1024;
 const shapes = [[4, 2], [10, 4], [16, 4]];
 const sizes = smoke ? [4 * KB, 64 * KB] : [4 * KB, 64 * KB, 1024 * KB];
 const cases = shapes.flatMap(([k, m]) => sizes.map((size) => ({ k, m, size })));
 
-const isal = new Map();
+// ISA-L runs in rounds alternating with ours (the per-ISA table below), and each figure is the median of its
+// rounds, so a machine that gets busier halfway through moves both sides. Keys: op/isa/k/m/size.
+const isalSamples = new Map();
 const isalBin = join(here, '.peers', 'isal_bench');
-if (existsSync(isalBin)) {
+function isalRound() {
+  if (!existsSync(isalBin)) return;
   const res = spawnSync(isalBin, [String(targetMs), ...cases.map((c) => `${c.k}:${c.m}:${c.size}`)], { encoding: 'utf8' });
   for (const line of res.stdout.split('\n').filter(Boolean)) {
     const r = JSON.parse(line);
-    isal.set(`${r.op}/${r.k}/${r.m}/${r.size}`, r.gbps);
+    const key = `${r.op}/${r.isa}/${r.k}/${r.m}/${r.size}`;
+    if (!isalSamples.has(key)) isalSamples.set(key, []);
+    isalSamples.get(key).push(r.gbps);
   }
+}
+const isalRate = (op, isa, k, m, size) => {
+  const xs = isalSamples.get(`${op}/${isa}/${k}/${m}/${size}`);
+  return xs ? median(xs) : null;
+};
+// Dispatcher figures for the tables that compare against ISA-L as users call it (ec_encode_data).
+const isal = { get: (key) => { const [op, k, m, size] = key.split('/'); return isalRate(op, 'dispatch', k, m, size); } };
+if (existsSync(isalBin)) {
+  isalRound();
 } else {
   console.log('note: ISA-L harness missing (bench/setup-peers.sh needs libisal-dev); ISA-L column empty');
 }
@@ -177,6 +216,75 @@ for (const r of rows) {
   );
 }
 
+// ---- per ISA: each of our kernels against ISA-L's kernel for the same ISA (issue 15) ----------------------
+// ISA-L 2.30 has no GFNI path, so the GFNI kernels are set against ISA-L's kernel of the same vector width.
+// Alternating rounds: one ISA-L round, then one round of every kernel of ours, `reps` times; medians.
+const PEER = { avx2: 'avx2', avx512: 'avx512', gfni256: 'avx2', gfni512: 'avx512', scalar: 'base', ssse3: 'sse', neon: null };
+const targetFor = (kernel, size) => (kernel === 'avx2' || kernel === 'avx512' ? (size <= 4 * KB ? 1.0 : 1.3) : null);
+if (info.loaded && existsSync(isalBin)) {
+  const kernels = info.codec.supported.filter((kn) => kn !== 'scalar' || !smoke);
+  const perIsaCases = cases.filter((c) => (c.k === 10 && c.m === 4) || (c.k === 4 && c.m === 2));
+  const ours = new Map();
+  const saved = reps;
+  for (let round = 0; round < saved; round++) {
+    if (round > 0) isalRound();
+    for (const kn of kernels) {
+      for (const { k, m, size } of perIsaCases) {
+        const rs = new ReedSolomon(k, m, { kernel: kn });
+        const shards = shardsFor(k, m, size);
+        const stripe = Buffer.concat(shards);
+        const plan1 = rs.plan({ present: shards.map((_, i) => i !== 0), targets: [0] });
+        const lostM = Array.from({ length: m }, (_, i) => i);
+        const planM = rs.plan({ present: shards.map((_, i) => !lostM.includes(i)), targets: lostM });
+        // One sample per round of each (the median over rounds is taken below).
+        const sample = async (what, fn) => {
+          const key = `${what}/${kn}/${k}/${m}/${size}`;
+          if (!ours.has(key)) ours.set(key, []);
+          ours.get(key).push(await rateOnce(fn, k * size));
+        };
+        await sample('shards', () => rs.encodeSync(shards));
+        await sample('stripe', () => rs.encodeStripe(stripe));
+        await sample('decode1', () => rs.reconstructStripe(stripe, plan1));
+        await sample('decodem', () => rs.reconstructStripe(stripe, planM));
+      }
+    }
+  }
+  console.log('\nencode per ISA through the JS API, GB/s of data in: encodeSync (k + m buffers) and encodeStripe (one buffer);');
+  console.log('ISA-L: the entry point of the same ISA; XOR: the same bytes read and written with XOR only (a ceiling)');
+  console.log('| kernel | k+m | shard | ours, k+m buffers | ours, one buffer | ISA-L (entry) | one buffer / ISA-L | XOR ceiling | ours/XOR | target | met |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  const missed = [];
+  const get = (what, kn, k, m, size) => median(ours.get(`${what}/${kn}/${k}/${m}/${size}`));
+  for (const kn of kernels) {
+    const peer = PEER[kn] ?? null;
+    for (const { k, m, size } of perIsaCases) {
+      const o = get('stripe', kn, k, m, size);
+      const p = peer ? isalRate('encode', peer, k, m, size) : null;
+      const x = isalRate('xor', 'xor-avx2', k, m, size);
+      const t = targetFor(kn, size);
+      const met = t === null || p === null ? '' : o / p >= t ? 'yes' : 'no';
+      if (met === 'no') missed.push(`${kn} ${k}+${m} ${sz(size)} (${(o / p).toFixed(2)}x < ${t}x)`);
+      console.log(`| ${kn} | ${k}+${m} | ${sz(size)} | ${f(get('shards', kn, k, m, size))} | ${f(o)} | ${p === null ? '—' : `${f(p)} (${peer})`} | ${ratio(o, p)} | ${f(x)} | ${ratio(o, x)} | ${t === null ? '' : `≥ ${t}x`} | ${met} |`);
+    }
+  }
+  console.log('\nreconstruct per kernel with a cached plan (reconstructStripe), GB/s of data in; ISA-L: ec_encode_data with cached decode tables');
+  console.log('| kernel | k+m | shard | ours e=1 | ISA-L e=1 | ratio | ours e=m | ISA-L e=m | ratio | target ≥ 1.2x met |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const kn of kernels) {
+    for (const { k, m, size } of perIsaCases) {
+      const [o1, om] = [get('decode1', kn, k, m, size), get('decodem', kn, k, m, size)];
+      const [p1, pm] = [isalRate('decode1', 'dispatch', k, m, size), isalRate('decodem', 'dispatch', k, m, size)];
+      const ok = p1 && pm ? (o1 / p1 >= 1.2 && om / pm >= 1.2 ? 'yes' : 'no') : '';
+      if (ok === 'no' && info.codec.chosen === kn) missed.push(`reconstruct ${kn} ${k}+${m} ${sz(size)} (${(o1 / p1).toFixed(2)}x, ${(om / pm).toFixed(2)}x < 1.2x)`);
+      console.log(`| ${kn} | ${k}+${m} | ${sz(size)} | ${f(o1)} | ${f(p1)} | ${ratio(o1, p1)} | ${f(om)} | ${f(pm)} | ${ratio(om, pm)} | ${ok} |`);
+    }
+  }
+  const absent = Object.keys(PEER).filter((kn) => !info.codec.supported.includes(kn) && kn !== 'ssse3');
+  console.log(`per-ISA targets: ${missed.length === 0 ? 'all met' : `missed: ${missed.join('; ')}`}; kernels this CPU cannot run (no row): ${absent.join(', ') || 'none'}`);
+} else {
+  console.log('\nper-ISA table skipped: needs the addon and the ISA-L harness (bench/setup-peers.sh)');
+}
+
 if (info.loaded) {
   const rs = new ReedSolomon(4, 2);
   const tiny = shardsFor(4, 2, 8);
@@ -188,7 +296,9 @@ if (info.loaded) {
     return Number(process.hrtime.bigint() - t0) / n / 1000;
   };
   const syncUs = await perCall(() => rs.encodeSync(tiny), false);
+  const tinyStripe = Buffer.concat(tiny);
+  const stripeUs = await perCall(() => rs.encodeStripe(tinyStripe), false);
   const asyncUs = await perCall(() => rs.encodeBatch([tiny]), true);
-  console.log(`\nper-call overhead (4+2, 8-byte shards): sync ${syncUs.toFixed(2)} us, async (pool round trip) ${asyncUs.toFixed(1)} us`);
+  console.log(`\nper-call overhead (4+2, 8-byte shards): encodeSync ${syncUs.toFixed(2)} us, encodeStripe (one buffer) ${stripeUs.toFixed(2)} us, async (pool round trip) ${asyncUs.toFixed(1)} us`);
 }
 console.log('\nbench/codec.mjs: ok');

@@ -1,17 +1,18 @@
 /**
  * The S3 flexible checksums (`x-amz-checksum-crc32|crc32c|crc64nvme|sha1|sha256`): incremental, with digests
  * in the byte order S3 base64-encodes (big-endian for the CRCs). The CRCs run on the native addon's kernels
- * (PCLMULQDQ / VPCLMULQDQ / SSE4.2 crc32 / ARMv8 CRC+PMULL, chosen at run time) with a pure-TypeScript table
+ * (PCLMULQDQ / VPCLMULQDQ on AVX2 or AVX-512 / SSE4.2 crc32 / ARMv8 CRC+PMULL, chosen at run time) with a pure-TypeScript table
  * fallback (lib/crc-js.ts, identical results); SHA-1 and SHA-256 come from node:crypto.
  *
  *   createChecksum('crc32c').update(a).update(b).digest()   // Buffer(4), big-endian
  *   checksumBase64('crc64nvme', body)                        // the header value S3 expects
  *   crc32c(b, crc32c(a)) === crc32c(concat(a, b))            // zlib's `prev` convention
+ *   combineChecksums('crc64nvme', digestA, digestB, b.length) // digest of a then b, without their bytes
  */
 import { createHash, type Hash } from 'node:crypto';
 
 import type { CrcBinding } from './binding/crc.js';
-import { crc32Js, crc32cJs, crc64nvmeJs } from './crc-js.js';
+import { crc32Js, crc32cJs, crc64nvmeJs, crcCombineJs } from './crc-js.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError } from './errors.js';
 import { native, warnFallbackOnce } from './native.js';
 import { bytes, integer, oneOf, optionsObject } from './validate.js';
@@ -45,7 +46,7 @@ export interface Checksum {
 }
 
 /** The native CRC kernels (native/crc/crc.h). */
-export const CRC_KERNELS = ['table', 'pclmul', 'sse42', 'vpclmul', 'armv8'] as const;
+export const CRC_KERNELS = ['table', 'pclmul', 'sse42', 'vpclmul256', 'vpclmul512', 'armv8'] as const;
 export type CrcKernel = (typeof CRC_KERNELS)[number];
 
 export interface CrcOptions {
@@ -56,7 +57,7 @@ export interface CrcOptions {
 function crcBinding(): CrcBinding | null {
   const addon = native() as (CrcBinding & object) | null;
   // An addon built before the CRCs existed (a stale local build) lacks them: use the fallback, not a TypeError.
-  if (addon === null || typeof addon.crc64nvme !== 'function') return null;
+  if (addon === null || typeof addon.crc64nvme !== 'function' || typeof addon.crc64nvmeCombine !== 'function') return null;
   return addon;
 }
 
@@ -74,11 +75,14 @@ function prev32(value: unknown): number {
   return value === undefined ? 0 : integer('prev', value, 0, 0xffffffff);
 }
 
-function prev64(value: unknown): bigint {
-  if (value === undefined) return 0n;
-  if (typeof value !== 'bigint') throw typeError('prev', 'a bigint in [0, 2^64 - 1]', value);
-  if (value < 0n || value > 0xffffffffffffffffn) throw rangeError('prev', 'a bigint in [0, 2^64 - 1]', value);
+function crc64Value(name: string, value: unknown): bigint {
+  if (typeof value !== 'bigint') throw typeError(name, 'a bigint in [0, 2^64 - 1]', value);
+  if (value < 0n || value > 0xffffffffffffffffn) throw rangeError(name, 'a bigint in [0, 2^64 - 1]', value);
   return value;
+}
+
+function prev64(value: unknown): bigint {
+  return value === undefined ? 0n : crc64Value('prev', value);
 }
 
 /** CRC-32/ISO-HDLC (zlib's crc32, S3 `crc32`) of `prev`'s message followed by data. */
@@ -118,6 +122,61 @@ export function crc64nvme(data: Uint8Array, prev?: bigint, options?: CrcOptions)
     return crc64nvmeJs(data, p);
   }
   return b.crc64nvme(data, p, kernel);
+}
+
+function lengthB(value: unknown): number {
+  return integer('lengthB', value, 0, Number.MAX_SAFE_INTEGER);
+}
+
+/** crc32(A then B) from crc32(A), crc32(B) and B's length in bytes (zlib's crc32_combine). */
+export function crc32Combine(crcA: number, crcB: number, lengthOfB: number): number {
+  const a = integer('crcA', crcA, 0, 0xffffffff);
+  const b = integer('crcB', crcB, 0, 0xffffffff);
+  const n = lengthB(lengthOfB);
+  const binding = crcBinding();
+  return binding === null ? Number(crcCombineJs('crc32', BigInt(a), BigInt(b), n)) : binding.crc32Combine(a, b, n);
+}
+
+/** crc32c(A then B) from crc32c(A), crc32c(B) and B's length in bytes. */
+export function crc32cCombine(crcA: number, crcB: number, lengthOfB: number): number {
+  const a = integer('crcA', crcA, 0, 0xffffffff);
+  const b = integer('crcB', crcB, 0, 0xffffffff);
+  const n = lengthB(lengthOfB);
+  const binding = crcBinding();
+  return binding === null ? Number(crcCombineJs('crc32c', BigInt(a), BigInt(b), n)) : binding.crc32cCombine(a, b, n);
+}
+
+/** crc64nvme(A then B) from crc64nvme(A), crc64nvme(B) and B's length in bytes. */
+export function crc64nvmeCombine(crcA: bigint, crcB: bigint, lengthOfB: number): bigint {
+  const a = crc64Value('crcA', crcA);
+  const b = crc64Value('crcB', crcB);
+  const n = lengthB(lengthOfB);
+  const binding = crcBinding();
+  return binding === null ? crcCombineJs('crc64nvme', a, b, n) : binding.crc64nvmeCombine(a, b, n);
+}
+
+/**
+ * The digest of A followed by B from the digests (as digest() returns them) of A and of B and B's length: a
+ * multipart upload's full-object CRC from its parts' CRCs, without their bytes. CRCs only (a SHA cannot be
+ * combined: RangeError ERR_SV_OUT_OF_RANGE).
+ */
+export function combineChecksums(algorithm: ChecksumAlgorithm, first: Uint8Array, second: Uint8Array, lengthOfSecond: number): Buffer {
+  const alg = oneOf('algorithm', algorithm, ['crc32', 'crc32c', 'crc64nvme'] as const);
+  const size = CHECKSUM_DIGEST_BYTES[alg];
+  for (const [name, d] of [['first', first], ['second', second]] as const) {
+    bytes(name, d);
+    if (d.length !== size) throw rangeError(name, `a ${size}-byte ${alg} digest`, d);
+  }
+  const a = Buffer.from(first.buffer, first.byteOffset, first.byteLength);
+  const b = Buffer.from(second.buffer, second.byteOffset, second.byteLength);
+  const out = Buffer.alloc(size);
+  if (alg === 'crc64nvme') {
+    out.writeBigUInt64BE(crc64nvmeCombine(a.readBigUInt64BE(0), b.readBigUInt64BE(0), lengthOfSecond), 0);
+  } else {
+    const combine = alg === 'crc32' ? crc32Combine : crc32cCombine;
+    out.writeUInt32BE(combine(a.readUInt32BE(0), b.readUInt32BE(0), lengthOfSecond), 0);
+  }
+  return out;
 }
 
 class Crc32Checksum implements Checksum {

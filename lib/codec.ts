@@ -15,7 +15,7 @@ import { blake3BatchSync } from './hash.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { native, requireNative, warnFallbackOnce } from './native.js';
-import type { CodecHandle } from './binding/codec.js';
+import type { CodecHandle, PlanHandle } from './binding/codec.js';
 import { integer, oneOf, optionsObject } from './validate.js';
 
 export const KERNELS = ['scalar', 'avx2', 'avx512', 'gfni256', 'gfni512', 'neon'] as const;
@@ -87,6 +87,52 @@ export class ReedSolomon {
     if (this.m === 0) return;
     if (this.#js !== null) this.#js.encode(list);
     else native()!.codecEncodeSync(this.#handle!, list);
+  }
+
+  /**
+   * The small-stripe entry point: `stripe` holds all k + m shards back to back (shard i is bytes
+   * [i * len, (i + 1) * len) with len = stripe.length / (k + m)); fills the parity part. One native call and one
+   * typed-array query, against k + m for encodeSync, which is what a 4 KiB stripe's cost is made of.
+   */
+  encodeStripe(stripe: Uint8Array): void {
+    const len = this.#checkStripe(stripe);
+    if (this.m === 0) return;
+    if (this.#js !== null) this.#js.encode(this.#views(stripe, len));
+    else native()!.codecEncodeStripeSync(this.#handle!, stripe);
+  }
+
+  /**
+   * A decode plan for one erasure pattern ({ present, targets } as for reconstructSync), checked and inverted
+   * once: reconstructStripe with it pays neither again. Plans belong to the codec that made them.
+   */
+  plan(options: ReconstructOptions): DecodePlan {
+    const { present, targets } = this.#checkPattern(options);
+    const handle = this.#js === null && targets.length > 0 ? native()!.codecPlan(this.#handle!, present, targets) : null;
+    return new DecodePlan(this, present, targets, handle);
+  }
+
+  /** Rebuilds `plan`'s targets inside one contiguous stripe (the layout of encodeStripe). */
+  reconstructStripe(stripe: Uint8Array, plan: DecodePlan): void {
+    if (!(plan instanceof DecodePlan) || plan.codec !== this) throw typeError('plan', "a DecodePlan made by this codec's plan()", plan);
+    const len = this.#checkStripe(stripe);
+    if (plan.targets.length === 0) return;
+    if (this.#js !== null) this.#js.reconstruct(this.#views(stripe, len), plan.present.slice(), plan.targets.slice());
+    else native()!.codecReconstructStripeSync(plan.handle!, stripe);
+  }
+
+  #checkStripe(stripe: Uint8Array): number {
+    if (!(stripe instanceof Uint8Array)) throw typeError('stripe', 'a Uint8Array holding k + m shards', stripe);
+    const n = this.k + this.m;
+    const len = stripe.length / n;
+    if (stripe.length === 0 || !Number.isInteger(len) || len > LIMITS.shardSizeBytesMax) {
+      throw new ShardVaultError(ErrorCode.SHARD_SIZE_MISMATCH, `stripe length ${stripe.length} is not k + m = ${n} times a shard length in [1, ${LIMITS.shardSizeBytesMax}]`);
+    }
+    if (busyCalls > 0 && busy.has(stripe.buffer)) throw new ShardVaultError(ErrorCode.BUFFER_BUSY, 'stripe is in use by a pending async codec call');
+    return len;
+  }
+
+  #views(stripe: Uint8Array, len: number): Uint8Array[] {
+    return Array.from({ length: this.k + this.m }, (_, i) => stripe.subarray(i * len, (i + 1) * len));
   }
 
   /** Like encodeSync; large stripes are encoded on the libuv thread pool. */
@@ -230,6 +276,20 @@ export class ReedSolomon {
       busyCalls--;
       for (const b of buffers) busy.delete(b);
     }
+  }
+}
+
+/** A checked erasure pattern of one codec (ReedSolomon.plan), reusable for any number of stripes. */
+export class DecodePlan {
+  /** @internal */
+  constructor(
+    readonly codec: ReedSolomon,
+    readonly present: readonly boolean[],
+    readonly targets: readonly number[],
+    /** @internal */ readonly handle: PlanHandle | null,
+  ) {
+    Object.freeze(this.present);
+    Object.freeze(this.targets);
   }
 }
 

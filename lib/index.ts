@@ -13,7 +13,7 @@ export { nativeUnavailableReason } from './native.js';
 export { nativeInfo } from './native-info.js';
 export type { NativeInfo } from './native-info.js';
 export { LIMITS } from './limits.js';
-export { ReedSolomon, KERNELS, ASYNC_THRESHOLD_BYTES } from './codec.js';
+export { ReedSolomon, DecodePlan, KERNELS, ASYNC_THRESHOLD_BYTES } from './codec.js';
 export type { Backend, Kernel, ReedSolomonOptions, ReconstructOptions } from './codec.js';
 export { blake3, blake3Sync, blake3Batch, blake3BatchSync, createBlake3, BLAKE3_KERNELS } from './hash.js';
 export type { Blake3Options, Blake3Hasher, Blake3Kernel } from './hash.js';

@@ -4,8 +4,9 @@
 #   b3sum                  reference BLAKE3 CLI for the hash benchmark
 #   g++-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user   NEON kernels run under emulation
 #   xfsprogs, strace       loop-mounted xfs disks for power-cut tests; syscall fault injection
+#   awscli, prometheus     the S3 daemon driven by the AWS CLI; promtool checks the /metrics text
 set -euo pipefail
-pkgs=(libisal-dev b3sum g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user xfsprogs strace)
+pkgs=(libisal-dev b3sum g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user xfsprogs strace awscli prometheus)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "system packages present"; exit 0; fi

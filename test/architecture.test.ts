@@ -85,6 +85,8 @@ describe('architecture: the import graph of lib/', () => {
       [/^commander$/, (f) => under(f, 'cli'), 'lib/cli/'],
       [/^@noble\/hashes/, (f) => f === 'lib/hash.ts', 'lib/hash.ts'],
       [/^node-gyp-build$/, (f) => f === 'lib/native.ts', 'lib/native.ts'],
+      [/^fast-xml-parser$/, (f) => f === 'lib/server/xml.ts', 'lib/server/xml.ts (S3 request bodies: entities off, bounded)'],
+      [/^zod$/, (f) => f === 'lib/server/config.ts', 'lib/server/config.ts (the daemon config schema)'],
       [/^pino$/, (f) => f === 'lib/server/log.ts', 'lib/server/log.ts'],
       [/^prom-client$/, (f) => f === 'lib/server/metrics.ts', 'lib/server/metrics.ts'],
       [/^node:module$/, (f) => f === 'lib/native.ts' || under(f, 'cli'), 'lib/native.ts (createRequire of the addon) and the CLI (package.json)'],

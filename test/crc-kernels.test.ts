@@ -2,7 +2,8 @@
 // each runs in a child): the forced kernel is the one chosen and computes what the table kernel computes; an
 // unknown or foreign name is an error naming the variable, the value and the choices, and every CRC call then
 // throws instead of silently using another kernel. Then lib/checksum.ts with the addon mocked away: the
-// pure-TS fallback gives the AWS SDK's published values, and a forced kernel without the addon is refused.
+// pure-TS fallback gives the AWS SDK's published values (also through combineChecksums), and a forced kernel
+// without the addon is refused.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,17 +73,17 @@ describe.skipIf(info.crc === null)(`forced CRC kernels${info.crc === null ? ` (s
     const out = child({ SHARDVAULT_CRC_KERNEL: '' });
     expect(out.kernels.chosen).toBe(info.crc!.best);
     expect(out.kernels.error).toBeUndefined();
-    if (process.arch === 'x64') expect(['pclmul', 'sse42', 'vpclmul']).toContain(out.kernels.best);
+    if (process.arch === 'x64') expect(['pclmul', 'sse42', 'vpclmul256', 'vpclmul512']).toContain(out.kernels.best);
   });
 
   it('an unknown name is reported with the variable, the value and the choices, and the CRCs throw', () => {
     const out = child({ SHARDVAULT_CRC_KERNEL: 'crc9' });
-    expect(out.kernels.error).toBe('SHARDVAULT_CRC_KERNEL "crc9" is not a CRC kernel (table|pclmul|sse42|vpclmul|armv8)');
+    expect(out.kernels.error).toBe('SHARDVAULT_CRC_KERNEL "crc9" is not a CRC kernel (table|pclmul|sse42|vpclmul256|vpclmul512|armv8)');
     expect(out.thrown).toMatch(/^Error ERR_SV_KERNEL_UNAVAILABLE SHARDVAULT_CRC_KERNEL "crc9"/);
   });
 
   it('a kernel of another architecture is reported as missing here, not as unknown', () => {
-    const other = process.arch === 'arm64' ? 'vpclmul' : 'armv8';
+    const other = process.arch === 'arm64' ? 'vpclmul512' : 'armv8';
     const out = child({ SHARDVAULT_CRC_KERNEL: other });
     expect(out.kernels.error).toBe(`SHARDVAULT_CRC_KERNEL "${other}": this CPU or build has no CRC kernel ${other}`);
     expect(out.thrown).toMatch(/ERR_SV_KERNEL_UNAVAILABLE/);
@@ -107,6 +108,11 @@ describe('lib/checksum.ts without the addon (pure-TS fallback)', () => {
     }
     expect(cs.crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
     expect(cs.crc64nvme(Buffer.from('6789'), cs.crc64nvme(Buffer.from('12345')))).toBe(0xae8b14860a799888n);
+    const [a, b] = [Buffer.from('Hello '), Buffer.from('world')];
+    for (const alg of ['crc32', 'crc32c', 'crc64nvme'] as const) {
+      const whole = cs.combineChecksums(alg, cs.createChecksum(alg).update(a).digest(), cs.createChecksum(alg).update(b).digest(), b.length);
+      expect(whole.toString('base64'), alg).toBe(vectors.find((v) => v.algorithm === alg && v.hex === Buffer.from('Hello world').toString('hex'))!.base64);
+    }
     expect(warn).toHaveBeenCalled();
     let code: string | undefined;
     try {

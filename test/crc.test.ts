@@ -1,5 +1,5 @@
 // CRC32, CRC32C and CRC-64/NVME (lib/checksum.ts, native/crc): the catalogue check values, the AWS SDK's
-// published x-amz-checksum-* values (test/vectors/aws-checksums), every native kernel the CPU has against the
+// published x-amz-checksum-* values and the AWS common runtime's known CRCs (test/vectors/aws-checksums), every native kernel the CPU has against the
 // table kernel (every length 0..300 at unaligned offsets, long buffers across each kernel's block sizes,
 // incremental updates split at random points), the pure-TS fallback against native, Node's zlib.crc32 and
 // @aws-crypto/crc32c as outside oracles, and coded errors for bad arguments at both edges.
@@ -17,12 +17,16 @@ import {
   type ChecksumAlgorithm,
   type CrcKernel,
   checksumBase64,
+  combineChecksums,
   crc32,
+  crc32Combine,
   crc32c,
+  crc32cCombine,
   crc64nvme,
+  crc64nvmeCombine,
   createChecksum,
 } from '../lib/checksum.js';
-import { crc32Js, crc32cJs, crc64nvmeJs } from '../lib/crc-js.js';
+import { crc32Js, crc32cJs, crc64nvmeJs, crcCombineJs } from '../lib/crc-js.js';
 import { nativeInfo } from '../lib/native-info.js';
 import { native } from '../lib/native.js';
 import { prng } from './helpers.js';
@@ -94,6 +98,61 @@ describe('the AWS SDK for JavaScript v3 published checksum values', () => {
       }
     });
   }
+});
+
+interface Known { zeros32: string; values0to31: string; check: string; residue: string; zeros3GiB?: string }
+const known: Record<'crc32' | 'crc32c' | 'crc64nvme', Known> = JSON.parse(
+  readFileSync(join(__dirname, 'vectors', 'aws-checksums', 'aws-checksums.json'), 'utf8'),
+);
+
+describe('the AWS common runtime (aws-checksums) known values', () => {
+  const inputs = { zeros32: new Uint8Array(32), values0to31: Uint8Array.from({ length: 32 }, (_, i) => i), check };
+  type Fns = { crc32: (b: Uint8Array, p?: number) => number; crc32c: (b: Uint8Array, p?: number) => number; crc64nvme: (b: Uint8Array, p?: bigint) => bigint };
+  const impls: Array<[string, Fns]> = [
+    ['pure TS', { crc32: crc32Js, crc32c: crc32cJs, crc64nvme: crc64nvmeJs }],
+    ...kernels.map((kernel): [string, Fns] => [kernel, {
+      crc32: (b, p) => crc32(b, p, { kernel }),
+      crc32c: (b, p) => crc32c(b, p, { kernel }),
+      crc64nvme: (b, p) => crc64nvme(b, p, { kernel }),
+    }]),
+  ];
+  for (const [name, fns] of impls) {
+    it(`${name}: 32 zeros, bytes 0..31, "123456789", and the residue`, () => {
+      for (const [input, data] of Object.entries(inputs)) {
+        const k = input as 'zeros32' | 'values0to31' | 'check';
+        expect(fns.crc32(data).toString(16).padStart(8, '0'), `crc32 ${k}`).toBe(known.crc32[k]);
+        expect(fns.crc32c(data).toString(16).padStart(8, '0'), `crc32c ${k}`).toBe(known.crc32c[k]);
+        expect(fns.crc64nvme(data).toString(16).padStart(16, '0'), `crc64nvme ${k}`).toBe(known.crc64nvme[k]);
+        // A message followed by its own CRC (little-endian) always leaves the same residue.
+        const v32 = fns.crc32(data);
+        const le32 = Buffer.alloc(4);
+        le32.writeUInt32LE(v32);
+        expect(fns.crc32(le32, v32).toString(16).padStart(8, '0')).toBe(known.crc32.residue);
+        const v32c = fns.crc32c(data);
+        le32.writeUInt32LE(v32c);
+        expect(fns.crc32c(le32, v32c).toString(16).padStart(8, '0')).toBe(known.crc32c.residue);
+        const v64 = fns.crc64nvme(data);
+        const le64 = Buffer.alloc(8);
+        le64.writeBigUInt64LE(v64);
+        expect(fns.crc64nvme(le64, v64).toString(16).padStart(16, '0')).toBe(known.crc64nvme.residue);
+      }
+    });
+  }
+
+  const fast = kernels.filter((k) => k !== 'table');
+  it.skipIf(fast.length === 0)(`3 GiB of zeros, 64 MiB at a time (${fast.join(', ')})`, () => {
+    const zeros = new Uint8Array(64 << 20);
+    for (const kernel of fast) {
+      let a = 0;
+      let d = 0n;
+      for (let i = 0; i < 48; i++) {
+        a = crc32(zeros, a, { kernel });
+        d = crc64nvme(zeros, d, { kernel });
+      }
+      expect(a.toString(16).padStart(8, '0'), kernel).toBe(known.crc32.zeros3GiB);
+      expect(d.toString(16).padStart(16, '0'), kernel).toBe(known.crc64nvme.zeros3GiB);
+    }
+  }, 60_000);
 });
 
 describe('createChecksum', () => {
@@ -199,6 +258,59 @@ describe.skipIf(!hasNative)(`every native kernel equals the table kernel${hasNat
   });
 });
 
+describe('combining CRCs (the full-object checksum of a multipart upload from its parts)', () => {
+  const rand = prng(0xc0b);
+  const pool = randomBytes(rand, 400_000);
+
+  it('combine(crc(A), crc(B), |B|) = crc(A then B), native and pure TS, lengths 0 .. 200 000', () => {
+    const lengths = [0, 1, 3, 8, 15, 16, 17, 255, 4096, 65_537, 200_000];
+    for (const la of lengths) {
+      for (const lb of lengths) {
+        const a = pool.subarray(0, la);
+        const b = pool.subarray(la, la + lb);
+        const ab = pool.subarray(0, la + lb);
+        expect(crc32Combine(crc32(a), crc32(b), lb), `crc32 ${la}+${lb}`).toBe(crc32(ab));
+        expect(crc32cCombine(crc32c(a), crc32c(b), lb), `crc32c ${la}+${lb}`).toBe(crc32c(ab));
+        expect(crc64nvmeCombine(crc64nvme(a), crc64nvme(b), lb), `crc64nvme ${la}+${lb}`).toBe(crc64nvme(ab));
+        if (la % 2 === 1 || lb > 70_000) continue; // the bigint fallback is slow: a sample is enough
+        expect(crcCombineJs('crc32', BigInt(crc32Js(a)), BigInt(crc32Js(b)), lb)).toBe(BigInt(crc32Js(ab)));
+        expect(crcCombineJs('crc32c', BigInt(crc32cJs(a)), BigInt(crc32cJs(b)), lb)).toBe(BigInt(crc32cJs(ab)));
+        expect(crcCombineJs('crc64nvme', crc64nvmeJs(a), crc64nvmeJs(b), lb)).toBe(crc64nvmeJs(ab));
+      }
+    }
+  });
+
+  it('combineChecksums over digests: ten random parts give the whole body\'s digest', () => {
+    for (const alg of ['crc32', 'crc32c', 'crc64nvme'] as const) {
+      let acc = createChecksum(alg).digest();
+      let at = 0;
+      for (let part = 0; part < 10; part++) {
+        const n = (rand() * 25_000) | 0;
+        const body = pool.subarray(at, at + n);
+        acc = combineChecksums(alg, acc, createChecksum(alg).update(body).digest(), n);
+        at += n;
+      }
+      expect(acc.toString('base64'), alg).toBe(checksumBase64(alg, pool.subarray(0, at)));
+    }
+  });
+
+  it('48 parts of 64 MiB of zeros combine to the published CRCs of 3 GiB of zeros', () => {
+    const part = 64 << 20;
+    const zeros = new Uint8Array(part);
+    const c32 = crc32(zeros);
+    const c64 = crc64nvme(zeros);
+    let a = c32;
+    let d = c64;
+    for (let i = 1; i < 48; i++) {
+      a = crc32Combine(a, c32, part);
+      d = crc64nvmeCombine(d, c64, part);
+    }
+    expect(a.toString(16).padStart(8, '0')).toBe(known.crc32.zeros3GiB);
+    expect(d.toString(16).padStart(16, '0')).toBe(known.crc64nvme.zeros3GiB);
+    expect(crcCombineJs('crc64nvme', c64, c64, part).toString(16)).toBe(crc64nvmeCombine(c64, c64, part).toString(16));
+  });
+});
+
 describe('bad arguments give coded errors', () => {
   const code = (fn: () => unknown) => {
     try {
@@ -227,6 +339,15 @@ describe('bad arguments give coded errors', () => {
     expect(code(() => createChecksum('sha256').update('x' as unknown as Uint8Array))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
     expect(code(() => checksumBase64('crc64nvme', [1, 2] as unknown as Uint8Array))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
     expect(CRC_KERNELS).toContain('table');
+    const d4 = Buffer.alloc(4);
+    expect(code(() => combineChecksums('sha256', d4, d4, 1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => combineChecksums('crc64nvme', d4, d4, 1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => combineChecksums('crc32', d4, 'abcd' as unknown as Uint8Array, 1))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
+    expect(code(() => combineChecksums('crc32', d4, d4, -1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => crc32Combine(1, 2, 2 ** 53))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => crc32cCombine(2 ** 32, 2, 3))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => crc64nvmeCombine(1n, 2 as unknown as bigint, 3))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
+    expect(code(() => crc64nvmeCombine(1n, 2n, 3n as unknown as number))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
   });
 
   it.skipIf(!hasNative)('in the binding (re-checked there, not trusted from lib/)', () => {
@@ -244,8 +365,14 @@ describe('bad arguments give coded errors', () => {
     expect(code(() => a.crc64nvme(check, 1n << 64n))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
     expect(code(() => a.crc32(check, 0, 7 as unknown as string))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
     expect(code(() => a.crc32(check, 0, 'sse9'))).toBe('Error ERR_SV_KERNEL_UNAVAILABLE');
-    const other = process.arch === 'arm64' ? 'vpclmul' : 'armv8';
+    const other = process.arch === 'arm64' ? 'vpclmul512' : 'armv8';
     expect(code(() => a.crc64nvme(check, 0n, other))).toBe('Error ERR_SV_KERNEL_UNAVAILABLE');
+    expect(code(() => a.crc32Combine(1, 2, -1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => a.crc32Combine(1, undefined as unknown as number, 1))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
+    expect(code(() => a.crc32cCombine(1.5, 2, 1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => a.crc64nvmeCombine(1n, 2n, 1.5))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => a.crc64nvmeCombine(1n, -2n, 1))).toBe('RangeError ERR_SV_OUT_OF_RANGE');
+    expect(code(() => a.crc64nvmeCombine(1n, 2n, '1' as unknown as number))).toBe('TypeError ERR_SV_INVALID_ARG_TYPE');
     // Boundary values are accepted.
     expect(a.crc32(check, 0xffffffff)).toBe(crc32Js(check, 0xffffffff));
     expect(a.crc64nvme(check, 0xffffffffffffffffn)).toBe(crc64nvmeJs(check, 0xffffffffffffffffn));

@@ -65,11 +65,31 @@ describe.skipIf(!addon)(`native binding argument fuzz${addon ? '' : ` (skipped: 
   const a = addon as unknown as Record<string, (...args: unknown[]) => unknown>;
   const handle = (k: number, m: number) => a.codecCreate(k, m);
 
+  // Handles of every kind, passed where any handle is expected: the binding checks each handle's type tag (a
+  // hasher passed as a codec handle crashed the process before handles were tagged).
+  const foreign = () => [a.codecCreate(2, 1), a.blake3HasherCreate(), { fake: true }];
+  it('a handle of one kind is refused where another kind is expected, with a coded TypeError', async () => {
+    const { dev } = a.ioStat(dir) as { dev: number };
+    const writer = await (a.ioWriterOpen(dir, 'tagged', dev) as Promise<unknown>);
+    const [codec, hasher] = foreign();
+    const cases: Array<[string, unknown[]]> = [
+      ['codecInfo', [hasher]], ['codecInfo', [writer]], ['codecEncodeSync', [hasher, []]], ['codecEncodeAsync', [writer, []]],
+      ['stripeEncodeHash', [hasher, []]], ['blake3HasherDigest', [codec]], ['blake3HasherUpdate', [writer, new Uint8Array(1)]],
+      ['ioWriterState', [codec]], ['ioWriterAppend', [hasher, new Uint8Array(1)]], ['ioWriterSeal', [codec, false]],
+    ];
+    for (const [fn, args] of cases) {
+      let code: unknown;
+      try { await a[fn](...args); } catch (err) { code = (err as { code?: unknown }).code; }
+      expect(code, fn).toBe('ERR_SV_INVALID_ARG_TYPE');
+    }
+    await a.ioWriterAbort(writer);
+  });
+
   const codecFns = ['codecEncodeSync', 'codecEncodeAsync', 'codecReconstructSync', 'codecReconstructAsync', 'stripeEncodeHash', 'codecInfo'];
   it(`codec functions: ${runs} random argument lists each, on real handles of random k+m`, async () => {
     const handles = [handle(1, 0), handle(4, 2), handle(10, 4), handle(3, 1)];
     await fc.assert(fc.asyncProperty(
-      fc.constantFrom(...codecFns), fc.oneof(fc.constantFrom(...handles), scalar), fc.array(value, { maxLength: 4 }),
+      fc.constantFrom(...codecFns), fc.oneof(fc.constantFrom(...handles, ...foreign()), scalar), fc.array(value, { maxLength: 4 }),
       async (fn, h, rest) => { await call(fn, a[fn], [h, ...rest]); },
     ), { seed: FUZZ_SEED, numRuns: runs * codecFns.length });
   }, 600_000);
@@ -88,7 +108,7 @@ describe.skipIf(!addon)(`native binding argument fuzz${addon ? '' : ` (skipped: 
 
   it(`blake3 hasher handles: ${runs} random updates and digests, on real and fake handles`, async () => {
     const real = a.blake3HasherCreate();
-    await fc.assert(fc.asyncProperty(fc.constantFrom('blake3HasherUpdate', 'blake3HasherUpdateAsync', 'blake3HasherDigest'), fc.oneof(fc.constant(real), scalar, view), fc.array(value, { maxLength: 2 }),
+    await fc.assert(fc.asyncProperty(fc.constantFrom('blake3HasherUpdate', 'blake3HasherUpdateAsync', 'blake3HasherDigest'), fc.oneof(fc.constant(real), fc.constantFrom(...foreign()), scalar, view), fc.array(value, { maxLength: 2 }),
       async (fn, h, rest) => { await call(fn, a[fn], [h, ...rest]); }), { seed: FUZZ_SEED, numRuns: runs * 3 });
   }, 600_000);
 

@@ -8,6 +8,11 @@
  *
  * Everything works on bytes after strict percent-decoding, so "%2f" and "%2F" canonicalise the same way and
  * invalid UTF-8 cannot throw: the canonical form re-encodes every byte outside the unreserved set.
+ *
+ * N.B. Byte strings: the request target and header values are handled as Node hands them over, one char per
+ * byte (latin1), and the canonical request is hashed as those bytes, so what is signed is exactly what was
+ * on the wire (a UTF-8 metadata value arrives as its UTF-8 bytes and is hashed as them, as S3 does). The
+ * client signer converts its JS strings to their UTF-8 byte strings first (toByteString).
  */
 import { createHash, createHmac } from 'node:crypto';
 import { authErrors } from './errors.js';
@@ -17,6 +22,16 @@ export const ALGORITHM = 'AWS4-HMAC-SHA256';
 
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** True when every char of s is one byte (U+0000..U+00FF), as Node's req.url and rawHeaders are. */
+export function isByteString(s: string): boolean {
+  return !/[^\u0000-\u00ff]/.test(s);
+}
+
+/** The UTF-8 bytes of a JS string, as a byte string (one char per byte). */
+export function toByteString(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1');
 }
 
 export function hmac(key: Uint8Array | string, data: string): Buffer {
@@ -59,11 +74,13 @@ function hexVal(c: number): number {
 }
 
 /**
- * Strict percent-decoding to bytes. A '%' not followed by two hex digits is malformed (RFC 3986 §2.1);
- * '+' stays '+' (it is not form encoding: SDKs send a space as %20). Returns undefined when malformed.
+ * Strict percent-decoding of a byte string to bytes. A '%' not followed by two hex digits is malformed
+ * (RFC 3986 §2.1); '+' stays '+' (it is not form encoding: SDKs send a space as %20). Returns undefined when
+ * malformed or when s is not a byte string.
  */
 export function percentDecode(s: string): Buffer | undefined {
-  const src = Buffer.from(s, 'utf8');
+  if (!isByteString(s)) return undefined;
+  const src = Buffer.from(s, 'latin1');
   if (!src.includes(0x25)) return src;
   const out = Buffer.allocUnsafe(src.length);
   let n = 0;
@@ -222,8 +239,9 @@ export function canonicalRequest(parts: {
   ].join('\n');
 }
 
+/** The canonical request is a byte string (see the N.B. at the top) and is hashed as those bytes. */
 export function stringToSign(amzDate: string, scope: string, canonicalRequestText: string): string {
-  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequestText)}`;
+  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(Buffer.from(canonicalRequestText, 'latin1'))}`;
 }
 
 /** Chunk string to sign (aws-chunked, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"). */
@@ -233,7 +251,7 @@ export function chunkStringToSign(amzDate: string, scope: string, previousSignat
 
 /** Trailer string to sign: the hash covers each trailing header as "name:value\n". */
 export function trailerStringToSign(amzDate: string, scope: string, previousSignature: string, trailerCanonical: string): string {
-  return `AWS4-HMAC-SHA256-TRAILER\n${amzDate}\n${scope}\n${previousSignature}\n${sha256Hex(trailerCanonical)}`;
+  return `AWS4-HMAC-SHA256-TRAILER\n${amzDate}\n${scope}\n${previousSignature}\n${sha256Hex(Buffer.from(trailerCanonical, 'latin1'))}`;
 }
 
 /** ISO 8601 basic timestamp (YYYYMMDD'T'HHMMSS'Z') of a Date. */

@@ -18,6 +18,7 @@ export {
 } from './sigv4.js';
 export { createChunkedDecoder, CHUNKED_LIMITS, type ChunkedDecoder } from './chunked.js';
 export { createPayloadHashCheck } from './payload.js';
+export { createBodyStage, type BodyStage } from './body.js';
 export { presignUrl, signChunkedUpload, signRequest, type ChunkedBodyEncoder, type SignOptions } from './sign.js';
 export { KeyStore, ROOT_PRINCIPAL, generateAccessKeyId, generateSecretAccessKey, type AccessKeyInfo } from './keys.js';
 export {

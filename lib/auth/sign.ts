@@ -20,6 +20,7 @@ import {
   parseQuery,
   sha256Hex,
   stringToSign,
+  toByteString,
   trailerStringToSign,
   uriEncode,
 } from './canonical.js';
@@ -62,7 +63,8 @@ function signWithPayloadHash(opts: Omit<SignOptions, 'body'>, payloadHash: strin
   if (!lower.has('host')) out.host = opts.url.host;
   if (!lower.has('x-amz-date')) out['x-amz-date'] = date;
   if (!lower.has('x-amz-content-sha256')) out['x-amz-content-sha256'] = payloadHash;
-  const raw = Object.entries(out).flat();
+  // Header values are signed as their UTF-8 bytes, which is what Node's http client sends.
+  const raw = Object.entries(out).flatMap(([k, v]) => [k, toByteString(v)]);
   const headers = headerMap(raw);
   const signedHeaders = [...headers.keys()].sort();
   const scope = `${date.slice(0, 8)}/${opts.region}/${service}/aws4_request`;
@@ -180,7 +182,7 @@ export function signChunkedUpload(opts: Omit<SignOptions, 'body'> & {
       const last = mode === 'signed' ? `0;chunk-signature=${sign(EMPTY_SHA256)}\r\n` : '0\r\n';
       if (!trailer) return Buffer.from(`${last}\r\n`, 'latin1');
       const names = Object.keys(trailers).map((n) => n.toLowerCase()).sort();
-      const lines = names.map((n) => `${n}:${trailers[Object.keys(trailers).find((k) => k.toLowerCase() === n)!]}`);
+      const lines = names.map((n) => `${n}:${toByteString(trailers[Object.keys(trailers).find((k) => k.toLowerCase() === n)!])}`);
       let text = last + lines.map((l) => `${l}\r\n`).join('');
       if (mode === 'signed') {
         const canonical = lines.map((l) => `${l}\n`).join('');

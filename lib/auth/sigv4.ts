@@ -20,6 +20,7 @@ import {
   deriveSigningKey,
   headerMap,
   hmac,
+  isByteString,
   parseAmzDate,
   parseQuery,
   stringToSign,
@@ -140,6 +141,10 @@ export function parseSigV4(req: RequestParts, pathRules: PathRules = S3_PATH_RUL
   if (headerBytes > SIGV4_LIMITS.headerBytesMax) throw authErrors.limit('The request headers');
   if (req.target.length > SIGV4_LIMITS.targetLengthMax) throw authErrors.limit('The request URL');
   if (!req.target.startsWith('/')) throw authErrors.invalidRequest('malformed', 'The request target must be an absolute path');
+  // Node hands over bytes as one char each; anything wider did not come off the wire (see canonical.ts).
+  if (!isByteString(req.target) || !req.rawHeaders.every(isByteString)) {
+    throw authErrors.invalidRequest('malformed', 'The request target and headers must be byte strings (as Node\'s req.url and req.rawHeaders are)');
+  }
   if (!/^[A-Z]{1,16}$/.test(req.method)) throw authErrors.invalidRequest('malformed', 'The request method is not valid');
 
   const q = req.target.indexOf('?');
@@ -151,7 +156,7 @@ export function parseSigV4(req: RequestParts, pathRules: PathRules = S3_PATH_RUL
   canonicalUri(rawPath, pathRules);
 
   const authz = headers.get('authorization');
-  const hasQueryAlgo = query.some((p) => p.name === 'X-Amz-Algorithm');
+  const hasQueryAlgo = query.some((p) => p.name === 'X-Amz-Algorithm' || p.name === 'X-Amz-Credential');
   const hasQuerySig = query.some((p) => p.name === 'X-Amz-Signature');
   const hasV2Query = query.some((p) => p.name === 'Signature') && query.some((p) => p.name === 'AWSAccessKeyId');
   const mechanisms = (authz === undefined ? 0 : authz.length) + (hasQueryAlgo || hasQuerySig ? 1 : 0) + (hasV2Query ? 1 : 0);

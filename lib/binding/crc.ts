@@ -13,4 +13,8 @@ export interface CrcBinding {
   crc32(data: Uint8Array, prev?: number, kernel?: string): number;
   crc32c(data: Uint8Array, prev?: number, kernel?: string): number;
   crc64nvme(data: Uint8Array, prev?: bigint, kernel?: string): bigint;
+  /** crc(A then B) from crc(A), crc(B) and B's length in bytes (zlib's crc32_combine). */
+  crc32Combine(crcA: number, crcB: number, lengthB: number): number;
+  crc32cCombine(crcA: number, crcB: number, lengthB: number): number;
+  crc64nvmeCombine(crcA: bigint, crcB: bigint, lengthB: number): bigint;
 }

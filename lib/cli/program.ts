@@ -17,6 +17,7 @@ import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerObjects } from './commands/objects.js';
+import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { Ctx, DEFAULT_META, markStdoutClosed } from './context.js';
 import { describeError, Exit, printError } from './errors.js';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerDisk(program);
   registerKeys(program);
+  registerServe(program);
   return program;
 }
 

@@ -13,9 +13,10 @@ namespace sv::crc {
 enum class Algo : int { kCrc32 = 0, kCrc32c, kCrc64Nvme, kCount };
 
 // table: portable slicing-by-8, everywhere. pclmul: x86 PCLMULQDQ folding for all three. sse42: pclmul plus
-// the SSE4.2 crc32 instruction (3 streams interleaved) for CRC32C. vpclmul: AVX-512 VPCLMULQDQ folding, four
-// 512-bit accumulators. armv8: aarch64 PMULL folding, with the CRC extension for the CRC32/CRC32C reductions.
-enum class Kernel : int { kTable = 0, kPclmul, kSse42, kVpclmul, kArmv8, kCount };
+// the SSE4.2 crc32 instruction (3 streams interleaved) for CRC32C. vpclmul256: VPCLMULQDQ folding on AVX2
+// registers, eight 256-bit accumulators. vpclmul512: the same on AVX-512, four 512-bit accumulators. armv8:
+// aarch64 PMULL folding, with the CRC extension for the CRC32/CRC32C reductions and short inputs.
+enum class Kernel : int { kTable = 0, kPclmul, kSse42, kVpclmul256, kVpclmul512, kArmv8, kCount };
 
 const char* KernelName(Kernel k);
 bool KernelSupported(Kernel k);
@@ -32,5 +33,10 @@ Kernel ActiveKernel();
 uint32_t Crc32(uint32_t prev, const uint8_t* data, size_t len, Kernel k);
 uint32_t Crc32c(uint32_t prev, const uint8_t* data, size_t len, Kernel k);
 uint64_t Crc64Nvme(uint64_t prev, const uint8_t* data, size_t len, Kernel k);
+
+// The finished CRC of A followed by B from the finished CRCs of A and of B and B's length (zlib's
+// crc32_combine): how a multipart upload's full-object CRC is made from its parts' CRCs without their bytes.
+// O(log lenB) carry-less multiplications mod P, no data.
+uint64_t Combine(Algo a, uint64_t crcA, uint64_t crcB, uint64_t lenB);
 
 }  // namespace sv::crc

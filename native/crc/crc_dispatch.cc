@@ -21,7 +21,7 @@
 namespace sv::crc {
 namespace {
 
-const char* const kNames[] = {"table", "pclmul", "sse42", "vpclmul", "armv8"};
+const char* const kNames[] = {"table", "pclmul", "sse42", "vpclmul256", "vpclmul512", "armv8"};
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<int>(Kernel::kCount), "one name per kernel");
 
 constexpr uint32_t Bit(Kernel k) { return 1u << static_cast<int>(k); }
@@ -35,9 +35,9 @@ uint32_t Detect() {
     const bool sse42 = (c >> 20) & 1;
     if (pclmul) mask |= Bit(Kernel::kPclmul);
     if (pclmul && sse42) mask |= Bit(Kernel::kSse42);
-    if (pclmul && sse42 && Cpu().avx512 && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((c >> 10) & 1)) {
-      mask |= Bit(Kernel::kVpclmul);
-    }
+    const bool vpclmul = pclmul && sse42 && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((c >> 10) & 1);
+    if (vpclmul && Cpu().avx2) mask |= Bit(Kernel::kVpclmul256);
+    if (vpclmul && Cpu().avx512) mask |= Bit(Kernel::kVpclmul512);
   }
 #endif
 #if defined(__aarch64__)
@@ -48,7 +48,8 @@ uint32_t Detect() {
 }
 
 const KernelFamily& Family() {
-  static const int kOrder[] = {static_cast<int>(Kernel::kVpclmul), static_cast<int>(Kernel::kSse42),
+  static const int kOrder[] = {static_cast<int>(Kernel::kVpclmul512), static_cast<int>(Kernel::kVpclmul256),
+                               static_cast<int>(Kernel::kSse42),
                                static_cast<int>(Kernel::kPclmul), static_cast<int>(Kernel::kArmv8)};
   static const KernelFamily family{"CRC", "SHARDVAULT_CRC_KERNEL", kNames, static_cast<int>(Kernel::kCount),
                                    Detect(), kOrder, static_cast<int>(sizeof(kOrder) / sizeof(kOrder[0])),
@@ -62,7 +63,8 @@ KernelFns Fns(Kernel k) {
 #if defined(__x86_64__)
     case Kernel::kPclmul: return PclmulKernel();
     case Kernel::kSse42: return Sse42Kernel();
-    case Kernel::kVpclmul: return VpclmulKernel();
+    case Kernel::kVpclmul256: return Vpclmul256Kernel();
+    case Kernel::kVpclmul512: return Vpclmul512Kernel();
 #endif
 #if defined(__aarch64__)
     case Kernel::kArmv8: return Armv8Kernel();

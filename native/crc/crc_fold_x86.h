@@ -1,6 +1,6 @@
-// 128-bit PCLMULQDQ folding, included by crc_pclmul.cc and crc_vpclmul.cc. Everything here has internal
-// linkage on purpose: each includer compiles it with its own ISA flags, and a shared inline definition would let
-// the linker keep the AVX-512 copy for the SSE kernel (an ODR trap that crashes older CPUs).
+// 128-bit PCLMULQDQ folding, included by crc_pclmul.cc, crc_vpclmul256.cc and crc_vpclmul512.cc. Everything
+// here has internal linkage on purpose: each includer compiles it with its own ISA flags, and a shared inline
+// definition would let the linker keep the AVX-512 copy for the SSE kernel (an ODR trap that crashes older CPUs).
 #pragma once
 
 #include <immintrin.h>

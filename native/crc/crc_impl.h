@@ -62,7 +62,8 @@ uint64_t TableCrc64(uint64_t reg, const uint8_t* data, size_t len);
 #if defined(__x86_64__)
 KernelFns PclmulKernel();
 KernelFns Sse42Kernel();
-KernelFns VpclmulKernel();
+KernelFns Vpclmul256Kernel();
+KernelFns Vpclmul512Kernel();
 #endif
 #if defined(__aarch64__)
 KernelFns Armv8Kernel();

@@ -91,7 +91,44 @@ FoldConstants MakeConstants(const Params& p) {
   return c;
 }
 
+// a * b mod P for reflected operands of `width` bits (bit width - 1 is the coefficient of x^0).
+uint64_t MulMod(uint64_t a, uint64_t b, const Params& p, uint64_t rpoly) {
+  uint64_t prod = 0;
+  for (int i = p.width - 1; i >= 0; i--) {
+    if ((a >> i) & 1) prod ^= b;
+    b = (b & 1) ? (b >> 1) ^ rpoly : b >> 1;  // b *= x
+  }
+  return prod;
+}
+
+struct CombineTables {
+  uint64_t rpoly;
+  uint64_t xpow2[128];  // x^(2^k) mod P, reflected
+};
+
+CombineTables MakeCombine(const Params& p) {
+  CombineTables t{};
+  t.rpoly = Reflect(p.poly, p.width);
+  t.xpow2[0] = 1ull << (p.width - 2);  // x^1
+  for (int k = 1; k < 128; k++) t.xpow2[k] = MulMod(t.xpow2[k - 1], t.xpow2[k - 1], p, t.rpoly);
+  return t;
+}
+
 }  // namespace
+
+uint64_t Combine(Algo a, uint64_t crcA, uint64_t crcB, uint64_t lenB) {
+  static const std::array<CombineTables, 3> all = {MakeCombine(kParams[0]), MakeCombine(kParams[1]),
+                                                   MakeCombine(kParams[2])};
+  const int i = static_cast<int>(a);
+  const Params& p = kParams[i];
+  const CombineTables& t = all[i];
+  // x^(8 * lenB) mod P by square-and-multiply over the bits of lenB (x^8 = x^(2^3)).
+  uint64_t shift = 1ull << (p.width - 1);  // x^0
+  for (int k = 3; lenB != 0; k++, lenB >>= 1) {
+    if (lenB & 1) shift = MulMod(t.xpow2[k], shift, p, t.rpoly);
+  }
+  return MulMod(shift, crcA, p, t.rpoly) ^ crcB;
+}
 
 const FoldConstants& Constants(Algo a) {
   static const std::array<FoldConstants, 3> all = {MakeConstants(kParams[0]), MakeConstants(kParams[1]),

@@ -110,13 +110,17 @@ bool Codec::Reconstruct(uint8_t* const* shards, const bool* present, const int* 
   if (targetCount == 0) return true;
   std::vector<int> want(targets, targets + targetCount);
   for (int t : want) SV_ASSERT(t >= 0 && t < k_ + m_ && !present[t]);
-  const auto plan = Plan(sources, want);
+  ReconstructWith(*Plan(sources, want), shards, len);
+  return true;
+}
+
+void Codec::ReconstructWith(const DecodePlan& plan, uint8_t* const* shards, size_t len) const {
+  SV_ASSERT(static_cast<int>(plan.sources.size()) == k_ && plan.tables.k == k_);
   const uint8_t* src[256];
   uint8_t* dst[256];
-  for (int j = 0; j < k_; j++) src[j] = shards[sources[j]];
-  for (int i = 0; i < targetCount; i++) dst[i] = shards[want[i]];
-  Run(plan->tables, src, dst, len);
-  return true;
+  for (int j = 0; j < k_; j++) src[j] = shards[plan.sources[j]];
+  for (size_t i = 0; i < plan.targets.size(); i++) dst[i] = shards[plan.targets[i]];
+  Run(plan.tables, src, dst, len);
 }
 
 size_t Codec::planCacheSize() const {

@@ -41,6 +41,13 @@ class Codec {
   bool Reconstruct(uint8_t* const* shards, const bool* present, const int* targets, int targetCount, size_t len,
                    std::string* err) const;
 
+  // The decode plan that rebuilds `targets` from the k shards `sources` (ascending, distinct, none a
+  // target): built once per erasure pattern, cached, and shared by Reconstruct and ReconstructWith.
+  std::shared_ptr<const DecodePlan> Plan(const std::vector<int>& sources, const std::vector<int>& targets) const;
+
+  // Applies `plan` (made by this codec's Plan) to shards[0..k+m): rebuilds its targets from its sources.
+  void ReconstructWith(const DecodePlan& plan, uint8_t* const* shards, size_t len) const;
+
   // Bounded LRU of decode plans (C(k+m, k) patterns are possible; 16x16 inversion costs ~12 us).
   static constexpr size_t kPlanCacheEntriesMax = 128;
   size_t planCacheSize() const;
@@ -50,7 +57,6 @@ class Codec {
   // Runs `fn` over [0, len) in column chunks so k sources plus `rows` outputs stay within ~512 KiB of L2.
   // N.B. Chunking never changes a byte: Reed-Solomon over GF(2^8) is byte-column separable.
   void Run(const gf::CoefTables& t, const uint8_t* const* src, uint8_t* const* dst, size_t len) const;
-  std::shared_ptr<const DecodePlan> Plan(const std::vector<int>& sources, const std::vector<int>& targets) const;
 
   const int k_;
   const int m_;

@@ -16,8 +16,15 @@
 #include "blake3/blake3_impl.h"
 #include "napi/napi_error.h"
 #include "napi/napi_exports.h"
+#include "napi/napi_handle.h"
 
 namespace sv {
+
+template <>
+struct HandleTag<blake3::Hasher> {
+  static constexpr napi_type_tag kTag = {0xb007a42fe6daf894ULL, 0x05231602a2d56048ULL};
+};
+
 namespace {
 
 using blake3::Hasher;
@@ -210,16 +217,10 @@ Napi::Value HasherCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Mode mode;
   if (!GetMode(env, info, 0, &mode)) return env.Undefined();
-  return Napi::External<Hasher>::New(env, new Hasher(MakeHasher(mode)), [](Napi::Env, Hasher* h) { delete h; });
+  return NewHandle(env, new Hasher(MakeHasher(mode)), [](Napi::Env, Hasher* h) { delete h; });
 }
 
-Hasher* GetHasher(Napi::Env env, Napi::Value v) {
-  if (!v.IsExternal()) {
-    Throw(env, "ERR_SV_INVALID_ARG_TYPE", "hasher handle expected", ErrorKind::kType);
-    return nullptr;
-  }
-  return v.As<Napi::External<Hasher>>().Data();
-}
+Hasher* GetHasher(Napi::Env env, Napi::Value v) { return GetHandle<Hasher>(env, v, "hasher"); }
 
 Napi::Value HasherUpdate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -21,6 +21,7 @@
 #include "common/limits.h"
 #include "napi/napi_error.h"
 #include "napi/napi_exports.h"
+#include "napi/napi_handle.h"
 #include "common/sv_assert.h"
 
 namespace sv {
@@ -31,6 +32,26 @@ using ec::Codec;
 struct CodecHandle {
   std::shared_ptr<Codec> codec;
 };
+
+}  // namespace
+
+// A decode plan bound to its codec (the plan's tables are only valid for that codec's k).
+struct PlanHandle {
+  std::shared_ptr<Codec> codec;
+  std::shared_ptr<const ec::DecodePlan> plan;
+};
+
+template <>
+struct HandleTag<PlanHandle> {
+  static constexpr napi_type_tag kTag = {0x5a0c4f1d9e3b7a21ULL, 0xc7e2b8d04f6a1935ULL};
+};
+
+template <>
+struct HandleTag<CodecHandle> {
+  static constexpr napi_type_tag kTag = {0xcacf74f0308e68deULL, 0x1b3e4dd7d0dcb221ULL};
+};
+
+namespace {
 
 constexpr const char* kInvalidArgType = "ERR_SV_INVALID_ARG_TYPE";
 constexpr const char* kOutOfRange = "ERR_SV_OUT_OF_RANGE";
@@ -67,11 +88,8 @@ bool IntArg(Napi::Env env, Napi::Value v, const char* name, int min, int max, in
 }
 
 Codec* GetCodec(Napi::Env env, Napi::Value v) {
-  if (!v.IsExternal()) {
-    Throw(env, kInvalidArgType, "codec handle expected", ErrorKind::kType);
-    return nullptr;
-  }
-  return v.As<Napi::External<CodecHandle>>().Data()->codec.get();
+  CodecHandle* h = GetHandle<CodecHandle>(env, v, "codec");
+  return h == nullptr ? nullptr : h->codec.get();
 }
 
 // Appends one stripe (an array of `count` Uint8Arrays) to `set`, checking type and equal length.
@@ -226,7 +244,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto* handle = new CodecHandle{Codec::Create(k, m, kernel)};
-  return Napi::External<CodecHandle>::New(env, handle, [](Napi::Env, CodecHandle* h) { delete h; });
+  return NewHandle(env, handle, [](Napi::Env, CodecHandle* h) { delete h; });
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -253,6 +271,71 @@ Napi::Value EncodeSync(const Napi::CallbackInfo& info) {
   if (!AddStripe(env, info[1], codec->k() + codec->m(), false, &set)) return env.Undefined();
   if (!CheckDisjoint(env, set)) return env.Undefined();
   EncodeStripe(*codec, set.stripes[0], set.len);
+  return env.Undefined();
+}
+
+// One contiguous stripe: a Uint8Array of (k + m) * len bytes, shard i at [i * len, (i + 1) * len). One typed-array
+// query per call instead of k + m, and no overlap check (the shards are disjoint by construction): the
+// small-stripe entry point (issue 15). Fills `ptrs` and `len`, or throws.
+bool OneBufferStripe(Napi::Env env, const Codec& codec, Napi::Value v, uint8_t** ptrs, size_t* len) {
+  napi_typedarray_type type;
+  size_t bytes = 0;
+  void* data = nullptr;
+  bool isTyped = false;
+  if (napi_is_typedarray(env, v, &isTyped) != napi_ok || !isTyped ||
+      napi_get_typedarray_info(env, v, &type, &bytes, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+    Throw(env, kInvalidArgType, "stripe must be a Uint8Array", ErrorKind::kType);
+    return false;
+  }
+  const size_t n = static_cast<size_t>(codec.k() + codec.m());
+  if (bytes == 0 || bytes % n != 0 || static_cast<uint64_t>(bytes / n) > kShardSizeBytesMax) {
+    Throw(env, kShardSize,
+          "stripe length " + std::to_string(bytes) + " is not (k + m) = " + std::to_string(n) +
+              " times a shard length in [1, 2^30] (detached buffer?)",
+          ErrorKind::kRange);
+    return false;
+  }
+  *len = bytes / n;
+  for (size_t i = 0; i < n; i++) ptrs[i] = static_cast<uint8_t*>(data) + i * *len;
+  return true;
+}
+
+Napi::Value EncodeStripeSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Codec* codec = GetCodec(env, info[0]);
+  if (codec == nullptr) return env.Undefined();
+  uint8_t* ptrs[256];
+  size_t len = 0;
+  if (!OneBufferStripe(env, *codec, info[1], ptrs, &len)) return env.Undefined();
+  codec->Encode(ptrs, ptrs + codec->k(), len);
+  return env.Undefined();
+}
+
+// codecPlan(handle, present, targets): validates the pattern once and returns a plan handle for
+// codecReconstructStripeSync, so a caller that meets the same erasure pattern per stripe pays neither the
+// pattern checks nor the cache lookup per call.
+Napi::Value MakePlan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CodecHandle* h = GetHandle<CodecHandle>(env, info[0], "codec");
+  if (h == nullptr) return env.Undefined();
+  Pattern pattern;
+  if (!GetPattern(env, *h->codec, info[1], info[2], &pattern)) return env.Undefined();
+  std::vector<int> sources;
+  for (int i = 0; i < h->codec->k() + h->codec->m() && static_cast<int>(sources.size()) < h->codec->k(); i++) {
+    if (pattern.present[i]) sources.push_back(i);
+  }
+  auto* ph = new PlanHandle{h->codec, h->codec->Plan(sources, pattern.targets)};
+  return NewHandle(env, ph, [](Napi::Env, PlanHandle* p) { delete p; });
+}
+
+Napi::Value ReconstructStripeSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PlanHandle* ph = GetHandle<PlanHandle>(env, info[0], "decode plan");
+  if (ph == nullptr) return env.Undefined();
+  uint8_t* ptrs[256];
+  size_t len = 0;
+  if (!OneBufferStripe(env, *ph->codec, info[1], ptrs, &len)) return env.Undefined();
+  ph->codec->ReconstructWith(*ph->plan, ptrs, len);
   return env.Undefined();
 }
 
@@ -375,6 +458,9 @@ void InitCodec(Napi::Env env, Napi::Object exports) {
   exports.Set("codecInfo", Napi::Function::New(env, Info, "codecInfo"));
   exports.Set("codecEncodeSync", Napi::Function::New(env, EncodeSync, "codecEncodeSync"));
   exports.Set("codecEncodeAsync", Napi::Function::New(env, EncodeAsync, "codecEncodeAsync"));
+  exports.Set("codecEncodeStripeSync", Napi::Function::New(env, EncodeStripeSync, "codecEncodeStripeSync"));
+  exports.Set("codecPlan", Napi::Function::New(env, MakePlan, "codecPlan"));
+  exports.Set("codecReconstructStripeSync", Napi::Function::New(env, ReconstructStripeSync, "codecReconstructStripeSync"));
   exports.Set("codecReconstructSync", Napi::Function::New(env, ReconstructSync, "codecReconstructSync"));
   exports.Set("codecReconstructAsync", Napi::Function::New(env, ReconstructAsync, "codecReconstructAsync"));
 }

@@ -19,6 +19,7 @@
 #include "blake3/blake3.h"
 #include "napi/napi_error.h"
 #include "napi/napi_exports.h"
+#include "napi/napi_handle.h"
 #include "io/shard_io.h"
 
 namespace sv {
@@ -27,6 +28,15 @@ namespace {
 using io::IoError;
 using io::ShardWriter;
 using WriterPtr = std::shared_ptr<ShardWriter>;
+
+}  // namespace
+
+template <>
+struct HandleTag<std::shared_ptr<io::ShardWriter>> {
+  static constexpr napi_type_tag kTag = {0x2e946ea502accc26ULL, 0x21691425d4426de5ULL};
+};
+
+namespace {
 
 Napi::Error ToJs(Napi::Env env, const IoError& e) {
   Napi::Error err = MakeError(env, e.code, e.message);
@@ -101,11 +111,8 @@ bool U64(Napi::Env env, Napi::Value v, const char* name, uint64_t* out) {
 }
 
 WriterPtr GetWriter(Napi::Env env, Napi::Value v) {
-  if (!v.IsExternal()) {
-    Throw(env, "ERR_SV_INVALID_ARG_TYPE", "writer handle expected", ErrorKind::kType);
-    return nullptr;
-  }
-  return *v.As<Napi::External<WriterPtr>>().Data();
+  WriterPtr* p = GetHandle<WriterPtr>(env, v, "writer");
+  return p == nullptr ? nullptr : *p;
 }
 
 Napi::Value Stat(const Napi::CallbackInfo& info) {
@@ -143,7 +150,7 @@ Napi::Value WriterOpen(const Napi::CallbackInfo& info) {
   auto* w = new IoWorker(
       env, [writer, dir, name, dev, direct](IoError* e) { return writer->Open(dir, name, dev, direct, e); },
       [writer](Napi::Env env) -> Napi::Value {
-        return Napi::External<WriterPtr>::New(env, new WriterPtr(writer), [](Napi::Env, WriterPtr* p) {
+        return NewHandle(env, new WriterPtr(writer), [](Napi::Env, WriterPtr* p) {
           // A writer dropped without seal or abort: remove its temporary file (nothing refers to it).
           if (!(*p)->durable()) (*p)->Abort();
           delete p;

@@ -1,4 +1,4 @@
-// x86-64 kernel "vpclmul": AVX-512 VPCLMULQDQ folding, four 512-bit accumulators (16 lanes, 256 bytes per
+// x86-64 kernel "vpclmul512": AVX-512 VPCLMULQDQ folding, four 512-bit accumulators (16 lanes, 256 bytes per
 // step), for all three CRCs; CRC32C finishes with the SSE4.2 crc32 instruction. Compiled with AVX-512F/BW/VL,
 // VPCLMULQDQ, PCLMUL and SSE4.2; offered only when cpuid and xgetbv report all of them.
 #include <immintrin.h>
@@ -77,7 +77,7 @@ uint64_t Update(uint64_t reg, const uint8_t* p, size_t len) {
 
 }  // namespace
 
-KernelFns VpclmulKernel() {
+KernelFns Vpclmul512Kernel() {
   return {Update<Algo::kCrc32>, Update<Algo::kCrc32c>, Update<Algo::kCrc64Nvme>};
 }
 
