@@ -112,7 +112,7 @@ async function main() {
     if (smoke) return Math.max(c * 2, bytes >= 1 << 20 ? c : 20);
     if (bytes <= 64 << 10) return Math.max(400, c * 100);
     if (bytes <= 4 << 20) return Math.max(64, c * 8);
-    return Math.max(4, c * 2);
+    return Math.max(4, c);
   };
 
   const { nativeInfo } = await import(join(here, '..', 'dist', 'lib', 'index.js'));
