@@ -16,6 +16,7 @@
 //        node bench/s3.mjs --endpoint URL [--region R] [--bucket B]   (another S3: Ceph RGW, MinIO...; no raw
 //        baseline then; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
 //        --client-checksums when_required: the SDK without its default CRC32 (to see what the client's share is)
+//        --client http: node:http + SigV4 instead of the SDK (the cheapest client: what is left is the daemon's)
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -33,8 +34,24 @@ if (!isMainThread) {
   const { NodeHttpHandler } = await import('@smithy/node-http-handler');
   const http = await import('node:http');
   const https = await import('node:https');
-  const { endpoint, region, accessKeyId, secretAccessKey, checksums } = workerData;
+  const { endpoint, region, accessKeyId, secretAccessKey, checksums, clientKind } = workerData;
   const agentOpts = { keepAlive: true, maxSockets: 256 };
+  // --client http: node:http with lib/auth's signRequest, UNSIGNED-PAYLOAD, no checksums: the cheapest client
+  // that speaks SigV4, to tell the daemon's cost from the SDK's.
+  const { signRequest } = await import(join(here, '..', 'dist', 'lib', 'auth', 'index.js'));
+  const agent = new (endpoint.startsWith('https:') ? https : http).Agent(agentOpts);
+  const plain = (method, bucket, key, body) => new Promise((resolve, reject) => {
+    const url = new URL(`/${bucket}/${encodeURIComponent(key)}`, endpoint);
+    const headers = signRequest({ method, url, headers: body === undefined ? {} : { 'content-length': String(body.length) }, body: 'UNSIGNED-PAYLOAD', accessKeyId, secretAccessKey, region });
+    const req = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent }, (res) => {
+      let n = 0;
+      res.on('data', (c) => (n += c.length));
+      res.on('end', () => (res.statusCode >= 300 ? reject(new Error(`${method} ${key}: HTTP ${res.statusCode}`)) : resolve(n)));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
   const s3 = new S3Client({
     endpoint, region, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1,
     // The SDK's default (when_supported): a CRC32 of every upload, checked on every download. when_required
@@ -65,7 +82,10 @@ if (!isMainThread) {
         for (let i = next++; i < m.count; i = next++) {
           const key = `${m.prefix}${i}`;
           const t = performance.now();
-          if (m.op === 'put') {
+          if (clientKind === 'http') {
+            const n = await plain(m.op === 'put' ? 'PUT' : 'GET', m.bucket, key, body);
+            bytes += m.op === 'put' ? body.length : n;
+          } else if (m.op === 'put') {
             await s3.send(new PutObjectCommand({ Bucket: m.bucket, Key: key, Body: body, ContentLength: body.length }));
             bytes += body.length;
           } else {
@@ -95,6 +115,8 @@ async function main() {
   const endpointArg = value('--endpoint', undefined);
   const region = value('--region', process.env.AWS_REGION ?? 'us-east-1');
   const checksums = value('--client-checksums', 'WHEN_SUPPORTED').toUpperCase();
+  const clientKind = value('--client', 'sdk');
+  if (clientKind !== 'sdk' && clientKind !== 'http') throw new RangeError('--client: sdk (@aws-sdk/client-s3, the default) or http (node:http + SigV4, a diagnosis)');
   if (checksums !== 'WHEN_SUPPORTED' && checksums !== 'WHEN_REQUIRED') throw new RangeError('--client-checksums: when_supported (the SDK default) or when_required');
   const parseSize = (s) => {
     const m = /^(\d+)([KMG]?)$/i.exec(s.trim());
@@ -143,9 +165,9 @@ async function main() {
     creds = { accessKeyId, secretAccessKey };
     say(`endpoint: ${endpoint} (no raw baseline: the pool is not local)`);
   }
-  say(`client: @aws-sdk/client-s3 in a worker thread, checksums ${checksums.toLowerCase()}${checksums === 'WHEN_SUPPORTED' ? ' (the default: CRC32 up and down)' : ''}, keep-alive; sizes ${sizes.map(human).join(', ')}; concurrency ${concurrencies.join(', ')}${smoke ? ' (smoke)' : ''}`);
+  say(`client: ${clientKind === 'http' ? 'node:http + SigV4 (UNSIGNED-PAYLOAD, no checksums)' : `@aws-sdk/client-s3, checksums ${checksums.toLowerCase()}${checksums === 'WHEN_SUPPORTED' ? ' (the default: CRC32 up and down)' : ''}`} in a worker thread, keep-alive; sizes ${sizes.map(human).join(', ')}; concurrency ${concurrencies.join(', ')}${smoke ? ' (smoke)' : ''}`);
 
-  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { endpoint, region, checksums, ...creds } });
+  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { endpoint, region, checksums, clientKind, ...creds } });
   let seq = 0;
   const pending = new Map();
   worker.on('message', (m) => {
@@ -234,7 +256,7 @@ async function main() {
   }
   say('');
   for (const ch of checks) say(`target ${ch.what}: ${ch.value.toFixed(2)} (${ch.max ? '<=' : '>='} ${ch.target}) ${ch.pass ? 'PASS' : 'MISS'}`);
-  if (json) console.log(JSON.stringify({ cpu: cpuModel, cores: cpus().length, node: process.version, native: info.loaded ? { codec: info.codec.chosen, blake3: info.blake3?.chosen } : null, endpoint: endpointArg ?? 'startServer', clientChecksums: checksums.toLowerCase(), smoke, results, checks }));
+  if (json) console.log(JSON.stringify({ cpu: cpuModel, cores: cpus().length, node: process.version, native: info.loaded ? { codec: info.codec.chosen, blake3: info.blake3?.chosen } : null, endpoint: endpointArg ?? 'startServer', client: clientKind, clientChecksums: checksums.toLowerCase(), smoke, results, checks }));
 
   await worker.terminate();
   if (running !== undefined) await running.close();
