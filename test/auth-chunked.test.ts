@@ -107,6 +107,42 @@ describe('aws-chunked round trips', () => {
   });
 });
 
+describe('aws-chunked memory', () => {
+  it('32 MiB through the decoder into a sink: buffers stay at one input piece, whatever the chunk size', async () => {
+    const size = 32 << 20;
+    const { v, parts } = await makeUpload(Buffer.alloc(size, 3), Array(8).fill(4 << 20), 'signed');
+    const wire = Buffer.concat(parts);
+    const dec = createChunkedDecoder(v);
+    let maxBuffered = 0;
+    let total = 0;
+    const piece = 1 << 20;
+    const src = Readable.from((function* () {
+      for (let i = 0; i < wire.length; i += piece) yield wire.subarray(i, i + piece);
+    })());
+    const sink = new Writable({
+      highWaterMark: 64 << 10,
+      write(c: Buffer, _e, cb) {
+        total += c.length;
+        maxBuffered = Math.max(maxBuffered, dec.readableLength + dec.writableLength);
+        setImmediate(cb);
+      },
+    });
+    await pipeline(src, dec, sink);
+    expect(total).toBe(size);
+    // A 4 MiB chunk is never held whole: at most about one 1 MiB input piece is buffered.
+    expect(maxBuffered).toBeLessThanOrEqual(2 * piece + 64 * 1024);
+  });
+
+  it('the signing key is not enumerable on Verified (it stays out of JSON and log lines)', async () => {
+    const { v } = await makeUpload(Buffer.from('x'), [1], 'signed');
+    expect(v.chain?.signingKey.length).toBe(32);
+    const text = JSON.stringify(v);
+    expect(text).not.toContain('chain');
+    expect(text).not.toContain(v.chain!.signingKey.toString('hex'));
+    expect(Object.keys(v)).not.toContain('chain');
+  });
+});
+
 describe('aws-chunked refusals', () => {
   const data = Buffer.from('a'.repeat(300));
   it('a changed data byte breaks that chunk\'s signature', async () => {

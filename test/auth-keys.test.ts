@@ -120,7 +120,7 @@ describe('root key', () => {
     expect(first.created).toBe(true);
     expect(first.secretAccessKey).toMatch(/^[A-Za-z0-9_-]{40}$/);
     const second = await (await KeyStore.open(m)).ensureRoot();
-    expect(second).toEqual({ created: false, accessKeyId: first.accessKeyId });
+    expect(second).toEqual({ created: false, accessKeyId: first.accessKeyId, enabled: true });
     expect(ks.info(first.accessKeyId)).toMatchObject({ principal: 'root', admin: true, enabled: true });
   });
 
@@ -128,11 +128,35 @@ describe('root key', () => {
     const m = meta();
     const ks = await KeyStore.open(m);
     const env = { accessKeyId: 'ROOTKEYFROMENV', secretAccessKey: 'env-secret-value-0123456789' };
-    expect(await ks.ensureRoot(env)).toEqual({ created: true, accessKeyId: 'ROOTKEYFROMENV' });
+    expect(await ks.ensureRoot(env)).toEqual({ created: true, accessKeyId: 'ROOTKEYFROMENV', enabled: true });
     expect((await ks.lookup('ROOTKEYFROMENV'))?.secretAccessKey).toBe(env.secretAccessKey);
-    expect(await ks.ensureRoot(env)).toEqual({ created: false, accessKeyId: 'ROOTKEYFROMENV' });
+    expect(await ks.ensureRoot(env)).toEqual({ created: false, accessKeyId: 'ROOTKEYFROMENV', enabled: true });
     await ks.ensureRoot({ ...env, secretAccessKey: 'rotated-secret-0123456789' });
     expect((await (await KeyStore.open(m)).lookup('ROOTKEYFROMENV'))?.secretAccessKey).toBe('rotated-secret-0123456789');
+  });
+
+  it('a restart never resurrects a root key an operator disabled or deleted while another admin works', async () => {
+    const m = meta();
+    const ks = await KeyStore.open(m);
+    const root = await ks.ensureRoot();
+    const ops = await ks.create('ops', { admin: true });
+    await ks.disable(root.accessKeyId);
+    const again = await (await KeyStore.open(m)).ensureRoot();
+    expect(again).toEqual({ created: false, accessKeyId: ops.accessKeyId, enabled: true });
+    await ks.delete(root.accessKeyId);
+    const reopened = await KeyStore.open(m);
+    expect((await reopened.ensureRoot()).created).toBe(false);
+    expect(reopened.list().map((k) => k.accessKeyId)).toEqual([ops.accessKeyId]);
+  });
+
+  it('an env root key that was disabled stays disabled at the next start', async () => {
+    const m = meta();
+    const ks = await KeyStore.open(m);
+    const env = { accessKeyId: 'ROOTKEYFROMENV', secretAccessKey: 'env-secret-value-0123456789' };
+    await ks.ensureRoot(env);
+    await ks.create('ops', { admin: true });
+    await ks.disable('ROOTKEYFROMENV');
+    expect(await (await KeyStore.open(m)).ensureRoot(env)).toEqual({ created: false, accessKeyId: 'ROOTKEYFROMENV', enabled: false });
   });
 
   const badEnv: Array<[string, { accessKeyId?: string; secretAccessKey?: string }]> = [
@@ -176,6 +200,27 @@ describe('keys, principals and policies', () => {
     expect(ks.info(b.accessKeyId)).toMatchObject({ principal: 'dave', policy: readPolicy });
     expect(a.principal).toBe(b.principal);
     await expect(ks.create('dave', { admin: true })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+  });
+
+  it('a key joins an admin principal only when admin is asked for', async () => {
+    const ks = await KeyStore.open(meta());
+    await ks.ensureRoot();
+    await expect(ks.create('root')).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    const k = await ks.create('root', { admin: true });
+    expect(ks.info(k.accessKeyId)).toMatchObject({ principal: 'root', admin: true });
+  });
+
+  it('deleting a principal\'s last key removes the principal: a new key of that name starts with no rights', async () => {
+    const ks = await KeyStore.open(meta());
+    const a = await ks.create('frank', { policy: readPolicy });
+    const b = await ks.create('frank');
+    await ks.delete(a.accessKeyId);
+    expect(ks.principal('frank')?.policy).toEqual(readPolicy);
+    await ks.delete(b.accessKeyId);
+    expect(ks.principal('frank')).toBeUndefined();
+    const c = await ks.create('frank');
+    expect(ks.info(c.accessKeyId)?.policy).toBeUndefined();
+    expect(authorize(ks.principal('frank')!, 's3:GetObject', { bucket: 'b', key: 'x' })).toBe('implicit-deny');
   });
 
   it('refuses bad names', async () => {

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { globMatch } from '../lib/auth/policy.js';
-import { AuthError, authorize, listPrefixFilter, parsePolicy, S3_ACTIONS, type Policy } from '../lib/auth/index.js';
+import { AuthError, authorize, listCommonPrefixFilter, listPrefixFilter, parsePolicy, S3_ACTIONS, type Policy } from '../lib/auth/index.js';
 
 const pol = (...Statement: Policy['Statement']): Policy => parsePolicy({ Version: '2012-10-17', Statement });
 
@@ -164,8 +164,59 @@ describe('listPrefixFilter', () => {
     expect(visible(pol({ Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetObject'], Resource: 'arn:aws:s3:::b/home/alice/*' }))).toEqual(['home/alice/a', 'home/alice/secret/s']);
     expect(visible(pol({ Effect: 'Allow', Action: 's3:GetObject', Resource: ['arn:aws:s3:::b/public/*', 'arn:aws:s3:::b/top'] }))).toEqual(['public/p', 'top']);
   });
+  it('agrees with authorize for patterns without a slash (arn:aws:s3:::* covers objects too)', () => {
+    const policy = pol({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*' });
+    expect(authorize({ admin: false, policy }, 's3:GetObject', { bucket: 'b', key: 'top' })).toBe('allow');
+    expect(visible(policy)).toEqual(keys);
+    expect(visible(pol({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::other/*' }))).toEqual([]);
+  });
   it('a Deny of ListBucket on the bucket hides everything; other buckets see nothing', () => {
     expect(visible(pol({ Effect: 'Allow', Action: 's3:*', Resource: '*' }, { Effect: 'Deny', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b' }))).toEqual([]);
     expect(visible(pol({ Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b' }), 'c')).toEqual([]);
+  });
+});
+
+describe('listPrefixFilter agrees with authorize', () => {
+  it('property: a key readable by s3:GetObject is listed, a key whose GetObject is explicitly denied is not', () => {
+    const pattern = fc.oneof(fc.stringMatching(/^[ab/*?]{0,5}$/).map((k) => `arn:aws:s3:::b/${k}`), fc.constantFrom('*', 'arn:aws:s3:::*', 'arn:aws:s3:::b*', 'arn:aws:s3:::c/*'));
+    const key = fc.stringMatching(/^[ab/]{1,5}$/);
+    fc.assert(fc.property(fc.array(pattern, { minLength: 1, maxLength: 3 }), fc.array(pattern, { maxLength: 2 }), key, (allows, denies, k) => {
+      const statements: Policy['Statement'] = [{ Effect: 'Allow', Action: 's3:GetObject', Resource: allows }];
+      if (denies.length > 0) statements.push({ Effect: 'Deny', Action: 's3:GetObject', Resource: denies });
+      const subject = { admin: false, policy: pol(...statements) };
+      const decision = authorize(subject, 's3:GetObject', { bucket: 'b', key: k });
+      const listed = listPrefixFilter(subject, 'b')(k);
+      if (decision === 'allow') expect(listed).toBe(true);
+      if (decision === 'deny') expect(listed).toBe(false);
+    }), { numRuns: 3000 });
+  });
+});
+
+describe('listCommonPrefixFilter (delimiter listings)', () => {
+  const show = (policy: Policy | undefined, prefixes: string[]) => prefixes.filter(listCommonPrefixFilter({ admin: false, policy }, 'b'));
+  it('shows a prefix when some key under it could be shown, hides it when all are denied', () => {
+    const alice = pol({ Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetObject'], Resource: 'arn:aws:s3:::b/home/alice/*' });
+    expect(show(alice, ['home/', 'home/alice/', 'home/bob/', 'public/', 'home/al'])).toEqual(['home/', 'home/alice/', 'home/al']);
+    const allButSecret = pol({ Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b' },
+      { Effect: 'Deny', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/secret/*' });
+    expect(show(allButSecret, ['secret/', 'secret/x/', 'secrets/', 'public/'])).toEqual(['secrets/', 'public/']);
+    expect(show(undefined, ['a/'])).toEqual([]);
+    expect(listCommonPrefixFilter({ admin: true }, 'b')('anything/')).toBe(true);
+  });
+  it('property: agrees with the key filter on small alphabets (a key shown implies its prefixes shown; a prefix hidden by a deny hides every key under it)', () => {
+    const pattern = fc.stringMatching(/^[ab/*?]{0,5}$/);
+    const word = fc.stringMatching(/^[ab/]{0,4}$/);
+    fc.assert(fc.property(fc.array(pattern, { minLength: 1, maxLength: 3 }), fc.array(pattern, { maxLength: 2 }), word, fc.array(word, { maxLength: 6 }),
+      (allows, denies, prefix, tails) => {
+        const statements: Policy['Statement'] = [{ Effect: 'Allow', Action: 's3:GetObject', Resource: allows.map((a) => `arn:aws:s3:::b/${a}`) }];
+        if (denies.length > 0) statements.push({ Effect: 'Deny', Action: 's3:GetObject', Resource: denies.map((d) => `arn:aws:s3:::b/${d}`) });
+        const policy = pol(...statements);
+        const keyOk = listPrefixFilter({ admin: false, policy }, 'b');
+        const prefixOk = listCommonPrefixFilter({ admin: false, policy }, 'b')(prefix);
+        for (const t of tails) {
+          if (keyOk(prefix + t)) expect(prefixOk).toBe(true);
+        }
+        if (!prefixOk) for (const t of ['a', 'b', '/', 'ab/', 'ba']) expect(keyOk(prefix + t)).toBe(false);
+      }), { numRuns: 3000 });
   });
 });

@@ -170,6 +170,38 @@ describe('requests signed by the official AWS SDK verify', () => {
     }
   });
 
+  it('every single-byte change to a presigned URL (path or any query byte) or its host breaks it', async () => {
+    const url = new URL(await getSignedUrl(client, new GetObjectCommand({ Bucket: 'bucket', Key: 'k/ü x', ResponseContentType: 'text/plain' }), { expiresIn: 600 }));
+    const base: RequestParts = { method: 'GET', target: url.pathname + url.search, rawHeaders: ['Host', url.host] };
+    await verifier.verify(base);
+    const swap = (s: string, i: number) => s.slice(0, i) + (s[i] === 'a' ? 'b' : 'a') + s.slice(i + 1);
+    let n = 0;
+    for (let i = 0; i < base.target.length; i++, n++) {
+      await expect(verifier.verify({ ...base, target: swap(base.target, i) }), `byte ${i}`).rejects.toBeInstanceOf(AuthError);
+    }
+    for (let i = 0; i < url.host.length; i++, n++) {
+      await expect(verifier.verify({ ...base, rawHeaders: ['Host', swap(url.host, i)] })).rejects.toBeInstanceOf(AuthError);
+    }
+    expect(n).toBeGreaterThan(300);
+  });
+
+  it('our presignUrl reproduces the SDK presigner\'s signature for the same request and time', async () => {
+    const signingDate = new Date(Date.UTC(2026, 5, 1, 12, 0, 0));
+    for (const cmd of [new GetObjectCommand({ Bucket: 'bucket', Key: weirdKey, ResponseContentDisposition: 'attachment; filename="a b.txt"' }),
+      new PutObjectCommand({ Bucket: 'bucket', Key: 'up/load.bin' })]) {
+      const sdk = new URL(await getSignedUrl(client, cmd, { expiresIn: 3600, signingDate }));
+      expect(sdk.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
+      const bare = new URL(sdk.href);
+      // Keep the SDK's other parameters (x-id, response-*, X-Amz-Content-Sha256); presignUrl adds the rest.
+      const ours5 = /^X-Amz-(Algorithm|Credential|Date|Expires|SignedHeaders|Signature)=/;
+      const kept = sdk.search.slice(1).split('&').filter((p) => !ours5.test(p));
+      bare.search = kept.length > 0 ? `?${kept.join('&')}` : '';
+      const ours = presignUrl({ method: cmd instanceof PutObjectCommand ? 'PUT' : 'GET', url: bare, ...KEY, region: 'us-east-1', expiresSeconds: 3600, now: signingDate });
+      if (process.env.AUTH_DEBUG) console.log('SDK', sdk.href, 'OURS', ours.href);
+      expect(ours.searchParams.get('X-Amz-Signature')).toBe(sdk.searchParams.get('X-Amz-Signature'));
+    }
+  });
+
   it('every single-byte change to method, path, query, a signed header or the date breaks the signature', async () => {
     cap.captured = [];
     await client.send(new ListObjectsV2Command({ Bucket: 'bucket', Prefix: 'p/q r', MaxKeys: 3 }));
@@ -262,6 +294,20 @@ describe('SigV4Verifier: what it accepts and refuses', () => {
     expect(await codeOf(verifier.verify({ ...req, rawHeaders: swapped }))).toBe('SignatureDoesNotMatch/403/signature');
   });
 
+  it("a raw '+' in the query is a space (as the router reads it): signed as %20, and a signed %2B is not a raw '+'", async () => {
+    // The router decodes prefix=a+b to "a b"; the signature must cover that, not "a+b".
+    const spaced = signRequest({ method: 'GET', url: new URL('http://example.test/b?prefix=a%20b'), headers: {}, ...KEY, region: 'us-east-1' });
+    const wire = { method: 'GET', target: '/b?prefix=a+b', rawHeaders: Object.entries(spaced).flat() };
+    expect(await codeOf(verifier.verify(wire))).toBe('OK');
+    const plus = signRequest({ method: 'GET', url: new URL('http://example.test/b?prefix=a%2Bb'), headers: {}, ...KEY, region: 'us-east-1' });
+    expect(await codeOf(verifier.verify({ method: 'GET', target: '/b?prefix=a%2Bb', rawHeaders: Object.entries(plus).flat() }))).toBe('OK');
+    expect(await codeOf(verifier.verify({ method: 'GET', target: '/b?prefix=a+b', rawHeaders: Object.entries(plus).flat() }))).toBe('SignatureDoesNotMatch/403/signature');
+    // In the path '+' is a plus.
+    const pathPlus = signRequest({ method: 'GET', url: new URL('http://example.test/b/a+b'), headers: {}, ...KEY, region: 'us-east-1' });
+    expect(await codeOf(verifier.verify({ method: 'GET', target: '/b/a%2Bb', rawHeaders: Object.entries(pathPlus).flat() }))).toBe('OK');
+    expect(await codeOf(verifier.verify({ method: 'GET', target: '/b/a%20b', rawHeaders: Object.entries(pathPlus).flat() }))).toBe('SignatureDoesNotMatch/403/signature');
+  });
+
   const presign = (expires: number, at: Date, extra = '') => {
     const u = presignUrl({ method: 'GET', url: new URL(`http://example.test/bucket/key${extra}`), ...KEY, region: 'us-east-1', expiresSeconds: expires, now: at });
     return { method: 'GET', target: u.pathname + u.search, rawHeaders: ['Host', 'example.test'] };
@@ -314,6 +360,8 @@ describe('SigV4Verifier: what it accepts and refuses', () => {
     ['too many query parameters', () => handSigned({ target: `/b/k?${Array.from({ length: 300 }, (_, i) => `p${i}=1`).join('&')}` }), 'InvalidRequest/400/limit'],
     ['bad percent-encoding in the path', () => handSigned({ target: '/b/%zz' }), 'InvalidRequest/400/malformed'],
     ['a header value wider than a byte (cannot come off the wire)', () => ({ method: 'GET', target: '/b/k', rawHeaders: ['Host', 'h', 'x-amz-meta-a', '\u{1F600}'] }), 'InvalidRequest/400/malformed'],
+    ['raw non-ASCII bytes in the URL', () => ({ method: 'GET', target: '/b/\u00c3\u00bc', rawHeaders: ['Host', 'h'] }), 'InvalidRequest/400/malformed'],
+    ['a raw space in the URL', () => ({ method: 'GET', target: '/b/a b', rawHeaders: ['Host', 'h'] }), 'InvalidRequest/400/malformed'],
     ['absolute-form target', () => ({ method: 'GET', target: 'http://example.test/b/k', rawHeaders: ['Host', 'example.test'] }), 'InvalidRequest/400/malformed'],
     ['presigned, valid', () => presign(60, new Date(now)), 'OK'],
     ['presigned, expired', () => presign(60, new Date(now - 120_000)), 'AccessDenied/403/expired'],

@@ -75,19 +75,20 @@ function hexVal(c: number): number {
 
 /**
  * Strict percent-decoding of a byte string to bytes. A '%' not followed by two hex digits is malformed
- * (RFC 3986 §2.1); '+' stays '+' (it is not form encoding: SDKs send a space as %20). Returns undefined when
- * malformed or when s is not a byte string.
+ * (RFC 3986 §2.1). In paths '+' stays '+'; in query strings (`plusIsSpace`) a raw '+' is a space, because
+ * that is how the daemon's router (and S3's) reads the query: what is signed must be what is acted on.
+ * Returns undefined when malformed or when s is not a byte string.
  */
-export function percentDecode(s: string): Buffer | undefined {
+export function percentDecode(s: string, plusIsSpace = false): Buffer | undefined {
   if (!isByteString(s)) return undefined;
   const src = Buffer.from(s, 'latin1');
-  if (!src.includes(0x25)) return src;
+  if (!src.includes(0x25) && !(plusIsSpace && src.includes(0x2b))) return src;
   const out = Buffer.allocUnsafe(src.length);
   let n = 0;
   for (let i = 0; i < src.length; i++) {
     const b = src[i];
     if (b !== 0x25) {
-      out[n++] = b;
+      out[n++] = plusIsSpace && b === 0x2b ? 0x20 : b;
       continue;
     }
     if (i + 2 >= src.length) return undefined;
@@ -166,8 +167,8 @@ export function parseQuery(rawQuery: string, maxParams: number): QueryParam[] {
     const eq = part.indexOf('=');
     const rawName = eq < 0 ? part : part.slice(0, eq);
     const rawValue = eq < 0 ? '' : part.slice(eq + 1);
-    const nameBytes = percentDecode(rawName);
-    const valueBytes = percentDecode(rawValue);
+    const nameBytes = percentDecode(rawName, true);
+    const valueBytes = percentDecode(rawValue, true);
     if (nameBytes === undefined || valueBytes === undefined) {
       throw authErrors.invalidRequest('malformed', 'The query string has an invalid percent-encoding');
     }

@@ -26,6 +26,7 @@ export {
   POLICY_LIMITS,
   S3_ACTIONS,
   authorize,
+  listCommonPrefixFilter,
   listPrefixFilter,
   parsePolicy,
   type Decision,

@@ -178,6 +178,8 @@ export class KeyStore {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
+      // A copy restored with looser permissions is tightened back (the secrets are sealed, but still).
+      if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { format: 'shardvault-keys', version: 1, keys: [], principals: {} };
       throw ioError(e, path, 'cannot read');
@@ -247,11 +249,13 @@ export class KeyStore {
   }
 
   /**
-   * Make sure a root (admin) key exists. With `env` (SHARDVAULT_ROOT_ACCESS_KEY / _SECRET_KEY), that key is
-   * the root key: added when missing, its secret replaced when it changed. Without, a key is generated on
-   * first use and its secret returned this once.
+   * Make sure the pool has a working admin key. With `env` (SHARDVAULT_ROOT_ACCESS_KEY / _SECRET_KEY), that
+   * key is a root key: added when missing, its secret replaced when it changed; a root key an operator
+   * disabled stays disabled (a restart never re-enables it; `enabled` says so). Without `env`, a root key is
+   * generated, and its secret returned this once, only when no enabled admin key exists at all: disabling or
+   * deleting the root key while another admin key works does not make the next start mint a new one.
    */
-  async ensureRoot(env: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<{ created: boolean; accessKeyId: string; secretAccessKey?: string }> {
+  async ensureRoot(env: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<{ created: boolean; accessKeyId: string; secretAccessKey?: string; enabled: boolean }> {
     const { accessKeyId, secretAccessKey } = env;
     if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
       throw invalid('set both SHARDVAULT_ROOT_ACCESS_KEY and SHARDVAULT_ROOT_SECRET_KEY, or neither');
@@ -264,32 +268,32 @@ export class KeyStore {
       if (!ENV_SECRET_RE.test(secretAccessKey)) {
         throw invalid(`SHARDVAULT_ROOT_SECRET_KEY must be 16-128 characters of A-Z a-z 0-9 + / = . _ ~ - (got ${secretAccessKey.length} characters)`);
       }
-      const existing = this.file.keys.find((k) => k.accessKeyId === accessKeyId);
+      const existing = this.byId.get(accessKeyId);
       if (existing !== undefined) {
         if (existing.principal !== ROOT_PRINCIPAL) throw invalid(`SHARDVAULT_ROOT_ACCESS_KEY ${accessKeyId} belongs to principal ${existing.principal}, not root`);
-        if (this.open(existing) === secretAccessKey && existing.enabled) return { created: false, accessKeyId };
-        await this.mutate((d) => {
-          const k = d.keys.find((x) => x.accessKeyId === accessKeyId)!;
-          k.secret = this.seal(accessKeyId, secretAccessKey);
-          k.enabled = true;
-        });
-        return { created: false, accessKeyId };
+        if (this.open(existing) !== secretAccessKey) {
+          await this.mutate((d) => {
+            d.keys.find((x) => x.accessKeyId === accessKeyId)!.secret = this.seal(accessKeyId, secretAccessKey);
+          });
+        }
+        return { created: false, accessKeyId, enabled: existing.enabled };
       }
       await this.mutate((d) => {
         d.principals[ROOT_PRINCIPAL] = { ...(d.principals[ROOT_PRINCIPAL] ?? {}), admin: true };
         this.addKey(d, ROOT_PRINCIPAL, ROOT_PRINCIPAL, accessKeyId, secretAccessKey);
       });
-      return { created: true, accessKeyId };
+      return { created: true, accessKeyId, enabled: true };
     }
-    const root = this.file.keys.find((k) => k.principal === ROOT_PRINCIPAL && k.enabled);
-    if (root !== undefined) return { created: false, accessKeyId: root.accessKeyId };
+    const enabledAdmins = this.file.keys.filter((k) => k.enabled && this.file.principals[k.principal]?.admin === true);
+    const working = enabledAdmins.find((k) => k.principal === ROOT_PRINCIPAL) ?? enabledAdmins[0];
+    if (working !== undefined) return { created: false, accessKeyId: working.accessKeyId, enabled: true };
     const id = generateAccessKeyId();
     const secret = generateSecretAccessKey();
     await this.mutate((d) => {
       d.principals[ROOT_PRINCIPAL] = { ...(d.principals[ROOT_PRINCIPAL] ?? {}), admin: true };
       this.addKey(d, ROOT_PRINCIPAL, ROOT_PRINCIPAL, id, secret);
     });
-    return { created: true, accessKeyId: id, secretAccessKey: secret };
+    return { created: true, accessKeyId: id, secretAccessKey: secret, enabled: true };
   }
 
   /**
@@ -305,6 +309,10 @@ export class KeyStore {
     const existing = this.file.principals[name];
     if (existing !== undefined && opts.admin !== undefined && existing.admin !== admin) {
       throw invalid(`principal ${name} exists and is ${existing.admin ? '' : 'not '}an admin; a key cannot change that`);
+    }
+    // Adding a key to an admin principal mints admin rights: it must be asked for, never implied by a name.
+    if (existing?.admin === true && opts.admin !== true) {
+      throw invalid(`principal ${name} is an admin; pass admin: true to add a key to it`);
     }
     const accessKeyId = generateAccessKeyId();
     const secretAccessKey = generateSecretAccessKey();
@@ -372,10 +380,16 @@ export class KeyStore {
     });
   }
 
+  /**
+   * Delete a key. When it was its principal's last key, the principal (and its policy) goes too, so a later
+   * key created under the same name starts with no rights instead of inheriting them.
+   */
   async delete(id: string): Promise<void> {
     this.checkNotLastAdmin(id);
     await this.mutate((d) => {
+      const principal = d.keys.find((x) => x.accessKeyId === id)!.principal;
       d.keys = d.keys.filter((x) => x.accessKeyId !== id);
+      if (principal !== ROOT_PRINCIPAL && !d.keys.some((x) => x.principal === principal)) delete d.principals[principal];
     });
   }
 

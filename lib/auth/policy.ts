@@ -84,6 +84,42 @@ export function globMatch(pattern: string, text: string): boolean {
   return p === pattern.length;
 }
 
+/**
+ * Pattern positions alive after reading `text` as a prefix (a glob NFA: '*' may match nothing, so its
+ * position also enables the next). Empty: no string starting with `text` can match.
+ */
+function globPrefixStates(pattern: string, text: string): number[] {
+  const closure = (set: Set<number>) => {
+    for (const p of [...set]) {
+      let q = p;
+      while (q < pattern.length && pattern[q] === '*') set.add(++q);
+    }
+    return set;
+  };
+  let states = closure(new Set([0]));
+  for (const ch of text) {
+    const next = new Set<number>();
+    for (const p of states) {
+      if (p >= pattern.length) continue;
+      if (pattern[p] === '*') next.add(p);
+      else if (pattern[p] === '?' || pattern[p] === ch) next.add(p + 1);
+    }
+    states = closure(next);
+    if (states.size === 0) break;
+  }
+  return [...states];
+}
+
+/** Some string starting with `prefix` matches `pattern`. */
+function globCompatiblePrefix(pattern: string, prefix: string): boolean {
+  return globPrefixStates(pattern, prefix).length > 0;
+}
+
+/** Every string that strictly extends `prefix` matches `pattern` (the rest of the pattern is only stars). */
+function globCoversExtensions(pattern: string, prefix: string): boolean {
+  return globPrefixStates(pattern, prefix).some((p) => p < pattern.length && /^\*+$/.test(pattern.slice(p)));
+}
+
 function actionMatches(pattern: string, action: string): boolean {
   // IAM action names are case-insensitive.
   return globMatch(pattern.toLowerCase(), action.toLowerCase());
@@ -254,29 +290,64 @@ export function authorize(p: Subject, action: string, resource: ResourceRef): De
   return 'implicit-deny';
 }
 
+interface ListRules {
+  none: boolean;
+  wholeBucket: boolean;
+  allowObject: string[];
+  denyObject: string[];
+}
+
+function listRules(p: Subject, bucket: string): ListRules | 'all' {
+  if (p.admin) return 'all';
+  const policy = p.policy;
+  if (policy === undefined) return { none: true, wholeBucket: false, allowObject: [], denyObject: [] };
+  const bucketArn = `arn:aws:s3:::${bucket}`;
+  const denyList = statementsFor(policy, 'Deny', 's3:ListBucket').flatMap((s) => asList(s.Resource));
+  // Patterns that can match some object of this bucket ('arn:aws:s3:::*' can, 'arn:aws:s3:::other/*' cannot).
+  const objectLevel = (r: string) => r === '*' || globCompatiblePrefix(r, `${bucketArn}/`);
+  const denyObject = [...denyList, ...statementsFor(policy, 'Deny', 's3:GetObject').flatMap((s) => asList(s.Resource))].filter(objectLevel);
+  const allowList = statementsFor(policy, 'Allow', 's3:ListBucket').flatMap((s) => asList(s.Resource));
+  return {
+    none: denyList.some((r) => resourceMatches(r, bucketArn)),
+    wholeBucket: allowList.some((r) => resourceMatches(r, bucketArn)),
+    allowObject: [...allowList, ...statementsFor(policy, 'Allow', 's3:GetObject').flatMap((s) => asList(s.Resource))].filter(objectLevel),
+    denyObject,
+  };
+}
+
+/**
+ * The same rules for the common prefixes of a delimiter listing: a prefix is shown when at least one key
+ * under it could be shown (some Allow pattern can match a key starting with it) and not every key under it
+ * is denied (a Deny pattern whose rest after the prefix is only '*').
+ */
+export function listCommonPrefixFilter(p: Subject, bucket: string): (prefix: string) => boolean {
+  const rules = listRules(p, bucket);
+  if (rules === 'all') return () => true;
+  if (rules.none) return () => false;
+  const bucketArn = `arn:aws:s3:::${bucket}`;
+  return (prefix: string) => {
+    const arn = `${bucketArn}/${prefix}`;
+    if (rules.denyObject.some((r) => r === '*' || globCoversExtensions(r, arn))) return false;
+    if (rules.wholeBucket) return true;
+    return rules.allowObject.some((r) => r === '*' || globCompatiblePrefix(r, arn));
+  };
+}
+
 /**
  * Which keys of a bucket a listing may show. A key is shown when s3:ListBucket is allowed on the bucket as a
  * whole, or an Allow of s3:ListBucket or s3:GetObject matches its object ARN; and no Deny of s3:ListBucket or
- * s3:GetObject matches its object ARN (or s3:ListBucket on the bucket). Admins see everything. Common
- * prefixes (delimiter listings) should be shown when at least one key under them would be.
+ * s3:GetObject matches its object ARN (or s3:ListBucket on the bucket). Admins see everything. For the common
+ * prefixes of a delimiter listing use listCommonPrefixFilter.
  */
 export function listPrefixFilter(p: Subject, bucket: string): (key: string) => boolean {
-  if (p.admin) return () => true;
-  const policy = p.policy;
-  if (policy === undefined) return () => false;
+  const rules = listRules(p, bucket);
+  if (rules === 'all') return () => true;
+  if (rules.none) return () => false;
   const bucketArn = `arn:aws:s3:::${bucket}`;
-  const denyList = statementsFor(policy, 'Deny', 's3:ListBucket').flatMap((s) => asList(s.Resource));
-  if (denyList.some((r) => resourceMatches(r, bucketArn))) return () => false;
-  const denyObject = [...denyList, ...statementsFor(policy, 'Deny', 's3:GetObject').flatMap((s) => asList(s.Resource))];
-  const allowList = statementsFor(policy, 'Allow', 's3:ListBucket').flatMap((s) => asList(s.Resource));
-  const wholeBucket = allowList.some((r) => resourceMatches(r, bucketArn));
-  const allowObject = [...allowList, ...statementsFor(policy, 'Allow', 's3:GetObject').flatMap((s) => asList(s.Resource))]
-    .filter((r) => r === '*' || patternBucketOfObject(r) !== undefined);
   return (key: string) => {
     const arn = `${bucketArn}/${key}`;
-    if (denyObject.some((r) => r !== '*' && patternBucketOfObject(r) !== undefined && globMatch(r, arn))) return false;
-    if (denyObject.includes('*')) return false;
-    if (wholeBucket) return true;
-    return allowObject.some((r) => resourceMatches(r, arn));
+    if (rules.denyObject.some((r) => resourceMatches(r, arn))) return false;
+    if (rules.wholeBucket) return true;
+    return rules.allowObject.some((r) => resourceMatches(r, arn));
   };
 }

@@ -68,6 +68,7 @@ export interface Verified {
   signedHeaders: string[];
   /** Request time (x-amz-date / X-Amz-Date) in epoch ms. */
   requestTimeMs: number;
+  /** aws-chunked signed streams only; a non-enumerable property (kept out of JSON and logs). */
   chain?: ChunkChain;
 }
 
@@ -144,6 +145,11 @@ export function parseSigV4(req: RequestParts, pathRules: PathRules = S3_PATH_RUL
   // Node hands over bytes as one char each; anything wider did not come off the wire (see canonical.ts).
   if (!isByteString(req.target) || !req.rawHeaders.every(isByteString)) {
     throw authErrors.invalidRequest('malformed', 'The request target and headers must be byte strings (as Node\'s req.url and req.rawHeaders are)');
+  }
+  // RFC 3986: a request target is ASCII with everything else percent-encoded. Raw UTF-8 bytes would be
+  // signed as bytes but read by a percent-decoder as something else, so they are refused, not guessed at.
+  if (/[^\x21-\x7e]/.test(req.target)) {
+    throw authErrors.invalidRequest('malformed', 'The request URL must be percent-encoded (no spaces, control characters or raw non-ASCII bytes)');
   }
   if (!/^[A-Z]{1,16}$/.test(req.method)) throw authErrors.invalidRequest('malformed', 'The request method is not valid');
 
@@ -455,7 +461,14 @@ export class SigV4Verifier {
     };
     if (decodedContentLength !== undefined) verified.decodedContentLength = decodedContentLength;
     if (trailerNames !== undefined) verified.trailerNames = trailerNames;
-    if (streaming) verified.chain = { signingKey, scope, amzDate: claim.amzDate, seedSignature: claim.signature };
+    if (streaming) {
+      // Not enumerable: a Verified that ends up in a log line (pino serialises enumerable fields) must not
+      // carry the derived signing key, which is as good as the secret for a day.
+      Object.defineProperty(verified, 'chain', {
+        value: { signingKey, scope, amzDate: claim.amzDate, seedSignature: claim.signature } satisfies ChunkChain,
+        enumerable: false,
+      });
+    }
     return verified;
   }
 }
