@@ -303,5 +303,5 @@ function line(r) {
   const cell = (s) => (s === undefined ? '-' : r.bytes >= 1 << 20 ? `${s.mbPerSec.toFixed(0)} MB/s` : `${s.opsPerSec.toFixed(0)} op/s`);
   const ratio = (x) => (x === undefined ? '' : ` (${x.toFixed(2)}x)`);
   return `${r.size.padStart(7)} c${String(r.concurrency).padEnd(3)} n=${String(r.count).padEnd(4)} PUT raw ${cell(r.raw_put).padStart(10)}  s3 ${cell(r.s3_put).padStart(10)}${ratio(r.ratio_put).padEnd(9)}`
-    + `  GET raw ${cell(r.raw_get).padStart(10)}  s3 ${cell(r.s3_get).padStart(10)}${ratio(r.ratio_get).padEnd(9)}  lag p99 put/get ${r.s3_put.lagP99Ms.toFixed(1)}/${r.s3_get.lagP99Ms.toFixed(1)} ms (idle thread ${r.s3_put.lagFloorP99Ms.toFixed(1)}/${r.s3_get.lagFloorP99Ms.toFixed(1)})`;
+    + `  GET raw ${cell(r.raw_get).padStart(10)}  s3 ${cell(r.s3_get).padStart(10)}${ratio(r.ratio_get).padEnd(9)}  lag p99 put/get s3 ${r.s3_put.lagP99Ms.toFixed(1)}/${r.s3_get.lagP99Ms.toFixed(1)}${r.raw_put !== undefined ? ` raw ${r.raw_put.lagP99Ms.toFixed(1)}/${r.raw_get.lagP99Ms.toFixed(1)}` : ''} idle ${r.s3_put.lagFloorP99Ms.toFixed(1)}/${r.s3_get.lagFloorP99Ms.toFixed(1)} ms`;
 }
