@@ -86,6 +86,8 @@ export const ErrorCode = {
   INVALID_PART_ORDER: 'ERR_SV_INVALID_PART_ORDER',
   /** A part other than the last of a Complete is smaller than the minimum part size (5 MiB unless configured). */
   ENTITY_TOO_SMALL: 'ERR_SV_ENTITY_TOO_SMALL',
+  /** A request's authentication failed or was refused (lib/auth AuthError: `s3Code`, `status` and `reason` say how). */
+  AUTH: 'ERR_SV_AUTH',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

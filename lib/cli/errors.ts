@@ -86,6 +86,7 @@ export const EXIT_CODE_OF: { readonly [C in ErrorCodeValue]: ExitCode } = {
   [ErrorCode.INVALID_PART]: Exit.USAGE,
   [ErrorCode.INVALID_PART_ORDER]: Exit.USAGE,
   [ErrorCode.ENTITY_TOO_SMALL]: Exit.USAGE,
+  [ErrorCode.AUTH]: Exit.USAGE,
 };
 
 const CLI_EXIT_CODE_OF: { readonly [C in CliCodeValue]: ExitCode } = {
@@ -160,6 +161,7 @@ export const HINT_OF: { readonly [C in ErrorCodeValue | CliCodeValue]: Hint } = 
   [ErrorCode.INVALID_PART]: () => 'name only uploaded parts, each with the ETag its upload returned',
   [ErrorCode.INVALID_PART_ORDER]: () => 'list the parts in ascending part-number order',
   [ErrorCode.ENTITY_TOO_SMALL]: () => 'every part but the last must be at least the minimum part size (5 MiB)',
+  [ErrorCode.AUTH]: () => 'check the access key, its secret and the clock (requests more than 15 minutes off are refused); `shardvault keys list` shows which keys are enabled',
   [ErrorCode.NO_SPACE]: (c) => `free space on that disk, or add one: \`shardvault disk add PATH${c.metaFlag}\`; then \`shardvault repair${c.metaFlag}\``,
   [CliCode.USAGE]: see,
   [CliCode.INTERNAL]: () => 'unexpected: rerun with SHARDVAULT_DEBUG=1 for a stack trace and report it',
