@@ -44,7 +44,8 @@ function runChild(env: Record<string, string>): ChildResult {
   const dir = mkdtempSync(join(work, `r${runs++}-`));
   const res = spawnSync(process.execPath, [join(__dirname, 'fault', 'writer-child.mjs'), dir, dist], {
     encoding: 'utf8',
-    env: { ...process.env, LD_PRELOAD: shim, FAULT_PREFIX: dir, UV_THREADPOOL_SIZE: '1', UV_USE_IO_URING: '0', ...env },
+    // After whatever is preloaded already: the sanitizer tier preloads ASan/UBSan, which must stay first.
+    env: { ...process.env, LD_PRELOAD: [process.env.LD_PRELOAD, shim].filter(Boolean).join(' '), FAULT_PREFIX: dir, UV_THREADPOOL_SIZE: '1', UV_USE_IO_URING: '0', ...env },
   });
   if (res.status !== 0) throw new Error(`child failed (${res.status}): ${res.stderr}`);
   return JSON.parse(res.stdout.trim().split('\n').pop()!) as ChildResult;
