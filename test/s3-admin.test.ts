@@ -361,6 +361,9 @@ describe.skipIf(!ready)(`shardvault CLI against the admin API${ready ? '' : ' (s
     const busy = await sv(['keys', 'create', 'frank', '--data', dataDir, '--json']);
     expect(busy.status).toBe(4);
     expect(JSON.parse(busy.stderr).error).toMatchObject({ code: 'ERR_SV_POOL_BUSY', hint: expect.stringContaining('--endpoint') });
+    const scrubBusy = await sv(['scrub', '--data', dataDir, '--json']);
+    expect(scrubBusy.status).toBe(4);
+    expect(JSON.parse(scrubBusy.stderr).error).toMatchObject({ code: 'ERR_SV_POOL_BUSY', hint: expect.stringContaining('shardvault scrub --endpoint URL') });
     // Free the pool (the "daemon" stops), change keys directly, reopen: the change is there.
     server.closeAllConnections();
     await new Promise((r) => server.close(r));

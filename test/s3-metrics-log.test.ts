@@ -1,6 +1,11 @@
 // lib/server/log.ts: one JSON line per request with the fields operators grep for, and no credential ever in
 // the output, however it is passed (a header object, a URL with a presigned query, an Authorization value in
-// a message, an error's message, a child logger's bindings).
+// a message, an error's message, a child logger's bindings). Then the real daemon (startServer): after
+// signed, presigned, failing and anonymous requests, its log and every file of its pool are searched for the
+// secrets: they are only in the key store, sealed (AES-256-GCM), never in clear.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 
@@ -75,5 +80,76 @@ describe('createLogger / logRequest', () => {
     expect(s).toContain('more chars]');
     expect(s).toContain('[1048576 bytes]');
     expect(scrub({ Authorization: 'x', 'X-Amz-Signature': 'y', ok: 'z' })).toEqual({ Authorization: REDACTED, 'X-Amz-Signature': REDACTED, ok: 'z' });
+  });
+});
+
+// ---------------------------------------------------------------- the real daemon
+
+const serverBuilt = existsSync(join(__dirname, '..', 'dist', 'lib', 'server', 'index.js'));
+
+describe.skipIf(!serverBuilt)(`the daemon's logs and data hold no secret in clear${serverBuilt ? '' : ' (skipped: dist/lib/server not built: npx tsc -p tsconfig.json)'}`, () => {
+  it('after signed, presigned, failed and anonymous requests: the secrets are in no log line and in no file in clear; keys.json is 0600', async () => {
+    const { S3Client, PutObjectCommand, GetObjectCommand, CreateBucketCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const { startServer } = await import(join(__dirname, '..', 'dist', 'lib', 'server', 'index.js'));
+    const work = mkdtempSync(join(tmpdir(), 'sv-log-secrets-'));
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const running = await startServer({ dataDir: join(work, 'data'), address: '127.0.0.1:0', logLevel: 'debug', logDestination: out });
+    const rootSecret: string = running.root.secretAccessKey;
+    let alice: { accessKeyId: string; secretAccessKey: string } = { accessKeyId: '', secretAccessKey: '' };
+    let signature = '';
+    try {
+      expect(rootSecret.length).toBeGreaterThanOrEqual(16);
+      alice = await running.keys.create('alice', { policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] } });
+      const client = (accessKeyId: string, secretAccessKey: string) => new S3Client({ endpoint: running.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
+      const s3 = client(alice.accessKeyId, alice.secretAccessKey);
+      await s3.send(new CreateBucketCommand({ Bucket: 'logs' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'logs', Key: 'k', Body: 'hello' }));
+      await (await s3.send(new GetObjectCommand({ Bucket: 'logs', Key: 'k' }))).Body!.transformToString();
+      await s3.send(new ListObjectsV2Command({ Bucket: 'logs' }));
+      const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'logs', Key: 'k' }), { expiresIn: 60 });
+      signature = new URL(url).searchParams.get('X-Amz-Signature')!;
+      expect(await (await fetch(url)).text()).toBe('hello');
+      expect((await fetch(`${url.slice(0, -4)}0000`)).status).toBe(403); // a broken presigned signature
+      await expect(client(alice.accessKeyId, 'x'.repeat(40)).send(new ListObjectsV2Command({ Bucket: 'logs' }))).rejects.toThrow();
+      expect((await fetch(`${running.url}/logs/k`)).status).toBe(403); // anonymous
+      const rootS3 = client(running.root.accessKeyId, rootSecret);
+      await rootS3.send(new ListObjectsV2Command({ Bucket: 'logs' }));
+    } finally {
+      await running.close();
+    }
+    const log = Buffer.concat(chunks).toString('utf8');
+    const lines = log.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // One line per request with the fields operators grep for.
+    const requests = lines.filter((l) => l.msg === 'request');
+    expect(requests.length).toBeGreaterThanOrEqual(9);
+    expect(requests.some((l) => l.principal === 'alice' && l.operation === 'PutObject' && l.status === 200 && l.bytesIn === 5)).toBe(true);
+    expect(requests.filter((l) => l.status === 403).length).toBeGreaterThanOrEqual(3);
+    for (const l of requests) expect(typeof l.requestId).toBe('string');
+    const keysJson = join(work, 'data', 'meta', 'auth', 'keys.json');
+    expect(statSync(keysJson).mode & 0o777).toBe(0o600);
+    const secrets = [alice.secretAccessKey, rootSecret];
+    for (const s of secrets) expect(log).not.toContain(s);
+    expect(log).not.toContain(signature);
+    // Every file of the pool (catalog, audit chain, disks, key store): the secret bytes appear nowhere in clear.
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const n of readdirSync(d, { withFileTypes: true })) {
+        if (n.isDirectory()) walk(join(d, n.name));
+        else if (n.isFile()) files.push(join(d, n.name));
+      }
+    };
+    walk(join(work, 'data'));
+    expect(files).toContain(keysJson);
+    for (const f of files) {
+      const bytes = readFileSync(f);
+      for (const s of secrets) {
+        expect(bytes.includes(Buffer.from(s)), `${s.slice(0, 4)}... in ${f}`).toBe(false);
+        expect(bytes.includes(Buffer.from(s).toString('base64')), `base64 of a secret in ${f}`).toBe(false);
+      }
+    }
+    rmSync(work, { recursive: true, force: true });
   });
 });

@@ -77,9 +77,38 @@ export class AdminClient {
 
   /** One admin request: `path` below the admin prefix (e.g. `keys`, `audit/tail?n=5`), `body` sent as JSON. */
   async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; value: T }> {
+    const { status, text } = await this.#send(method, `${ADMIN_PATH}${path}`, body);
+    let value: unknown;
+    try {
+      value = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw this.#notJson(status, text);
+    }
+    if (status >= 400) {
+      const e = (value ?? {}) as { code?: unknown; message?: unknown };
+      throw remoteError(status, typeof e.code === 'string' ? e.code : `HTTP${status}`, typeof e.message === 'string' ? e.message : text.slice(0, 300), this.endpoint);
+    }
+    return { status, value: value as T };
+  }
+
+  /** A signed GET of a daemon path outside the admin API (`/metrics`): its text, or the S3 error it answered. */
+  async text(path: string): Promise<string> {
+    const { status, text } = await this.#send('GET', path);
+    if (status >= 400) throw this.#notJson(status, text);
+    return text;
+  }
+
+  /** An answer that is not the admin API's JSON: an S3 XML error (auth failures), a proxy's page. */
+  #notJson(status: number, text: string): CliError {
+    const xmlCode = /<Code>([^<]{1,64})<\/Code>/.exec(text)?.[1];
+    if (xmlCode !== undefined) return remoteError(status, xmlCode, /<Message>([^<]{0,300})<\/Message>/.exec(text)?.[1] ?? '', this.endpoint);
+    return new CliError(CliCode.REMOTE, `${this.endpoint.url.origin}: HTTP ${status}, not a JSON answer: ${JSON.stringify(text.slice(0, 120))}`, 'is --endpoint a shardvault daemon?');
+  }
+
+  async #send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
     const ep = this.endpoint;
     const base = ep.url.pathname.replace(/\/+$/, '');
-    const url = new URL(`${base}${ADMIN_PATH}${path}`, ep.url.origin);
+    const url = new URL(`${base}${path}`, ep.url.origin);
     const payload = body === undefined ? new Uint8Array(0) : Buffer.from(JSON.stringify(body), 'utf8');
     const headers: Record<string, string> = { 'content-length': String(payload.length), accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -107,20 +136,7 @@ export class AdminClient {
       });
       req.end(payload);
     });
-    let value: unknown;
-    try {
-      value = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      // Not the admin API (an S3 XML error from an older daemon, a proxy's page): say what came back.
-      const xmlCode = /<Code>([^<]{1,64})<\/Code>/.exec(text)?.[1];
-      if (xmlCode !== undefined) throw remoteError(status, xmlCode, /<Message>([^<]{0,300})<\/Message>/.exec(text)?.[1] ?? '', ep);
-      throw new CliError(CliCode.REMOTE, `${ep.url.origin}: HTTP ${status}, not a JSON answer: ${JSON.stringify(text.slice(0, 120))}`, 'is --endpoint a shardvault daemon?');
-    }
-    if (status >= 400) {
-      const e = (value ?? {}) as { code?: unknown; message?: unknown };
-      throw remoteError(status, typeof e.code === 'string' ? e.code : `HTTP${status}`, typeof e.message === 'string' ? e.message : text.slice(0, 300), ep);
-    }
-    return { status, value: value as T };
+    return { status, text };
   }
 
   async get<T>(path: string): Promise<T> {

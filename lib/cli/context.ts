@@ -24,6 +24,8 @@ export const progressOption = ['--progress', 'draw a progress bar on stderr even
 export const dataOption = ['--data <dir>', "a daemon's data directory: the pool metadata is DIR/meta (instead of --meta)"] as const;
 export const endpointOption = ['--endpoint <url>', 'talk to the running daemon at URL (admin API, SigV4 with SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY)'] as const;
 export const DEFAULT_REGION = 'us-east-1';
+/** Commands that can ask a running daemon instead (`--endpoint`). */
+const REMOTE_COMMANDS = new Set(['status', 'scrub', 'repair', 'audit', 'audit verify', 'audit tail', 'keys create', 'keys list', 'keys disable', 'keys enable', 'keys delete', 'keys policy']);
 export const regionOption = ['--region <region>', `the daemon's SigV4 region (default $SHARDVAULT_REGION or ${DEFAULT_REGION})`] as const;
 
 /** Set once stdout's reader went away (`shardvault ls | head`): later output is dropped, the command ends quietly. */
@@ -149,7 +151,13 @@ export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>, optio
       `pass the pool's metadata directory with --meta DIR, or create a pool: \`shardvault init --disk PATH --disk PATH ... --meta ${ctx.meta}\``,
     );
   }
-  const vault = await Vault.open(ctx.meta, options.readOnly === true ? { readOnly: true } : {});
+  const vault = await Vault.open(ctx.meta, options.readOnly === true ? { readOnly: true } : {}).catch((err: unknown) => {
+    // A running daemon holds the pool: say how to reach it rather than only "wait".
+    if ((err as { code?: string }).code === ErrorCode.POOL_BUSY && REMOTE_COMMANDS.has(ctx.command)) {
+      throw new CliError(ErrorCode.POOL_BUSY, (err as Error).message, `if \`shardvault serve\` holds it, ask the daemon: \`shardvault ${ctx.command} --endpoint URL\` (with SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY set)`);
+    }
+    throw err;
+  });
   try {
     return await fn(vault);
   } finally {

@@ -16,6 +16,7 @@ import { registerInfo } from './commands/info.js';
 import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintenance.js';
+import { registerMetrics } from './commands/metrics.js';
 import { registerObjects } from './commands/objects.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerDisk(program);
   registerKeys(program);
+  registerMetrics(program);
   registerServe(program);
   return program;
 }
