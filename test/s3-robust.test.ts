@@ -173,6 +173,14 @@ describe.skipIf(!ready)('S3 daemon: bad clients, overload, shutdown', () => {
     expect(await codeOf(rc.send(new CopyObjectCommand({ Bucket: 'alpha', Key: 'public/copy', CopySource: 'alpha/private/c' })))).toBe('AccessDenied');
     const listed = await rc.send(new ListObjectsV2Command({ Bucket: 'alpha', Prefix: 'p' }));
     expect((listed.Contents ?? []).map((o) => o.Key)).toEqual(['public/a', 'public/b']);
+    // A delimiter listing shows the directories a reader may look into (`team/` for a policy on
+    // `team/alice/*`: a directory is not a key), and not the ones it may not.
+    for (const k of ['team/alice/1', 'team/bob/2']) await h.client.send(new PutObjectCommand({ Bucket: 'alpha', Key: k, Body: k }));
+    const alice = h.clientFor(await h.server.keys.create('alice', { policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: 'arn:aws:s3:::alpha/team/alice/*' }] } }));
+    const top = await alice.send(new ListObjectsV2Command({ Bucket: 'alpha', Delimiter: '/' }));
+    expect((top.CommonPrefixes ?? []).map((p) => p.Prefix)).toEqual(['team/']);
+    const team = await alice.send(new ListObjectsV2Command({ Bucket: 'alpha', Prefix: 'team/', Delimiter: '/' }));
+    expect((team.CommonPrefixes ?? []).map((p) => p.Prefix)).toEqual(['team/alice/']);
     const del = await rc.send(new DeleteObjectsCommand({ Bucket: 'alpha', Delete: { Objects: [{ Key: 'public/a' }] } }));
     expect(del.Errors?.[0]?.Code).toBe('AccessDenied');
     expect(await statusOf(h.client.send(new HeadObjectCommand({ Bucket: 'alpha', Key: 'public/a' })))).toBe(200);
