@@ -74,11 +74,18 @@
     ["target_arch=='arm64'", {
       "targets": [
         {
-          # The CRC extension and PMULL (the crypto extension) are optional in ARMv8.0: only this file may use
-          # them, and the dispatcher offers its kernel only when getauxval reports both.
+          # The CRC extension and PMULL (the crypto extension) are optional in ARMv8.0: only these files may use
+          # them, each with only what its kernel needs, and the dispatcher offers a kernel only when getauxval
+          # reports its features.
           "target_name": "sv_arm_crc",
           "type": "static_library",
-          "sources": ["native/crc/crc_armv8.cc"],
+          "sources": ["native/crc/crc_armcrc.cc"],
+          "cflags_cc": ["-march=armv8-a+crc"],
+        },
+        {
+          "target_name": "sv_arm_pmull",
+          "type": "static_library",
+          "sources": ["native/crc/crc_pmull.cc"],
           "cflags_cc": ["-march=armv8-a+crc+crypto"],
         },
       ],
@@ -116,7 +123,7 @@
                            "sv_x86_crc_vpclmul512"],
         }],
         ["target_arch=='arm64'", {
-          "dependencies": ["sv_arm_crc"],
+          "dependencies": ["sv_arm_crc", "sv_arm_pmull"],
         }],
       ],
     },

@@ -25,6 +25,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { CopyRef } from './copylog.js';
 
 import { blake3Sync } from './hash.js';
+import { MANIFEST_LIMITS } from './format/manifest.js';
 import { ErrorCode, ShardVaultError, typeError } from './errors.js';
 
 export interface Head {
@@ -45,6 +46,9 @@ export interface Head {
   size?: number;
   timeMs?: number;
   etag?: string;
+  /** A multipart object: each part's id (its shard files are named with it) and placement, in order, as the
+   *  (v4) manifest says. `placement` and `copies` are then where the manifest copies are. */
+  parts?: Array<{ partId: string; placement: string[] }>;
 }
 
 export interface AuditRecord {
@@ -73,8 +77,43 @@ export interface CommitRequest {
   expectedSequence: bigint;
   head: Head;
   audit: { action: string; principal: string; timeMs: number; detail?: string };
-  /** Shards to rebuild later (degraded write): disk id + shard index. */
-  repair?: Array<{ disk: string; shard: number }>;
+  /** Shards to rebuild later (degraded write): disk id + shard index (+ part index of a multipart object). */
+  repair?: Array<{ disk: string; shard: number; part?: number }>;
+}
+
+/** Whose a version id (or a part id) is: a version of bucket/key; a part of the upload `uploadId` (number
+ *  `partNumber`) in progress; or a part of the multipart version `partOf`. */
+export interface VersionOwner {
+  bucket: string;
+  key: string;
+  sequence: bigint;
+  uploadId?: string;
+  partNumber?: number;
+  partOf?: string;
+}
+
+/** A multipart upload in progress (table `upload`, key bucket/key/uploadId). */
+export interface UploadRecord {
+  initiatedMs: number;
+  principal: string;
+  contentType?: string;
+  metadata?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+/** One uploaded part (table `part`, key uploadId/partNumber): durable shard files and its hash table. */
+export interface PartRecord {
+  partId: string; // hex, 16 bytes
+  size: number;
+  md5: string; // hex
+  contentHash: string; // hex
+  placement: string[];
+  /** Shards that did not seal (a degraded part): queued for repair when a Complete uses the part. */
+  missing: number[];
+  /** The part's hash table (k + m BLAKE3 digests per stripe). */
+  hashTable: Uint8Array;
+  timeMs: number;
+  checksum?: { algorithm: string; value: string };
 }
 
 /** A shard to rebuild: where it was (disk), and optionally where it should go (a replacement disk). */
@@ -85,16 +124,30 @@ export interface RepairItem {
   disk: string;
   shard: number;
   to?: string;
+  /** Of a multipart object: the index (0-based, in the manifest's order) of the part whose shard file this is;
+   *  absent: the shard file of a plain object and/or the manifest copy on that disk. */
+  part?: number;
+}
+
+/** The last part of a repair item's catalog key: the shard index, with the part index for a multipart object's
+ *  shard file (`3p12`). Plain items keep their key of before. */
+function repairSlot(r: { shard: number; part?: number }): string {
+  return r.part === undefined ? String(r.shard) : `${r.shard}p${r.part}`;
 }
 
 const SEP = '\0';
+const BUCKET_BYTES_MAX = MANIFEST_LIMITS.bucketBytesMax;
+const KEY_BYTES_MAX = MANIFEST_LIMITS.keyBytesMax;
 /** `catalog.format` meta value written by this release (see the header). */
 export const CATALOG_FORMAT = 2;
-const TABLES = ['head', 'bucket', 'garbage', 'vid', 'repair', 'audit', 'meta'] as const;
+const TABLES = ['head', 'bucket', 'garbage', 'vid', 'repair', 'audit', 'meta', 'upload', 'part'] as const;
 const ZERO_HASH = '0'.repeat(64);
 const AUDIT_CONTEXT = 'shardvault/audit/v1';
 
-/** Bucket (1..63) and key (1..1024) lengths are UTF-8 bytes, the unit the vault and the manifest limits use. */
+/**
+ * The catalog's own guard of its key encoding (names are validated at the engine's edge, lib/engine/names.ts):
+ * 1..max UTF-8 bytes (the manifest's limits, the unit the engine uses) and no NUL, the key separator.
+ */
 function name(kind: string, value: unknown, max: number): string {
   if (typeof value !== 'string') throw typeError(kind, 'a string', value);
   if (value.length === 0 || Buffer.byteLength(value, 'utf8') > max || value.includes(SEP)) {
@@ -385,11 +438,11 @@ export class Catalog {
   }
 
   getHead(bucket: string, key: string): Head | undefined {
-    return this.#db.get(dbKey('head', name('bucket', bucket, 63), name('key', key, 1024))) as Head | undefined;
+    return this.#db.get(dbKey('head', name('bucket', bucket, BUCKET_BYTES_MAX), name('key', key, KEY_BYTES_MAX))) as Head | undefined;
   }
 
   async createBucket(bucket: string, principal: string, timeMs: number): Promise<void> {
-    name('bucket', bucket, 63);
+    name('bucket', bucket, BUCKET_BYTES_MAX);
     await this.#write('createBucket', () => {
       const k = dbKey('bucket', bucket);
       if (this.#db.get(k) !== undefined) throw new ShardVaultError(ErrorCode.BUCKET_EXISTS, `bucket ${bucket} already exists`);
@@ -399,12 +452,18 @@ export class Catalog {
   }
 
   async deleteBucket(bucket: string, principal: string, timeMs: number): Promise<void> {
-    name('bucket', bucket, 63);
+    name('bucket', bucket, BUCKET_BYTES_MAX);
     await this.#write('deleteBucket', () => {
       const k = dbKey('bucket', bucket);
       if (this.#db.get(k) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
       for (const { value } of this.#db.getRange(tableRange('head', bucket))) {
         if (!(value as Head).tombstone) throw new ShardVaultError(ErrorCode.BUCKET_NOT_EMPTY, `bucket ${bucket} is not empty`);
+      }
+      // Uploads in progress end with the bucket (as aborted: their parts' files go to gc).
+      const uploads = [...this.#db.getRange(tableRange('upload', bucket))].map(({ key }) => keyParts(key));
+      for (const [, , key, uploadId] of uploads) {
+        this.#dropParts(bucket, key, uploadId, new Set());
+        this.#db.remove(dbKey('upload', bucket, key, uploadId));
       }
       this.#db.remove(k);
       this.#appendAudit({ action: 'bucket.delete', principal, timeMs, bucket });
@@ -412,7 +471,7 @@ export class Catalog {
   }
 
   hasBucket(bucket: string): boolean {
-    return this.#db.get(dbKey('bucket', name('bucket', bucket, 63))) !== undefined;
+    return this.#db.get(dbKey('bucket', name('bucket', bucket, BUCKET_BYTES_MAX))) !== undefined;
   }
 
   listBuckets(): string[] {
@@ -427,13 +486,21 @@ export class Catalog {
    * sequence moved since the writer read it is refused (ERR_SV_CONFLICT) and nothing is written.
    */
   async commit(req: CommitRequest): Promise<AuditRecord> {
-    name('bucket', req.bucket, 63);
-    name('key', req.key, 1024);
+    name('bucket', req.bucket, BUCKET_BYTES_MAX);
+    name('key', req.key, KEY_BYTES_MAX);
     if (req.head.sequence <= req.expectedSequence) {
       throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the new head sequence must exceed the expected one');
     }
     let record: AuditRecord | undefined;
     await this.#write('commit', () => {
+      record = this.#commitIn(req);
+    });
+    return record!;
+  }
+
+  /** The body of commit(), inside a write transaction. */
+  #commitIn(req: CommitRequest): AuditRecord {
+    {
       if (this.#db.get(dbKey('bucket', req.bucket)) === undefined) {
         throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${req.bucket}`);
       }
@@ -451,15 +518,149 @@ export class Catalog {
       if (current !== undefined) this.#db.put(dbKey('garbage', current.versionId), { bucket: req.bucket, key: req.key, head: current, supersededMs: req.head.committedMs ?? req.audit.timeMs });
       this.#db.put(dbKey('vid', req.head.versionId), { bucket: req.bucket, key: req.key, sequence: req.head.sequence });
       for (const r of req.repair ?? []) {
-        this.#db.put(dbKey('repair', req.bucket, req.key, req.head.versionId, String(r.shard)), r);
+        this.#db.put(dbKey('repair', req.bucket, req.key, req.head.versionId, repairSlot(r)), r);
       }
-      record = this.#appendAudit({
+      for (const p of req.head.parts ?? []) this.#db.put(dbKey('vid', p.partId), { bucket: req.bucket, key: req.key, sequence: req.head.sequence, partOf: req.head.versionId });
+      return this.#appendAudit({
         action: req.audit.action, principal: req.audit.principal, timeMs: req.audit.timeMs, bucket: req.bucket,
         key: req.key, versionId: req.head.versionId, detail: req.audit.detail,
       });
+    }
+  }
+
+  // ------------------------------------------------------------ multipart uploads
+
+  /** Starts a multipart upload (the bucket must exist; the id is the caller's, unguessable). */
+  async createUpload(bucket: string, key: string, uploadId: string, record: UploadRecord): Promise<void> {
+    name('bucket', bucket, BUCKET_BYTES_MAX);
+    name('key', key, KEY_BYTES_MAX);
+    await this.#write('createUpload', () => {
+      if (this.#db.get(dbKey('bucket', bucket)) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
+      const k = dbKey('upload', bucket, key, uploadId);
+      if (this.#db.get(k) !== undefined) throw new ShardVaultError(ErrorCode.CONFLICT, `upload ${uploadId} exists`);
+      this.#db.put(k, record);
+      this.#appendAudit({ action: 'multipart.create', principal: record.principal, timeMs: record.initiatedMs, bucket, key, detail: `upload=${uploadId}` });
+    });
+  }
+
+  getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined {
+    return this.#db.get(dbKey('upload', name('bucket', bucket, BUCKET_BYTES_MAX), name('key', key, KEY_BYTES_MAX), uploadId)) as UploadRecord | undefined;
+  }
+
+  /**
+   * Records an uploaded part (its shard files are sealed): replaces the part of the same number (whose files
+   * become garbage), registers the part id (gc keeps its files while the upload lives), audited, one flushed
+   * transaction. ERR_SV_NO_SUCH_UPLOAD when the upload is gone (completed, aborted, expired).
+   */
+  async commitPart(bucket: string, key: string, uploadId: string, partNumber: number, part: PartRecord, principal: string): Promise<void> {
+    await this.#write('commitPart', () => {
+      if (this.#db.get(dbKey('upload', bucket, key, uploadId)) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_UPLOAD, `no upload ${uploadId} of ${bucket}/${key}`);
+      const k = dbKey('part', uploadId, String(partNumber).padStart(5, '0'));
+      const old = this.#db.get(k) as PartRecord | undefined;
+      if (old !== undefined) this.#partGarbage(bucket, key, old);
+      this.#db.put(k, part);
+      this.#db.put(dbKey('vid', part.partId), { bucket, key, sequence: 0n, uploadId, partNumber });
+      this.#appendAudit({ action: 'multipart.part', principal, timeMs: part.timeMs, bucket, key, versionId: part.partId, detail: `upload=${uploadId} part=${partNumber} size=${part.size}` });
+    });
+  }
+
+  /**
+   * A part's files to gc (replaced, unused by a Complete, or of an aborted or expired upload); its id forgotten.
+   * No reader can be on them (parts are read only as part of a committed object, and a Complete that named
+   * this part fails its compare-and-set), so they are due at once (supersededMs 0), without gc's grace.
+   */
+  #partGarbage(bucket: string, key: string, p: PartRecord): void {
+    this.#db.put(dbKey('garbage', p.partId), { bucket, key, head: { versionId: p.partId, sequence: 0n, manifestHash: '', tombstone: false, placement: p.placement, striped: true }, supersededMs: 0 });
+    this.#db.remove(dbKey('vid', p.partId));
+  }
+
+  /** The uploaded parts of an upload, in part-number order (after part number `after`, at most `limit`). */
+  listParts(uploadId: string, options: { after?: number; limit?: number } = {}): Array<{ partNumber: number; part: PartRecord }> {
+    const range = tableRange('part', uploadId);
+    const start = options.after === undefined ? range.start : dbKey('part', uploadId, `${String(options.after).padStart(5, '0')}${SEP}`);
+    const out: Array<{ partNumber: number; part: PartRecord }> = [];
+    for (const { key, value } of this.#db.getRange({ start, end: range.end, ...(options.limit !== undefined ? { limit: options.limit } : {}) })) {
+      out.push({ partNumber: Number(keyParts(key)[2]), part: value as PartRecord });
+    }
+    return out;
+  }
+
+  /** Uploads in progress of `bucket` (key, then upload id order) under `prefix`, after `after`, at most `limit`. */
+  listUploads(bucket: string, options: { prefix?: string; after?: { key: string; uploadId?: string }; limit: number }): Array<{ key: string; uploadId: string; upload: UploadRecord }> {
+    name('bucket', bucket, BUCKET_BYTES_MAX);
+    const base = dbKey('upload', bucket, '');
+    const prefixBytes = Buffer.concat([base, Buffer.from(options.prefix ?? '', 'utf8')]);
+    let start: Buffer = prefixBytes;
+    if (options.after !== undefined) {
+      // After every upload of the key (no upload id marker), or after that upload of the key.
+      const resume = options.after.uploadId === undefined
+        ? prefixEnd(dbKey('upload', bucket, options.after.key, ''))!
+        : Buffer.concat([dbKey('upload', bucket, options.after.key, options.after.uploadId), Buffer.of(0)]);
+      if (Buffer.compare(resume, start) > 0) start = resume;
+    }
+    const out: Array<{ key: string; uploadId: string; upload: UploadRecord }> = [];
+    for (const { key, value } of this.#db.getRange({ start, end: prefixEnd(prefixBytes)!, limit: options.limit })) {
+      const parts = keyParts(key);
+      out.push({ key: parts[2], uploadId: parts[3], upload: value as UploadRecord });
+    }
+    return out;
+  }
+
+  /** Every upload in progress (gc's expiry check). */
+  *allUploads(): Generator<{ bucket: string; key: string; uploadId: string; upload: UploadRecord }> {
+    for (const { key, value } of this.#db.getRange(tableRange('upload'))) {
+      const [, bucket, k, uploadId] = keyParts(key);
+      yield { bucket, key: k, uploadId, upload: value as UploadRecord };
+    }
+  }
+
+  /** Ends an upload without an object (abort, or expiry): its parts' files go to gc, audited. */
+  async abortUpload(bucket: string, key: string, uploadId: string, action: string, principal: string, timeMs: number): Promise<void> {
+    await this.#write('abortUpload', () => {
+      const k = dbKey('upload', bucket, key, uploadId);
+      if (this.#db.get(k) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_UPLOAD, `no upload ${uploadId} of ${bucket}/${key}`);
+      const n = this.#dropParts(bucket, key, uploadId, new Set());
+      this.#db.remove(k);
+      this.#appendAudit({ action, principal, timeMs, bucket, key, detail: `upload=${uploadId} parts=${n}` });
+    });
+  }
+
+  /** Removes an upload's part records, those not in `keep` (part ids) to gc. Returns how many parts it had. */
+  #dropParts(bucket: string, key: string, uploadId: string, keep: Set<string>): number {
+    const parts = this.listParts(uploadId);
+    for (const { partNumber, part } of parts) {
+      if (!keep.has(part.partId)) this.#partGarbage(bucket, key, part);
+      this.#db.remove(dbKey('part', uploadId, String(partNumber).padStart(5, '0')));
+    }
+    return parts.length;
+  }
+
+  /**
+   * Completes an upload: the commit of the multipart object (head compare-and-set, version, repair work, audit,
+   * exactly as commit()) and the end of the upload (the parts it uses now belong to the version; the others
+   * go to gc; the upload and its part records are removed), in one flushed transaction (I2). The parts used
+   * must still be the uploaded ones (`used`: part number -> part id; a part re-uploaded meanwhile is
+   * ERR_SV_CONFLICT).
+   */
+  async completeUpload(req: CommitRequest, uploadId: string, used: Array<{ partNumber: number; partId: string }>): Promise<AuditRecord> {
+    name('bucket', req.bucket, BUCKET_BYTES_MAX);
+    name('key', req.key, KEY_BYTES_MAX);
+    if (req.head.sequence <= req.expectedSequence) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the new head sequence must exceed the expected one');
+    let record: AuditRecord | undefined;
+    await this.#write('completeUpload', () => {
+      const k = dbKey('upload', req.bucket, req.key, uploadId);
+      if (this.#db.get(k) === undefined) throw new ShardVaultError(ErrorCode.NO_SUCH_UPLOAD, `no upload ${uploadId} of ${req.bucket}/${req.key}`);
+      for (const u of used) {
+        const p = this.#db.get(dbKey('part', uploadId, String(u.partNumber).padStart(5, '0'))) as PartRecord | undefined;
+        if (p?.partId !== u.partId) throw new ShardVaultError(ErrorCode.CONFLICT, `part ${u.partNumber} of upload ${uploadId} changed while it was being completed`);
+      }
+      this.#dropParts(req.bucket, req.key, uploadId, new Set(used.map((u) => u.partId)));
+      this.#db.remove(k);
+      record = this.#commitIn(req);
     });
     return record!;
   }
+
 
   /**
    * Fills an empty catalog from what the disks hold (catalog rebuild): buckets (those of the objects, and
@@ -476,15 +677,18 @@ export class Catalog {
         throw new ShardVaultError(ErrorCode.CONFLICT, 'restore needs an empty catalog');
       }
       for (const { bucket, key, head, older } of entries) {
-        name('bucket', bucket, 63);
-        name('key', key, 1024);
+        name('bucket', bucket, BUCKET_BYTES_MAX);
+        name('key', key, KEY_BYTES_MAX);
         const b = dbKey('bucket', bucket);
         if (this.#db.get(b) === undefined) this.#db.put(b, { createdMs: audit.timeMs });
         this.#db.put(dbKey('head', bucket, key), head);
-        for (const v of [...older, head]) this.#db.put(dbKey('vid', v.versionId), { bucket, key, sequence: v.sequence });
+        for (const v of [...older, head]) {
+          this.#db.put(dbKey('vid', v.versionId), { bucket, key, sequence: v.sequence });
+          for (const p of v.parts ?? []) this.#db.put(dbKey('vid', p.partId), { bucket, key, sequence: v.sequence, partOf: v.versionId });
+        }
       }
       for (const bucket of buckets) {
-        const b = dbKey('bucket', name('bucket', bucket, 63));
+        const b = dbKey('bucket', name('bucket', bucket, BUCKET_BYTES_MAX));
         if (this.#db.get(b) === undefined) this.#db.put(b, { createdMs: audit.timeMs });
       }
       this.#appendAudit(audit);
@@ -531,8 +735,13 @@ export class Catalog {
   }
 
   /** The object a committed version id belongs to. */
-  versionOwner(versionId: string): { bucket: string; key: string; sequence: bigint } | undefined {
-    return this.#db.get(dbKey('vid', versionId)) as { bucket: string; key: string; sequence: bigint } | undefined;
+  versionOwner(versionId: string): VersionOwner | undefined {
+    return this.#db.get(dbKey('vid', versionId)) as VersionOwner | undefined;
+  }
+
+  /** One uploaded part of an upload, or undefined. */
+  getPart(uploadId: string, partNumber: number): PartRecord | undefined {
+    return this.#db.get(dbKey('part', uploadId, String(partNumber).padStart(5, '0'))) as PartRecord | undefined;
   }
 
   /**
@@ -549,8 +758,8 @@ export class Catalog {
     done: Array<{ shard: number }>,
     audit: { action: string; principal: string; timeMs: number; detail?: string },
   ): Promise<void> {
-    name('bucket', bucket, 63);
-    name('key', key, 1024);
+    name('bucket', bucket, BUCKET_BYTES_MAX);
+    name('key', key, KEY_BYTES_MAX);
     await this.#write('replaceManifest', () => {
       const headKey = dbKey('head', bucket, key);
       const current = this.#db.get(headKey) as Head | undefined;
@@ -559,7 +768,7 @@ export class Catalog {
         throw new ShardVaultError(ErrorCode.CONFLICT, `head of ${bucket}/${key} moved while its shards were being repaired`);
       }
       this.#db.put(headKey, head);
-      for (const r of done) this.#db.remove(dbKey('repair', bucket, key, head.versionId, String(r.shard)));
+      for (const r of done) this.#db.remove(dbKey('repair', bucket, key, head.versionId, repairSlot(r)));
       this.#appendAudit({ ...audit, bucket, key, versionId: head.versionId });
     });
   }
@@ -574,7 +783,7 @@ export class Catalog {
    * so a run of deleted keys can end a page early (fewer entries, still `truncated`), as S3 may.
    */
   async listPage(bucket: string, options: ListPageOptions): Promise<{ entries: ListEntry[]; truncated: boolean; next?: { value: string; isPrefix: boolean } }> {
-    name('bucket', bucket, 63);
+    name('bucket', bucket, BUCKET_BYTES_MAX);
     const prefix = options.prefix ?? '';
     const { delimiter, maxKeys } = options;
     const base = dbKey('head', bucket, '');
@@ -632,13 +841,13 @@ export class Catalog {
     // audit record each time.
     // An item that now names a destination (a replacement disk) updates the queued one.
     items = items.filter((r) => {
-      const queued = this.#db.get(dbKey('repair', r.bucket, r.key, r.versionId, String(r.shard))) as { to?: string } | undefined;
+      const queued = this.#db.get(dbKey('repair', r.bucket, r.key, r.versionId, repairSlot(r))) as { to?: string } | undefined;
       return queued === undefined || (r.to !== undefined && queued.to !== r.to);
     });
     if (items.length === 0) return [];
     await this.#write('queueRepair', () => {
-      for (const r of items) this.#db.put(dbKey('repair', r.bucket, r.key, r.versionId, String(r.shard)), { disk: r.disk, shard: r.shard, ...(r.to !== undefined ? { to: r.to } : {}) });
-      this.#appendAudit({ action: 'repair.queue', principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
+      for (const r of items) this.#db.put(dbKey('repair', r.bucket, r.key, r.versionId, repairSlot(r)), { disk: r.disk, shard: r.shard, ...(r.to !== undefined ? { to: r.to } : {}), ...(r.part !== undefined ? { part: r.part } : {}) });
+      this.#appendAudit({ action: 'repair.queue', principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map(repairSlot).join(',') });
     });
     return items; // what was queued now (already queued work is left out)
   }
@@ -647,8 +856,8 @@ export class Catalog {
   async completeRepair(items: Array<{ bucket: string; key: string; versionId: string; shard: number }>, action: string, principal: string, timeMs: number): Promise<void> {
     if (items.length === 0) return;
     await this.#write('completeRepair', () => {
-      for (const r of items) this.#db.remove(dbKey('repair', r.bucket, r.key, r.versionId, String(r.shard)));
-      this.#appendAudit({ action, principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map((r) => r.shard).join(',') });
+      for (const r of items) this.#db.remove(dbKey('repair', r.bucket, r.key, r.versionId, repairSlot(r)));
+      this.#appendAudit({ action, principal, timeMs, bucket: items[0].bucket, key: items[0].key, versionId: items[0].versionId, detail: items.map(repairSlot).join(',') });
     });
   }
 
@@ -689,8 +898,8 @@ export class Catalog {
     const out: RepairItem[] = [];
     for (const { key, value } of this.#db.getRange(tableRange('repair'))) {
       const [, bucket, k, versionId] = keyParts(key);
-      const v = value as { disk: string; shard: number; to?: string };
-      out.push({ bucket, key: k, versionId, disk: v.disk, shard: v.shard, ...(v.to !== undefined ? { to: v.to } : {}) });
+      const v = value as { disk: string; shard: number; to?: string; part?: number };
+      out.push({ bucket, key: k, versionId, disk: v.disk, shard: v.shard, ...(v.to !== undefined ? { to: v.to } : {}), ...(v.part !== undefined ? { part: v.part } : {}) });
     }
     return out;
   }

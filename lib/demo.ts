@@ -1,7 +1,7 @@
 /**
- * The main job until the S3 daemon lands: a pool of six directory disks under ./data (4+2, one failure
- * domain per disk) created on first start and reopened after, and a put/get round trip through the Vault
- * that prints the signed durability receipt.
+ * `shardvault demo`: a pool of six directory disks under ./data (4+2, one failure domain per disk) created on
+ * first start and reopened after, and a put/get round trip through the Vault that prints the signed
+ * durability receipt. (`npm start` runs the S3 daemon, `shardvault serve`, over the same layout.)
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -92,6 +92,16 @@ function score(objectId: Uint8Array, shard: number, disk: PlacementDisk): number
 }
 
 /**
+ * The placement key of one striped body of bucket/key: `id` is the version id (a plain object, and the manifest
+ * copies of every version) or the part id (a part of a multipart object), hex. What place() and replaceShard()
+ * hash. N.B. Existing placements were chosen with it: changing it moves nothing, but rebalance would then want
+ * to move every shard.
+ */
+export function placementKey(bucket: string, key: string, id: string): string {
+  return `${bucket}\0${key}\0${id}`;
+}
+
+/**
  * Disk id for each of the k + m shards of `objectId`. Throws ERR_SV_PLACEMENT when the rule cannot be met
  * with the online disks.
  */

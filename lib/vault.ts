@@ -26,37 +26,37 @@
  * One Vault per pool (a lock file in the meta directory); disk lifecycle and catalog rebuild are below.
  */
 import { createHash, generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
-import { constants as fsConstants, existsSync } from 'node:fs';
-import { access, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { getSystemErrorMap, getSystemErrorName } from 'node:util';
+import { getSystemErrorMap } from 'node:util';
 
-import { Catalog, type AuditRecord, type Head, type RepairItem } from './catalog.js';
+import { Catalog, type AuditRecord, type CommitRequest, type Head, type RepairItem, type UploadRecord } from './catalog.js';
 import { ReedSolomon } from './codec.js';
 import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskCondition, type DiskConfig } from './disk.js';
-import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure, type ErrorCodeValue } from './errors.js';
-import { blake3Sync, createBlake3 } from './hash.js';
-import { CopyLog, LOG_DIR, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
+import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure } from './errors.js';
+import { blake3Sync } from './hash.js';
+import { CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
 import { hex, keyId, objectId } from './format/ids.js';
 import { HASH_TABLE_CONTEXT, blockHash, copyBytes, manifestHashOf, openCopy } from './format/manifest-copy.js';
-import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, HEADER_VALUE_RE, MANIFEST_LIMITS, METADATA_NAME_RE, SYSTEM_HEADER_NAMES, signManifest, verifyManifest, type ChecksumAlgorithm, type Manifest, type SystemHeaders } from './format/manifest.js';
+import { partStripes, signManifest, type Manifest, type SystemHeaders } from './format/manifest.js';
 import { FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader } from './format/shard-header.js';
 import { fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
-import { checkPoolLayout, place, replaceShard, type PlacementDisk } from './placement.js';
-import { openShardWriter, readRange, statDisk, type ShardWriter } from './shardio.js';
+import { checkPoolLayout, place, placementKey, replaceShard, type PlacementDisk } from './placement.js';
+import { openShardWriter, readRange, type ShardWriter } from './shardio.js';
 import { abortableDelay, abortableIterable, checkSignal, throwIfAborted } from './abort.js';
 import { VaultEvents, type DiskDroppedEvent } from './events.js';
 import { decodeListToken, encodeListToken, listTokenKey } from './listing.js';
-import { boolean, bucketName, bucketNameProblem, integer, nonEmptyString, oneOf, optionsObject, stringRecord } from './validate.js';
+import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
+import { KeyLock } from './engine/key-lock.js';
+import { peekSmall, writeBody, type StripeWriteContext } from './engine/put.js';
+import { StripeReader, readBodies, type StripeReadContext } from './engine/get.js';
+import { bodiesOf, type Body } from './engine/bodies.js';
+import { checkCondition, etagOf, manifestMetadata, multipartContentHash, multipartEtag, objectMetadata, writeCondition, type ManifestMetadata, type PutOptions, type StoredChecksum, type WriteCondition } from './engine/object-meta.js';
+import { checkDiskSpec, diskError, diskSpec, diskSpecs, errnoNameOf, mergePaths, preflightDisk, preflightMetaDir, readPoolJson, required, unformatDisk, within, type PoolConfig, type VaultDiskSpec } from './engine/pool-setup.js';
+import { NAME_LIMITS, checkBucket, checkKey, checkName, checkNewBucket, checkPrincipal, isWellFormed, listString } from './engine/names.js';
 
-export interface VaultDiskSpec {
-  path: string;
-  labels?: Record<string, string>;
-  /** Refuse the disk unless `path` is the root of its own filesystem (a mount point): catches a disk that is
-   *  not mounted at format time, when its directory would silently be part of the parent filesystem. */
-  mountPoint?: boolean;
-}
 
 export interface VaultInitOptions {
   disks: VaultDiskSpec[];
@@ -67,6 +67,9 @@ export interface VaultInitOptions {
   blockBytes?: number;
   failureDomain?: string;
   writeQuorum?: number;
+  /** As VaultOpenOptions (for the Vault init returns). */
+  uploadTtlMs?: number;
+  minPartBytes?: number;
 }
 
 export interface VaultOpenOptions {
@@ -81,22 +84,22 @@ export interface VaultOpenOptions {
   recover?: 'walk' | 'quick';
   /** Open for reading only, without the pool lock (works while another process has the pool open); see open(). */
   readOnly?: boolean;
+  /** Multipart uploads not completed or aborted this long after createUpload expire: gc() removes them and their
+   *  parts (default 7 days). */
+  uploadTtlMs?: number;
+  /** The smallest size of a part other than the last that completeUpload accepts (default 5 MiB, S3's). */
+  minPartBytes?: number;
 }
 
-const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum'] as const;
-const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly'] as const;
-const DISK_SPEC_KEYS = ['path', 'labels', 'mountPoint'] as const;
+const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'uploadTtlMs', 'minPartBytes'] as const;
+const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes'] as const;
+const UPLOAD_TTL_MS_DEFAULT = 7 * 24 * 3600 * 1000;
+const MIN_PART_BYTES_DEFAULT = 5 << 20;
+/** Parts a multipart upload may have, and its highest part number (S3's). */
+export const PARTS_MAX = 10000;
+/** Most parts one listParts page and most uploads one listUploads page returns (S3's). */
+export const LIST_PARTS_MAX = 1000;
 
-interface PoolConfig {
-  poolId: string;
-  formatVersion: number;
-  k: number;
-  m: number;
-  blockBytes: number;
-  failureDomain: string;
-  writeQuorum: number;
-  disks: DiskConfig[];
-}
 
 export interface Receipt {
   bucket: string;
@@ -124,42 +127,10 @@ export interface GcResult {
 }
 
 export type { SystemHeaders } from './format/manifest.js';
+export type { PutOptions, StoredChecksum } from './engine/object-meta.js';
+export type { VaultDiskSpec } from './engine/pool-setup.js';
 
-/** A checksum of the object bytes that the caller (the daemon) computed and verified; stored and returned. */
-export interface StoredChecksum {
-  algorithm: ChecksumAlgorithm;
-  /** Base64 of the big-endian digest, as S3 sends it (x-amz-checksum-*). */
-  value: string;
-}
 
-export interface PutOptions {
-  principal?: string;
-  /** '*': only create (S3 If-None-Match: *). ERR_SV_PRECONDITION_FAILED when a live (non-deleted) object
-   *  exists; checked before the body is read and decided again at commit under the key's lock (compare-and-set:
-   *  of two racing creates exactly one wins). A failed condition leaves nothing behind. */
-  ifNoneMatch?: '*';
-  /** Only replace the live object whose ETag is this (S3 If-Match; with or without surrounding quotes; '*'
-   *  matches any live object). ERR_SV_PRECONDITION_FAILED otherwise, or when there is no live object; decided
-   *  like ifNoneMatch. An object stored without an MD5 has no ETag and matches only '*'. */
-  ifMatch?: string;
-  /** S3 system headers, stored in the manifest (v3) and returned by head(): each 1..1024 printable ASCII bytes. */
-  headers?: SystemHeaders;
-  /** A checksum of the body the caller computed and verified (the engine does not recompute it); stored in the
-   *  manifest (v3) and returned by head(). */
-  checksum?: StoredChecksum;
-  signal?: AbortSignal;
-  /** Stored in the manifest (v2) and returned by head(): printable ASCII, at most 255 bytes. */
-  contentType?: string;
-  /** User metadata: names of lowercase token characters (a-z 0-9 ! # $ % & ' * + . ^ _ ` | ~ -), string
-   *  values without control characters; names plus values at most 2 KiB of UTF-8 (ERR_SV_METADATA_TOO_LARGE). */
-  metadata?: Record<string, string>;
-  /** Declared MD5 of the body (Content-MD5: 16 bytes, 32 hex digits or base64): a mismatch fails the put with
-   *  ERR_SV_BAD_DIGEST before anything is committed, and its files are removed. Implies computeMd5. */
-  md5?: Uint8Array | string;
-  /** Compute the body's MD5 and store it (head().etag, list() etag; the S3 ETag of a single-part put). Off by
-   *  default: it runs on the main thread at 250-420 MiB/s on the reference CPU, below the put's own speed. */
-  computeMd5?: boolean;
-}
 
 export interface ObjectHead {
   size: number;
@@ -177,12 +148,33 @@ export interface ObjectHead {
   parts?: number[];
 }
 
-/** A write condition (PutOptions.ifNoneMatch / ifMatch), validated. */
-interface WriteCondition {
-  ifNoneMatch?: '*';
-  /** Lowercase, without quotes; '*' for any live object. */
-  ifMatch?: string;
+export interface CreateUploadOptions {
+  principal?: string;
+  contentType?: string;
+  metadata?: Record<string, string>;
+  headers?: SystemHeaders;
 }
+
+export interface PutPartOptions {
+  principal?: string;
+  signal?: AbortSignal;
+  /** Declared MD5 (Content-MD5), checked as for put. */
+  md5?: Uint8Array | string;
+  /** A checksum of the part the caller computed and verified: stored with the part (listParts). */
+  checksum?: StoredChecksum;
+}
+
+export interface CompleteUploadOptions {
+  principal?: string;
+  ifMatch?: string;
+  ifNoneMatch?: '*';
+}
+
+/** Upload ids: 40 hex digits (160 random bits). */
+const UPLOAD_ID_RE = /^[0-9a-f]{40}$/;
+
+
+
 
 /** Fields of one evidence record (Vault.appendAudit). */
 export interface AuditInput {
@@ -198,7 +190,6 @@ export interface AuditInput {
 /** Bounds of appendAudit's fields (UTF-8 bytes). */
 export const AUDIT_FIELD_LIMITS = { principal: 128, action: 64, target: 1100, result: 64, requestId: 128, source: 256, detail: 1024 } as const;
 
-type ManifestMetadata = Pick<Manifest, 'contentType' | 'metadata' | 'md5' | 'headers' | 'checksum'>;
 
 export interface ListOptions {
   /** Only keys starting with this (default ''). */
@@ -237,10 +228,6 @@ export interface ScrubProgress {
 /** A disk's condition in status() and scrub(): online, draining or removed, else why it is unusable. */
 export type DiskHealthCondition = 'online' | 'draining' | 'removed' | DiskCondition;
 
-const STRIPES_PER_BATCH = 16;
-/** ...and at most this many data bytes per batch: bounds a put's memory (two batches: one being written while
- *  the next is encoded) whatever the block size; 4+2 x 1 MiB blocks gives 4 stripes (~24 MiB with parity). */
-const BATCH_DATA_BYTES_MAX = 16 << 20;
 /** Scrub reads a shard in pieces of at most this many bytes (memory is bounded whatever the object size, I7). */
 const SCRUB_READ_BYTES_MAX = 16 << 20;
 const SCRUB_CURSOR = 'scrub.cursor';
@@ -276,6 +263,34 @@ export class Vault {
 
   readonly #listTokenKey: Uint8Array;
 
+  /** The verified stripe reader (lib/engine/get.ts) of get and repair, bound to this Vault. */
+  readonly #reader = new StripeReader(((v: Vault): StripeReadContext => ({
+    get codec() {
+      return v.codec;
+    },
+    shardPath: (diskId, oid, vid, shard) => v.#shardPath(diskId, oid, vid, shard),
+    countError: (id, kind) => v.#countError(id, kind),
+  }))(this));
+
+  /** The collaborators of the stripe pipeline (lib/engine/put.ts), bound to this Vault. */
+  readonly #stripeContext: StripeWriteContext = ((v: Vault): StripeWriteContext => ({
+    get config() {
+      return v.config;
+    },
+    get codec() {
+      return v.codec;
+    },
+    reprobe: () => v.#reprobe(),
+    placementDisks: () => v.#placementDisks(),
+    rule: () => v.#rule(),
+    readable: (id) => v.#readable(id),
+    countError: (id, kind) => v.#countError(id, kind),
+    failure: (id, shard, during, err) => v.#failure(id, shard, during, err),
+    quorumError: (bucket, key, failures, sealed, n) => v.#quorumError(bucket, key, failures, sealed, n),
+    diskDropped: (disk, op, err) => v.#diskDropped(disk, op, err),
+    cleanUpFailedPut: (bucket, key, vid, placement, shardFiles, refs) => v.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, refs),
+  }))(this);
+
   /** What the engine did, for logging and metrics (lib/events.ts; a throwing listener never breaks the engine). */
   readonly events = new VaultEvents();
 
@@ -297,6 +312,8 @@ export class Vault {
     const blockBytes = integer('blockBytes', o.blockBytes ?? 1 << 20, 1, 1 << 26);
     const failureDomain = nonEmptyString('failureDomain', o.failureDomain ?? 'disk');
     const writeQuorum = integer('writeQuorum', o.writeQuorum ?? k + m, k + 1, k + m);
+    const uploadTtlMs = o.uploadTtlMs === undefined ? undefined : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER);
+    const minPartBytes = o.minPartBytes === undefined ? undefined : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER);
     const specs = diskSpecs('disks', required('disks', o.disks));
     const poolId = hex(randomBytes(16));
     const disks: DiskConfig[] = specs.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0, state: 'active' }));
@@ -341,7 +358,7 @@ export class Vault {
       // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
       // changes are committed there together with their audit record, I6).
       await writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(config, null, 2));
-      return await Vault.open(metaDir);
+      return await Vault.open(metaDir, { ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}) });
     } catch (err) {
       await rollBack();
       throw err;
@@ -370,22 +387,26 @@ export class Vault {
     const orphanGraceMs = o.orphanGraceMs === undefined ? undefined : integer('orphanGraceMs', o.orphanGraceMs, 0, Number.MAX_SAFE_INTEGER);
     const recover = o.recover === undefined ? undefined : oneOf('recover', o.recover, ['walk', 'quick'] as const);
     const readOnly = o.readOnly === undefined ? false : boolean('readOnly', o.readOnly);
+    const uploads = {
+      uploadTtlMs: o.uploadTtlMs === undefined ? UPLOAD_TTL_MS_DEFAULT : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER),
+      minPartBytes: o.minPartBytes === undefined ? MIN_PART_BYTES_DEFAULT : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER),
+    };
     const boot = await readPoolJson(metaDir);
     if (boot.formatVersion !== FORMAT_VERSION) {
       throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `pool format version ${String(boot.formatVersion)} is not ${FORMAT_VERSION}`);
     }
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
-    if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey);
+    if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey, uploads);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick') });
+      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick'), ...uploads });
     } catch (err) {
       await unlock();
       throw err;
     }
   }
 
-  static async #openReadOnly(metaDir: string, boot: PoolConfig, privateKey: KeyObject): Promise<Vault> {
+  static async #openReadOnly(metaDir: string, boot: PoolConfig, privateKey: KeyObject, uploads: { uploadTtlMs: number; minPartBytes: number }): Promise<Vault> {
     const catalogDir = join(metaDir, 'catalog');
     if (!existsSync(join(catalogDir, 'data.mdb'))) {
       throw new ShardVaultError(ErrorCode.NOT_FOUND, `pool ${metaDir} has no catalog yet (open it once read-write)`);
@@ -398,6 +419,8 @@ export class Vault {
       }
       const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
       vault.#readOnly = true;
+      vault.#uploadTtlMs = uploads.uploadTtlMs;
+      vault.#minPartBytes = uploads.minPartBytes;
       await vault.#checkDisks();
       return vault;
     } catch (err) {
@@ -421,6 +444,8 @@ export class Vault {
       config = mergePaths(config, boot);
       const vault = new Vault(metaDir, config, catalog, privateKey, createPublicKey(privateKey), new ReedSolomon(config.k, config.m));
       vault.#unlock = unlock;
+      vault.#uploadTtlMs = options.uploadTtlMs ?? UPLOAD_TTL_MS_DEFAULT;
+      vault.#minPartBytes = options.minPartBytes ?? MIN_PART_BYTES_DEFAULT;
       await vault.#checkDisks();
       const usable = config.disks.filter((d) => d.state !== 'removed' && !vault.#problems.has(d.id)).length;
       if (usable < config.k) {
@@ -451,7 +476,7 @@ export class Vault {
    */
   static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; movedAside?: string }> {
     nonEmptyString('metaDir', metaDir);
-    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    checkPrincipal(principal);
     const boot = await readPoolJson(metaDir);
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
     const publicKey = createPublicKey(privateKey);
@@ -513,6 +538,7 @@ export class Vault {
             versionId: hex(manifest.versionId), sequence: manifest.sequence, manifestHash, tombstone: manifest.tombstone,
             placement: manifest.placement, copies: manifest.placement.map((id) => refs.get(id) ?? null), striped: manifest.stripeCount > 0,
             committedMs: manifest.timeMs, size: manifest.size, timeMs: manifest.timeMs, ...etagOf(manifest),
+            ...(manifest.parts !== undefined ? { parts: manifest.parts.map((p) => ({ partId: hex(p.partId), placement: p.placement })) } : {}),
           };
           return { head, manifest };
         });
@@ -526,7 +552,7 @@ export class Vault {
       try {
         await catalog.setMeta(POOL_CONFIG, boot);
         const saved = await readFile(join(metaDir, 'buckets.json'), 'utf8').then((t) => JSON.parse(t) as unknown, () => []);
-        const buckets = Array.isArray(saved) ? saved.filter((b): b is string => typeof b === 'string' && b.length > 0 && b.length <= 63 && !b.includes('\0')) : [];
+        const buckets = Array.isArray(saved) ? saved.filter((b): b is string => typeof b === 'string' && b.length > 0 && Buffer.byteLength(b, 'utf8') <= NAME_LIMITS.bucketBytesMax && !b.includes('\0')) : [];
         await catalog.restore(entries, buckets, {
           action: 'catalog.rebuild', principal, timeMs: Date.now(),
           detail: `objects=${entries.length} versions=${versionCount} copies=${copiesRead} rejected=${copiesRejected} previous-audit-head=${oldAuditHead}`,
@@ -594,6 +620,8 @@ export class Vault {
   }
 
   #unlock: () => Promise<void> = async () => undefined;
+  #uploadTtlMs = UPLOAD_TTL_MS_DEFAULT;
+  #minPartBytes = MIN_PART_BYTES_DEFAULT;
   /** Opened with `readOnly: true`: no lock held, the catalog opened read-only, every mutation refused. */
   #readOnly = false;
 
@@ -673,8 +701,8 @@ export class Vault {
   /** Creates a bucket; its name must follow S3's rules (ERR_SV_INVALID_BUCKET_NAME names the rule broken). */
   async createBucket(bucket: string, principal = 'local'): Promise<void> {
     this.#writable('createBucket');
-    bucketName('bucket', bucket);
-    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    checkNewBucket(bucket);
+    checkPrincipal(principal);
     await this.catalog.createBucket(bucket, principal, Date.now());
     await this.#saveBuckets();
   }
@@ -683,7 +711,7 @@ export class Vault {
   async deleteBucket(bucket: string, principal = 'local'): Promise<void> {
     this.#writable('deleteBucket');
     this.#checkBucket(bucket);
-    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    checkPrincipal(principal);
     await this.catalog.deleteBucket(bucket, principal, Date.now());
     await this.#saveBuckets();
   }
@@ -710,14 +738,13 @@ export class Vault {
    * breaks the rules and names no bucket is ERR_SV_INVALID_BUCKET_NAME, not "no such bucket".
    */
   #checkBucket(bucket: unknown): void {
-    checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
-    if (bucketNameProblem(bucket as string) !== undefined && !this.catalog.hasBucket(bucket as string)) bucketName('bucket', bucket);
+    checkBucket(bucket, (b) => this.catalog.hasBucket(b));
   }
 
   #checkObjectName(bucket: unknown, key: unknown, principal?: unknown): void {
     this.#checkBucket(bucket);
-    checkName('key', key, MANIFEST_LIMITS.keyBytesMax);
-    if (principal !== undefined) checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    checkKey(key);
+    if (principal !== undefined) checkPrincipal(principal);
   }
 
   // ---------------------------------------------------------------- write path
@@ -725,6 +752,22 @@ export class Vault {
   #sign(manifest: Manifest, hashTable: Uint8Array): { signed: Uint8Array; manifestHash: string; copy: Uint8Array } {
     const signed = signManifest(manifest, this.privateKey);
     return { signed, manifestHash: manifestHashOf(signed), copy: copyBytes(signed, hashTable) };
+  }
+
+  /**
+   * The commit point of every write (striped put, small put, delete, multipart complete): the flushed catalog
+   * commit `req` (head compare-and-set, version, audit, repair work for the disks that did not seal) through
+   * `commit` (Catalog.commit unless given), the receipt signed meanwhile and handed out only once the commit
+   * resolved, then a 'repairQueued' event per item of repair work.
+   */
+  async #commitWithReceipt(req: CommitRequest, durableDisks: string[], degraded: boolean, commit: (r: CommitRequest) => Promise<unknown> = (r) => this.catalog.commit(r)): Promise<Receipt> {
+    const { bucket, key, head } = req;
+    const receipt = await this.#receiptWith(
+      { bucket, key, versionId: head.versionId, sequence: head.sequence.toString(), manifestHash: head.manifestHash, durableDisks, degraded },
+      commit(req),
+    );
+    this.#queuedByCommit(bucket, key, head.versionId, req.repair ?? []);
+    return receipt;
   }
 
   /**
@@ -903,148 +946,11 @@ export class Vault {
       return (await this.#putManifestOnly(bucket, key, data, false, principal, manifestMetadata(meta, md5Checked()), condition))!;
     }
     const versionId = randomBytes(16);
-    const vid = hex(versionId);
-    const oidBytes = objectId(bucket, key);
-    const oid = hex(oidBytes);
-    await this.#reprobe();
-    const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
-    const stripeBytes = k * blockBytes;
-    const stripesPerBatch = Math.max(1, Math.min(STRIPES_PER_BATCH, Math.floor(BATCH_DATA_BYTES_MAX / stripeBytes)));
-    const header = (shard: number, hashTableRoot: Uint8Array) =>
-      encodeHeader({ shard, k, m, blockBytes, poolId: Buffer.from(poolId, 'hex'), objectId: oidBytes, versionId, hashTableRoot });
-
-    // Open one writer per shard; a disk that fails any step drops out (I9: never retried on the same file).
-    const alive = new Array<boolean>(n).fill(true);
-    // Why each disk dropped out (the first failure per shard), and the shard files this put created: on any
-    // failure before the commit, they are removed before the put rejects (#cleanUpFailedPut).
-    const failures = new Map<number, DiskFailure>();
-    const drop = (i: number, during: string, err: unknown) => {
-      alive[i] = false;
-      if (!during.includes('manifest copy')) this.#countError(placement[i], 'write'); // #writeCopy counted those
-      if (!failures.has(i)) failures.set(i, this.#failure(placement[i], i, during, err));
-    };
-    const shardFiles = new Array<string | undefined>(n).fill(undefined);
-    const quorumLost = () => alive.filter(Boolean).length < this.config.writeQuorum;
-    const lostError = () => this.#quorumError(bucket, key, [...failures.values()], alive.filter(Boolean).length, n);
-    const writers = await Promise.all(
-      placement.map(async (id, i) => {
-        const d = this.#readable(id)!;
-        let w: ShardWriter | undefined;
-        try {
-          const dir = objectDir(d.path, oid);
-          w = await openShardWriter(dir, shardFileName(oid, vid, i), { expectDev: d.dev, direct: true }); // see #writeCopy
-          shardFiles[i] = join(dir, shardFileName(oid, vid, i));
-          await w.append(header(i, new Uint8Array(32))); // rewritten with the hash-table root before sealing
-          return w;
-        } catch (err) {
-          await w?.abort().catch(() => undefined);
-          drop(i, w === undefined ? 'creating shard' : 'writing shard', err);
-          this.#diskDropped(id, 'open', err);
-          return null;
-        }
-      }),
-    );
-    const abortAll = async () => {
-      await Promise.all(writers.map((w) => w?.abort().catch(() => undefined)));
-    };
-    const content = createBlake3();
-    const fingerprintChunks: Uint8Array[] = [];
-    let size = 0;
-    let stripeCount = 0;
-    let batch: Uint8Array[][] = [];
-    // The object bytes of each stripe of the batch (the last stripe without its zero padding): hashed into the
-    // content hash on the thread pool, beside the encode+hash job, never on the main thread.
-    let batchContent: Uint8Array[] = [];
-    // Stripe buffers (k data blocks in one buffer + m parity blocks) of flushed batches, reused: a 4 GiB put
-    // would otherwise allocate (and page-fault, and garbage-collect) 6 GiB of fresh buffers.
-    const spare: Array<{ stripe: Uint8Array; parity: Uint8Array[] }> = [];
-    const takeStripe = () => spare.pop() ?? { stripe: new Uint8Array(stripeBytes), parity: Array.from({ length: m }, () => new Uint8Array(blockBytes)) };
-    let current = takeStripe();
-    let stripe = current.stripe;
-    let filled = 0;
-    const inBatch: Array<typeof current> = [];
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const stripes = batch;
-      const contentChunks = batchContent;
-      const buffers = inBatch.splice(0);
-      batch = [];
-      batchContent = [];
-      const [fingerprints] = await Promise.all([this.codec.encodeAndHash(stripes), content.updateAsync(contentChunks)]);
-      for (const fp of fingerprints) for (const h of fp) fingerprintChunks.push(h.slice());
-      // Pipelined: this batch's writes start once the previous batch's have returned (appends to a shard file
-      // stay in order) and run while the next batch is read and encoded. At most two batches are in memory.
-      await writing;
-      // Too few disks left to reach the write quorum: stop now instead of streaming the rest of the object.
-      if (quorumLost()) throw lostError();
-      writing = Promise.all(
-        writers.map(async (w, i) => {
-          if (w === null || !alive[i]) return;
-          try {
-            for (const st of stripes) await w.append(st[i]);
-          } catch (err) {
-            drop(i, 'writing shard', err);
-            this.#diskDropped(placement[i], 'append', err);
-          }
-        }),
-      ).then(() => {
-        spare.push(...buffers); // every append has returned: the kernel holds its own copy of the bytes
-      });
-    };
-    let writing: Promise<void> = Promise.resolve(); // never rejects: a failed append drops its disk (alive)
-    let bodyMd5: Uint8Array | undefined;
-    const closeStripe = async () => {
-      // A Readable's chunks arrive as microtasks: without this, a whole batch (64 MiB of copying and content
-      // hashing) would run without letting timers or I/O callbacks in. Yield once per stripe (~2 ms of work).
-      await yieldToLoop();
-      if (filled < stripeBytes) stripe.fill(0, filled); // zero padding (a reused buffer holds old bytes)
-      const blocks = Array.from({ length: n }, (_, i) =>
-        i < k ? stripe.subarray(i * blockBytes, (i + 1) * blockBytes) : current.parity[i - k],
-      );
-      batch.push(blocks);
-      if (filled > 0) batchContent.push(stripe.subarray(0, filled));
-      inBatch.push(current);
-      stripeCount++;
-      current = takeStripe();
-      stripe = current.stripe;
-      filled = 0;
-      if (batch.length >= stripesPerBatch) await flush();
-    };
-    try {
-      if (quorumLost()) throw lostError();
-      for await (const chunkIn of source as AsyncIterable<Uint8Array>) {
-        throwIfAborted(signal, 'put');
-        if (!(chunkIn instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', chunkIn);
-        md5?.update(chunkIn);
-        size += chunkIn.length;
-        let at = 0;
-        while (at < chunkIn.length) {
-          const take = Math.min(stripeBytes - filled, chunkIn.length - at);
-          stripe.set(chunkIn.subarray(at, at + take), filled);
-          filled += take;
-          at += take;
-          if (filled === stripeBytes) await closeStripe();
-        }
-      }
-      if (filled > 0 || stripeCount === 0) await closeStripe(); // the last stripe is zero-padded
-      await flush();
-      await writing;
-      throwIfAborted(signal, 'put');
-      if (quorumLost()) throw lostError();
-      bodyMd5 = md5Checked(); // a mismatch aborts every shard file: nothing was committed or appended
-    } catch (err) {
-      // Source error, abort, bad chunk or lost quorum: every shard file this put created goes before it rejects.
-      await writing;
-      await abortAll();
-      const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, shardFiles, []);
-      if (note !== '' && err instanceof Error) err.message += note;
-      throw err;
-    }
-    const hashTable = new Uint8Array(fingerprintChunks.length * 32);
-    fingerprintChunks.forEach((h, i) => hashTable.set(h, i * 32));
+    const { vid, placement, writers, alive, shardFiles, size, stripeCount, hashTable, contentHash, md5: bodyMd5, header, drop, abortAll, lostError } =
+      await writeBody(this.#stripeContext, bucket, key, versionId, source, signal, md5, md5Checked, 'put');
     // From here to the commit, one writer per key in this process: the sequence is taken from the head now, so
     // concurrent puts of one key commit one after the other (last writer wins) instead of failing the CAS.
-    const release = await this.#lockKey(bucket, key);
+    const release = await this.#keyLock.acquire(bucket, key);
     try {
       const head = this.catalog.getHead(bucket, key);
       try {
@@ -1056,7 +962,7 @@ export class Vault {
       }
       const sequence = (head?.sequence ?? 0n) + 1n;
       const manifest: Manifest = {
-        bucket, key, versionId, sequence, size, contentHash: content.digest(), tombstone: false, k, m,
+        bucket, key, versionId, sequence, size, contentHash, tombstone: false, k, m,
         blockBytes, stripeCount, placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }), principal,
         timeMs: Date.now(), signerKeyId: this.#keyId, inline: new Uint8Array(0), ...manifestMetadata(meta, bodyMd5),
       };
@@ -1094,16 +1000,12 @@ export class Vault {
         if (durable.length < this.config.writeQuorum) throw lostError();
         const committedMs = Date.now();
         const repairWork = placement.flatMap((disk, shard) => (alive[shard] ? [] : [{ disk, shard }]));
-        const receipt = await this.#receiptWith(
-          { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < n },
-          this.catalog.commit({
-            bucket, key, expectedSequence: head?.sequence ?? 0n,
-            head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs, size, timeMs: manifest.timeMs, ...etagOf(manifest) },
-            audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
-            repair: repairWork,
-          }),
-        );
-        this.#queuedByCommit(bucket, key, vid, repairWork);
+        const receipt = await this.#commitWithReceipt({
+          bucket, key, expectedSequence: head?.sequence ?? 0n,
+          head: { versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r, i) => (alive[i] ? r! : null)), striped: true, committedMs, size, timeMs: manifest.timeMs, ...etagOf(manifest) },
+          audit: { action: 'put', principal, timeMs: manifest.timeMs, detail: `size=${size}` },
+          repair: repairWork,
+        }, durable, durable.length < n);
         stats.bytes = size;
         return receipt;
       } catch (err) {
@@ -1122,22 +1024,263 @@ export class Vault {
     }
   }
 
-  readonly #keyLocks = new Map<string, Promise<void>>();
 
-  /** Waits for the previous holder of bucket/key's lock; returns the release function. */
-  async #lockKey(bucket: string, key: string): Promise<() => void> {
-    const id = `${bucket}\0${key}`;
-    const previous = this.#keyLocks.get(id) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.#keyLocks.set(id, tail);
-    await previous;
-    return () => {
-      release();
-      if (this.#keyLocks.get(id) === tail) this.#keyLocks.delete(id);
+
+  // ---------------------------------------------------------------- multipart uploads
+
+  /**
+   * Starts a multipart upload of bucket/key: its id (160 random bits, hex) names it in every later call. The
+   * object's content type, user metadata and system headers are given here (as S3's CreateMultipartUpload) and
+   * stored in the manifest at completeUpload. The upload expires `uploadTtlMs` after this (default 7 days).
+   */
+  async createUpload(bucket: string, key: string, options: CreateUploadOptions = {}): Promise<{ uploadId: string }> {
+    this.#writable('createUpload');
+    const o = optionsObject<CreateUploadOptions>('options', options, ['principal', 'contentType', 'metadata', 'headers']);
+    const principal = o.principal ?? 'local';
+    this.#checkObjectName(bucket, key, principal);
+    const meta = objectMetadata({ contentType: o.contentType, metadata: o.metadata, headers: o.headers });
+    if (!this.catalog.hasBucket(bucket)) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
+    const uploadId = hex(randomBytes(20));
+    await this.catalog.createUpload(bucket, key, uploadId, {
+      initiatedMs: Date.now(), principal, ...(meta.contentType !== undefined ? { contentType: meta.contentType } : {}),
+      ...(meta.metadata !== undefined ? { metadata: meta.metadata } : {}), ...(meta.headers !== undefined ? { headers: meta.headers as Record<string, string> } : {}),
+    });
+    return { uploadId };
+  }
+
+  /** The upload `uploadId` of bucket/key while it is in progress (not completed, aborted or expired). */
+  #upload(bucket: string, key: string, uploadId: unknown): UploadRecord {
+    if (typeof uploadId !== 'string') throw typeError('uploadId', 'an upload id string', uploadId);
+    const upload = UPLOAD_ID_RE.test(uploadId) ? this.catalog.getUpload(bucket, key, uploadId) : undefined;
+    if (upload === undefined || Date.now() - upload.initiatedMs > this.#uploadTtlMs) {
+      throw new ShardVaultError(ErrorCode.NO_SUCH_UPLOAD, `no upload ${uploadId.slice(0, 64)} of ${bucket}/${key} (never created, completed, aborted or expired)`);
+    }
+    return upload;
+  }
+
+  /**
+   * Stores part `partNumber` (1..10000) of an upload: streamed through the same stripe pipeline as a put's
+   * body (its own placement and hash table, shard files named by a fresh part id), every shard file sealed
+   * durably and the part recorded in one flushed catalog commit before this resolves. Re-uploading a part
+   * number replaces it (the old part's files go to gc). Resolves with the part's ETag (hex MD5) and size.
+   * `md5` (Content-MD5) is checked as for put; `checksum` is stored with the part (listParts returns it).
+   */
+  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: PutPartOptions = {}): Promise<{ etag: string; size: number }> {
+    this.#writable('putPart');
+    const o = optionsObject<PutPartOptions>('options', options, ['principal', 'signal', 'md5', 'checksum']);
+    const { principal = 'local', signal } = o;
+    checkSignal(signal);
+    throwIfAborted(signal, 'putPart');
+    this.#checkObjectName(bucket, key, principal);
+    const number = integer('partNumber', partNumber, 1, PARTS_MAX);
+    this.#upload(bucket, key, uploadId); // before any byte is written
+    const meta = objectMetadata({ md5: o.md5, checksum: o.checksum, computeMd5: true });
+    const md5 = createHash('md5');
+    const md5Checked = (): Uint8Array => {
+      const got = md5.digest();
+      if (meta.md5Expected !== undefined && !got.equals(meta.md5Expected)) {
+        throw new ShardVaultError(ErrorCode.BAD_DIGEST, `${bucket}/${key} part ${number}: the body's MD5 ${got.toString('hex')} is not the declared ${meta.md5Expected.toString('hex')}`);
+      }
+      return got;
+    };
+    let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = body instanceof Uint8Array ? [body] : body;
+    if (source === null || typeof source !== 'object' || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
+      throw typeError('body', 'a Uint8Array, a Readable or an iterable of Uint8Array', body);
+    }
+    if (!(body instanceof Uint8Array)) source = abortableIterable(source, signal, 'putPart');
+    const w = await writeBody(this.#stripeContext, bucket, key, randomBytes(16), source, signal, md5, md5Checked, 'putPart');
+    // Seal every shard file; a part has no manifest copies (its hash table goes into the catalog, the copies of
+    // the object's manifest are written by completeUpload).
+    const root = blake3Sync(w.hashTable, { context: HASH_TABLE_CONTEXT });
+    await Promise.all(w.writers.map(async (writer, i) => {
+      if (writer === null || !w.alive[i]) {
+        await writer?.abort().catch(() => undefined);
+        w.alive[i] = false;
+        return;
+      }
+      try {
+        await writer.pwrite(w.header(i, root), 0);
+        await writer.seal();
+      } catch (err) {
+        await writer.abort().catch(() => undefined);
+        w.drop(i, 'sealing shard', err);
+        this.#diskDropped(w.placement[i], 'seal', err);
+      }
+    }));
+    const etag = hex(w.md5!);
+    try {
+      throwIfAborted(signal, 'putPart');
+      if (w.alive.filter(Boolean).length < this.config.writeQuorum) throw w.lostError();
+      await this.catalog.commitPart(bucket, key, uploadId, number, {
+        partId: w.vid, size: w.size, md5: etag, contentHash: hex(w.contentHash), placement: w.placement, missing: w.alive.flatMap((ok, i) => (ok ? [] : [i])),
+        hashTable: w.hashTable, timeMs: Date.now(), ...(meta.checksum !== undefined ? { checksum: { algorithm: meta.checksum.algorithm, value: Buffer.from(meta.checksum.digest).toString('base64') } } : {}),
+      }, principal);
+    } catch (err) {
+      if (isUnknownCommit(err)) throw err; // its files stay; the next open's walk keeps or removes them
+      const note = await this.#cleanUpFailedPut(bucket, key, w.vid, w.placement, w.shardFiles, []);
+      if (note !== '' && err instanceof Error) err.message += note;
+      throw err;
+    }
+    return { etag, size: w.size };
+  }
+
+  /** The uploaded parts of an upload in part-number order, a page (at most `maxParts`, default and at most 1000) after `partNumberMarker`. */
+  async listParts(bucket: string, key: string, uploadId: string, options: { partNumberMarker?: number; maxParts?: number } = {}): Promise<{ parts: Array<{ partNumber: number; etag: string; size: number; lastModified: Date; checksum?: StoredChecksum }>; isTruncated: boolean; nextPartNumberMarker?: number }> {
+    const o = optionsObject<{ partNumberMarker?: number; maxParts?: number }>('options', options, ['partNumberMarker', 'maxParts']);
+    this.#checkObjectName(bucket, key);
+    const marker = o.partNumberMarker === undefined ? 0 : integer('partNumberMarker', o.partNumberMarker, 0, PARTS_MAX);
+    const max = o.maxParts === undefined ? LIST_PARTS_MAX : integer('maxParts', o.maxParts, 1, LIST_PARTS_MAX);
+    this.#upload(bucket, key, uploadId);
+    const entries = this.catalog.listParts(uploadId, { after: marker, limit: max + 1 });
+    const page = entries.slice(0, max);
+    const isTruncated = entries.length > max;
+    return {
+      parts: page.map(({ partNumber, part }) => ({
+        partNumber, etag: part.md5, size: part.size, lastModified: new Date(part.timeMs), ...(part.checksum !== undefined ? { checksum: part.checksum as StoredChecksum } : {}),
+      })),
+      isTruncated, ...(isTruncated ? { nextPartNumberMarker: page[page.length - 1].partNumber } : {}),
     };
   }
+
+  /**
+   * Uploads in progress of `bucket` (not completed, aborted or expired), in key then upload-id order: keys
+   * starting with `prefix`, after `keyMarker` (with `uploadIdMarker`: after that upload of that key), a page of
+   * at most `maxUploads` (default and at most 1000).
+   */
+  async listUploads(bucket: string, options: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number } = {}): Promise<{ uploads: Array<{ key: string; uploadId: string; initiated: Date }>; isTruncated: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string }> {
+    const o = optionsObject<{ prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number }>('options', options, ['prefix', 'keyMarker', 'uploadIdMarker', 'maxUploads']);
+    this.#checkBucket(bucket);
+    const prefix = o.prefix === undefined ? '' : listString('prefix', o.prefix, 0);
+    const keyMarker = o.keyMarker === undefined ? undefined : listString('keyMarker', o.keyMarker, 0);
+    const uploadIdMarker = o.uploadIdMarker === undefined ? undefined : listString('uploadIdMarker', o.uploadIdMarker, 1);
+    const max = o.maxUploads === undefined ? LIST_PARTS_MAX : integer('maxUploads', o.maxUploads, 1, LIST_PARTS_MAX);
+    if (!this.catalog.hasBucket(bucket)) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
+    const entries = this.catalog.listUploads(bucket, { prefix, ...(keyMarker !== undefined ? { after: { key: keyMarker, ...(uploadIdMarker !== undefined ? { uploadId: uploadIdMarker } : {}) } } : {}), limit: max + 1 });
+    const page = entries.slice(0, max);
+    const isTruncated = entries.length > max;
+    const now = Date.now();
+    const last = page[page.length - 1];
+    return {
+      uploads: page.filter((u) => now - u.upload.initiatedMs <= this.#uploadTtlMs).map((u) => ({ key: u.key, uploadId: u.uploadId, initiated: new Date(u.upload.initiatedMs) })),
+      isTruncated, ...(isTruncated ? { nextKeyMarker: last.key, nextUploadIdMarker: last.uploadId } : {}),
+    };
+  }
+
+  /**
+   * Completes an upload: a metadata operation. The parts named (ascending part numbers, each with the ETag its
+   * putPart returned) are composed into one object whose manifest (v4) lists each part's stripes, placement
+   * and hash-table slice; no part's bytes are read or rewritten. The manifest is signed, its copies sealed
+   * durably on the disks of a placement of its own, then one flushed catalog commit makes the object visible,
+   * ends the upload and hands the parts not named to gc (I2: all or nothing). `ifMatch` / `ifNoneMatch` as for
+   * put, decided under the key's lock. Resolves with the receipt and the S3 ETag (hex MD5 of the parts' MD5s,
+   * '-', the part count). Errors: ERR_SV_NO_SUCH_UPLOAD, ERR_SV_INVALID_PART (not uploaded, or another ETag),
+   * ERR_SV_INVALID_PART_ORDER, ERR_SV_ENTITY_TOO_SMALL (a part but the last below `minPartBytes`),
+   * ERR_SV_PRECONDITION_FAILED.
+   */
+  async completeUpload(bucket: string, key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>, options: CompleteUploadOptions = {}): Promise<Receipt & { etag: string }> {
+    this.#writable('completeUpload');
+    const started = performance.now();
+    const o = optionsObject<CompleteUploadOptions>('options', options, ['principal', 'ifMatch', 'ifNoneMatch']);
+    const principal = o.principal ?? 'local';
+    this.#checkObjectName(bucket, key, principal);
+    const condition = writeCondition(o);
+    if (!Array.isArray(parts)) throw typeError('parts', 'an array of { partNumber, etag }', parts);
+    if (parts.length < 1 || parts.length > PARTS_MAX) throw rangeError('parts', `1..${PARTS_MAX} parts`, parts);
+    const wanted = parts.map((p, i) => {
+      const q = optionsObject<{ partNumber: number; etag: string }>(`parts[${i}]`, p ?? null, ['partNumber', 'etag']);
+      const partNumber = integer(`parts[${i}].partNumber`, q.partNumber, 1, PARTS_MAX);
+      if (typeof q.etag !== 'string') throw typeError(`parts[${i}].etag`, 'an ETag string', q.etag);
+      const etag = (q.etag.length >= 2 && q.etag.startsWith('"') && q.etag.endsWith('"') ? q.etag.slice(1, -1) : q.etag).toLowerCase();
+      return { partNumber, etag };
+    });
+    wanted.forEach((w, i) => {
+      if (i > 0 && w.partNumber <= wanted[i - 1].partNumber) throw new ShardVaultError(ErrorCode.INVALID_PART_ORDER, `parts must be in ascending part-number order: part ${w.partNumber} follows ${wanted[i - 1].partNumber}`);
+    });
+    this.#upload(bucket, key, uploadId);
+    await this.#reprobe();
+    const release = await this.#keyLock.acquire(bucket, key);
+    try {
+      const upload = this.#upload(bucket, key, uploadId);
+      const head = this.catalog.getHead(bucket, key);
+      checkCondition(bucket, key, head, condition);
+      const { k, m, blockBytes } = this.config;
+      const n = k + m;
+      // Everything comes from the catalog's part records (sizes, hashes, placements): no part's bytes are read.
+      const recs = wanted.map((w) => {
+        const r = this.catalog.getPart(uploadId, w.partNumber);
+        if (r === undefined) throw new ShardVaultError(ErrorCode.INVALID_PART, `part ${w.partNumber} of upload ${uploadId} was not uploaded`);
+        if (r.md5 !== w.etag) throw new ShardVaultError(ErrorCode.INVALID_PART, `part ${w.partNumber} has ETag ${r.md5}, not ${w.etag}`);
+        if (r.hashTable.length !== partStripes(r.size, k, blockBytes) * n * 32) throw new ShardVaultError(ErrorCode.CORRUPT, `part ${w.partNumber}: its hash table does not fit its size`);
+        return r;
+      });
+      recs.forEach((r, i) => {
+        if (i < recs.length - 1 && r.size < this.#minPartBytes) {
+          throw new ShardVaultError(ErrorCode.ENTITY_TOO_SMALL, `part ${wanted[i].partNumber} is ${r.size} bytes: every part but the last must be at least ${this.#minPartBytes}`);
+        }
+      });
+      const hashTable = Buffer.concat(recs.map((r) => r.hashTable));
+      const versionId = randomBytes(16);
+      const vid = hex(versionId);
+      const sequence = (head?.sequence ?? 0n) + 1n;
+      const placement = place(placementKey(bucket, key, vid), this.#placementDisks(), this.#rule());
+      const md5OfMd5s = createHash('md5').update(Buffer.concat(recs.map((r) => Buffer.from(r.md5, 'hex')))).digest();
+      const size = recs.reduce((t, r) => t + r.size, 0);
+      const manifest: Manifest = {
+        bucket, key, versionId, sequence, size, contentHash: multipartContentHash(recs.map((r) => Buffer.from(r.contentHash, 'hex'))), tombstone: false, k, m, blockBytes,
+        stripeCount: recs.reduce((t, r) => t + partStripes(r.size, k, blockBytes), 0), placement, hashTableRoot: blake3Sync(hashTable, { context: HASH_TABLE_CONTEXT }),
+        principal, timeMs: Date.now(), signerKeyId: this.#keyId, inline: new Uint8Array(0), md5: Uint8Array.from(md5OfMd5s),
+        ...(upload.contentType !== undefined ? { contentType: upload.contentType } : {}), ...(upload.metadata !== undefined ? { metadata: upload.metadata } : {}),
+        ...(upload.headers !== undefined ? { headers: upload.headers } : {}),
+        parts: recs.map((r, i) => ({ number: wanted[i].partNumber, partId: Buffer.from(r.partId, 'hex'), size: r.size, contentHash: Buffer.from(r.contentHash, 'hex'), md5: Buffer.from(r.md5, 'hex'), placement: r.placement })),
+      };
+      const { manifestHash, copy } = this.#sign(manifest, hashTable);
+      const digest = payloadDigest(copy);
+      const failures: DiskFailure[] = [];
+      const refs = await Promise.all(placement.map((id, i) => this.#writeCopy(id, copy, digest, (err) => failures.push(this.#failure(id, i, 'writing the manifest copy', err)))));
+      try {
+        const durable = placement.filter((_, i) => refs[i] !== undefined);
+        if (durable.length < this.config.writeQuorum) throw this.#quorumError(bucket, key, failures, durable.length, n);
+        const repairWork = [
+          ...placement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ disk, shard }])),
+          ...recs.flatMap((r, part) => r.missing.map((shard) => ({ disk: r.placement[shard], shard, part }))),
+        ];
+        const etag = multipartEtag(md5OfMd5s, recs.length);
+        const receipt = await this.#commitWithReceipt({
+          bucket, key, expectedSequence: head?.sequence ?? 0n,
+          head: {
+            versionId: vid, sequence, manifestHash, tombstone: false, placement, copies: refs.map((r) => r ?? null), striped: true, committedMs: Date.now(), size, timeMs: manifest.timeMs, etag,
+            parts: recs.map((r) => ({ partId: r.partId, placement: r.placement })),
+          },
+          audit: { action: 'multipart.complete', principal, timeMs: manifest.timeMs, detail: `upload=${uploadId} parts=${recs.length} size=${size}` },
+          repair: repairWork,
+        }, durable, repairWork.length > 0, (req) => this.catalog.completeUpload(req, uploadId, wanted.map((w, i) => ({ partNumber: w.partNumber, partId: recs[i].partId }))));
+        this.events.emit('put', { bucket, key, versionId: vid, bytes: size, durationMs: performance.now() - started, degraded: receipt.degraded });
+        return { ...receipt, etag };
+      } catch (err) {
+        if (isUnknownCommit(err)) throw err;
+        const note = await this.#cleanUpFailedPut(bucket, key, vid, placement, [], refs);
+        if (note !== '' && err instanceof Error) err.message += note;
+        throw err;
+      } finally {
+        this.#unpin(placement, refs);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** Aborts an upload: it ends, and its parts' shard files go to gc (removed by the next gc()). */
+  async abortUpload(bucket: string, key: string, uploadId: string, options: { principal?: string } = {}): Promise<void> {
+    this.#writable('abortUpload');
+    const o = optionsObject<{ principal?: string }>('options', options, ['principal']);
+    const principal = o.principal ?? 'local';
+    this.#checkObjectName(bucket, key, principal);
+    this.#upload(bucket, key, uploadId);
+    await this.catalog.abortUpload(bucket, key, uploadId, 'multipart.abort', principal, Date.now());
+  }
+
+  /** One writer per key in this process (lib/engine/key-lock.ts). */
+  readonly #keyLock = new KeyLock();
 
   /**
    * Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. `etag`
@@ -1152,6 +1295,7 @@ export class Vault {
       size: manifest.size, versionId: head.versionId, sequence: head.sequence, timeMs: manifest.timeMs, contentHash: hex(manifest.contentHash),
       ...(manifest.contentType !== undefined ? { contentType: manifest.contentType } : {}), metadata: { ...(manifest.metadata ?? {}) }, ...etagOf(manifest),
       headers: { ...(manifest.headers ?? {}) },
+      ...(manifest.parts !== undefined ? { parts: manifest.parts.map((p) => p.size) } : {}),
       ...(manifest.checksum !== undefined ? { checksum: { algorithm: manifest.checksum.algorithm, value: Buffer.from(manifest.checksum.digest).toString('base64') } } : {}),
     };
   }
@@ -1207,7 +1351,7 @@ export class Vault {
    */
   async #putManifestOnly(bucket: string, key: string, inline: Uint8Array, tombstone: boolean, principal: string, meta: ManifestMetadata = {}, condition: WriteCondition = {}): Promise<Receipt | undefined> {
     await this.#reprobe();
-    const release = await this.#lockKey(bucket, key);
+    const release = await this.#keyLock.acquire(bucket, key);
     try {
       const head = this.catalog.getHead(bucket, key);
       checkCondition(bucket, key, head, condition); // under the lock, before anything is written
@@ -1223,7 +1367,7 @@ export class Vault {
     const versionId = randomBytes(16);
     const vid = hex(versionId);
     const sequence = (head?.sequence ?? 0n) + 1n;
-    const placement = place(`${bucket}\0${key}\0${vid}`, this.#placementDisks(), this.#rule());
+    const placement = place(placementKey(bucket, key, vid), this.#placementDisks(), this.#rule());
     const manifest: Manifest = {
       bucket, key, versionId, sequence, size: inline.length, contentHash: blake3Sync(inline), tombstone, k, m,
       blockBytes, stripeCount: 0, placement, hashTableRoot: blake3Sync(new Uint8Array(0), { context: HASH_TABLE_CONTEXT }),
@@ -1237,17 +1381,12 @@ export class Vault {
       const durable = placement.filter((_, i) => refs[i] !== undefined);
       if (durable.length < this.config.writeQuorum) throw this.#quorumError(bucket, key, failures, durable.length, k + m);
       const repairWork = placement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ disk, shard }]));
-      const receipt = await this.#receiptWith(
-        { bucket, key, versionId: vid, sequence: sequence.toString(), manifestHash, durableDisks: durable, degraded: durable.length < k + m },
-        this.catalog.commit({
-          bucket, key, expectedSequence: head?.sequence ?? 0n,
-          head: { versionId: vid, sequence, manifestHash, tombstone, placement, copies: refs.map((r) => r ?? null), striped: false, committedMs: Date.now(), size: inline.length, timeMs: manifest.timeMs, ...etagOf(manifest) },
-          audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
-          repair: repairWork,
-        }),
-      );
-      this.#queuedByCommit(bucket, key, vid, repairWork);
-      return receipt;
+      return await this.#commitWithReceipt({
+        bucket, key, expectedSequence: head?.sequence ?? 0n,
+        head: { versionId: vid, sequence, manifestHash, tombstone, placement, copies: refs.map((r) => r ?? null), striped: false, committedMs: Date.now(), size: inline.length, timeMs: manifest.timeMs, ...etagOf(manifest) },
+        audit: { action: tombstone ? 'delete' : 'put', principal, timeMs: manifest.timeMs, detail: tombstone ? undefined : `size=${inline.length} inline` },
+        repair: repairWork,
+      }, durable, durable.length < k + m);
     } catch (err) {
       // A commit the catalog failed to write or sync may or may not be on disk (I9): its files stay, and the next
       // open's recovery keeps them if LMDB committed it, else removes them as never committed.
@@ -1272,7 +1411,7 @@ export class Vault {
    */
   async list(bucket: string, options: ListOptions = {}): Promise<ListResult> {
     const o = optionsObject<ListOptions>('options', options, ['prefix', 'delimiter', 'startAfter', 'continuationToken', 'maxKeys']);
-    checkName('bucket', bucket, MANIFEST_LIMITS.bucketBytesMax);
+    checkName('bucket', bucket, NAME_LIMITS.bucketBytesMax);
     const prefix = o.prefix === undefined ? '' : listString('prefix', o.prefix, 0);
     const delimiter = o.delimiter === undefined ? undefined : listString('delimiter', o.delimiter, 1);
     const startAfter = o.startAfter === undefined ? undefined : listString('startAfter', o.startAfter, 0);
@@ -1347,58 +1486,6 @@ export class Vault {
     this.events.emit('get', { bucket, key, bytes, durationMs: performance.now() - started });
   }
 
-  /** Reads block `stripe` of shard `shard`, verified; an unreadable or mismatching block is an erasure. */
-  async #readBlock(placement: string[], oid: string, vid: string, shard: number, stripe: number, blockBytes: number, expected: Uint8Array): Promise<{ data: Uint8Array; ok: boolean }> {
-    const file = this.#shardPath(placement[shard], oid, vid, shard);
-    if (file === undefined) return { data: new Uint8Array(blockBytes), ok: false };
-    try {
-      const r = await readRange(file, HEADER_BYTES + stripe * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
-      return { data: r.data, ok: r.ok![0] }; // r.data is the buffer the pool thread read into: no copy
-    } catch {
-      this.#countError(placement[shard], 'read');
-      return { data: new Uint8Array(blockBytes), ok: false };
-    }
-  }
-
-  /**
-   * Reads stripe `s`: the data blocks in `need` first (default all k; a range read asks only for the blocks it
-   * covers); when any is bad, every other block too, then reconstructs the missing needed blocks (or every
-   * missing block with `allBlocks`) and verifies the rebuilt blocks (decode-then-verify, I3). Returns the k + m
-   * blocks (complete where asked for) and which shards were found bad.
-   */
-  async #readStripe(manifest: Manifest, hashTable: Uint8Array, s: number, allBlocks: boolean, need?: readonly number[]): Promise<{ blocks: Uint8Array[]; bad: number[] }> {
-    const { k, m, blockBytes, placement, bucket, key } = manifest;
-    const n = k + m;
-    const oid = hex(objectId(bucket, key));
-    const vid = hex(manifest.versionId);
-    const blocks: Uint8Array[] = new Array(n);
-    const present: boolean[] = new Array(n).fill(false);
-    const read = async (i: number) => {
-      const r = await this.#readBlock(placement, oid, vid, i, s, blockBytes, blockHash(hashTable, n, s, i));
-      blocks[i] = r.data;
-      present[i] = r.ok;
-    };
-    const wanted = allBlocks ? Array.from({ length: n }, (_, i) => i) : need ?? Array.from({ length: k }, (_, i) => i);
-    await Promise.all(wanted.map(read));
-    if (!allBlocks && wanted.every((i) => present[i])) return { blocks, bad: [] };
-    await Promise.all(Array.from({ length: n }, (_, i) => i).filter((i) => !wanted.includes(i)).map(read));
-    const bad = present.flatMap((p, i) => (p ? [] : [i]));
-    const good = n - bad.length;
-    if (good < k) {
-      throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} of ${bucket}/${key}: only ${good} of ${n} blocks verify, ${k} needed`);
-    }
-    const targets = wanted.filter((i) => !present[i]);
-    if (targets.length > 0) {
-      await this.codec.reconstruct(blocks, { present, targets });
-      for (const t of targets) {
-        if (Buffer.compare(blake3Sync(blocks[t]), blockHash(hashTable, n, s, t)) !== 0) {
-          throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} block ${t} of ${bucket}/${key} does not verify after reconstruction`);
-        }
-      }
-    }
-    return { blocks, bad };
-  }
-
   async *#stripes(bucket: string, key: string, options: { range?: { start: number; end?: number }; signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
     checkSignal(options.signal);
     throwIfAborted(options.signal, 'get');
@@ -1406,16 +1493,19 @@ export class Vault {
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
     const { manifest, hashTable, badCopies } = await this.#loadManifest(bucket, key, head);
-    const { k, blockBytes, placement, size } = manifest;
-    const stripeBytes = k * blockBytes;
+    const { placement, size } = manifest;
     const start = options.range === undefined ? 0 : integer('range.start', options.range.start, 0, size);
     const end = options.range?.end === undefined ? size : integer('range.end', options.range.end, start, size);
-    const whole = start === 0 && end === size;
-    const bad = new Set<number>(badCopies);
+    // Bad shards (of the object, or of one of its parts) and bad manifest copies met on the way.
+    const bad = new Map<string, RepairItem>();
+    const addBad = (shard: number, part?: number) => bad.set(`${part ?? ''}:${shard}`, {
+      bucket, key, versionId: head.versionId, disk: part === undefined ? placement[shard] : manifest.parts![part].placement[shard], shard, ...(part !== undefined ? { part } : {}),
+    });
+    for (const shard of badCopies) addBad(shard);
     const report = async () => {
       if (bad.size === 0 || this.#readOnly) return; // read-only: nothing is queued (status and scrub report what is bad)
       // The read succeeded around them: report the bad shards and copies so repair rewrites them.
-      await this.#queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'read', 'read');
+      await this.#queueRepair([...bad.values()], 'read', 'read');
     };
     if (manifest.stripeCount === 0) {
       // Inline: the bytes came inside a verified manifest; check them against the signed content hash.
@@ -1426,30 +1516,7 @@ export class Vault {
       if (end > start) yield manifest.inline.slice(start, end);
       return;
     }
-    const content = whole ? createBlake3() : null;
-    const firstStripe = Math.floor(start / stripeBytes);
-    const lastStripe = end > start ? Math.floor((end - 1) / stripeBytes) : firstStripe - 1;
-    for (let s = firstStripe; s <= lastStripe; s++) {
-      throwIfAborted(options.signal, 'get');
-      const from = Math.max(start - s * stripeBytes, 0);
-      const to = Math.min(end - s * stripeBytes, stripeBytes);
-      const need = Array.from({ length: k }, (_, i) => i).filter((i) => i * blockBytes < to && (i + 1) * blockBytes > from);
-      const { blocks, bad: badHere } = await this.#readStripe(manifest, hashTable, s, false, need);
-      for (const b of badHere) bad.add(b);
-      // The range's part of each data block, as views (no copy): one piece per block.
-      const pieces: Uint8Array[] = [];
-      for (let i = 0; i < k; i++) {
-        const lo = Math.max(from, i * blockBytes);
-        const hi = Math.min(to, (i + 1) * blockBytes);
-        if (hi > lo) pieces.push(blocks[i].subarray(lo - i * blockBytes, hi - i * blockBytes));
-      }
-      if (content !== null) await content.updateAsync(pieces); // on the pool: the main thread stays free
-      if (whole && s === lastStripe && Buffer.compare(content!.digest(), manifest.contentHash) !== 0) {
-        throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: content hash mismatch`);
-      }
-      if (s === lastStripe) await report();
-      for (const piece of pieces) yield piece;
-    }
+    yield* readBodies(this.#reader, bodiesOf(manifest, hashTable), { bucket, key, start, end, signal: options.signal }, addBad, report);
   }
 
   /**
@@ -1490,7 +1557,7 @@ export class Vault {
    * path of its shard file (undefined for inline objects and tombstones) and where its manifest copy's record
    * is (segment file, byte offset, record length; undefined when that copy was never written).
    */
-  locate(bucket: string, key: string): { versionId: string; manifestHash: string; shards: Array<{ shard: number; diskId: string; shardFile?: string; copy?: { file: string; offset: number; length: number } }> } | undefined {
+  locate(bucket: string, key: string): { versionId: string; manifestHash: string; shards: Array<{ shard: number; diskId: string; shardFile?: string; copy?: { file: string; offset: number; length: number } }>; parts?: Array<{ partId: string; shards: Array<{ shard: number; diskId: string; shardFile: string }> }> } | undefined {
     this.#checkObjectName(bucket, key);
     const head = this.catalog.getHead(bucket, key);
     if (head === undefined || head.placement === undefined) return undefined;
@@ -1504,10 +1571,17 @@ export class Vault {
         const ref = head.copies?.[shard] ?? undefined;
         return {
           shard, diskId,
-          ...(head.striped === true ? { shardFile: join(dir, shardFileName(oid, head.versionId, shard)) } : {}),
+          ...(head.striped === true && head.parts === undefined ? { shardFile: join(dir, shardFileName(oid, head.versionId, shard)) } : {}),
           ...(ref !== undefined ? { copy: { file: segmentPath(d.path, ref.seg), offset: ref.off, length: RECORD_HEADER_BYTES + ref.len } } : {}),
         };
       }),
+      // A multipart object: `shards` are its manifest copies; each part's shard files are here.
+      ...(head.parts !== undefined ? {
+        parts: head.parts.map((p) => ({
+          partId: p.partId,
+          shards: p.placement.map((diskId, shard) => ({ shard, diskId, shardFile: join(objectDir(this.#disk(diskId)!.path, oid), shardFileName(oid, p.partId, shard)) })),
+        })),
+      } : {}),
     };
   }
 
@@ -1537,7 +1611,7 @@ export class Vault {
       }
       const current = this.catalog.getHead(bucket, key);
       if (current === undefined || current.versionId !== head.versionId) continue; // overwritten meanwhile
-      const bad = new Set<number>();
+      const bad = new Map<string, RepairItem>();
       let loaded;
       try {
         loaded = await this.#loadManifest(bucket, key, head);
@@ -1553,42 +1627,56 @@ export class Vault {
       const { manifest, hashTable } = loaded;
       const { k, m, blockBytes, stripeCount, placement } = manifest;
       const n = k + m;
-      const oid = hex(objectId(bucket, key));
-      const oidBytes = objectId(bucket, key);
+      let bodies: Body[];
+      try {
+        bodies = stripeCount === 0 ? [] : bodiesOf(manifest, hashTable);
+      } catch {
+        bodies = []; // a multipart manifest whose content hash does not match its parts: every read refuses it
+        progress.bad += placement.length;
+      }
+      // Bad manifest copies (`:i`) and bad shard files (`part:i`; for a plain object the same item `:i`).
+      const addBad = (shard: number, part?: number) => bad.set(`${part ?? ''}:${shard}`, {
+        bucket, key, versionId: head.versionId, disk: part === undefined ? placement[shard] : manifest.parts![part].placement[shard], shard, ...(part !== undefined ? { part } : {}),
+      });
+      const checkShard = async (body: Body, id: string, i: number) => {
+        const d = this.#readable(id);
+        if (d === undefined) return; // offline disk: not scrubbed now
+        const file = join(objectDir(d.path, body.oid), shardFileName(body.oid, body.vid, i));
+        try {
+          const h = decodeHeader((await readRange(file, 0, HEADER_BYTES)).data);
+          // The header must bind what the manifest says (k, m and block size too: a flipped field there is
+          // bit rot that reads never touch), and the file must end after its last block.
+          if (h === undefined || h.shard !== i || Buffer.compare(h.objectId, body.oidBytes) !== 0 || Buffer.compare(h.versionId, body.versionId) !== 0 || hex(h.poolId) !== this.config.poolId ||
+            h.k !== k || h.m !== m || h.blockBytes !== blockBytes || Buffer.compare(h.hashTableRoot, body.hashTableRoot) !== 0 ||
+            (await stat(file)).size !== HEADER_BYTES + body.stripeCount * blockBytes) {
+            addBad(i, body.part);
+            return;
+          }
+          const perRead = Math.max(1, Math.floor(SCRUB_READ_BYTES_MAX / blockBytes));
+          for (let s = 0; s < body.stripeCount; s += perRead) {
+            const count = Math.min(perRead, body.stripeCount - s);
+            const expected = new Uint8Array(count * 32);
+            for (let j = 0; j < count; j++) expected.set(blockHash(body.hashTable, n, s + j, i), j * 32);
+            const r = await readRange(file, HEADER_BYTES + s * blockBytes, count * blockBytes, { blockBytes, expectedHashes: expected });
+            if (r.ok!.some((ok) => !ok)) {
+              addBad(i, body.part);
+              return;
+            }
+          }
+        } catch {
+          addBad(i, body.part);
+        }
+      };
       await Promise.all(
         placement.map(async (id, i) => {
           const d = this.#readable(id);
           if (d === undefined) return; // offline disk: not scrubbed now
-          if ((await this.#readCopy(d, head.copies?.[i], head)) === undefined) bad.add(i);
-          if (stripeCount === 0) return;
-          const file = this.#shardPath(id, oid, head.versionId, i)!;
-          try {
-            const h = decodeHeader((await readRange(file, 0, HEADER_BYTES)).data);
-            // The header must bind what the manifest says (k, m and block size too: a flipped field there is
-            // bit rot that reads never touch), and the file must end after its last block.
-            if (h === undefined || h.shard !== i || Buffer.compare(h.objectId, oidBytes) !== 0 || Buffer.compare(h.versionId, manifest.versionId) !== 0 || hex(h.poolId) !== this.config.poolId ||
-              h.k !== k || h.m !== m || h.blockBytes !== blockBytes || Buffer.compare(h.hashTableRoot, manifest.hashTableRoot) !== 0 ||
-              (await stat(file)).size !== HEADER_BYTES + stripeCount * blockBytes) {
-              bad.add(i);
-              return;
-            }
-            const perRead = Math.max(1, Math.floor(SCRUB_READ_BYTES_MAX / blockBytes));
-            for (let s = 0; s < stripeCount; s += perRead) {
-              const count = Math.min(perRead, stripeCount - s);
-              const expected = new Uint8Array(count * 32);
-              for (let j = 0; j < count; j++) expected.set(blockHash(hashTable, n, s + j, i), j * 32);
-              const r = await readRange(file, HEADER_BYTES + s * blockBytes, count * blockBytes, { blockBytes, expectedHashes: expected });
-              if (r.ok!.some((ok) => !ok)) {
-                bad.add(i);
-                return;
-              }
-            }
-          } catch {
-            bad.add(i);
-          }
+          if ((await this.#readCopy(d, head.copies?.[i], head)) === undefined) addBad(i);
         }),
       );
-      if (!this.#readOnly) await this.#queueRepair([...bad].map((shard) => ({ bucket, key, versionId: head.versionId, disk: placement[shard], shard })), 'scrub', 'scrub');
+      // Parts one after another (memory and I/O stay those of one body), each body's shards in parallel.
+      for (const body of bodies) await Promise.all(body.placement.map((id, i) => checkShard(body, id, i)));
+      if (!this.#readOnly) await this.#queueRepair([...bad.values()], 'scrub', 'scrub');
       progress.objects++;
       progress.bytes += stripeCount === 0 ? manifest.size * n : stripeCount * blockBytes * n;
       progress.bad += bad.size;
@@ -1666,7 +1754,7 @@ export class Vault {
     let objects = 0;
     for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
       if (!head.tombstone) objects++; // a tombstone's copies are files on the disks too (they keep deletes deleted)
-      for (const id of head.placement ?? []) {
+      for (const id of [...(head.placement ?? []), ...(head.parts ?? []).flatMap((p) => p.placement)]) {
         shardsOn.set(id, (shardsOn.get(id) ?? 0) + 1);
         if (this.#readable(id) === undefined) atRisk.add(`${bucket}\0${key}\0${head.versionId}`);
       }
@@ -1781,6 +1869,7 @@ export class Vault {
 
   async #repairVersion(bucket: string, key: string, head: Head, group: RepairItem[], principal: string): Promise<{ repaired: number; moved: number; failed: number }> {
     const loaded = await this.#loadManifest(bucket, key, head);
+    if (loaded.manifest.parts !== undefined) return this.#repairComposite(bucket, key, head, group, principal, loaded);
     const { manifest, hashTable } = loaded;
     const { k, m, blockBytes, stripeCount, placement } = manifest;
     const oidBytes = objectId(bucket, key);
@@ -1797,7 +1886,7 @@ export class Vault {
       const prefer = group.find((g) => g.shard === t && g.to !== undefined)?.to;
       const healthy = d !== undefined && d.state === 'active' && !this.#problems.has(d.id);
       if (healthy && (prefer === undefined || prefer === d.id)) continue;
-      const to = replaceShard(`${bucket}\0${key}\0${vid}`, newPlacement, t, this.#placementDisks(), this.#rule(), prefer);
+      const to = replaceShard(placementKey(bucket, key, vid), newPlacement, t, this.#placementDisks(), this.#rule(), prefer);
       if (healthy && to !== prefer) unmoved.push(t);
       else newPlacement[t] = to;
     }
@@ -1817,6 +1906,7 @@ export class Vault {
       copy = signed.copy;
     }
     if (stripeCount > 0) {
+      const [body] = bodiesOf(manifest, hashTable);
       const writers: ShardWriter[] = [];
       try {
         for (const t of targets) {
@@ -1828,7 +1918,7 @@ export class Vault {
         }
         for (let s = 0; s < stripeCount; s++) {
           // Shards being moved off a readable disk are read like any other; all k + m blocks come back verified.
-          const { blocks } = await this.#readStripe(manifest, hashTable, s, true);
+          const { blocks } = await this.#reader.readStripe(body, s, true);
           await Promise.all(targets.map((t, j) => writers[j].append(blocks[t])));
           if (s % 4 === 3) await yieldToLoop();
         }
@@ -1888,6 +1978,120 @@ export class Vault {
     return { repaired: group.length, moved: moved.length, failed: 0 };
   }
 
+  /**
+   * Repair of a multipart object. An item without `part` is the manifest copy on that disk of the object's
+   * copy placement; an item with `part` is that part's shard file. Each goes back to its disk when that is
+   * active and usable (and no other destination is asked for), else to a replacement within the failure-domain
+   * rule (the part's own placement, or the copies'). Part shards are rebuilt from any k verified shards of the
+   * part, stripe by stripe, and verified (decode-then-verify). Without a move, the named copies are rewritten
+   * and the head re-pointed at them; with one, the manifest is re-signed with the new placements, written to
+   * every copy disk and the head re-pointed (compare-and-set, as for a plain object).
+   */
+  async #repairComposite(bucket: string, key: string, head: Head, group: RepairItem[], principal: string, loaded: { manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array }): Promise<{ repaired: number; moved: number; failed: number }> {
+    const { manifest, hashTable } = loaded;
+    const { k, m, blockBytes } = manifest;
+    const parts = manifest.parts!;
+    const bodies = bodiesOf(manifest, hashTable);
+    const vid = head.versionId;
+    const copyPlacement = manifest.placement.slice();
+    const partPlacement = parts.map((p) => p.placement.slice());
+    const skipped: RepairItem[] = [];
+    const work: RepairItem[] = [];
+    for (const g of group) {
+      const pl = g.part === undefined ? copyPlacement : partPlacement[g.part];
+      if (pl === undefined || g.shard >= pl.length) {
+        skipped.push(g); // names no shard of this version
+        continue;
+      }
+      const d = this.#disk(pl[g.shard]);
+      const healthy = d !== undefined && d.state === 'active' && !this.#problems.has(d.id);
+      if (healthy && (g.to === undefined || g.to === d.id)) {
+        work.push(g);
+        continue;
+      }
+      const to = replaceShard(placementKey(bucket, key, g.part === undefined ? vid : bodies[g.part].vid), pl, g.shard, this.#placementDisks(), this.#rule(), g.to);
+      if (healthy && to !== g.to) {
+        skipped.push(g);
+        continue;
+      }
+      pl[g.shard] = to;
+      work.push(g);
+    }
+    if (skipped.length > 0) await this.catalog.completeRepair(skipped, 'repair.skip', principal, Date.now());
+    if (work.length === 0) return { repaired: 0, moved: 0, failed: 0 };
+    // Rebuild the named part shards, part by part, onto their (possibly new) disks.
+    for (const [pi, body] of bodies.entries()) {
+      const targets = [...new Set(work.filter((g) => g.part === pi).map((g) => g.shard))].sort((a, b) => a - b);
+      if (targets.length === 0) continue;
+      const writers: ShardWriter[] = [];
+      try {
+        for (const t of targets) {
+          const d = this.#readable(partPlacement[pi][t]);
+          if (d === undefined) throw new ShardVaultError(ErrorCode.IO, `disk ${partPlacement[pi][t]} is not usable`);
+          const w = await openShardWriter(objectDir(d.path, body.oid), shardFileName(body.oid, body.vid, t), { expectDev: d.dev });
+          writers.push(w);
+          await w.append(encodeHeader({ shard: t, k, m, blockBytes, poolId: Buffer.from(this.config.poolId, 'hex'), objectId: body.oidBytes, versionId: body.versionId, hashTableRoot: body.hashTableRoot }));
+        }
+        for (let s = 0; s < body.stripeCount; s++) {
+          const { blocks } = await this.#reader.readStripe(body, s, true);
+          await Promise.all(targets.map((t, j) => writers[j].append(blocks[t])));
+          if (s % 4 === 3) await yieldToLoop();
+        }
+        await Promise.all(writers.map((w) => w.seal({ replace: true })));
+      } catch (err) {
+        await Promise.all(writers.map((w) => w.abort().catch(() => undefined)));
+        throw err;
+      }
+    }
+    const movedCopies = copyPlacement.flatMap((id, i) => (id !== manifest.placement[i] ? [i] : []));
+    const movedParts = partPlacement.flatMap((pl, pi) => pl.flatMap((id, i) => (id !== parts[pi].placement[i] ? [{ pi, i }] : [])));
+    const copyTargets = [...new Set(work.filter((g) => g.part === undefined).map((g) => g.shard))];
+    if (movedCopies.length === 0 && movedParts.length === 0) {
+      // Same disks: the named copies are rewritten (same manifest), the head re-pointed at them with the work done.
+      const refs = await Promise.all(copyTargets.map((t) => this.#writeCopy(copyPlacement[t], loaded.copy)));
+      try {
+        const fixed = work.filter((g) => g.part !== undefined || refs[copyTargets.indexOf(g.shard)] !== undefined);
+        const copies = copyPlacement.map((_, i) => head.copies?.[i] ?? null);
+        copyTargets.forEach((t, j) => {
+          if (refs[j] !== undefined) copies[t] = refs[j]!;
+        });
+        if (fixed.length > 0) {
+          await this.catalog.replaceManifest(bucket, key, { versionId: vid, manifestHash: head.manifestHash, copies: head.copies ?? null }, { ...head, copies }, fixed,
+            { action: 'repair', principal, timeMs: Date.now(), detail: fixed.map((g) => (g.part === undefined ? String(g.shard) : `${g.shard}p${g.part}`)).join(',') });
+        }
+        return { repaired: fixed.length, moved: 0, failed: work.length - fixed.length };
+      } finally {
+        this.#unpin(copyTargets.map((t) => copyPlacement[t]), refs);
+      }
+    }
+    // A move: re-signed with the new placements, written to every copy disk, then the head re-pointed.
+    const { manifestHash, copy } = this.#sign({ ...manifest, placement: copyPlacement, parts: parts.map((p, pi) => ({ ...p, placement: partPlacement[pi] })) }, hashTable);
+    const refs = await Promise.all(copyPlacement.map((id) => this.#writeCopy(id, copy)));
+    try {
+      const sealedCount = refs.filter((r) => r !== undefined).length;
+      if (copyTargets.some((t) => refs[t] === undefined) || sealedCount < this.config.writeQuorum) {
+        return { repaired: 0, moved: 0, failed: work.length }; // the old head still stands; the new records are dead space
+      }
+      const missing = copyPlacement.flatMap((disk, shard) => (refs[shard] !== undefined ? [] : [{ bucket, key, versionId: vid, disk, shard }]));
+      await this.catalog.replaceManifest(
+        bucket, key, { versionId: vid, manifestHash: head.manifestHash, copies: head.copies ?? null },
+        { ...head, manifestHash, placement: copyPlacement, copies: refs.map((r) => r ?? null), parts: bodies.map((b, pi) => ({ partId: b.vid, placement: partPlacement[pi] })), committedMs: Date.now() },
+        work,
+        { action: 'repair.move', principal, timeMs: Date.now(), detail: [...movedCopies.map((t) => `copy ${t}:${manifest.placement[t]}->${copyPlacement[t]}`), ...movedParts.map(({ pi, i }) => `part ${pi + 1} shard ${i}:${parts[pi].placement[i]}->${partPlacement[pi][i]}`)].join(',') },
+      );
+      await this.#queueRepair(missing, principal, 'repair');
+    } finally {
+      this.#unpin(copyPlacement, refs);
+    }
+    // The moved-away part shard files are garbage now; what cannot be reached is left to gc().
+    await Promise.all(movedParts.map(async ({ pi, i }) => {
+      const f = this.#shardPath(parts[pi].placement[i], bodies[pi].oid, bodies[pi].vid, i);
+      if (f !== undefined) await unlink(f).catch(() => undefined);
+    }));
+    return { repaired: work.length, moved: movedCopies.length + movedParts.length, failed: 0 };
+  }
+
+
   // ---------------------------------------------------------------- garbage and recovery
 
   /**
@@ -1905,15 +2109,25 @@ export class Vault {
     const graceMs = options.graceMs ?? 60 * 60 * 1000;
     const result: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, copiesCompacted: 0, repairQueued: 0 };
     const now = Date.now();
+    // Expired multipart uploads end as if aborted: their parts' files join the garbage queue below.
+    for (const u of [...this.catalog.allUploads()]) {
+      if (now - u.upload.initiatedMs <= this.#uploadTtlMs) continue;
+      await this.catalog.abortUpload(u.bucket, u.key, u.uploadId, 'multipart.expire', 'gc', now).catch((err: { code?: string }) => {
+        if (err.code !== ErrorCode.NO_SUCH_UPLOAD) throw err; // completed or aborted meanwhile
+      });
+    }
     // First the garbage queue: superseded versions' shard files where their last head put them (no walk).
     // Their manifest copies are records in copy-log segments: dead space until the walk removes a segment.
     const done: string[] = [];
     for (const g of this.catalog.garbageQueue()) {
       if (now - g.supersededMs < graceMs) continue;
       const oid = hex(objectId(g.bucket, g.key));
-      if (g.head.striped === true) {
-        await Promise.all((g.head.placement ?? []).map(async (diskId, i) => {
-          const f = this.#shardPath(diskId, oid, g.head.versionId, i);
+      // A plain version's files are named by its version id; a multipart version's by its parts' ids (a part
+      // queued on its own -- replaced, unused by a Complete, aborted -- is an entry named by its part id).
+      const bodies = g.head.parts ?? (g.head.striped === true ? [{ partId: g.head.versionId, placement: g.head.placement ?? [] }] : []);
+      for (const b of bodies) {
+        await Promise.all(b.placement.map(async (diskId, i) => {
+          const f = this.#shardPath(diskId, oid, b.partId, i);
           if (f !== undefined && (await unlink(f).then(() => true, () => false))) result.supersededRemoved++;
         }));
       }
@@ -1981,15 +2195,27 @@ export class Vault {
             }
             continue;
           }
+          if (owner.uploadId !== undefined) {
+            // A part of an upload in progress: kept while it is that part number's current upload.
+            const current = this.catalog.getUpload(owner.bucket, owner.key, owner.uploadId) !== undefined &&
+              this.catalog.getPart(owner.uploadId, owner.partNumber ?? 0)?.partId === parsed.versionId;
+            if (!current && (await old(file, 0))) {
+              await unlink(file).catch(() => undefined);
+              result.supersededRemoved++;
+            }
+            continue;
+          }
           const head = this.catalog.getHead(owner.bucket, owner.key);
-          if (head === undefined || head.versionId !== parsed.versionId) {
+          const version = owner.partOf ?? parsed.versionId; // a part of a multipart version belongs to it
+          if (head === undefined || head.versionId !== version) {
             if (await old(file, head?.committedMs ?? 0)) {
               await unlink(file).catch(() => undefined);
               result.supersededRemoved++;
             }
             continue;
           }
-          if (head.placement === undefined || head.placement[parsed.shard] === d.id) {
+          const shardPlacement = owner.partOf !== undefined ? head.parts?.find((p) => p.partId === parsed.versionId)?.placement ?? [] : head.placement;
+          if (shardPlacement === undefined || shardPlacement[parsed.shard] === d.id) {
             seen.add(`${d.id}/${f}`);
           } else if (await old(file, head.committedMs ?? 0)) {
             await unlink(file).catch(() => undefined);
@@ -2008,9 +2234,12 @@ export class Vault {
         if (this.#readable(diskId) === undefined) return;
         const ref = head.copies?.[shard] ?? null;
         const copyOk = ref !== null && segmentsOn.get(diskId)?.has(ref.seg) === true;
-        const shardOk = head.striped !== true || seen.has(`${diskId}/${shardFileName(oid, head.versionId, shard)}`);
+        const shardOk = head.striped !== true || head.parts !== undefined || seen.has(`${diskId}/${shardFileName(oid, head.versionId, shard)}`);
         if (!copyOk || !shardOk) work.push({ bucket, key, versionId: head.versionId, disk: diskId, shard });
       });
+      head.parts?.forEach((p, part) => p.placement.forEach((diskId, shard) => {
+        if (this.#readable(diskId) !== undefined && !seen.has(`${diskId}/${shardFileName(oid, p.partId, shard)}`)) work.push({ bucket, key, versionId: head.versionId, disk: diskId, shard, part });
+      }));
     }
     const before = this.catalog.repairQueue().length;
     for (const group of groupBy(work, (w) => `${w.bucket}\0${w.key}\0${w.versionId}`)) await this.#queueRepair(group, 'gc', 'gc');
@@ -2156,7 +2385,7 @@ export class Vault {
     const d = this.#disk(diskId);
     if (d === undefined || d.state === 'removed') throw new ShardVaultError(ErrorCode.NO_SUCH_DISK, `no disk ${diskId} in the pool`);
     for (const { head } of this.catalog.heads({ tombstones: true })) {
-      if (head.placement?.includes(diskId)) {
+      if (head.placement?.includes(diskId) || head.parts?.some((p) => p.placement.includes(diskId))) {
         throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `disk ${diskId} still holds shards; drain it and run repair first`);
       }
     }
@@ -2174,16 +2403,20 @@ export class Vault {
    */
   async rebalance(principal = 'local'): Promise<number> {
     this.#writable('rebalance');
-    checkName('principal', principal, MANIFEST_LIMITS.principalBytesMax);
+    checkPrincipal(principal);
     const disks = this.#placementDisks();
     let queued = 0;
     for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
-      const current = head.placement;
-      if (current === undefined) continue;
-      const ideal = place(`${bucket}\0${key}\0${head.versionId}`, disks, this.#rule());
-      const fill = ideal.filter((id) => !current.includes(id));
-      const vacate = current.flatMap((id, shard) => (ideal.includes(id) ? [] : [{ id, shard }]));
-      const items = vacate.slice(0, fill.length).map(({ id, shard }, j) => ({ bucket, key, versionId: head.versionId, disk: id, shard, to: fill[j] }));
+      if (head.placement === undefined) continue;
+      // The copies (and a plain object's shards) by the version id; each part of a multipart object by its own id.
+      const sets: Array<{ current: string[]; id: string; part?: number }> = [{ current: head.placement, id: head.versionId }, ...(head.parts ?? []).map((p, part) => ({ current: p.placement, id: p.partId, part }))];
+      const items: RepairItem[] = [];
+      for (const { current, id: placementId, part } of sets) {
+        const ideal = place(placementKey(bucket, key, placementId), disks, this.#rule());
+        const fill = ideal.filter((id) => !current.includes(id));
+        const vacate = current.flatMap((id, shard) => (ideal.includes(id) ? [] : [{ id, shard }]));
+        items.push(...vacate.slice(0, fill.length).map(({ id, shard }, j) => ({ bucket, key, versionId: head.versionId, disk: id, shard, to: fill[j], ...(part !== undefined ? { part } : {}) })));
+      }
       await this.#queueRepair(items, principal, 'rebalance');
       queued += items.length;
     }
@@ -2193,7 +2426,10 @@ export class Vault {
   async #queueShardsOf(diskId: string, to: string | undefined, principal: string): Promise<number> {
     let queued = 0;
     for (const { bucket, key, head } of this.catalog.heads({ tombstones: true })) {
-      const items = (head.placement ?? []).flatMap((id, shard) => (id === diskId ? [{ bucket, key, versionId: head.versionId, disk: id, shard, ...(to !== undefined ? { to } : {}) }] : []));
+      const items: RepairItem[] = (head.placement ?? []).flatMap((id, shard) => (id === diskId ? [{ bucket, key, versionId: head.versionId, disk: id, shard, ...(to !== undefined ? { to } : {}) }] : []));
+      head.parts?.forEach((p, part) => p.placement.forEach((id, shard) => {
+        if (id === diskId) items.push({ bucket, key, versionId: head.versionId, disk: id, shard, part, ...(to !== undefined ? { to } : {}) });
+      }));
       await this.#queueRepair(items, principal, to !== undefined ? 'replace' : 'drain');
       queued += items.length;
     }
@@ -2203,198 +2439,20 @@ export class Vault {
 
 const utf8 = new TextEncoder();
 
-/**
- * Reads a byte stream until it ends or passes `max` bytes: `whole` when it ended within `max`, else `rest`,
- * which yields what was read and then the remainder of the same iterator (nothing is read twice).
- */
-async function peekSmall(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, max: number): Promise<{ whole?: Uint8Array; rest: AsyncIterable<Uint8Array> }> {
-  const it = Symbol.asyncIterator in source ? (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]();
-  const head: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const r = await it.next();
-    if (r.done === true) return { whole: Buffer.concat(head), rest: (async function* () {})() };
-    if (!(r.value instanceof Uint8Array)) throw typeError('data chunk', 'a Uint8Array', r.value);
-    head.push(r.value);
-    total += r.value.length;
-    if (total > max) break;
-  }
-  return {
-    rest: (async function* () {
-      try {
-        yield* head;
-        for (;;) {
-          const r = await it.next();
-          if (r.done === true) return;
-          yield r.value;
-        }
-      } finally {
-        await it.return?.(); // a put that stops early releases the source (a Readable is destroyed)
-      }
-    })(),
-  };
-}
 
-/**
- * The public edge for names (I7): bucket 1..63 and key 1..1024 UTF-8 bytes, principal 1..128, no NUL (the
- * catalog's key separator), well-formed UTF-16 (no lone surrogates, which would not round-trip through UTF-8).
- * Checked before any byte is written, so a bad name never leaves files behind.
- */
-function checkName(what: string, v: unknown, max: number): void {
-  if (typeof v !== 'string') throw typeError(what, 'a string', v);
-  const bytes = utf8.encode(v).length;
-  if (bytes === 0 || bytes > max || v.includes('\0') || !isWellFormed(v)) {
-    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${what} must be 1..${max} UTF-8 bytes, without NUL or lone surrogates`);
-  }
-}
 
-/** A list() prefix, delimiter or startAfter: a string of at most 1024 UTF-8 bytes, no NUL, well-formed. */
-function listString(what: string, v: unknown, minBytes: number): string {
-  if (typeof v !== 'string') throw typeError(what, 'a string', v);
-  const bytes = utf8.encode(v).length;
-  if (bytes < minBytes || bytes > MANIFEST_LIMITS.keyBytesMax || v.includes('\0') || !isWellFormed(v)) {
-    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${what} must be ${minBytes}..${MANIFEST_LIMITS.keyBytesMax} UTF-8 bytes, without NUL or lone surrogates`);
-  }
-  return v;
-}
 
-interface ObjectMetadataInput {
-  headers?: SystemHeaders;
-  checksum?: { algorithm: ChecksumAlgorithm; digest: Uint8Array };
-  contentType?: string;
-  metadata?: Record<string, string>;
-  md5Expected?: Buffer;
-  computeMd5: boolean;
-}
 
-/** The public edge for put's object metadata options (I7: bounded before anything is written). */
-function objectMetadata(o: PutOptions): ObjectMetadataInput {
-  const out: ObjectMetadataInput = { computeMd5: false };
-  if (o.contentType !== undefined) {
-    if (typeof o.contentType !== 'string') throw typeError('contentType', 'a string', o.contentType);
-    if (o.contentType.length > MANIFEST_LIMITS.contentTypeBytesMax) {
-      throw new ShardVaultError(ErrorCode.METADATA_TOO_LARGE, `contentType is ${o.contentType.length} bytes, at most ${MANIFEST_LIMITS.contentTypeBytesMax}`);
-    }
-    if (!/^[\x20-\x7e]+$/.test(o.contentType)) throw rangeError('contentType', '1..255 printable ASCII characters', o.contentType);
-    out.contentType = o.contentType;
-  }
-  if (o.metadata !== undefined) {
-    if (o.metadata === null || typeof o.metadata !== 'object' || Array.isArray(o.metadata)) throw typeError('metadata', 'an object of string values', o.metadata);
-    let total = 0;
-    const entries: Array<[string, string]> = [];
-    for (const [name, value] of Object.entries(o.metadata)) {
-      if (!METADATA_NAME_RE.test(name) || name.length > MANIFEST_LIMITS.metadataNameBytesMax) {
-        throw rangeError(`metadata name "${name}"`, 'lowercase token characters (a-z 0-9 !#$%&\'*+.^_`|~-)', name);
-      }
-      if (typeof value !== 'string') throw typeError(`metadata.${name}`, 'a string', value);
-      if (/[\x00-\x1f\x7f]/.test(value) || !isWellFormed(value)) throw rangeError(`metadata.${name}`, 'a string without control characters', value);
-      total += utf8.encode(name).length + utf8.encode(value).length;
-      entries.push([name, value]);
-    }
-    if (total > MANIFEST_LIMITS.metadataBytesMax) {
-      throw new ShardVaultError(ErrorCode.METADATA_TOO_LARGE, `user metadata is ${total} bytes (names plus values), at most ${MANIFEST_LIMITS.metadataBytesMax}`);
-    }
-    if (entries.length > 0) out.metadata = Object.fromEntries(entries);
-  }
-  if (o.md5 !== undefined) {
-    let b: Buffer | undefined;
-    if (o.md5 instanceof Uint8Array) b = Buffer.from(o.md5);
-    else if (typeof o.md5 === 'string') b = /^[0-9a-fA-F]{32}$/.test(o.md5) ? Buffer.from(o.md5, 'hex') : /^[A-Za-z0-9+/]{22}==$/.test(o.md5) ? Buffer.from(o.md5, 'base64') : undefined;
-    else throw typeError('md5', 'a 16-byte Uint8Array or a hex or base64 string', o.md5);
-    if (b === undefined || b.length !== 16) throw rangeError('md5', '16 bytes (32 hex digits or 24 base64 characters)', o.md5);
-    out.md5Expected = b;
-  }
-  if (o.computeMd5 !== undefined && typeof o.computeMd5 !== 'boolean') throw typeError('computeMd5', 'a boolean', o.computeMd5);
-  const headers = systemHeaders(o.headers);
-  if (headers !== undefined) out.headers = headers;
-  if (o.checksum !== undefined) out.checksum = storedChecksum(o.checksum);
-  out.computeMd5 = o.computeMd5 === true || out.md5Expected !== undefined;
-  return out;
-}
 
-function manifestMetadata(m: ObjectMetadataInput, md5: Uint8Array | undefined): ManifestMetadata {
-  return {
-    ...(m.headers !== undefined ? { headers: m.headers } : {}),
-    ...(m.checksum !== undefined ? { checksum: m.checksum } : {}),
-    ...(m.contentType !== undefined ? { contentType: m.contentType } : {}),
-    ...(m.metadata !== undefined ? { metadata: m.metadata } : {}),
-    ...(md5 !== undefined ? { md5: Uint8Array.from(md5) } : {}),
-  };
-}
 
-/** The public edge for system headers: known names only, each 1..1024 printable ASCII bytes (no CR/LF). */
-function systemHeaders(v: unknown): SystemHeaders | undefined {
-  if (v === undefined) return undefined;
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw typeError('headers', 'an object of system header values', v);
-  const h = optionsObject<SystemHeaders>('headers', v, SYSTEM_HEADER_NAMES);
-  const out: SystemHeaders = {};
-  for (const name of SYSTEM_HEADER_NAMES) {
-    const value = h[name];
-    if (value === undefined) continue;
-    if (typeof value !== 'string') throw typeError(`headers.${name}`, 'a string', value);
-    if (value.length > MANIFEST_LIMITS.headerBytesMax) {
-      throw new ShardVaultError(ErrorCode.METADATA_TOO_LARGE, `headers.${name} is ${value.length} bytes, at most ${MANIFEST_LIMITS.headerBytesMax}`);
-    }
-    if (!HEADER_VALUE_RE.test(value)) throw rangeError(`headers.${name}`, `1..${MANIFEST_LIMITS.headerBytesMax} printable ASCII characters (no CR, LF or control characters)`, value);
-    out[name] = value;
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
-}
 
-/** The public edge for a stored checksum: a known algorithm and the canonical base64 of a digest of its length. */
-function storedChecksum(v: unknown): { algorithm: ChecksumAlgorithm; digest: Uint8Array } {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw typeError('checksum', 'an object { algorithm, value }', v);
-  const c = optionsObject<StoredChecksum>('checksum', v, ['algorithm', 'value']);
-  const algorithm = oneOf('checksum.algorithm', c.algorithm, CHECKSUM_ALGORITHMS);
-  if (typeof c.value !== 'string') throw typeError('checksum.value', 'a base64 string', c.value);
-  const digest = Buffer.from(c.value, 'base64');
-  if (digest.length !== CHECKSUM_DIGEST_BYTES[algorithm] || digest.toString('base64') !== c.value) {
-    throw rangeError('checksum.value', `the base64 of a ${CHECKSUM_DIGEST_BYTES[algorithm]}-byte ${algorithm} digest`, c.value);
-  }
-  return { algorithm, digest: Uint8Array.from(digest) };
-}
 
-/** The public edge for a put's write condition. */
-function writeCondition(o: PutOptions): WriteCondition {
-  const out: WriteCondition = {};
-  if (o.ifNoneMatch !== undefined) {
-    if (o.ifNoneMatch !== '*') throw rangeError('ifNoneMatch', "'*'", o.ifNoneMatch);
-    out.ifNoneMatch = '*';
-  }
-  if (o.ifMatch !== undefined) {
-    if (typeof o.ifMatch !== 'string') throw typeError('ifMatch', 'an ETag string', o.ifMatch);
-    const e = o.ifMatch.length >= 2 && o.ifMatch.startsWith('"') && o.ifMatch.endsWith('"') ? o.ifMatch.slice(1, -1) : o.ifMatch;
-    if (e !== '*' && !/^[0-9a-fA-F]{32}(-[0-9]{1,5})?$/.test(e)) throw rangeError('ifMatch', 'an ETag (32 hex digits, optionally -N) or *', o.ifMatch);
-    out.ifMatch = e.toLowerCase();
-  }
-  return out;
-}
 
-/** Throws ERR_SV_PRECONDITION_FAILED when `head` (the current one) does not meet `c`. */
-function checkCondition(bucket: string, key: string, head: Head | undefined, c: WriteCondition): void {
-  const live = head !== undefined && !head.tombstone;
-  if (c.ifNoneMatch === '*' && live) {
-    throw new ShardVaultError(ErrorCode.PRECONDITION_FAILED, `${bucket}/${key} exists (ifNoneMatch '*')`);
-  }
-  if (c.ifMatch !== undefined && (!live || (c.ifMatch !== '*' && head.etag !== c.ifMatch))) {
-    throw new ShardVaultError(ErrorCode.PRECONDITION_FAILED, live ? `${bucket}/${key} has ETag ${head.etag ?? '(none)'}, not ${c.ifMatch}` : `${bucket}/${key} does not exist (ifMatch ${c.ifMatch})`);
-  }
-}
 
-function etagOf(m: Pick<Manifest, 'md5'>): { etag?: string } {
-  return m.md5 === undefined ? {} : { etag: hex(m.md5) };
-}
-function isWellFormed(s: string): boolean {
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
-}
 
-/** Refuses a disk that already belongs to a pool, or that is not a mount point when it says it must be. */
-function checkDiskSpec(spec: VaultDiskSpec, path: string): void {
-  if (existsSync(join(path, 'disk.json'))) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${path} already belongs to a pool`);
-  if (spec.mountPoint === true && statDisk(path).dev === statDisk(join(path, '..')).dev) {
-    throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `${path} is not a mount point (same device as its parent): is the disk mounted?`);
-  }
-}
+
+
+
 
 function groupBy<T>(items: T[], keyOf: (t: T) => string): T[][] {
   const groups = new Map<string, T[]>();
@@ -2407,151 +2465,17 @@ function groupBy<T>(items: T[], keyOf: (t: T) => string): T[][] {
   return [...groups.values()];
 }
 
-function required<T>(name: string, value: T | undefined): T {
-  if (value === undefined) {
-    const err = typeError(name, 'a value', value);
-    err.message = `${name} is required`;
-    throw err;
-  }
-  return value;
-}
 
-/** The disk specs of init: a non-empty array of { path, labels?, mountPoint? }, paths resolved to absolute. */
-function diskSpecs(name: string, value: unknown): VaultDiskSpec[] {
-  if (!Array.isArray(value)) throw typeError(name, 'an array of { path, labels?, mountPoint? }', value);
-  if (value.length === 0) throw rangeError(name, 'at least one disk', value);
-  return value.map((spec: unknown, i) => diskSpec(`${name}[${i}]`, spec));
-}
 
-function diskSpec(name: string, spec: unknown): VaultDiskSpec {
-  if (spec === undefined || spec === null) throw typeError(name, 'a { path, labels?, mountPoint? } disk', spec);
-  const d = optionsObject<VaultDiskSpec>(name, spec, DISK_SPEC_KEYS);
-  const path = resolve(nonEmptyString(`${name}.path`, d.path));
-  const labels = d.labels === undefined ? undefined : stringRecord(`${name}.labels`, d.labels);
-  const mountPoint = d.mountPoint === undefined ? undefined : boolean(`${name}.mountPoint`, d.mountPoint);
-  return { path, ...(labels !== undefined ? { labels } : {}), ...(mountPoint !== undefined ? { mountPoint } : {}) };
-}
 
-/** Whether `inner` is `outer` or inside it (absolute paths). */
-function within(outer: string, inner: string): boolean {
-  const rel = relative(outer, inner);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
 
-/** Refuses a meta directory that already holds (part of) a pool or is not a directory. Writes nothing. */
-async function preflightMetaDir(metaDir: string): Promise<void> {
-  const st = await stat(metaDir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw diskError('metaDir', metaDir, err, 'checking');
-  });
-  if (st === null) return writableAncestor('metaDir', metaDir);
-  if (!st.isDirectory()) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `metaDir ${metaDir} is not a directory`, { path: metaDir });
-  await access(metaDir, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
-    throw diskError('metaDir', metaDir, err, 'checking it is writable');
-  });
-  for (const f of ['pool.json', 'pool.key', 'catalog']) {
-    if (existsSync(join(metaDir, f))) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `metaDir ${metaDir} already holds a pool (${f})`, { path: metaDir });
-  }
-}
 
-/**
- * Checks one disk before anything is written: a directory (or a path that can be created), empty apart
- * from `lost+found` and not part of a pool, a mount point when `mountPoint` says so. Returns whether it exists.
- */
-async function preflightDisk(name: string, spec: VaultDiskSpec, path: string): Promise<boolean> {
-  const fail = (why: string, code: ErrorCodeValue = ErrorCode.DISK_IDENTITY) => new ShardVaultError(code, `${name} (${path}): ${why}`, { path });
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw diskError(name, path, err, 'checking');
-    if (spec.mountPoint === true) throw fail('does not exist, and must be a mount point (is the disk mounted?)');
-    await writableAncestor(name, path);
-    return false; // created at format time
-  }
-  if (!st.isDirectory()) throw fail('is not a directory', ErrorCode.OUT_OF_RANGE);
-  const entries = await readdir(path).catch((err: unknown) => {
-    throw diskError(name, path, err, 'listing');
-  });
-  await access(path, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
-    throw diskError(name, path, err, 'checking it is writable');
-  });
-  if (entries.includes('disk.json')) throw fail('already belongs to a pool (disk.json)');
-  const other = entries.filter((e) => e !== 'lost+found');
-  if (other.length > 0) throw fail(`is not empty (${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''}): a pool disk must start empty`);
-  if (spec.mountPoint === true && statDisk(path).dev === statDisk(join(path, '..')).dev) {
-    throw fail('is not a mount point (same device as its parent): is the disk mounted?');
-  }
-  return true;
-}
 
-/** For a path init will create: its nearest existing ancestor must be a directory this process can write. */
-async function writableAncestor(name: string, path: string): Promise<void> {
-  let dir = path;
-  for (;;) {
-    const parent = join(dir, '..');
-    if (parent === dir) return;
-    dir = parent;
-    const st = await stat(dir).catch(() => null);
-    if (st === null) continue;
-    if (!st.isDirectory()) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${name} (${path}): ${dir} is not a directory`, { path });
-    await access(dir, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
-      throw diskError(name, path, err, `checking ${dir} is writable`);
-    });
-    return;
-  }
-}
 
-/** Undoes formatDisk on a directory that existed (and was empty) before: what formatting made goes. */
-async function unformatDisk(path: string): Promise<void> {
-  for (const f of await readdir(path).catch(() => [] as string[])) {
-    if (f === 'disk.json' || f.startsWith('disk.json.tmp-') || f === 'objects' || f === LOG_DIR) await rm(join(path, f), { recursive: true, force: true });
-  }
-}
 
-/** An error of one disk, naming it and keeping errno, syscall and path. */
-function diskError(name: string, path: string, err: unknown, during: string): ShardVaultError {
-  const e = err as NodeJS.ErrnoException & { code?: string };
-  if (err instanceof ShardVaultError && err.message.startsWith(name)) return err;
-  const errnoName = errnoNameOf(e);
-  const code = typeof e.code === 'string' && e.code.startsWith('ERR_SV_') ? (e.code as ErrorCodeValue) : ErrorCode.IO;
-  return new ShardVaultError(code, `${name} (${path}): ${errnoName !== undefined ? `${errnoName} while ${during}: ` : `${during}: `}${e.message ?? String(err)}`, {
-    cause: err, path, ...(typeof e.errno === 'number' ? { errno: e.errno } : {}), ...(e.syscall !== undefined ? { syscall: e.syscall } : {}),
-  });
-}
 
-/** The errno name of a Node or addon error (ENOSPC, EIO, ...), or undefined. */
-function errnoNameOf(e: { code?: unknown; errno?: unknown }): string | undefined {
-  if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
-  if (typeof e.errno === 'number' && e.errno !== 0) {
-    try {
-      return getSystemErrorName(-Math.abs(e.errno));
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
 
-async function readPoolJson(metaDir: string): Promise<PoolConfig> {
-  let text: string;
-  try {
-    text = await readFile(join(metaDir, 'pool.json'), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ShardVaultError(ErrorCode.NOT_FOUND, `no pool in ${metaDir} (no pool.json there)`, { path: metaDir, cause: err });
-    throw diskError('metaDir', metaDir, err, 'reading pool.json');
-  }
-  return JSON.parse(text) as PoolConfig;
-}
 
-/**
- * Where a disk is mounted is deployment, not pool state: pool.json's path for a disk id wins over the
- * catalog's, so disks can be mounted elsewhere (the identity check still has to pass).
- */
-function mergePaths(config: PoolConfig, boot: PoolConfig): PoolConfig {
-  const paths = new Map(boot.disks.map((d) => [d.id, d.path]));
-  return { ...config, disks: config.disks.map((d) => ({ ...d, path: paths.get(d.id) ?? d.path })) };
-}
 
 /** A commit the catalog could not write or sync: whether it reached the disk is unknown until the next open. */
 function isUnknownCommit(err: unknown): boolean {

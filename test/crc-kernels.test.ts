@@ -5,23 +5,21 @@
 // pure-TS fallback gives the AWS SDK's published values (also through combineChecksums), and a forced kernel
 // without the addon is refused.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 
 import { nativeInfo } from '../lib/native-info.js';
-import { packageRoot } from '../lib/native.js';
+import { nativeAddonFile } from '../lib/native.js';
 
 const info = nativeInfo();
 const kernels = info.crc?.supported ?? [];
 
+/** The addon file this process loaded (its own build, a prebuild, or SHARDVAULT_ADDON's, e.g. the sanitizer build). */
 function addonFile(): string {
-  const built = join(packageRoot, 'build', 'Release', 'shardvault.node');
-  if (existsSync(built)) return built;
-  const dir = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
-  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.node')) : undefined;
-  if (file === undefined) throw new Error(`no addon in ${built} or ${dir}`);
-  return join(dir, file);
+  const file = nativeAddonFile();
+  if (file === null) throw new Error('the addon did not load');
+  return file;
 }
 
 interface ChildOut {
@@ -78,12 +76,12 @@ describe.skipIf(info.crc === null)(`forced CRC kernels${info.crc === null ? ` (s
 
   it('an unknown name is reported with the variable, the value and the choices, and the CRCs throw', () => {
     const out = child({ SHARDVAULT_CRC_KERNEL: 'crc9' });
-    expect(out.kernels.error).toBe('SHARDVAULT_CRC_KERNEL "crc9" is not a CRC kernel (table|pclmul|sse42|vpclmul256|vpclmul512|armv8)');
+    expect(out.kernels.error).toBe('SHARDVAULT_CRC_KERNEL "crc9" is not a CRC kernel (table|pclmul|sse42|vpclmul256|vpclmul512|armcrc|pmull)');
     expect(out.thrown).toMatch(/^Error ERR_SV_KERNEL_UNAVAILABLE SHARDVAULT_CRC_KERNEL "crc9"/);
   });
 
   it('a kernel of another architecture is reported as missing here, not as unknown', () => {
-    const other = process.arch === 'arm64' ? 'vpclmul512' : 'armv8';
+    const other = process.arch === 'arm64' ? 'vpclmul512' : 'pmull';
     const out = child({ SHARDVAULT_CRC_KERNEL: other });
     expect(out.kernels.error).toBe(`SHARDVAULT_CRC_KERNEL "${other}": this CPU or build has no CRC kernel ${other}`);
     expect(out.thrown).toMatch(/ERR_SV_KERNEL_UNAVAILABLE/);

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { ShardVaultError } from '../lib/errors.js';
-import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, decodeManifest, encodeManifest, signManifest, verifyManifest, type Manifest } from '../lib/format/manifest.js';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, partStripes, decodeManifest, encodeManifest, signManifest, verifyManifest, type Manifest } from '../lib/format/manifest.js';
 
 const v1Fixture = JSON.parse(readFileSync(new URL('./vectors/manifest-v1.json', import.meta.url), 'utf8')) as {
   publicKeySpki: string;
@@ -271,5 +271,67 @@ describe('manifest', () => {
       bad[i] ^= 1 << (i % 8);
       expect(() => verifyManifest(bad, trusted), `v3 byte ${i}`).toThrow(ShardVaultError);
     }
+  });
+
+  const partsOf = (sizes: number[], k: number, blockBytes: number, disks: string[][]) => {
+    const parts = sizes.map((size, i) => ({ number: i * 2 + 1, partId: randomBytes(16), size, contentHash: randomBytes(32), md5: randomBytes(16), placement: disks[i % disks.length] }));
+    const stripeCount = sizes.reduce((t, size) => t + partStripes(size, k, blockBytes), 0);
+    return { parts, size: sizes.reduce((a, b) => a + b, 0), stripeCount };
+  };
+
+  it('round-trips v4 (multipart parts) canonically, with v2/v3 fields or without', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 5_000_000 }), { minLength: 1, maxLength: 12 }), fc.boolean(), fc.boolean(), (sizes, meta, headers) => {
+        const placements = [['d0', 'd1', 'd2', 'd3', 'd4', 'd5'], ['d5', 'd6', 'd0', 'd7', 'd8', 'd1'], ['x', 'y', 'z', 'd0', 'd1', 'd2']];
+        const { parts, size, stripeCount } = partsOf(sizes, 4, 1 << 20, placements);
+        const m = sample({ parts, size, stripeCount, ...(meta ? { contentType: 'a/b', md5: randomBytes(16) } : {}), ...(headers ? { headers: { cacheControl: 'x' } } : {}) });
+        const bytes = encodeManifest(m);
+        expect(Buffer.from(bytes).readUInt16BE(4)).toBe(4);
+        const back = decodeManifest(bytes);
+        expect(back.parts!.map((p) => ({ ...p, partId: Buffer.from(p.partId), contentHash: Buffer.from(p.contentHash), md5: Buffer.from(p.md5) })))
+          .toEqual(parts.map((p) => ({ ...p, partId: Buffer.from(p.partId), contentHash: Buffer.from(p.contentHash), md5: Buffer.from(p.md5) })));
+        expect(Buffer.compare(encodeManifest(back), bytes)).toBe(0);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses inconsistent v4 manifests (sums, order, placement, tombstone, inline) and mutated bytes only throw ERR_SV_MANIFEST_FORMAT', () => {
+    const pl = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5'];
+    const { parts, size, stripeCount } = partsOf([5 << 20, 5 << 20, 1234], 4, 1 << 20, [pl]);
+    const ok = { parts, size, stripeCount };
+    expect(() => encodeManifest(sample(ok))).not.toThrow();
+    const bad: Array<[Partial<Manifest>, string]> = [
+      [{ ...ok, size: size + 1 }, 'size is not the sum'],
+      [{ ...ok, stripeCount: stripeCount + 1 }, 'stripeCount is not the sum'],
+      [{ ...ok, parts: [parts[1], parts[0], parts[2]] }, 'part numbers out of order'],
+      [{ ...ok, parts: parts.map((p) => ({ ...p, number: 1 })) }, 'part numbers repeat'],
+      [{ ...ok, parts: [{ ...parts[0], number: 10_001 }], size: parts[0].size, stripeCount: 2 }, 'part number above 10000'],
+      [{ ...ok, parts: parts.map((p) => ({ ...p, placement: pl.slice(1) })) }, 'part placement of the wrong length'],
+      [{ ...ok, parts: [] , size: 0, stripeCount: 0 }, 'no parts'],
+      [{ ...ok, tombstone: true }, 'a tombstone'],
+      [{ ...ok, inline: new Uint8Array(1) }, 'inline data'],
+      [{ ...ok, parts: parts.map((p) => ({ ...p, partId: new Uint8Array(15) })) }, 'short part id'],
+    ];
+    for (const [over, why] of bad) expect(() => encodeManifest(sample(over)), why).toThrow(expect.objectContaining({ code: 'ERR_SV_MANIFEST_FORMAT' }));
+    const good = encodeManifest(sample({ ...ok, parts: parts.map((p, i) => ({ ...p, placement: i === 1 ? ['d9', 'd1', 'd2', 'd3', 'd4', 'd5'] : pl })) }));
+    fc.assert(
+      fc.property(fc.nat(good.length), fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.uint8Array({ maxLength: 8 }), (cut, edits, tail) => {
+        const mutated = Uint8Array.from(good);
+        for (const [i, v] of edits) mutated[i] = v;
+        for (const input of [good.subarray(0, cut), mutated, Uint8Array.from([...good, ...tail])]) {
+          if (Buffer.compare(input, good) === 0) continue;
+          try {
+            decodeManifest(input);
+          } catch (err) {
+            expect(err).toBeInstanceOf(ShardVaultError);
+            expect((err as ShardVaultError).code).toBe('ERR_SV_MANIFEST_FORMAT');
+            continue;
+          }
+          expect(Buffer.compare(encodeManifest(decodeManifest(input)), input)).toBe(0);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { checkPoolLayout, domainOf, place, replaceShard, type PlacementDisk } from '../lib/placement.js';
+import { checkPoolLayout, domainOf, place, placementKey, replaceShard, type PlacementDisk } from '../lib/placement.js';
 
 function pool(hosts: number, disksPerHost: number): PlacementDisk[] {
   const out: PlacementDisk[] = [];
@@ -121,4 +121,12 @@ describe('placement', () => {
     expect(moved / 300).toBeLessThan(2.5);
     expect(total).toBe(1800);
   });
+
+  it('placementKey is the bytes existing placements were chosen with (bucket NUL key NUL id)', () => {
+    expect(placementKey('b', 'k/é', 'ab12')).toBe('b\0k/é\0ab12');
+    const disks: PlacementDisk[] = Array.from({ length: 9 }, (_, i) => ({ id: `d${i}`, labels: { host: `h${i}` } }));
+    const rule = { k: 4, m: 2, level: 'host' };
+    expect(place(placementKey('b', 'k', 'v1'), disks, rule)).toEqual(place('b\0k\0v1', disks, rule));
+  });
 });
+

@@ -14,6 +14,9 @@ export interface TestPoolOptions {
   writeQuorum?: number;
   /** Buckets to create (default ['bkt']). */
   buckets?: string[];
+  /** Multipart options of the Vault (VaultInitOptions). */
+  uploadTtlMs?: number;
+  minPartBytes?: number;
 }
 
 export function testPools(prefix: string): { root: string; make: (o?: TestPoolOptions) => Promise<{ vault: Vault; disks: VaultDiskSpec[]; base: string }> } {
@@ -22,13 +25,14 @@ export function testPools(prefix: string): { root: string; make: (o?: TestPoolOp
   let n = 0;
   return {
     root,
-    async make({ disks: count = 3, k = 2, m = 1, writeQuorum, buckets = ['bkt'] } = {}) {
+    async make({ disks: count = 3, k = 2, m = 1, writeQuorum, buckets = ['bkt'], uploadTtlMs, minPartBytes } = {}) {
       const base = join(root, `p${n++}`);
       const disks = Array.from({ length: count }, (_, i) => {
         mkdirSync(join(base, `d${i}`), { recursive: true });
         return { path: join(base, `d${i}`), labels: { host: `h${i}` } };
       });
-      const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k, m, blockBytes: 4096, failureDomain: 'host', ...(writeQuorum !== undefined ? { writeQuorum } : {}) });
+      const vault = await Vault.init({ disks, metaDir: join(base, 'meta'), k, m, blockBytes: 4096, failureDomain: 'host', ...(writeQuorum !== undefined ? { writeQuorum } : {}),
+        ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}) });
       for (const b of buckets) await vault.createBucket(b);
       return { vault, disks, base };
     },

@@ -17,8 +17,17 @@
  *   [u8 headerMask (bit 0 contentEncoding, 1 contentDisposition, 2 cacheControl, 3 expires, 4 contentLanguage;
  *    never 0, other bits 0), str16 value per set bit in bit order (1..1024 printable ASCII bytes)] |
  *   [u8 checksumAlgorithm (1 crc32, 2 crc32c, 3 crc64nvme, 4 sha1, 5 sha256), digest (4, 4, 8, 20, 32 bytes)]
+ * Layout v4 (issue 12: a multipart object composed of its parts' stripes) = the v3 layout with version=4 (its
+ * ext byte may be 0 here), followed by
+ *   u16 partCount (1..10000) | u16 diskCount (1..256), str8 diskId x diskCount (strictly ascending, each used) |
+ *   per part: u16 partNumber (strictly ascending, 1..10000) | partId[16] | u64 size | contentHash[32] | md5[16] |
+ *             u8 diskIndex x placementCount (the part's own placement: shard i -> disk table entry)
+ *   Each part has max(1, ceil(size / (k x blockBytes))) stripes; stripeCount is their sum and size the sum of
+ *   the part sizes (checked), the hash table is the parts' tables in order, contentHash = BLAKE3 derive
+ *   "shardvault/multipart-content/v1" of the parts' content hashes, md5 = MD5 of the parts' MD5s (the S3 ETag
+ *   without its "-N"), inline empty, not a tombstone.
  * The lowest version that can hold a manifest's fields is written: v1 without metadata, v2 with metadata but
- * no v3 field, v3 only with system headers or a checksum. So manifests that do not use a newer field are
+ * no v3 field, v3 only with system headers or a checksum, v4 only for a multipart object. So manifests that do not use a newer field are
  * byte for byte what older releases wrote and stay readable by them (DESIGN.md 9). The decoder accepts all
  * three and refuses a manifest written at a higher version than its fields need (one byte form per
  * manifest). docs/formats.md has the rationale.
@@ -33,8 +42,8 @@ import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'
 import { ErrorCode, ShardVaultError } from '../errors.js';
 
 /** The newest manifest version this release writes (v1 for manifests without metadata, see above). */
-export const MANIFEST_VERSION = 3;
-export const MANIFEST_VERSIONS_READ = [1, 2, 3] as const;
+export const MANIFEST_VERSION = 4;
+export const MANIFEST_VERSIONS_READ = [1, 2, 3, 4] as const;
 export const MANIFEST_LIMITS = {
   bucketBytesMax: 63,
   keyBytesMax: 1024,
@@ -48,7 +57,29 @@ export const MANIFEST_LIMITS = {
   metadataNameBytesMax: 255,
   /** Each system header value (v3), printable ASCII bytes. */
   headerBytesMax: 1024,
+  /** Parts of a multipart object (v4), and the highest part number (S3's). */
+  partsMax: 10000,
 } as const;
+
+/** One part of a multipart object (v4): its own stripes, placement and hash table slice. */
+export interface ManifestPart {
+  /** The S3 part number (1..10000). */
+  number: number;
+  /** The part's id (16 bytes): its shard files are named with it as a version id is. */
+  partId: Uint8Array;
+  size: number;
+  /** BLAKE3 of the part's bytes. */
+  contentHash: Uint8Array;
+  /** MD5 of the part's bytes (its S3 ETag). */
+  md5: Uint8Array;
+  /** Shard index -> disk id. */
+  placement: string[];
+}
+
+/** Stripes of a part of `size` bytes (an empty part still has one zero stripe, as an empty striped object). */
+export function partStripes(size: number, k: number, blockBytes: number): number {
+  return Math.max(1, Math.ceil(size / (k * blockBytes)));
+}
 
 /** S3 system headers stored with an object (v3). */
 export interface SystemHeaders {
@@ -100,6 +131,8 @@ export interface Manifest {
   headers?: SystemHeaders;
   /** v3 only: a checksum of the object bytes the writer computed and verified (big-endian digest bytes). */
   checksum?: { algorithm: ChecksumAlgorithm; digest: Uint8Array };
+  /** v4 only: the parts of a multipart object, in order. */
+  parts?: ManifestPart[];
 }
 
 const utf8 = new TextEncoder();
@@ -221,9 +254,10 @@ class Reader {
 export function encodeManifest(m: Manifest): Uint8Array {
   const w = new Writer();
   MAGIC.forEach((b) => w.u8(b));
-  const v3 = hasV3Fields(m);
+  const v4 = m.parts !== undefined;
+  const v3 = v4 || hasV3Fields(m);
   const v2 = v3 || hasObjectMetadata(m);
-  w.u16(v3 ? 3 : v2 ? 2 : 1);
+  w.u16(v4 ? 4 : v3 ? 3 : v2 ? 2 : 1);
   w.str(m.bucket, 1, MANIFEST_LIMITS.bucketBytesMax, 'bucket');
   w.str(m.key, 2, MANIFEST_LIMITS.keyBytesMax, 'key');
   w.fixed(m.versionId, 16, 'versionId');
@@ -291,7 +325,83 @@ export function encodeManifest(m: Manifest): Uint8Array {
       w.fixed(m.checksum.digest, CHECKSUM_DIGEST_BYTES[m.checksum.algorithm], `${m.checksum.algorithm} digest`);
     }
   }
+  if (v4) encodeParts(w, m);
   return w.bytes();
+}
+
+function encodeParts(w: Writer, m: Manifest): void {
+  const parts = m.parts!;
+  if (!Array.isArray(parts) || parts.length < 1 || parts.length > MANIFEST_LIMITS.partsMax) throw formatError(`a multipart manifest has 1..${MANIFEST_LIMITS.partsMax} parts`);
+  if (m.tombstone || m.inline.length !== 0 || m.blockBytes < 1) throw formatError('a multipart manifest is striped: no tombstone, no inline data');
+  const disks = [...new Set(parts.flatMap((p) => p.placement))].sort(byteOrder);
+  if (disks.length > MANIFEST_LIMITS.shardCountMax) throw formatError('parts use more than 256 disks');
+  const index = new Map(disks.map((d, i) => [d, i]));
+  let size = 0;
+  let stripes = 0;
+  let previous = 0;
+  for (const p of parts) {
+    if (!Number.isInteger(p.number) || p.number <= previous || p.number > MANIFEST_LIMITS.partsMax) throw formatError('part numbers must be strictly ascending in 1..10000');
+    if (!Number.isSafeInteger(p.size) || p.size < 0) throw formatError('part size out of range');
+    if (!Array.isArray(p.placement) || p.placement.length !== m.placement.length) throw formatError('a part placement has as many shards as the manifest placement');
+    previous = p.number;
+    size += p.size;
+    stripes += partStripes(p.size, m.k, m.blockBytes);
+  }
+  if (size !== m.size || stripes !== m.stripeCount) throw formatError('size and stripeCount must be the sums over the parts');
+  w.u16(parts.length);
+  w.u16(disks.length);
+  for (const d of disks) w.str(d, 1, MANIFEST_LIMITS.diskIdBytesMax, 'part disk id');
+  for (const p of parts) {
+    w.u16(p.number);
+    w.fixed(p.partId, 16, 'partId');
+    w.u64(BigInt(p.size));
+    w.fixed(p.contentHash, 32, 'part contentHash');
+    w.fixed(p.md5, 16, 'part md5');
+    for (const d of p.placement) w.u8(index.get(d)!);
+  }
+}
+
+function decodeParts(r: Reader, m: Omit<Manifest, 'parts'>): ManifestPart[] {
+  const count = r.u16();
+  if (count < 1 || count > MANIFEST_LIMITS.partsMax) throw formatError('part count out of range');
+  if (m.tombstone || m.inline.length !== 0 || m.blockBytes < 1) throw formatError('a multipart manifest is striped: no tombstone, no inline data');
+  const diskCount = r.u16();
+  if (diskCount < 1 || diskCount > MANIFEST_LIMITS.shardCountMax) throw formatError('part disk count out of range');
+  const disks: string[] = [];
+  for (let i = 0; i < diskCount; i++) {
+    const d = r.str(1, MANIFEST_LIMITS.diskIdBytesMax, 'part disk id');
+    if (i > 0 && byteOrder(disks[i - 1], d) >= 0) throw formatError('part disk ids not strictly ascending');
+    disks.push(d);
+  }
+  const used = new Array<boolean>(diskCount).fill(false);
+  const parts: ManifestPart[] = [];
+  let size = 0;
+  let stripes = 0;
+  let previous = 0;
+  for (let i = 0; i < count; i++) {
+    const number = r.u16();
+    if (number <= previous || number > MANIFEST_LIMITS.partsMax) throw formatError('part numbers not strictly ascending in 1..10000');
+    previous = number;
+    const partId = r.fixed(16);
+    const size64 = r.u64();
+    if (size64 > BigInt(Number.MAX_SAFE_INTEGER)) throw formatError('part size out of range');
+    const contentHash = r.fixed(32);
+    const md5 = r.fixed(16);
+    const placement: string[] = [];
+    for (let s = 0; s < m.placement.length; s++) {
+      const at = r.u8();
+      if (at >= diskCount) throw formatError('part disk index out of range');
+      used[at] = true;
+      placement.push(disks[at]);
+    }
+    size += Number(size64);
+    if (!Number.isSafeInteger(size)) throw formatError('size out of range');
+    stripes += partStripes(Number(size64), m.k, m.blockBytes);
+    parts.push({ number, partId, size: Number(size64), contentHash, md5, placement });
+  }
+  if (used.includes(false)) throw formatError('a part disk id no part uses');
+  if (size !== m.size || stripes !== m.stripeCount) throw formatError('size and stripeCount are not the sums over the parts');
+  return parts;
 }
 
 /** Parses canonical bytes. The result is untrusted until its signature has been verified. */
@@ -300,7 +410,7 @@ export function decodeManifest(bytesUntrusted: Uint8Array): Manifest {
   const r = new Reader(bytesUntrusted);
   for (const b of MAGIC) if (r.u8() !== b) throw formatError('bad magic');
   const version = r.u16();
-  if (version !== 1 && version !== 2 && version !== 3) throw formatError(`unknown version ${version}`);
+  if (version < 1 || version > 4) throw formatError(`unknown version ${version}`);
   const bucket = r.str(1, MANIFEST_LIMITS.bucketBytesMax, 'bucket');
   const key = r.str(2, MANIFEST_LIMITS.keyBytesMax, 'key');
   const versionId = r.fixed(16);
@@ -327,7 +437,7 @@ export function decodeManifest(bytesUntrusted: Uint8Array): Manifest {
   const inlineLength = r.u32();
   if (inlineLength > MANIFEST_LIMITS.inlineBytesMax) throw formatError('inline data too large');
   const inline = r.fixed(inlineLength);
-  const extra: Pick<Manifest, 'contentType' | 'metadata' | 'md5' | 'headers' | 'checksum'> = {};
+  const extra: Pick<Manifest, 'contentType' | 'metadata' | 'md5' | 'headers' | 'checksum' | 'parts'> = {};
   if (version >= 2) {
     const present = r.u8();
     if ((present & ~3) !== 0) throw formatError('unknown metadata flags');
@@ -352,9 +462,9 @@ export function decodeManifest(bytesUntrusted: Uint8Array): Manifest {
     if (count > 0) extra.metadata = Object.fromEntries(entries); // own properties, even a name like __proto__
     if (version === 2 && present === 0 && count === 0) throw formatError('a v2 manifest without metadata (must be v1)');
   }
-  if (version === 3) {
+  if (version >= 3) {
     const ext = r.u8();
-    if (ext === 0 || (ext & ~3) !== 0) throw formatError(ext === 0 ? 'a v3 manifest without headers or checksum (must be v1 or v2)' : 'unknown v3 flags');
+    if ((version === 3 && ext === 0) || (ext & ~3) !== 0) throw formatError(ext === 0 ? 'a v3 manifest without headers or checksum (must be v1 or v2)' : 'unknown v3 flags');
     if ((ext & 1) !== 0) {
       const mask = r.u8();
       if (mask === 0 || mask >= 1 << SYSTEM_HEADER_NAMES.length) throw formatError('bad header mask');
@@ -374,11 +484,13 @@ export function decodeManifest(bytesUntrusted: Uint8Array): Manifest {
       extra.checksum = { algorithm, digest: r.fixed(CHECKSUM_DIGEST_BYTES[algorithm]) };
     }
   }
-  r.end();
-  return {
+  const base = {
     bucket, key, versionId, sequence, size: Number(size64), contentHash, tombstone: tomb === 1, k, m, blockBytes,
     stripeCount, placement, hashTableRoot, principal, timeMs: Number(time64), signerKeyId, inline, ...extra,
   };
+  if (version === 4) extra.parts = decodeParts(r, base);
+  r.end();
+  return { ...base, ...extra };
 }
 
 function signedMessage(bytes: Uint8Array): Uint8Array {

@@ -22,6 +22,7 @@ export class FailureAudit {
   #suppressed = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   readonly #onError: (err: unknown) => void;
+  readonly #pending = new Set<Promise<void>>();
 
   constructor(vault: Vault, opts: { perWindow?: number; windowMs?: number; onError: (err: unknown) => void }) {
     this.#append = appenderOf(vault);
@@ -35,7 +36,7 @@ export class FailureAudit {
     if (now - this.#windowStart >= this.#windowMs) this.#flush(now);
     if (this.#recorded < this.#perWindow) {
       this.#recorded++;
-      this.#append(r).catch(this.#onError);
+      this.#track(this.#append(r));
       return;
     }
     const k = `${r.action}\u0000${r.result}`;
@@ -48,16 +49,22 @@ export class FailureAudit {
     this.#timer = undefined;
     for (const [k, n] of this.#suppressed) {
       const [action, result] = k.split('\u0000') as [string, string];
-      this.#append({ principal: '-', action, result, detail: `${n} more in ${Math.round(this.#windowMs / 1000)} s (rate-limited)` }).catch(this.#onError);
+      this.#track(this.#append({ principal: '-', action, result, detail: `${n} more in ${Math.round(this.#windowMs / 1000)} s (rate-limited)` }));
     }
     this.#suppressed.clear();
     this.#recorded = 0;
     this.#windowStart = now;
   }
 
-  /** Writes the pending summary (at shutdown). */
-  close(): void {
+  #track(p: Promise<void>): void {
+    const t = p.catch(this.#onError).finally(() => this.#pending.delete(t));
+    this.#pending.add(t);
+  }
+
+  /** Writes the pending summary and waits for every record in flight (at shutdown, before the vault closes). */
+  async close(): Promise<void> {
     this.#flush(Date.now());
+    await Promise.all([...this.#pending]);
   }
 }
 

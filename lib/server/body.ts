@@ -127,6 +127,9 @@ export function uploadStream(ctx: RequestContext, opts: { sizeMax: number; check
   ctx.ticket.chargeBody(size);
   const declared = opts.checksums ? declaredChecksum(ctx.req.headers) : undefined;
   const limits = ctx.state.limits;
+  // `Expect: 100-continue` (the AWS CLI sends it with uploads): the client waits for this before sending the
+  // body, so a request refused by authentication, policy or admission never sends it at all.
+  if (header(ctx, 'expect')?.toLowerCase() === '100-continue' && !ctx.res.headersSent) ctx.res.writeContinue();
   const chain: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [ctx.req, new SlowBodyGuard(wire, limits, (n) => (ctx.stats.bytesIn += n))];
   let decoder: (Transform & { trailers(): Record<string, string> }) | undefined;
   if (chunked) {

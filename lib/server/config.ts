@@ -60,6 +60,8 @@ const addressRe = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+):(\d{1,5})$
 export const configSchema = z.object({
   data: z.string().min(1).max(4096).optional(),
   address: z.string().regex(addressRe, 'expected HOST:PORT').optional(),
+  /** A second listener serving only GET /metrics, unauthenticated (for Prometheus; bind it to a private address). */
+  metricsAddress: z.string().regex(addressRe, 'expected HOST:PORT').optional(),
   domain: z.string().min(1).max(253).regex(/^[a-z0-9.-]+$/, 'expected a DNS name').optional(),
   region: z.string().min(1).max(64).regex(/^[a-z0-9-]+$/, 'expected a region name like us-east-1').optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
@@ -72,6 +74,7 @@ export type ConfigFile = z.infer<typeof configSchema>;
 export interface EffectiveConfig {
   data: string;
   address: { host: string; port: number };
+  metricsAddress?: { host: string; port: number };
   domain?: string;
   region: string;
   logLevel: string;
@@ -123,7 +126,7 @@ export function parseAddress(s: string, where = 'address'): { host: string; port
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
-export interface ConfigOverrides { dataDir?: string; address?: string; domain?: string; region?: string; logLevel?: string; limits?: Partial<Limits> }
+export interface ConfigOverrides { dataDir?: string; address?: string; metricsAddress?: string; domain?: string; region?: string; logLevel?: string; limits?: Partial<Limits> }
 
 /** Defaults < config file < explicit options. */
 export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides): EffectiveConfig {
@@ -145,6 +148,7 @@ export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides
   return {
     data,
     address: parseAddress(o.address ?? f.address ?? '127.0.0.1:9000'),
+    ...((o.metricsAddress ?? f.metricsAddress) !== undefined ? { metricsAddress: parseAddress((o.metricsAddress ?? f.metricsAddress)!, 'metricsAddress') } : {}),
     ...(domain !== undefined ? { domain } : {}),
     region,
     logLevel,

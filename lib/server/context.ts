@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { Vault } from '../vault.js';
 import type { Ticket } from './admission.js';
+import type { BucketTimes } from './bucket-times.js';
 import type { AuthBackend, Identity } from './auth-gate.js';
 import type { Limits } from './limits.js';
 import type { Observer } from './observe.js';
@@ -17,8 +18,8 @@ export interface ServerState {
   region: string;
   domain?: string;
   observer: Observer;
-  /** Bucket creation times we know (ListBuckets' CreationDate). */
-  bucketCreated: Map<string, Date>;
+  /** ListBuckets' CreationDate. */
+  bucketTimes: BucketTimes;
 }
 
 export interface RequestContext {

@@ -68,21 +68,28 @@ export function createPipeline(state: ServerState, extra: { admin?: (ctx: Reques
   const admission = new Admission(() => state.limits, (reason) => observer.admissionRejected(reason));
   const failures = new FailureAudit(state.vault, { onError: (err) => observer.warn('audit append failed', { err: String(err) }) });
   const inFlight = new Set<InFlight>();
+  // vault.status() walks the catalog's heads: probes share one call in flight and its answer for 2 s, so a
+  // probe storm costs at most one status() per 2 s.
   let readyCache: { atMs: number; ready: boolean } | undefined;
+  let readyInFlight: Promise<boolean> | undefined;
 
-  async function ready(): Promise<boolean> {
+  function ready(): Promise<boolean> {
     const now = Date.now();
-    if (readyCache !== undefined && now - readyCache.atMs < 1000) return readyCache.ready;
-    let ok = false;
-    try {
-      const s = await state.vault.status();
-      const usable = s.disks.filter((d) => d.condition === 'online' || d.condition === 'draining').length;
-      ok = s.catalog.ok && usable >= s.pool.k;
-    } catch {
-      ok = false;
-    }
-    readyCache = { atMs: now, ready: ok };
-    return ok;
+    if (readyCache !== undefined && now - readyCache.atMs < 2000) return Promise.resolve(readyCache.ready);
+    readyInFlight ??= (async () => {
+      let ok = false;
+      try {
+        const s = await state.vault.status();
+        const usable = s.disks.filter((d) => d.condition === 'online' || d.condition === 'draining').length;
+        ok = s.catalog.ok && usable >= s.pool.k;
+      } catch {
+        ok = false;
+      }
+      readyCache = { atMs: Date.now(), ready: ok };
+      readyInFlight = undefined;
+      return ok;
+    })();
+    return readyInFlight;
   }
 
   function probe(res: ServerResponse, status: number, text: string, requestId: string): void {
@@ -123,7 +130,7 @@ export function createPipeline(state: ServerState, extra: { admin?: (ctx: Reques
       } catch (err) {
         const e = toS3Error(err);
         observer.authFailure(e.reason ?? e.s3Code);
-        failures.record({ principal: '-', action: 'auth', target: target.bucket === undefined ? '/' : `${target.bucket}/${target.key ?? ''}`, result: `${e.s3Code}${e.reason !== undefined ? `:${e.reason}` : ''}`, requestId, ...(source !== undefined ? { source } : {}) });
+        failures.record({ principal: '-', action: 'auth', target: target.bucket === undefined ? '/' : target.key === undefined ? target.bucket : `${target.bucket}/${target.key}`, result: `${e.s3Code}${e.reason !== undefined ? `:${e.reason}` : ''}`, requestId, ...(source !== undefined ? { source } : {}) });
         throw e;
       }
       ticket.forPrincipal(who.principal);
@@ -146,7 +153,7 @@ export function createPipeline(state: ServerState, extra: { admin?: (ctx: Reques
       const action = ACTION_OF[op]!;
       const resource = op === 'ListBuckets' ? {} : op === 'DeleteObjects' || target.key === undefined ? { bucket: target.bucket! } : { bucket: target.bucket!, key: target.key };
       if (op !== 'DeleteObjects' && state.auth.authorize(who, action, resource) !== 'allow') {
-        failures.record({ principal: who.principal, action, target: `${resource.bucket ?? ''}/${resource.key ?? ''}`, result: 'AccessDenied', requestId, ...(source !== undefined ? { source } : {}) });
+        failures.record({ principal: who.principal, action, target: resource.bucket === undefined ? '/' : resource.key === undefined ? resource.bucket : `${resource.bucket}/${resource.key}`, result: 'AccessDenied', requestId, ...(source !== undefined ? { source } : {}) });
         throw new S3Error('AccessDenied', 403, 'Access Denied', { reason: 'policy' });
       }
       await handler(ctx);
@@ -180,7 +187,8 @@ export function createPipeline(state: ServerState, extra: { admin?: (ctx: Reques
     if (!req.complete) headers.Connection = 'close';
     res.writeHead(e.status, headers);
     res.end(body);
-    if (!req.complete) res.once('finish', () => req.socket.destroySoon?.());
+    const socket = req.socket as (typeof req.socket | null);
+    if (!req.complete && socket !== null) res.once('finish', () => socket.destroySoon());
   }
 
   const pipeline: Pipeline = {

@@ -4,28 +4,37 @@
  * deadline, abort the rest (their puts leave nothing visible), close the vault so the next open is clean.
  * Used by `shardvault serve`, the tests and the benchmarks.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { KeyStore } from '../auth/index.js';
 import type { Vault } from '../vault.js';
+import { ADMIN_PREFIX, abortAdminJobs, handleAdmin } from './admin.js';
 import { auditStart } from './audit.js';
 import { openAuth } from './auth-backend.js';
+import { readSmallBody } from './body.js';
+import { BucketTimes } from './bucket-times.js';
 import { configHash, effectiveConfig, readConfigFile, type EffectiveConfig } from './config.js';
 import type { ServerState } from './context.js';
 import { createPipeline } from './http.js';
 import type { Limits } from './limits.js';
 import { createObserver } from './observe.js';
 import { metaDirOf, openOrCreatePool } from './pool.js';
+import { S3Error } from './s3-error.js';
+
+const ADMIN_BODY_BYTES_MAX = 1024 * 1024;
 
 export type { Limits } from './limits.js';
 export { DEFAULT_LIMITS } from './limits.js';
-export { S3Error } from './s3-error.js';
+export { S3Error };
 
 export interface StartServerOptions {
   dataDir: string;
   /** HOST:PORT, default 127.0.0.1:9000; port 0 picks a free one (see RunningServer.address). */
   address?: string;
+  /** HOST:PORT of a second listener serving only GET /metrics without authentication (for Prometheus). */
+  metricsAddress?: string;
   configFile?: string;
   domain?: string;
   region?: string;
@@ -37,6 +46,8 @@ export interface StartServerOptions {
 export interface RunningServer {
   url: string;
   address: { host: string; port: number };
+  /** The unauthenticated metrics listener, when metricsAddress is set. */
+  metricsUrl?: string;
   vault: Vault;
   /** The access keys (the admin API and tests create keys and attach policies through it). */
   keys: KeyStore;
@@ -49,21 +60,12 @@ export interface RunningServer {
   close(deadlineMs?: number): Promise<void>;
 }
 
-/** Bucket creation times from the audit chain (the engine keeps no other record of them). */
-function bucketTimes(vault: Vault): Map<string, Date> {
-  const out = new Map<string, Date>();
-  const live = new Set(vault.listBuckets());
-  for (const r of vault.auditLog() as Array<{ action: string; bucket?: string; timeMs: number }>) {
-    if (r.action === 'bucket.create' && r.bucket !== undefined && live.has(r.bucket)) out.set(r.bucket, new Date(r.timeMs));
-  }
-  return out;
-}
-
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const file = opts.configFile !== undefined ? await readConfigFile(opts.configFile) : undefined;
   const config = effectiveConfig(file, {
     dataDir: opts.dataDir,
     ...(opts.address !== undefined ? { address: opts.address } : {}),
+    ...(opts.metricsAddress !== undefined ? { metricsAddress: opts.metricsAddress } : {}),
     ...(opts.domain !== undefined ? { domain: opts.domain } : {}),
     ...(opts.region !== undefined ? { region: opts.region } : {}),
     ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
@@ -81,8 +83,26 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     const auth = await openAuth(metaDirOf(config.data), { region: config.region, env });
     await auditStart(vault, `config sha256=${sha}${created ? ' (pool created)' : ''}`);
     observer.attachVault(vault);
-    const state: ServerState = { vault, auth, limits: config.limits, region: config.region, ...(config.domain !== undefined ? { domain: config.domain } : {}), observer, bucketCreated: bucketTimes(vault) };
-    const pipeline = createPipeline(state);
+    const state: ServerState = { vault, auth, limits: config.limits, region: config.region, ...(config.domain !== undefined ? { domain: config.domain } : {}), observer, bucketTimes: await BucketTimes.open(metaDirOf(config.data)) };
+    const pipeline = createPipeline(state, {
+      // The admin API (lib/server/admin.ts): signed like any request, admin principals only (it checks).
+      admin: async (ctx) => {
+        if (!ctx.target.rawPath.startsWith(ADMIN_PREFIX)) return false;
+        const body = await readSmallBody(ctx, ADMIN_BODY_BYTES_MAX);
+        await handleAdmin({ vault, keys: auth.keys }, ctx.req, ctx.res, { principal: ctx.who.principal, admin: ctx.who.admin, requestId: ctx.requestId }, body);
+        return true;
+      },
+      // Prometheus text: authenticated like everything else, admin principals only (sv:Admin).
+      metrics: async (ctx) => {
+        if (ctx.target.rawPath !== '/metrics' || ctx.req.method !== 'GET') return false;
+        if (!ctx.who.admin) throw new S3Error('AccessDenied', 403, 'Access Denied: /metrics needs an admin principal', { reason: 'policy' });
+        const text = Buffer.from(await observer.metrics.text());
+        ctx.res.writeHead(200, { 'Content-Type': observer.metrics.contentType, 'Content-Length': String(text.length) });
+        ctx.res.end(text);
+        ctx.stats.bytesOut += text.length;
+        return true;
+      },
+    });
     const limits = config.limits;
     const srv = createServer({
       maxHeaderSize: limits.headerBytesMax,
@@ -93,6 +113,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     }, (req, res) => pipeline.handle(req, res));
     server = srv;
+    // Expect: 100-continue: no automatic 100; the pipeline sends it once the request is admitted, verified and
+    // authorized and its body is about to be read (body.ts).
+    srv.on('checkContinue', (req, res) => pipeline.handle(req, res));
     srv.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       // Malformed requests, oversized headers, header timeouts: one short answer when the socket is writable.
       if (!socket.writable || err.code === 'ECONNRESET') {
@@ -101,7 +124,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       }
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const id = randomBytes(8).toString('hex').toUpperCase();
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nx-amz-request-id: ${id}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     });
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
@@ -111,17 +135,49 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       });
     });
     srv.on('error', (err) => observer.error('server error', { err: String(err) }));
+    let metricsSrv: Server | undefined;
+    let metricsUrl: string | undefined;
+    if (config.metricsAddress !== undefined) {
+      // Only GET /metrics; nothing of S3 or the admin API is reachable here.
+      const m = createServer({ maxHeaderSize: 8192, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+        if ((req.method === 'GET' || req.method === 'HEAD') && (req.url ?? '').split('?', 1)[0] === '/metrics') {
+          observer.metrics.text().then((text) => {
+            res.writeHead(200, { 'Content-Type': observer.metrics.contentType, 'Content-Length': String(Buffer.byteLength(text)) });
+            res.end(req.method === 'HEAD' ? undefined : text);
+          }, () => {
+            res.writeHead(500, { 'Content-Length': '0' });
+            res.end();
+          });
+          return;
+        }
+        res.writeHead(404, { 'Content-Type': 'text/plain', 'Content-Length': '10' });
+        res.end('not found\n');
+      });
+      m.on('clientError', (_err, socket) => socket.destroy());
+      await new Promise<void>((resolve, reject) => {
+        m.once('error', reject);
+        m.listen(config.metricsAddress!.port, config.metricsAddress!.host, () => {
+          m.off('error', reject);
+          resolve();
+        });
+      });
+      const ma = m.address() as AddressInfo;
+      metricsUrl = `http://${ma.family === 'IPv6' ? `[${ma.address}]` : ma.address}:${ma.port}/metrics`;
+      metricsSrv = m;
+    }
     const a = srv.address() as AddressInfo;
     const address = { host: a.address, port: a.port };
     const hostForUrl = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     const url = `http://${hostForUrl}:${a.port}`;
-    observer.info('listening', { url, region: config.region, configSha256: sha });
+    observer.info('listening', { url, ...(metricsUrl !== undefined ? { metricsUrl } : {}), region: config.region, configSha256: sha });
 
     let closing: Promise<void> | undefined;
     const close = (deadlineMs = limits.shutdownDeadlineMs): Promise<void> => {
       closing ??= (async () => {
         pipeline.closing = true;
         const stopped = new Promise<void>((resolve) => srv.close(() => resolve()));
+        metricsSrv?.close();
+        metricsSrv?.closeAllConnections();
         srv.closeIdleConnections();
         const all = () => Promise.all([...pipeline.inFlight].map((f) => f.done));
         let timer: NodeJS.Timeout | undefined;
@@ -137,7 +193,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         }
         srv.closeAllConnections();
         await stopped;
-        pipeline.failures.close();
+        await abortAdminJobs(vault);
+        await state.bucketTimes.flush();
+        await pipeline.failures.close();
         await auth.close();
         await vault.close();
         observer.info('stopped', {});
@@ -148,6 +206,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     return {
       url,
       address,
+      ...(metricsUrl !== undefined ? { metricsUrl } : {}),
       vault,
       keys: auth.keys,
       root: { accessKeyId: auth.root.accessKeyId, ...(auth.root.secretAccessKey !== undefined ? { secretAccessKey: auth.root.secretAccessKey } : {}) },

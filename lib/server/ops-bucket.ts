@@ -15,7 +15,7 @@ function requireBucket(ctx: RequestContext, bucket: string): void {
 export async function listBuckets(ctx: RequestContext): Promise<void> {
   // The gate checked s3:ListAllMyBuckets: as in S3, that shows every bucket's name.
   const names = ctx.state.vault.listBuckets();
-  const created = ctx.state.bucketCreated;
+  const created = ctx.state.bucketTimes.dates(names);
   sendXml(ctx, 200, 'ListAllMyBucketsResult', [
     ['Owner', [['ID', OWNER.id], ['DisplayName', OWNER.displayName]]],
     ['Buckets', names.map((b): XmlNode => ['Bucket', [['Name', b], ['CreationDate', isoDate(created.get(b) ?? new Date(0))]]])],
@@ -36,7 +36,7 @@ export async function createBucket(ctx: RequestContext): Promise<void> {
   }
   if (ctx.state.vault.listBuckets().includes(bucket)) throw new S3Error('BucketAlreadyOwnedByYou', 409, 'Your previous request to create the named bucket succeeded and you already own it.', { extra: { BucketName: bucket } });
   await ctx.state.vault.createBucket(bucket, ctx.who.principal);
-  ctx.state.bucketCreated.set(bucket, new Date());
+  await ctx.state.bucketTimes.created(bucket);
   sendEmpty(ctx, 200, { Location: `/${bucket}` });
 }
 
@@ -50,7 +50,7 @@ export async function deleteBucket(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
   requireBucket(ctx, bucket);
   await ctx.state.vault.deleteBucket(bucket, ctx.who.principal);
-  ctx.state.bucketCreated.delete(bucket);
+  await ctx.state.bucketTimes.deleted(bucket);
   sendEmpty(ctx, 204);
 }
 

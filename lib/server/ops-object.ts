@@ -1,50 +1,55 @@
 /** Object operations: PutObject, GetObject, HeadObject, DeleteObject, CopyObject. */
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
 
-import { uploadStream, type UploadStream } from './body.js';
+import { uploadStream } from './body.js';
 import { evaluate, parseRange, type Conditions } from './conditions.js';
 import { bucketOf, header, isoDate, keyOf, sendEmpty, sendXml, type RequestContext } from './context.js';
 import { ChecksumVerifier, headerOf } from './checksums.js';
 import {
   applyOverrides, checkHeaderValue, contentMd5, contentType, etagOf, objectHeaders, quoted, systemHeaders, userMetadata,
-  type HeadX, type PutOptionsX, type StoredChecksum, type SystemHeaders,
+  type HeadX, type PutOptionsX, type SystemHeaders,
 } from './object-meta.js';
 import { S3Error } from './s3-error.js';
 
 /** Runs vault.put over a verifying upload stream; the chain's own error (BadDigest, IncompleteBody...) wins
  *  over the put's (which only says its source failed). */
+/** Bodies up to this size get their MD5 computed here too (a second, cheap pass) so the ETag is known without
+ *  reading the new manifest back (vault.head costs a disk read and a signature check: most of a small put). */
+const LOCAL_MD5_BYTES_MAX = 1024 * 1024;
+
 export async function putFromRequest(ctx: RequestContext, bucket: string, key: string, extra: Partial<PutOptionsX>): Promise<{ etag: string; checksum?: { algorithm: string; value: string } }> {
-  const { stream } = uploadStream(ctx, { sizeMax: ctx.state.limits.objectBytesMax, checksums: true });
+  const { stream, size } = uploadStream(ctx, { sizeMax: ctx.state.limits.objectBytesMax, checksums: true });
   const md5 = contentMd5(ctx);
   const opts: PutOptionsX = { principal: ctx.who.principal, signal: ctx.signal, computeMd5: true, ...(md5 !== undefined ? { md5 } : {}), ...extra };
+  // A header checksum is stored (the verifier fails the body before its end if it does not match). A trailer
+  // checksum is verified the same way but not stored: its value arrives after the last byte, and the engine
+  // takes PutOptions.checksum when the put starts.
   const declared = stream.declared;
-  if (declared !== undefined) opts.checksum = storedChecksum(declared.algorithm, declared.value, stream);
+  if (declared?.value !== undefined) opts.checksum = { algorithm: declared.algorithm, value: declared.value };
+  let body: Readable = stream.stream;
+  let tap: ReturnType<typeof createHash> | undefined;
+  if (md5 === undefined && size <= LOCAL_MD5_BYTES_MAX) {
+    const hash = createHash('md5');
+    tap = hash;
+    body = stream.stream.pipe(new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(null, chunk); } }));
+    stream.stream.once('error', (err) => body.destroy(err));
+  }
   let receipt;
   try {
-    receipt = await ctx.state.vault.put(bucket, key, stream.stream, opts);
+    receipt = await ctx.state.vault.put(bucket, key, body, opts);
   } catch (err) {
     throw stream.failure() ?? err;
   }
-  const head = (await ctx.state.vault.head(bucket, key)) as HeadX | undefined;
-  const etag = head !== undefined && head.versionId === receipt.versionId ? etagOf(head) : '';
+  let etag: string;
+  if (md5 !== undefined) etag = Buffer.from(md5, 'base64').toString('hex'); // the engine checked the body against it
+  else if (tap !== undefined) etag = tap.digest('hex');
+  else {
+    const head = (await ctx.state.vault.head(bucket, key)) as HeadX | undefined;
+    etag = head !== undefined && head.versionId === receipt.versionId ? etagOf(head) : '';
+  }
   const sum = stream.checksum();
   return { etag, ...(sum !== undefined ? { checksum: sum } : {}) };
-}
-
-/**
- * The checksum the engine stores. A header's value is known before the body and the verifier fails the
- * stream before its end when the body does not match it, so the put never commits a wrong claim. A
- * trailer's value arrives after the last byte: the object's `value` reads the verified value then (the
- * engine reads it at commit, after the body ended).
- */
-function storedChecksum(algorithm: StoredChecksum['algorithm'], headerValue: string | undefined, stream: UploadStream): StoredChecksum {
-  if (headerValue !== undefined) return { algorithm, value: headerValue };
-  return {
-    algorithm,
-    get value(): string {
-      return stream.checksum()?.value ?? '';
-    },
-  };
 }
 
 function conditionsOf(ctx: RequestContext, prefix = ''): Conditions {
@@ -171,9 +176,13 @@ async function streamOut(ctx: RequestContext, body: Readable, status: number, he
     for (let r = first; r.done !== true; r = await it.next()) {
       ctx.stats.bytesOut += r.value.length;
       if (!res.write(r.value)) {
+        // A reader that stops reading holds a slot: after bodyIdleTimeoutMs without progress it is cut off.
+        const idleMs = ctx.state.limits.bodyIdleTimeoutMs;
         await new Promise<void>((resolve, reject) => {
-          const done = () => { res.off('drain', done); res.off('close', closed); resolve(); };
-          const closed = () => { res.off('drain', done); res.off('close', closed); reject(new S3Error('RequestTimeout', 400, 'The client went away.')); };
+          const cleanup = () => { clearTimeout(timer); res.off('drain', done); res.off('close', closed); };
+          const done = () => { cleanup(); resolve(); };
+          const closed = () => { cleanup(); reject(new S3Error('RequestTimeout', 400, 'The client went away.')); };
+          const timer = setTimeout(() => { cleanup(); reject(new S3Error('RequestTimeout', 400, 'The client stopped reading the response.')); }, idleMs);
           res.on('drain', done);
           res.on('close', closed);
         });

@@ -64,6 +64,8 @@ const ENGINE_TO_S3: Record<string, [string, number, string?]> = {
   ERR_SV_NO_SUCH_DISK: ['InvalidArgument', 400],
   ERR_SV_CATALOG_FAILED: ['ServiceUnavailable', 503, 'The catalog refuses writes until the pool is reopened.'],
   ERR_SV_NO_SPACE: ['InsufficientStorage', 507, 'The pool ran out of space.'],
+  // lib/auth's AuthError carries ERR_SV_AUTH and its own S3 code (toS3Error uses that first).
+  ERR_SV_AUTH: ['AccessDenied', 403, 'Access Denied'],
   // Added by the engine for the daemon (conditional writes, multipart):
   ERR_SV_PRECONDITION_FAILED: ['PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold.'],
   ERR_SV_NO_SUCH_UPLOAD: ['NoSuchUpload', 404, 'The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.'],

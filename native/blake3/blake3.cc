@@ -3,6 +3,7 @@
 // hash_many kernel (blake3_dispatch.cc); everything else goes through the portable compression.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "blake3/blake3_impl.h"
 #include "common/sv_assert.h"
@@ -230,6 +231,48 @@ void Hasher::SetKernel(int kernel) {
   SV_ASSERT(kernel >= 0 && kernel < static_cast<int>(Kernel::kCount) && KernelSupported(static_cast<Kernel>(kernel)));
   kernel_ = kernel;
   compress_ = KernelCompressFn(static_cast<Kernel>(kernel));
+}
+
+void Hasher::HashEqualLength(const uint8_t* const* inputs, size_t count, size_t len, uint8_t* out) const {
+  SV_ASSERT(chunkCounter_ == 0 && blocksCompressed_ == 0 && blockLen_ == 0 && cvStackLen_ == 0);
+  const size_t chunks = len / kChunkBytes;
+  const bool oneChunk = len > 0 && len <= kChunkBytes && len % kBlockBytes == 0;
+  // Across inputs only while an input alone cannot fill the lanes (8 KiB is 8 chunks), and only for whole
+  // blocks in one chunk or a power-of-two number of whole chunks (a full binary tree per input).
+  const bool tree = len % kChunkBytes == 0 && chunks >= 2 && chunks <= 8 && (chunks & (chunks - 1)) == 0;
+  if (count < 2 || !(oneChunk || tree)) {
+    for (size_t i = 0; i < count; i++) {
+      Hasher h = *this;
+      h.Update(inputs[i], len);
+      h.Finalize(out + i * kOutBytes);
+    }
+    return;
+  }
+  const HashManyFn hashMany = KernelFn(static_cast<Kernel>(kernel_));
+  if (oneChunk) {
+    // Each input is its own root chunk: CHUNK_START on its first block, CHUNK_END | ROOT on its last; the
+    // root output's first 32 bytes are the CV words the kernel writes.
+    hashMany(inputs, count, len / kBlockBytes, key_, 0, false, flags_, kChunkStart, kChunkEnd | kRoot, out);
+    return;
+  }
+  // Leaves: chunk c of every input, with counter c. cvs[i * n + c] so that sibling CVs of one input sit next to
+  // each other: the 64 bytes of two siblings are the parent's block, read in place.
+  std::vector<uint8_t> cvs(count * chunks * kOutBytes), leaf(count * kOutBytes);
+  std::vector<const uint8_t*> ptrs(count * chunks);
+  for (size_t c = 0; c < chunks; c++) {
+    for (size_t i = 0; i < count; i++) ptrs[i] = inputs[i] + c * kChunkBytes;
+    hashMany(ptrs.data(), count, kChunkBytes / kBlockBytes, key_, c, false, flags_, kChunkStart, kChunkEnd, leaf.data());
+    for (size_t i = 0; i < count; i++) std::memcpy(&cvs[(i * chunks + c) * kOutBytes], &leaf[i * kOutBytes], kOutBytes);
+  }
+  // Parents, level by level: n nodes per input become n / 2; the last level is the root.
+  std::vector<uint8_t> next(count * chunks / 2 * kOutBytes);
+  for (size_t n = chunks; n >= 2; n /= 2) {
+    const size_t parents = count * (n / 2);
+    for (size_t j = 0; j < parents; j++) ptrs[j] = &cvs[j * 2 * kOutBytes];
+    const bool root = n == 2;
+    hashMany(ptrs.data(), parents, 1, key_, 0, false, flags_ | kParent | (root ? kRoot : 0), 0, 0, root ? out : next.data());
+    if (!root) std::memcpy(cvs.data(), next.data(), parents * kOutBytes);
+  }
 }
 
 void Hash(const uint8_t* data, size_t len, uint8_t out[kOutBytes]) {

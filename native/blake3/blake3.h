@@ -44,6 +44,13 @@ class Hasher {
   // Kernel for whole-chunk bulk hashing (an index into blake3_impl.h's Kernel); default: the active one.
   void SetKernel(int kernel);
 
+  // Hashes `count` inputs of `len` bytes each, as a fresh copy of this hasher would hash each one, writing
+  // count * 32 bytes. This hasher must not have been updated. Small inputs are hashed across inputs: the
+  // hash_many kernel takes one chunk (or one parent) of up to 16 different inputs per call, so a batch of
+  // 1-8 KiB blocks fills the vector lanes that a single small input leaves empty (issue 15). Other lengths
+  // hash one input at a time. Allocates the batch's chaining values (count * len / 32 bytes at most).
+  void HashEqualLength(const uint8_t* const* inputs, size_t count, size_t len, uint8_t* out) const;
+
  private:
   Hasher(const uint32_t key[8], uint8_t flags);
   // Up to this many whole chunks per bulk step (256 KiB: the cvs and pointers of a batch live on the stack;

@@ -14,9 +14,10 @@ enum class Algo : int { kCrc32 = 0, kCrc32c, kCrc64Nvme, kCount };
 
 // table: portable slicing-by-8, everywhere. pclmul: x86 PCLMULQDQ folding for all three. sse42: pclmul plus
 // the SSE4.2 crc32 instruction (3 streams interleaved) for CRC32C. vpclmul256: VPCLMULQDQ folding on AVX2
-// registers, eight 256-bit accumulators. vpclmul512: the same on AVX-512, four 512-bit accumulators. armv8:
-// aarch64 PMULL folding, with the CRC extension for the CRC32/CRC32C reductions and short inputs.
-enum class Kernel : int { kTable = 0, kPclmul, kSse42, kVpclmul256, kVpclmul512, kArmv8, kCount };
+// registers, eight 256-bit accumulators. vpclmul512: the same on AVX-512, four 512-bit accumulators. armcrc:
+// the aarch64 CRC extension alone (CRC32, CRC32C; table for CRC-64), for cores without PMULL. pmull: aarch64
+// PMULL folding for all three, with the CRC extension for the CRC32/CRC32C reductions and short inputs.
+enum class Kernel : int { kTable = 0, kPclmul, kSse42, kVpclmul256, kVpclmul512, kArmCrc, kPmull, kCount };
 
 const char* KernelName(Kernel k);
 bool KernelSupported(Kernel k);

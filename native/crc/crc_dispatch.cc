@@ -21,7 +21,7 @@
 namespace sv::crc {
 namespace {
 
-const char* const kNames[] = {"table", "pclmul", "sse42", "vpclmul256", "vpclmul512", "armv8"};
+const char* const kNames[] = {"table", "pclmul", "sse42", "vpclmul256", "vpclmul512", "armcrc", "pmull"};
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<int>(Kernel::kCount), "one name per kernel");
 
 constexpr uint32_t Bit(Kernel k) { return 1u << static_cast<int>(k); }
@@ -42,7 +42,8 @@ uint32_t Detect() {
 #endif
 #if defined(__aarch64__)
   const unsigned long hw = getauxval(AT_HWCAP);
-  if ((hw & HWCAP_CRC32) && (hw & HWCAP_PMULL)) mask |= Bit(Kernel::kArmv8);
+  if (hw & HWCAP_CRC32) mask |= Bit(Kernel::kArmCrc);
+  if ((hw & HWCAP_CRC32) && (hw & HWCAP_PMULL)) mask |= Bit(Kernel::kPmull);
 #endif
   return mask;
 }
@@ -50,7 +51,8 @@ uint32_t Detect() {
 const KernelFamily& Family() {
   static const int kOrder[] = {static_cast<int>(Kernel::kVpclmul512), static_cast<int>(Kernel::kVpclmul256),
                                static_cast<int>(Kernel::kSse42),
-                               static_cast<int>(Kernel::kPclmul), static_cast<int>(Kernel::kArmv8)};
+                               static_cast<int>(Kernel::kPclmul), static_cast<int>(Kernel::kPmull),
+                               static_cast<int>(Kernel::kArmCrc)};
   static const KernelFamily family{"CRC", "SHARDVAULT_CRC_KERNEL", kNames, static_cast<int>(Kernel::kCount),
                                    Detect(), kOrder, static_cast<int>(sizeof(kOrder) / sizeof(kOrder[0])),
                                    static_cast<int>(Kernel::kTable)};
@@ -67,7 +69,8 @@ KernelFns Fns(Kernel k) {
     case Kernel::kVpclmul512: return Vpclmul512Kernel();
 #endif
 #if defined(__aarch64__)
-    case Kernel::kArmv8: return Armv8Kernel();
+    case Kernel::kArmCrc: return ArmCrcKernel();
+    case Kernel::kPmull: return PmullKernel();
 #endif
     default: break;
   }

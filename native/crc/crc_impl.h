@@ -4,8 +4,8 @@
 // Folding (all SIMD kernels): the input is read as 128-bit lanes in the reflected bit order (bit 0 of byte 0
 // is the highest-degree coefficient). A lane X = H*x^64 + L (H the low, L the high quadword) that must move
 // D bits forward becomes clmul(H, x^(D+63) mod P) ^ clmul(L, x^(D-1) mod P): the -1 in both exponents pays
-// for the one-bit shift of a carry-less product of two reflected operands. FoldConstants() derives those
-// remainders from the polynomial at start-up, so no kernel carries hand-copied magic numbers. After folding,
+// for the one-bit shift of a carry-less product of two reflected operands. Constants() (crc_table.cc) derives
+// those remainders from the polynomial at start-up, so no kernel carries hand-copied magic numbers. After folding,
 // the last lane is an ordinary 16-byte message with the initial register already absorbed: its CRC from a
 // zero register (table or crc32 instruction) is the result.
 #pragma once
@@ -66,7 +66,8 @@ KernelFns Vpclmul256Kernel();
 KernelFns Vpclmul512Kernel();
 #endif
 #if defined(__aarch64__)
-KernelFns Armv8Kernel();
+KernelFns ArmCrcKernel();
+KernelFns PmullKernel();
 #endif
 
 }  // namespace sv::crc

@@ -106,6 +106,23 @@ void HashOne(const Mode& mode, const uint8_t* data, size_t len, uint8_t* out) {
   h.Finalize(out);
 }
 
+// One digest per block into out[32 * n]. Blocks of one length (the usual batch: a stripe's blocks, a run of
+// small objects) are hashed across blocks (Hasher::HashEqualLength); mixed lengths one by one.
+template <typename Byte>
+void HashBatch(const Mode& mode, const std::vector<std::pair<Byte*, size_t>>& blocks, uint8_t* out) {
+  if (blocks.empty()) return;
+  const size_t len = blocks[0].second;
+  bool same = true;
+  for (const auto& b : blocks) same = same && b.second == len;
+  if (!same) {
+    for (size_t i = 0; i < blocks.size(); i++) HashOne(mode, blocks[i].first, blocks[i].second, out + i * blake3::kOutBytes);
+    return;
+  }
+  std::vector<const uint8_t*> ptrs(blocks.size());
+  for (size_t i = 0; i < blocks.size(); i++) ptrs[i] = blocks[i].first;
+  MakeHasher(mode).HashEqualLength(ptrs.data(), ptrs.size(), len, out);
+}
+
 Napi::Value Kernels(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -147,7 +164,7 @@ class HashWorker : public Napi::AsyncWorker {
   }
   void Execute() override {
     out_.resize(inputs_.size() * blake3::kOutBytes);
-    for (size_t i = 0; i < inputs_.size(); i++) HashOne(mode_, inputs_[i].first, inputs_[i].second, &out_[i * blake3::kOutBytes]);
+    HashBatch(mode_, inputs_, out_.data());
   }
   void OnOK() override {
     deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), out_.data(), out_.size()));
@@ -196,7 +213,7 @@ Napi::Value BatchSync(const Napi::CallbackInfo& info) {
   Mode mode;
   if (!CollectBatch(env, info[0], &blocks) || !GetMode(env, info, 1, &mode)) return env.Undefined();
   Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, blocks.size() * blake3::kOutBytes);
-  for (size_t i = 0; i < blocks.size(); i++) HashOne(mode, blocks[i].first, blocks[i].second, out.Data() + i * blake3::kOutBytes);
+  HashBatch(mode, blocks, out.Data());
   return out;
 }
 

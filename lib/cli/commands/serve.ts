@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { startServer } from '../../server/index.js';
 import { Ctx } from '../context.js';
 
-interface ServeOptions { data: string; address?: string; config?: string; domain?: string; region?: string; logLevel?: string }
+interface ServeOptions { data: string; address?: string; metricsAddress?: string; config?: string; domain?: string; region?: string; logLevel?: string }
 
 export function registerServe(program: Command): void {
   program
@@ -17,6 +17,7 @@ export function registerServe(program: Command): void {
     .description('run the S3 daemon over the pool under --data (created on first start: 6 directory disks, 4+2)')
     .option('--data <dir>', 'pool directory (created on first start)', './data')
     .option('--address <host:port>', 'listen address (port 0: any free port)', undefined)
+    .option('--metrics-address <host:port>', 'also serve GET /metrics there, without authentication (for Prometheus; keep it private)')
     .option('--config <file>', 'JSON config file (disks, k/m, failure domain, address, domain, region, limits, logLevel)')
     .option('--domain <name>', 'serve virtual-host-style requests for BUCKET.<name>')
     .option('--region <name>', 'the region clients sign for (default us-east-1)')
@@ -26,13 +27,17 @@ export function registerServe(program: Command): void {
       const running = await startServer({
         dataDir: o.data,
         ...(o.address !== undefined ? { address: o.address } : {}),
+        ...(o.metricsAddress !== undefined ? { metricsAddress: o.metricsAddress } : {}),
         ...(o.config !== undefined ? { configFile: o.config } : {}),
         ...(o.domain !== undefined ? { domain: o.domain } : {}),
         ...(o.region !== undefined ? { region: o.region } : {}),
         ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
       });
       const { url, root } = running;
-      const lines = [`listening ${url}`];
+      // A daemon stays up: a stray rejected promise is logged, not fatal (uncaught exceptions still are:
+      // the process state is unknown after one).
+      process.on('unhandledRejection', (reason) => process.stderr.write(`shardvault serve: unhandled rejection (kept running): ${String((reason as Error)?.stack ?? reason)}\n`));
+      const lines = [`listening ${url}`, ...(running.metricsUrl !== undefined ? [`metrics ${running.metricsUrl}`] : [])];
       if (root.secretAccessKey !== undefined) {
         lines.push(
           `root access key: ${root.accessKeyId}`,
@@ -42,7 +47,7 @@ export function registerServe(program: Command): void {
       } else {
         lines.push(`root access key: ${root.accessKeyId} (secret as given at first start, or SHARDVAULT_ROOT_SECRET_KEY)`);
       }
-      ctx.result({ event: 'listening', url, address: running.address, rootAccessKeyId: root.accessKeyId, ...(root.secretAccessKey !== undefined ? { rootSecretAccessKey: root.secretAccessKey } : {}), configSha256: running.configSha256 }, lines);
+      ctx.result({ event: 'listening', url, address: running.address, ...(running.metricsUrl !== undefined ? { metricsUrl: running.metricsUrl } : {}), rootAccessKeyId: root.accessKeyId, ...(root.secretAccessKey !== undefined ? { rootSecretAccessKey: root.secretAccessKey } : {}), configSha256: running.configSha256 }, lines);
       await new Promise<void>((resolve, reject) => {
         let signalled = false;
         const onSignal = (sig: NodeJS.Signals) => {

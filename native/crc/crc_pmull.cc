@@ -1,4 +1,4 @@
-// aarch64 kernel "armv8": PMULL folding (eight 128-bit lanes) for all three CRCs; CRC32 and CRC32C finish, and
+// aarch64 kernel "pmull": PMULL folding (eight 128-bit lanes) for all three CRCs; CRC32 and CRC32C finish, and
 // handle short inputs, with the ARMv8 CRC extension (__crc32d / __crc32cd), CRC-64/NVME with the table.
 // Compiled with -march=armv8-a+crc+crypto (binding.gyp); offered when getauxval reports CRC32 and PMULL.
 #if defined(__aarch64__)
@@ -74,7 +74,7 @@ uint64_t Update(uint64_t reg, const uint8_t* p, size_t len) {
 
 }  // namespace
 
-KernelFns Armv8Kernel() { return {Update<Algo::kCrc32>, Update<Algo::kCrc32c>, Update<Algo::kCrc64Nvme>}; }
+KernelFns PmullKernel() { return {Update<Algo::kCrc32>, Update<Algo::kCrc32c>, Update<Algo::kCrc64Nvme>}; }
 
 }  // namespace sv::crc
 
