@@ -200,6 +200,36 @@ describe.skipIf(!ready)('S3 daemon: bad clients, overload, shutdown', () => {
   });
 });
 
+describe.skipIf(!ready)('S3 daemon: a reader that stops reading', () => {
+  it('is cut off after bodyIdleTimeoutMs and its slot is freed', async () => {
+    const h = await harness({ limits: { bodyIdleTimeoutMs: 1000, concurrentRequestsMax: 2, principalShare: 1 } });
+    try {
+      await h.client.send(new CreateBucketCommand({ Bucket: 'slowread' }));
+      await h.client.send(new PutObjectCommand({ Bucket: 'slowread', Key: 'big', Body: Buffer.alloc(24 << 20, 1) }));
+      const path = '/slowread/big';
+      // Two readers that take the headers and then stop reading hold both slots...
+      const readers = await Promise.all([1, 2].map(() => new Promise<ReturnType<typeof httpRequest>>((resolve) => {
+        const req = httpRequest({ host: h.server.address.host, port: h.server.address.port, path, headers: signedHeaders(h.server, 'GET', path) }, (res) => {
+          res.pause(); // never read
+          res.on('error', () => undefined);
+          resolve(req);
+        });
+        req.on('error', () => undefined);
+        req.end();
+      })));
+      expect(await statusOf(h.client.send(new ListBucketsCommand({})))).toBe(503);
+      // ...until the daemon cuts them off (no progress for bodyIdleTimeoutMs).
+      await sleep(2500);
+      // Both slots are free again (the readers' connections still open on our side): two requests at once are served.
+      const both = await Promise.all([statusOf(h.client.send(new ListBucketsCommand({}))), statusOf(h.client.send(new ListBucketsCommand({})))]);
+      for (const r of readers) r.destroy();
+      expect(both).toEqual([200, 200]);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe.skipIf(!ready)('S3 daemon: a failing disk', () => {
   it('a disk gone: reads reconstruct, a write that cannot reach its quorum is one 503, /readyz stays ready with k disks', async () => {
     const h = await harness();
