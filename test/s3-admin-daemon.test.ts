@@ -110,8 +110,9 @@ describe.skipIf(!ready)(`the admin API, /metrics and the CLI against the daemon$
   });
 
   it('/metrics: admins only; counts requests, auth failures and the pool; `shardvault metrics` prints it', async () => {
-    expect((await signedGet('/metrics')).status).toBe(403);
-    const m = await signedGet('/metrics', rootKey);
+    expect((await signedGet('/_shardvault/metrics')).status).toBe(403);
+    const m = await signedGet('/_shardvault/metrics', rootKey);
+    expect((await signedGet('/metrics', rootKey)).status).toBe(200); // no bucket named metrics here
     expect(m.status).toBe(200);
     expect(sample(m.text, 'shardvault_s3_requests_total{operation="PutObject",status="200"}')).toBeGreaterThanOrEqual(2);
     expect(sample(m.text, 'shardvault_s3_requests_total{operation="GetObject",status="403"}')).toBeGreaterThanOrEqual(1); // the policy's refusal
@@ -131,7 +132,7 @@ describe.skipIf(!ready)(`the admin API, /metrics and the CLI against the daemon$
 
   it.skipIf(promtool === undefined && !requireAll)(`promtool check metrics accepts the daemon's /metrics${promtool === undefined ? ' (skipped: promtool not installed)' : ''}`, async () => {
     expect(promtool, 'promtool (Debian prometheus) is required under SHARDVAULT_CI_REQUIRE_ALL=1').toBeDefined();
-    const text = (await signedGet('/metrics', rootKey)).text;
+    const text = (await signedGet('/_shardvault/metrics', rootKey)).text;
     const child = spawn(promtool!, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
