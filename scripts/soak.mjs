@@ -245,10 +245,12 @@ function isTransport(err) {
     || err?.name === 'TimeoutError' || /socket hang up|ECONNRESET|ECONNREFUSED|EPIPE|aborted/i.test(String(err?.message ?? ''))
     || err?.$metadata?.httpStatusCode === undefined;
 }
-function noteServerError(err) {
+const firstMessage = new Map(); // code -> [seconds into the run, message] of its first occurrence
+function noteServerError(err, op) {
   const status = err?.$metadata?.httpStatusCode;
   const k = `${status ?? 'net'} ${err?.Code ?? err?.name ?? ''}`.trim();
   counts.serverErrors.set(k, (counts.serverErrors.get(k) ?? 0) + 1);
+  if (!firstMessage.has(`${op} ${k}`)) firstMessage.set(`${op} ${k}`, `${((performance.now() - t0) / 1000).toFixed(1)} s: ${String(err?.message ?? '').slice(0, 300)}`);
 }
 
 async function readKey(client, key) {
@@ -275,6 +277,7 @@ async function clientLoop(i) {
     while (!stopping) {
       const key = `c${i}/k${Math.floor(Math.random() * KEYS_PER_CLIENT)}`;
       const r = Math.random();
+      const op = r < 0.45 ? 'PUT' : r < 0.8 ? 'GET' : r < 0.95 || !multipart ? 'DELETE' : 'MULTIPART';
       try {
         if (r < 0.45) {
           const size = pickSize();
@@ -327,7 +330,7 @@ async function clientLoop(i) {
           }
         }
       } catch (err) {
-        if (!isTransport(err)) noteServerError(err);
+        if (!isTransport(err)) noteServerError(err, op);
         await sleep(isTransport(err) ? 200 : 20);
       }
     }
@@ -419,6 +422,7 @@ async function main() {
   await Promise.all(clients);
   clearInterval(sampler);
   log(`workload done: ${counts.put} puts (${(counts.bytesPut / 2 ** 20).toFixed(0)} MiB), ${counts.get} gets, ${counts.del} deletes, ${counts.mpu} multipart acked; not acked: ${counts.putFail} puts, ${counts.getFail} gets, ${counts.delFail} deletes, ${counts.mpuFail} multipart; server errors ${JSON.stringify(Object.fromEntries(counts.serverErrors))}`);
+  for (const [k, m] of firstMessage) console.log(`  first ${k} at ${m}`);
   check('kill -9 and restart on the same data dir', kills >= Math.max(1, Math.floor(SECONDS / KILL_EVERY_S) - 1) && restartFailures === 0, `${kills} kills, ${restartFailures} failed restarts, slowest restart ${restartMsMax.toFixed(0)} ms`);
   check('the clients got work done', counts.put > 0 && counts.get > 0 && counts.del > 0, `${counts.put} puts, ${counts.get} gets, ${counts.del} deletes`);
   const fiveHundreds = [...counts.serverErrors].filter(([k]) => /^5\d\d/.test(k) && !/^503/.test(k));

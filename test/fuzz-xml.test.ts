@@ -33,7 +33,7 @@ let d: Daemon;
 let multipart = false;
 let uploadId = '';
 
-function send(method: string, path: string, body: Buffer, md5: boolean): Promise<{ status: number; code?: string; problem?: string }> {
+function send(method: string, path: string, body: Buffer, md5: boolean): Promise<{ status: number; code?: string; problem?: string; body?: string }> {
   const url = new URL(path, d.url);
   const headers: Record<string, string> = { 'content-type': 'application/xml', 'content-length': String(body.length) };
   if (md5) headers['content-md5'] = createHash('md5').update(body).digest('base64');
@@ -43,7 +43,7 @@ function send(method: string, path: string, body: Buffer, md5: boolean): Promise
     if (r.timedOut) return { status: 0, problem: 'no answer within 15 s' };
     const res = parseFirstResponse(r.received);
     if (res === undefined) return { status: 0, problem: `no HTTP response (${r.received.length} bytes${r.error ? `, ${r.error}` : ''})` };
-    if (res.status < 300) return { status: res.status };
+    if (res.status < 300) return { status: res.status, body: res.body.toString('utf8') };
     const text = res.body.toString('utf8');
     if (XMLValidator.validate(text) !== true) return { status: res.status, problem: `error body is not XML: ${text.slice(0, 200)}` };
     const code = (new XMLParser().parse(text) as { Error?: { Code?: unknown } }).Error?.Code;
@@ -120,6 +120,13 @@ beforeAll(async () => {
   expect(mk.status, JSON.stringify(mk)).toBe(200);
   const probe = await send('POST', '/fzx/mp-key?uploads', Buffer.alloc(0), false);
   multipart = probe.status === 200;
+  if (multipart) {
+    uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(probe.body ?? '')?.[1] ?? '';
+    expect(uploadId, probe.body).not.toBe('');
+    // one real part, so a well-formed body naming part 1 can complete (then later bodies meet NoSuchUpload)
+    const part = await send('PUT', `/fzx/mp-key?partNumber=1&uploadId=${encodeURIComponent(uploadId)}`, Buffer.alloc(1024, 1), false);
+    expect(part.status, JSON.stringify(part)).toBe(200);
+  }
   if (!multipart) console.log(`fuzz-xml: CreateMultipartUpload answers ${probe.status} ${probe.code ?? ''}: CompleteMultipartUpload bodies are sent against a missing upload (each must still get a stable code)`);
 });
 
