@@ -44,7 +44,7 @@ if (!isMainThread && workerData?.role === 'idle') {
     }
   });
 } else if (!isMainThread) {
-  const { S3Client, PutObjectCommand, GetObjectCommand, CreateBucketCommand } = await import('@aws-sdk/client-s3');
+  const { S3Client, PutObjectCommand, GetObjectCommand, CreateBucketCommand, DeleteObjectsCommand, DeleteBucketCommand } = await import('@aws-sdk/client-s3');
   const { NodeHttpHandler } = await import('@smithy/node-http-handler');
   const http = await import('node:http');
   const https = await import('node:https');
@@ -80,6 +80,16 @@ if (!isMainThread && workerData?.role === 'idle') {
   };
   parentPort.on('message', async (m) => {
     try {
+      if (m.op === 'rm') {
+        // Another S3 (--endpoint): take the bench's objects away again, 1000 keys per DeleteObjects.
+        for (let i = 0; i < m.count; i += 1000) {
+          const keys = Array.from({ length: Math.min(1000, m.count - i) }, (_, j) => ({ Key: `${m.prefix}${i + j}` }));
+          await s3.send(new DeleteObjectsCommand({ Bucket: m.bucket, Delete: { Objects: keys, Quiet: true } }));
+        }
+        if (m.dropBucket) await s3.send(new DeleteBucketCommand({ Bucket: m.bucket }));
+        parentPort.postMessage({ id: m.id, ok: true });
+        return;
+      }
       if (m.op === 'mb') {
         await s3.send(new CreateBucketCommand({ Bucket: m.bucket })).catch((err) => {
           if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
@@ -177,7 +187,7 @@ async function main() {
     const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY ?? process.env.SHARDVAULT_ROOT_SECRET_KEY;
     if (!accessKeyId || !secretAccessKey) throw new Error('--endpoint needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
     creds = { accessKeyId, secretAccessKey };
-    say(`endpoint: ${endpoint} (no raw baseline: the pool is not local)`);
+    say(`endpoint: ${endpoint} (no raw baseline and no daemon lag: the server is not in this process)`);
   }
   say(`client: ${clientKind === 'http' ? 'node:http + SigV4 (UNSIGNED-PAYLOAD, no checksums)' : `@aws-sdk/client-s3, checksums ${checksums.toLowerCase()}${checksums === 'WHEN_SUPPORTED' ? ' (the default: CRC32 up and down)' : ''}`} in a worker thread, keep-alive; sizes ${sizes.map(human).join(', ')}; concurrency ${concurrencies.join(', ')}${smoke ? ' (smoke)' : ''}`);
 
@@ -255,9 +265,11 @@ async function main() {
       results.push(row);
       say(line(row));
       if (vault !== undefined) {
-        // Free the space before the next size (64 MiB x 32 objects x 1.5 is 3 GiB per phase).
+        // Free the space before the next size (64 MiB x 16 objects x 1.5 is 1.5 GiB per phase).
         for (const prefix of [`raw-${tag}`, `s3-${tag}`]) for (let i = 0; i < count; i++) await vault.delete(bucket, `${prefix}${i}`);
         await vault.gc({ graceMs: 0, walk: false });
+      } else {
+        await ask({ op: 'rm', bucket, prefix: `s3-${tag}`, count });
       }
     }
   }
@@ -279,6 +291,8 @@ async function main() {
   for (const ch of checks) say(`target ${ch.what}: ${ch.value.toFixed(2)} (${ch.max ? '<=' : '>='} ${ch.target}) ${ch.pass ? 'PASS' : 'MISS'}`);
   if (json) console.log(JSON.stringify({ cpu: cpuModel, cores: cpus().length, node: process.version, native: info.loaded ? { codec: info.codec.chosen, blake3: info.blake3?.chosen } : null, endpoint: endpointArg ?? 'startServer', client: clientKind, clientChecksums: checksums.toLowerCase(), smoke, results, checks }));
 
+  // A bucket this run made on another S3 goes again (a --bucket given by the operator stays).
+  if (vault === undefined && !args.includes('--bucket')) await ask({ op: 'rm', bucket, prefix: '', count: 0, dropBucket: true });
   await worker.terminate();
   await idle.terminate();
   if (running !== undefined) await running.close();
@@ -303,5 +317,6 @@ function line(r) {
   const cell = (s) => (s === undefined ? '-' : r.bytes >= 1 << 20 ? `${s.mbPerSec.toFixed(0)} MB/s` : `${s.opsPerSec.toFixed(0)} op/s`);
   const ratio = (x) => (x === undefined ? '' : ` (${x.toFixed(2)}x)`);
   return `${r.size.padStart(7)} c${String(r.concurrency).padEnd(3)} n=${String(r.count).padEnd(4)} PUT raw ${cell(r.raw_put).padStart(10)}  s3 ${cell(r.s3_put).padStart(10)}${ratio(r.ratio_put).padEnd(9)}`
-    + `  GET raw ${cell(r.raw_get).padStart(10)}  s3 ${cell(r.s3_get).padStart(10)}${ratio(r.ratio_get).padEnd(9)}  lag p99 put/get s3 ${r.s3_put.lagP99Ms.toFixed(1)}/${r.s3_get.lagP99Ms.toFixed(1)}${r.raw_put !== undefined ? ` raw ${r.raw_put.lagP99Ms.toFixed(1)}/${r.raw_get.lagP99Ms.toFixed(1)}` : ''} idle ${r.s3_put.lagFloorP99Ms.toFixed(1)}/${r.s3_get.lagFloorP99Ms.toFixed(1)} ms`;
+    + `  GET raw ${cell(r.raw_get).padStart(10)}  s3 ${cell(r.s3_get).padStart(10)}${ratio(r.ratio_get).padEnd(9)}`
+    + (r.raw_put === undefined ? '' : `  lag p99 put/get s3 ${r.s3_put.lagP99Ms.toFixed(1)}/${r.s3_get.lagP99Ms.toFixed(1)}${r.raw_put !== undefined ? ` raw ${r.raw_put.lagP99Ms.toFixed(1)}/${r.raw_get.lagP99Ms.toFixed(1)}` : ''} idle ${r.s3_put.lagFloorP99Ms.toFixed(1)}/${r.s3_get.lagFloorP99Ms.toFixed(1)} ms`);
 }

@@ -357,6 +357,40 @@ describe.skipIf(!ready)(`shardvault CLI against the admin API${ready ? '' : ' (s
     expect(JSON.parse(missing.stderr).error.code).toBe('ERR_SV_NOT_FOUND');
   });
 
+  it('disk add, drain, replace, rm through the admin API and `disk ... --endpoint`', async () => {
+    // Raw routes and their errors.
+    const added = await call('POST', 'disks', { path: join(dataDir, 'disk-4'), labels: { disk: 'disk-4' } });
+    expect(added.status, added.text).toBe(200);
+    expect((await call('GET', 'status')).json.disks.filter((d: { state: string }) => d.state !== 'removed')).toHaveLength(5);
+    const refused = await call('POST', 'disks', { path: join(dataDir, 'disk-0'), labels: { disk: 'disk-x' } });
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ code: 'InvalidDisk', svCode: 'ERR_SV_DISK_IDENTITY' });
+    expect((await call('POST', 'disks', { path: 'relative/dir' })).json.code).toBe('InvalidRequest');
+    expect((await call('POST', 'disks', { path: '/x', labels: { a: 1 } })).json.code).toBe('InvalidRequest');
+    expect((await call('POST', 'disks/nosuch/drain')).json).toMatchObject({ code: 'NoSuchDisk' });
+    // The CLI: drain and remove the new (empty) disk, replace an old one onto a new path, repair, all remote.
+    const id = added.json.disk as string;
+    expect(JSON.parse(ok(await sv(['disk', 'drain', id, '--endpoint', url, '--json']), 'disk drain'))).toEqual({ disk: id, queued: 0 });
+    expect(JSON.parse(ok(await sv(['disk', 'rm', id, '--endpoint', url, '--json']), 'disk rm'))).toEqual({ disk: id, removed: true });
+    const old = (await vault.status()).disks.find((d) => d.labels.disk === 'disk-3')!;
+    const rep = JSON.parse(ok(await sv(['disk', 'replace', old.id, `${join(dataDir, 'disk-5')}:disk=disk-5`, '--allow-new-labels', '--endpoint', url, '--json']), 'disk replace'));
+    expect(rep).toMatchObject({ disk: old.id, newDisk: expect.any(String) });
+    expect(rep.queued).toBeGreaterThan(0);
+    expect(JSON.parse(ok(await sv(['repair', '--endpoint', url, '--json']), 'repair')).failed).toBe(0);
+    expect((await vault.status()).repairQueued).toBe(0);
+    // Refusals with the codes the local commands give.
+    const relative = await sv(['disk', 'add', 'some/dir:disk=disk-9', '--endpoint', url, '--json']);
+    expect(JSON.parse(relative.stderr).error.code).toBe('ERR_SV_USAGE');
+    const full = await sv(['disk', 'rm', (await vault.status()).disks.find((d) => d.labels.disk === 'disk-0')!.id, '--endpoint', url, '--json']);
+    expect(JSON.parse(full.stderr).error.code).toBe('ERR_SV_OUT_OF_RANGE');
+    const notEmpty = await sv(['disk', 'add', `${join(dataDir, 'disk-1')}:disk=disk-7`, '--allow-new-labels', '--endpoint', url, '--json']);
+    expect(notEmpty.status).toBe(5);
+    expect(JSON.parse(notEmpty.stderr).error.code).toBe('ERR_SV_DISK_IDENTITY');
+    expect(vault.verifyAudit()).toBe(-1);
+    const audit = JSON.stringify(vault.auditLog());
+    expect(audit).toContain('"principal":"root"');
+  });
+
   it('keys --data DIR: refused while a process holds the pool, works on the pool once it is free', async () => {
     const busy = await sv(['keys', 'create', 'frank', '--data', dataDir, '--json']);
     expect(busy.status).toBe(4);

@@ -104,6 +104,13 @@ describe.skipIf(!ready)(`shardvault serve${ready ? '' : ' (skipped: dist/ or the
       expect(text).toContain('operation="Admin"');
       expect((await get(created)).status).toBe(403);
       expect((await fetch(`${url}/metrics`)).status).toBe(403);
+      // The path no bucket can take serves the same; once a bucket 'metrics' exists, GET /metrics is its listing.
+      const at = (path: string) => fetch(`${url}${path}`, { headers: signRequest({ method: 'GET', url: new URL(path, url), headers: {}, accessKeyId: env.SHARDVAULT_ROOT_ACCESS_KEY, secretAccessKey: env.SHARDVAULT_ROOT_SECRET_KEY, region: 'us-east-1' }) });
+      expect(await (await at('/_shardvault/metrics')).text()).toContain('shardvault_s3_requests_total');
+      const mk = await fetch(`${url}/metrics`, { method: 'PUT', headers: signRequest({ method: 'PUT', url: new URL('/metrics', url), headers: {}, accessKeyId: env.SHARDVAULT_ROOT_ACCESS_KEY, secretAccessKey: env.SHARDVAULT_ROOT_SECRET_KEY, region: 'us-east-1' }) });
+      expect(mk.status).toBe(200);
+      expect(await (await at('/metrics')).text()).toContain('<ListBucketResult');
+      expect(await (await at('/_shardvault/metrics')).text()).toContain('shardvault_s3_requests_total');
       // The separate metrics listener: unauthenticated, and nothing but /metrics.
       const open = await fetch(metricsUrl);
       expect(open.status).toBe(200);

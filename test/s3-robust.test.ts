@@ -173,6 +173,14 @@ describe.skipIf(!ready)('S3 daemon: bad clients, overload, shutdown', () => {
     expect(await codeOf(rc.send(new CopyObjectCommand({ Bucket: 'alpha', Key: 'public/copy', CopySource: 'alpha/private/c' })))).toBe('AccessDenied');
     const listed = await rc.send(new ListObjectsV2Command({ Bucket: 'alpha', Prefix: 'p' }));
     expect((listed.Contents ?? []).map((o) => o.Key)).toEqual(['public/a', 'public/b']);
+    // A delimiter listing shows the directories a reader may look into (`team/` for a policy on
+    // `team/alice/*`: a directory is not a key), and not the ones it may not.
+    for (const k of ['team/alice/1', 'team/bob/2']) await h.client.send(new PutObjectCommand({ Bucket: 'alpha', Key: k, Body: k }));
+    const alice = h.clientFor(await h.server.keys.create('alice', { policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: 'arn:aws:s3:::alpha/team/alice/*' }] } }));
+    const top = await alice.send(new ListObjectsV2Command({ Bucket: 'alpha', Delimiter: '/' }));
+    expect((top.CommonPrefixes ?? []).map((p) => p.Prefix)).toEqual(['team/']);
+    const team = await alice.send(new ListObjectsV2Command({ Bucket: 'alpha', Prefix: 'team/', Delimiter: '/' }));
+    expect((team.CommonPrefixes ?? []).map((p) => p.Prefix)).toEqual(['team/alice/']);
     const del = await rc.send(new DeleteObjectsCommand({ Bucket: 'alpha', Delete: { Objects: [{ Key: 'public/a' }] } }));
     expect(del.Errors?.[0]?.Code).toBe('AccessDenied');
     expect(await statusOf(h.client.send(new HeadObjectCommand({ Bucket: 'alpha', Key: 'public/a' })))).toBe(200);
@@ -197,6 +205,36 @@ describe.skipIf(!ready)('S3 daemon: bad clients, overload, shutdown', () => {
     expect(refusals.map((r) => r.action)).toEqual(expect.arrayContaining(['s3:GetObject', 's3:PutObject', 's3:ListAllMyBuckets']));
     expect(refusals.every((r) => typeof r.requestId === 'string' && r.requestId.length === 16 && r.source === '127.0.0.1')).toBe(true);
     expect(audit.some((r) => r.action === 'auth' && r.target === 'alpha/public/a' && (r.result ?? '').startsWith('AccessDenied'))).toBe(true);
+  });
+});
+
+describe.skipIf(!ready)('S3 daemon: a reader that stops reading', () => {
+  it('is cut off after bodyIdleTimeoutMs and its slot is freed', async () => {
+    const h = await harness({ limits: { bodyIdleTimeoutMs: 1000, concurrentRequestsMax: 2, principalShare: 1 } });
+    try {
+      await h.client.send(new CreateBucketCommand({ Bucket: 'slowread' }));
+      await h.client.send(new PutObjectCommand({ Bucket: 'slowread', Key: 'big', Body: Buffer.alloc(24 << 20, 1) }));
+      const path = '/slowread/big';
+      // Two readers that take the headers and then stop reading hold both slots...
+      const readers = await Promise.all([1, 2].map(() => new Promise<ReturnType<typeof httpRequest>>((resolve) => {
+        const req = httpRequest({ host: h.server.address.host, port: h.server.address.port, path, headers: signedHeaders(h.server, 'GET', path) }, (res) => {
+          res.pause(); // never read
+          res.on('error', () => undefined);
+          resolve(req);
+        });
+        req.on('error', () => undefined);
+        req.end();
+      })));
+      expect(await statusOf(h.client.send(new ListBucketsCommand({})))).toBe(503);
+      // ...until the daemon cuts them off (no progress for bodyIdleTimeoutMs).
+      await sleep(2500);
+      // Both slots are free again (the readers' connections still open on our side): two requests at once are served.
+      const both = await Promise.all([statusOf(h.client.send(new ListBucketsCommand({}))), statusOf(h.client.send(new ListBucketsCommand({})))]);
+      for (const r of readers) r.destroy();
+      expect(both).toEqual([200, 200]);
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -8,8 +8,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 import { signRequest } from '../auth/index.js';
-import { ErrorCode } from '../errors.js';
-import { CliCode, CliError } from './errors.js';
+import { ErrorCode, type ErrorCodeValue } from '../errors.js';
+import { CliCode, CliError, EXIT_CODE_OF } from './errors.js';
 
 export const ADMIN_PATH = '/_shardvault/admin/';
 /** A response larger than this is refused (the biggest is `audit tail -n 1000` or a status of a big pool). */
@@ -46,9 +46,10 @@ export function adminEndpoint(endpoint: string, region: string, env: NodeJS.Proc
   return { url, accessKeyId, secretAccessKey, region };
 }
 
-/** The daemon's JSON error `{code, message}` as the CLI reports it. */
-function remoteError(status: number, code: string, message: string, ep: AdminEndpoint): CliError {
+/** The daemon's JSON error `{code, message, svCode?}` as the CLI reports it: the engine's own code when it sent one. */
+function remoteError(status: number, code: string, message: string, ep: AdminEndpoint, svCode?: string): CliError {
   const m = `${ep.url.origin}: ${code}: ${message}`;
+  if (svCode !== undefined && Object.hasOwn(EXIT_CODE_OF, svCode)) return new CliError(svCode as ErrorCodeValue, `${ep.url.origin}: ${message}`);
   switch (code) {
     case 'AccessDenied':
     case 'SignatureDoesNotMatch':
@@ -62,6 +63,8 @@ function remoteError(status: number, code: string, message: string, ep: AdminEnd
       return new CliError(ErrorCode.NOT_FOUND, m, 'list the keys: `shardvault keys list --endpoint URL`');
     case 'JobRunning':
       return new CliError(ErrorCode.CONFLICT, m, 'wait for it to finish, or stop it with Ctrl-C in the command that started it');
+    case 'NoSuchDisk':
+      return new CliError(ErrorCode.NO_SUCH_DISK, m);
     case 'ReadOnly':
       return new CliError(ErrorCode.READ_ONLY, m);
     case 'InvalidRequest':
@@ -85,8 +88,8 @@ export class AdminClient {
       throw this.#notJson(status, text);
     }
     if (status >= 400) {
-      const e = (value ?? {}) as { code?: unknown; message?: unknown };
-      throw remoteError(status, typeof e.code === 'string' ? e.code : `HTTP${status}`, typeof e.message === 'string' ? e.message : text.slice(0, 300), this.endpoint);
+      const e = (value ?? {}) as { code?: unknown; message?: unknown; svCode?: unknown };
+      throw remoteError(status, typeof e.code === 'string' ? e.code : `HTTP${status}`, typeof e.message === 'string' ? e.message : text.slice(0, 300), this.endpoint, typeof e.svCode === 'string' ? e.svCode : undefined);
     }
     return { status, value: value as T };
   }

@@ -16,6 +16,9 @@
  *   POST   repair               -> 202 job; GET repair -> job; POST repair/cancel
  *   GET    audit/verify         -> {ok, records, brokenAt?}
  *   GET    audit/tail?n=N       -> {records: the last N (1..1000, default 20), total}
+ *   POST   disks                {path, labels?, mountPoint?} -> {disk, path, labels}   (the daemon's paths)
+ *   POST   disks/ID/drain       -> {disk, queued};  POST disks/ID/replace {path, labels?, mountPoint?} -> {disk, newDisk, queued}
+ *   DELETE disks/ID             -> {disk, removed: true} (refused while it holds shards)
  *
  * Scrub and repair run for hours on a big pool, longer than any request should: POST starts a job (one of
  * each kind at a time, 409 JobRunning otherwise) and answers 202; GET reports its progress and, once
@@ -28,14 +31,16 @@
  *
  * Errors are JSON `{code, message}` with these stable codes: AccessDenied 403, NotFound 404 (no such route),
  * MethodNotAllowed 405, InvalidRequest 400 (bad JSON, bad field), MalformedPolicy 400, NoSuchAccessKey 404,
- * JobRunning 409, ReadOnly 409 (pool open read-only), ServiceUnavailable 503 (pool or catalog failing),
- * InternalError 500.
+ * JobRunning 409, ReadOnly 409 (pool open read-only), NoSuchDisk 404, InvalidDisk 400 (a disk the pool refuses:
+ * not empty, not a mount point, another pool's), ServiceUnavailable 503 (pool or catalog failing), InternalError
+ * 500. An error that came from the engine also carries its stable ShardVault code as `svCode`
+ * (`ERR_SV_...`), so the CLI reports the same code as when it works on the pool directly.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { parsePolicy, type KeyStore, type Policy } from '../auth/index.js';
 import { ErrorCode } from '../errors.js';
-import type { ScrubProgress, Vault } from '../vault.js';
+import type { ScrubProgress, Vault, VaultDiskSpec } from '../vault.js';
 
 export const ADMIN_PREFIX = '/_shardvault/admin/';
 
@@ -56,11 +61,13 @@ export const AdminErrorCode = {
   READ_ONLY: 'ReadOnly',
   SERVICE_UNAVAILABLE: 'ServiceUnavailable',
   INTERNAL: 'InternalError',
+  NO_SUCH_DISK: 'NoSuchDisk',
+  INVALID_DISK: 'InvalidDisk',
 } as const;
 export type AdminErrorCodeValue = (typeof AdminErrorCode)[keyof typeof AdminErrorCode];
 
 export class AdminError extends Error {
-  constructor(readonly code: AdminErrorCodeValue, readonly status: number, message: string) {
+  constructor(readonly code: AdminErrorCodeValue, readonly status: number, message: string, readonly svCode?: string) {
     super(message);
     this.name = 'AdminError';
   }
@@ -238,17 +245,53 @@ function mapError(err: unknown): AdminError {
   if (typeof e.s3Code === 'string' && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return new AdminError(AdminErrorCode.INVALID_REQUEST, 400, message);
   }
+  const sv = typeof e.code === 'string' && e.code.startsWith('ERR_SV_') ? e.code : undefined;
+  const as = (code: AdminErrorCodeValue, status: number) => new AdminError(code, status, message, sv);
   switch (e.code) {
-    case ErrorCode.READ_ONLY: return new AdminError(AdminErrorCode.READ_ONLY, 409, message);
-    case ErrorCode.CATALOG_FAILED:
+    case ErrorCode.READ_ONLY: return as(AdminErrorCode.READ_ONLY, 409);
+    case ErrorCode.NO_SUCH_DISK: return as(AdminErrorCode.NO_SUCH_DISK, 404);
     case ErrorCode.DISK_IDENTITY:
-    case ErrorCode.PLACEMENT: return new AdminError(AdminErrorCode.SERVICE_UNAVAILABLE, 503, message);
-    case ErrorCode.NOT_FOUND: return new AdminError(AdminErrorCode.NO_SUCH_ACCESS_KEY, 404, message);
+    case ErrorCode.NO_SPACE: return as(AdminErrorCode.INVALID_DISK, 400);
+    case ErrorCode.CATALOG_FAILED:
+    case ErrorCode.PLACEMENT: return as(AdminErrorCode.SERVICE_UNAVAILABLE, 503);
+    case ErrorCode.NOT_FOUND: return as(AdminErrorCode.NO_SUCH_ACCESS_KEY, 404);
     case ErrorCode.INVALID_ARG_TYPE:
     case ErrorCode.OUT_OF_RANGE:
-    case ErrorCode.UNKNOWN_OPTION: return new AdminError(AdminErrorCode.INVALID_REQUEST, 400, message);
-    default: return new AdminError(AdminErrorCode.INTERNAL, 500, message);
+    case ErrorCode.UNKNOWN_OPTION: return as(AdminErrorCode.INVALID_REQUEST, 400);
+    default: return as(AdminErrorCode.INTERNAL, 500);
   }
+}
+
+/** A disk spec from a JSON body: {path, labels?, mountPoint?}, checked before the engine sees it. */
+function diskSpecOf(o: Record<string, unknown>): VaultDiskSpec {
+  onlyKeys(o, ['path', 'labels', 'mountPoint']);
+  if (typeof o.path !== 'string' || o.path === '' || o.path.length > 4096 || !o.path.startsWith('/')) {
+    throw new AdminError(AdminErrorCode.INVALID_REQUEST, 400, 'path must be an absolute path on the daemon\'s machine');
+  }
+  const labels: Record<string, string> = {};
+  if (o.labels !== undefined) {
+    if (o.labels === null || typeof o.labels !== 'object' || Array.isArray(o.labels)) throw new AdminError(AdminErrorCode.INVALID_REQUEST, 400, 'labels must be an object of strings');
+    const entries = Object.entries(o.labels as Record<string, unknown>);
+    if (entries.length > 32) throw new AdminError(AdminErrorCode.INVALID_REQUEST, 400, 'at most 32 labels');
+    for (const [k, v] of entries) {
+      if (typeof v !== 'string') throw new AdminError(AdminErrorCode.INVALID_REQUEST, 400, `label ${JSON.stringify(k.slice(0, 64))} must be a string`);
+      labels[k] = v;
+    }
+  }
+  if (o.mountPoint !== undefined && typeof o.mountPoint !== 'boolean') throw new AdminError(AdminErrorCode.INVALID_REQUEST, 400, 'mountPoint must be true or false');
+  return { path: o.path, labels, ...(o.mountPoint === true ? { mountPoint: true } : {}) };
+}
+
+async function diskOf(ctx: AdminContext, raw: string): Promise<string> {
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    throw new AdminError(AdminErrorCode.INVALID_REQUEST, 400, 'the disk id is not valid percent-encoding');
+  }
+  const d = (await ctx.vault.status()).disks.find((x) => x.id === id && x.state !== 'removed');
+  if (d === undefined) throw new AdminError(AdminErrorCode.NO_SUCH_DISK, 404, `no disk ${JSON.stringify(id.slice(0, 128))} in the pool`, ErrorCode.NO_SUCH_DISK);
+  return d.id;
 }
 
 const jobView = (j: AdminJob<unknown, unknown> | undefined, kind: string) => j ?? { kind, state: 'idle' };
@@ -343,6 +386,39 @@ const routes: Array<{ method: string; path: RegExp; run: Route }> = [
   },
   { method: 'GET', path: /^repair$/, run: async (ctx, _req, res) => send(res, 200, jobView(jobsOf.get(ctx.vault)?.repair?.job, 'repair')) },
   { method: 'POST', path: /^repair\/cancel$/, run: async (ctx, _req, res) => send(res, 200, await cancel(ctx.vault, 'repair')) },
+  // Disks: the engine records each change in the audit chain itself (disk.add, disk.drain, ...), with the principal.
+  {
+    method: 'POST', path: /^disks$/,
+    run: async (ctx, _req, res, who, body) => {
+      const spec = diskSpecOf(jsonBody(body));
+      const disk = await ctx.vault.addDisk(spec, who.principal);
+      send(res, 200, { disk, path: spec.path, labels: spec.labels });
+    },
+  },
+  {
+    method: 'POST', path: /^disks\/([^/]+)\/drain$/,
+    run: async (ctx, _req, res, who, body, p) => {
+      onlyKeys(jsonBody(body), []);
+      const disk = await diskOf(ctx, p.id!);
+      send(res, 200, { disk, queued: await ctx.vault.drainDisk(disk, who.principal) });
+    },
+  },
+  {
+    method: 'POST', path: /^disks\/([^/]+)\/replace$/,
+    run: async (ctx, _req, res, who, body, p) => {
+      const disk = await diskOf(ctx, p.id!);
+      const newDisk = await ctx.vault.replaceDisk(disk, diskSpecOf(jsonBody(body)), who.principal);
+      send(res, 200, { disk, newDisk, queued: ctx.vault.repairQueue().length });
+    },
+  },
+  {
+    method: 'DELETE', path: /^disks\/([^/]+)$/,
+    run: async (ctx, _req, res, who, _b, p) => {
+      const disk = await diskOf(ctx, p.id!);
+      await ctx.vault.removeDisk(disk, who.principal);
+      send(res, 200, { disk, removed: true });
+    },
+  },
   {
     method: 'GET', path: /^audit\/verify$/,
     run: async (ctx, _req, res) => {
@@ -399,6 +475,6 @@ export async function handleAdmin(ctx: AdminContext, req: IncomingMessage, res: 
       res.destroy(e);
       return;
     }
-    send(res, e.status, { code: e.code, message: e.message });
+    send(res, e.status, { code: e.code, message: e.message, ...(e.svCode !== undefined ? { svCode: e.svCode } : {}) });
   }
 }

@@ -3,7 +3,8 @@
  * verifier looking secrets up in it (a disabled or deleted key fails on the very next request), the
  * principal's admin flag and policy for authorize(), and the body decoders for the payload modes.
  */
-import { createChunkedDecoder, createPayloadHashCheck, KeyStore, SigV4Verifier, authorize, listPrefixFilter, type Verified } from '../auth/index.js';
+import { createChunkedDecoder, createPayloadHashCheck, KeyStore, SigV4Verifier, authorize, listPrefixFilter,
+  listCommonPrefixFilter, type Verified } from '../auth/index.js';
 import type { AuthBackend, Identity } from './auth-gate.js';
 
 interface FullIdentity extends Identity { verified: Verified }
@@ -23,6 +24,7 @@ export async function openAuth(metaDir: string, opts: { region: string; env: { a
     },
     authorize: (who, action, resource) => authorize(subject(who), action, resource),
     listFilter: (who, bucket) => listPrefixFilter(subject(who), bucket),
+    listPrefixFilter: (who, bucket) => listCommonPrefixFilter(subject(who), bucket),
     chunkedDecoder: (who) => createChunkedDecoder((who as FullIdentity).verified),
     payloadHashCheck: (hex) => createPayloadHashCheck(hex),
     root: { accessKeyId: root.accessKeyId, created: root.created, ...(root.secretAccessKey !== undefined ? { secretAccessKey: root.secretAccessKey } : {}) },

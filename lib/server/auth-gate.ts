@@ -39,6 +39,8 @@ export interface AuthBackend {
   authorize(who: Identity, action: string, resource: { bucket?: string; key?: string }): Decision;
   /** List results are filtered to what `who` may list/read in `bucket`. */
   listFilter(who: Identity, bucket: string): (key: string) => boolean;
+  /** The common prefixes of a delimiter listing: shown when some key under the prefix may be listed. */
+  listPrefixFilter(who: Identity, bucket: string): (prefix: string) => boolean;
   /** Body decoders for the payload modes. */
   chunkedDecoder(who: Identity): Transform & { trailers(): Record<string, string> };
   payloadHashCheck(sha256Hex: string): Transform;

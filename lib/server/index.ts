@@ -24,6 +24,8 @@ import { metaDirOf, openOrCreatePool } from './pool.js';
 import { S3Error } from './s3-error.js';
 
 const ADMIN_BODY_BYTES_MAX = 1024 * 1024;
+/** The daemon's authenticated metrics path (admin principals). */
+export const METRICS_PATH = '/_shardvault/metrics';
 
 export type { Limits } from './limits.js';
 export { DEFAULT_LIMITS } from './limits.js';
@@ -94,7 +96,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       },
       // Prometheus text: authenticated like everything else, admin principals only (sv:Admin).
       metrics: async (ctx) => {
-        if (ctx.target.rawPath !== '/metrics' || ctx.req.method !== 'GET') return false;
+        // `/_shardvault/metrics` (no bucket can be named so). `/metrics` too, as long as no bucket is named
+        // `metrics`: then GET /metrics is that bucket's listing, as in S3.
+        const path = ctx.target.rawPath;
+        const plain = path === '/metrics' && ctx.target.query.size === 0 && !vault.listBuckets().includes('metrics');
+        if (ctx.req.method !== 'GET' || (path !== METRICS_PATH && !plain)) return false;
         if (!ctx.who.admin) throw new S3Error('AccessDenied', 403, 'Access Denied: /metrics needs an admin principal', { reason: 'policy' });
         const text = Buffer.from(await observer.metrics.text());
         ctx.res.writeHead(200, { 'Content-Type': observer.metrics.contentType, 'Content-Length': String(text.length) });

@@ -96,7 +96,8 @@ export function objectHeaders(ctx: RequestContext, h: HeadX): Record<string, str
     if (v !== undefined) out[name] = v;
   }
   for (const [k, v] of Object.entries(h.metadata)) out[`x-amz-meta-${k}`] = v;
-  if (h.parts !== undefined && h.parts.length > 0) out['x-amz-mp-parts-count'] = String(h.parts.length);
+  // x-amz-mp-parts-count only answers a partNumber request (as S3); see ops-object.ts.
+  if (h.parts !== undefined && h.parts.length > 0 && ctx.target.query.has('partNumber')) out['x-amz-mp-parts-count'] = String(h.parts.length);
   if (h.checksum !== undefined && header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
     out[headerOf(h.checksum.algorithm)] = h.checksum.value;
     out['x-amz-checksum-type'] = h.parts !== undefined && h.parts.length > 0 ? 'COMPOSITE' : 'FULL_OBJECT';

@@ -93,7 +93,9 @@ async function listPage(ctx: RequestContext, bucket: string, o: { prefix: string
   });
   // What the caller's policy lets it see (a principal allowed only `photos/*` sees only those keys).
   const allowed = ctx.who.admin ? () => true : ctx.state.auth.listFilter(ctx.who, bucket);
-  return { ...page, objects: page.objects.filter((x) => allowed(x.key)), commonPrefixes: page.commonPrefixes.filter((p) => allowed(p)) };
+  // A common prefix is a directory, not a key: `home/` is shown to a principal allowed `home/alice/*`.
+  const allowedPrefix = ctx.who.admin ? () => true : ctx.state.auth.listPrefixFilter(ctx.who, bucket);
+  return { ...page, objects: page.objects.filter((x) => allowed(x.key)), commonPrefixes: page.commonPrefixes.filter((p) => allowedPrefix(p)) };
 }
 
 function contents(ctx: RequestContext, page: Page, enc: (s: string) => string, owner: boolean): XmlNode[] {

@@ -4,9 +4,7 @@
  * again. Parts are verified on the wire like any put (Content-MD5, x-amz-content-sha256, aws-chunked,
  * flexible checksums) before the engine acknowledges them.
  */
-import type { Readable } from 'node:stream';
-
-import type { Receipt, StoredChecksum, SystemHeaders } from '../vault.js';
+import { PARTS_MAX } from '../vault.js';
 import { readSmallBody, uploadStream } from './body.js';
 import { headerOf } from './checksums.js';
 import { bucketOf, header, isoDate, keyOf, OWNER, sendEmpty, sendXml, type RequestContext } from './context.js';
@@ -15,25 +13,6 @@ import { copySourceHead } from './ops-object.js';
 import { S3Error } from './s3-error.js';
 import { childText, children, parseXml, type XmlNode } from './xml.js';
 
-/** The engine's multipart API, as the engine brief defines it (lib/vault.ts once it lands there). */
-interface MultipartVault {
-  createUpload(bucket: string, key: string, opts?: { principal?: string; contentType?: string; metadata?: Record<string, string>; headers?: SystemHeaders }): Promise<{ uploadId: string }>;
-  putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable | Uint8Array, opts?: { principal?: string; md5?: string; signal?: AbortSignal; checksum?: StoredChecksum }): Promise<{ etag: string; size: number }>;
-  listParts(bucket: string, key: string, uploadId: string, opts?: { partNumberMarker?: number; maxParts?: number }): Promise<{ parts: Array<{ partNumber: number; etag: string; size: number; lastModified: Date }>; isTruncated: boolean; nextPartNumberMarker?: number }>;
-  listUploads(bucket: string, opts?: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number }): Promise<{ uploads: Array<{ key: string; uploadId: string; initiated: Date }>; isTruncated: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string }>;
-  completeUpload(bucket: string, key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>, opts?: { principal?: string; ifMatch?: string; ifNoneMatch?: '*' }): Promise<Receipt & { etag: string }>;
-  abortUpload(bucket: string, key: string, uploadId: string, opts?: { principal?: string }): Promise<void>;
-}
-
-function engine(ctx: RequestContext): MultipartVault {
-  const v = ctx.state.vault as unknown as Partial<MultipartVault>;
-  if (typeof v.createUpload !== 'function' || typeof v.completeUpload !== 'function') {
-    throw new S3Error('NotImplemented', 501, 'Multipart uploads are not available in this build of the engine.');
-  }
-  return v as MultipartVault;
-}
-
-const PARTS_MAX = 10_000;
 
 function uploadIdOf(ctx: RequestContext): string {
   const id = ctx.target.query.get('uploadId');
@@ -62,7 +41,7 @@ export async function createMultipartUpload(ctx: RequestContext): Promise<void> 
   const ct = contentType(ctx);
   const metadata = userMetadata(ctx);
   const headers = systemHeaders(ctx);
-  const { uploadId } = await engine(ctx).createUpload(bucket, key, {
+  const { uploadId } = await ctx.state.vault.createUpload(bucket, key, {
     principal: ctx.who.principal,
     ...(ct !== undefined ? { contentType: ct } : {}),
     ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
@@ -81,7 +60,7 @@ export async function uploadPart(ctx: RequestContext): Promise<void> {
   const declared = stream.declared;
   let r;
   try {
-    r = await engine(ctx).putPart(bucket, key, uploadId, partNumber, stream.stream, {
+    r = await ctx.state.vault.putPart(bucket, key, uploadId, partNumber, stream.stream, {
       principal: ctx.who.principal,
       signal: ctx.signal,
       ...(md5 !== undefined ? { md5 } : {}),
@@ -112,7 +91,7 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<void> {
     range = { start: Number(m[1]), end: Number(m[2]) + 1 };
   }
   const body = ctx.state.vault.get(src.bucket, src.key, { ...(range !== undefined ? { range } : {}), signal: ctx.signal });
-  const r = await engine(ctx).putPart(bucket, key, uploadId, partNumber, body, { principal: ctx.who.principal, signal: ctx.signal });
+  const r = await ctx.state.vault.putPart(bucket, key, uploadId, partNumber, body, { principal: ctx.who.principal, signal: ctx.signal });
   sendXml(ctx, 200, 'CopyPartResult', [['LastModified', isoDate(Date.now())], ['ETag', quoted(r.etag)]]);
 }
 
@@ -139,7 +118,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
   const inm = header(ctx, 'if-none-match');
   const im = header(ctx, 'if-match');
   if (inm !== undefined && inm.trim() !== '*') throw new S3Error('NotImplemented', 501, 'If-None-Match on a write accepts only "*".');
-  const r = await engine(ctx).completeUpload(bucket, key, uploadId, parts, {
+  const r = await ctx.state.vault.completeUpload(bucket, key, uploadId, parts, {
     principal: ctx.who.principal,
     ...(inm !== undefined ? { ifNoneMatch: '*' as const } : {}),
     ...(im !== undefined ? { ifMatch: im.trim().replace(/^"(.*)"$/, '$1') } : {}),
@@ -153,7 +132,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
 }
 
 export async function abortMultipartUpload(ctx: RequestContext): Promise<void> {
-  await engine(ctx).abortUpload(bucketOf(ctx), keyOf(ctx), uploadIdOf(ctx), { principal: ctx.who.principal });
+  await ctx.state.vault.abortUpload(bucketOf(ctx), keyOf(ctx), uploadIdOf(ctx), { principal: ctx.who.principal });
   sendEmpty(ctx, 204);
 }
 
@@ -163,7 +142,7 @@ export async function listParts(ctx: RequestContext): Promise<void> {
   const uploadId = uploadIdOf(ctx);
   const maxParts = intParam(ctx, 'max-parts', 1000, 1000);
   const marker = intParam(ctx, 'part-number-marker', PARTS_MAX, 0);
-  const r = await engine(ctx).listParts(bucket, key, uploadId, { maxParts: Math.max(1, maxParts), ...(marker > 0 ? { partNumberMarker: marker } : {}) });
+  const r = await ctx.state.vault.listParts(bucket, key, uploadId, { maxParts: Math.max(1, maxParts), ...(marker > 0 ? { partNumberMarker: marker } : {}) });
   const owner: XmlNode[] = [['ID', OWNER.id], ['DisplayName', OWNER.displayName]];
   sendXml(ctx, 200, 'ListPartsResult', [
     ['Bucket', bucket],
@@ -188,7 +167,7 @@ export async function listMultipartUploads(ctx: RequestContext): Promise<void> {
   const prefix = q.get('prefix') ?? '';
   const keyMarker = q.get('key-marker');
   const uploadIdMarker = q.get('upload-id-marker');
-  const r = await engine(ctx).listUploads(bucket, {
+  const r = await ctx.state.vault.listUploads(bucket, {
     ...(prefix !== '' ? { prefix } : {}),
     ...(keyMarker !== undefined && keyMarker !== '' ? { keyMarker } : {}),
     ...(uploadIdMarker !== undefined && uploadIdMarker !== '' ? { uploadIdMarker } : {}),
