@@ -106,6 +106,8 @@ export interface UploadStream {
   stream: Readable;
   /** The first error of the chain (the one to report), once one happened. */
   failure: () => unknown;
+  /** Tears the chain down when its consumer stopped early (a refused put): timers stop, nothing throws. */
+  dispose: () => void;
   /** The flexible checksum, verified, once the stream ended. */
   checksum: () => { algorithm: ChecksumAlgorithm; value: string } | undefined;
   /** The checksum the request declares (value present when it came as a header). */
@@ -130,17 +132,21 @@ export function uploadStream(ctx: RequestContext, opts: { sizeMax: number; check
   // `Expect: 100-continue` (the AWS CLI sends it with uploads): the client waits for this before sending the
   // body, so a request refused by authentication, policy or admission never sends it at all.
   if (header(ctx, 'expect')?.toLowerCase() === '100-continue' && !ctx.res.headersSent) ctx.res.writeContinue();
-  const chain: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [ctx.req, new SlowBodyGuard(wire, limits, (n) => (ctx.stats.bytesIn += n))];
+  // Everything that can refuse the request is checked before the first stage exists: the guard's idle timer,
+  // once started, must end in a pipeline with error listeners (an orphaned guard's timeout error was an
+  // unhandled 'error' event that ended the process).
+  if (declared?.trailer === true && !chunked) throw new S3Error('InvalidRequest', 400, 'x-amz-trailer needs an aws-chunked body (x-amz-content-sha256: STREAMING-...-TRAILER).');
   let decoder: (Transform & { trailers(): Record<string, string> }) | undefined;
+  const stages: Transform[] = [];
   if (chunked) {
     decoder = ctx.state.auth.chunkedDecoder(ctx.who);
-    chain.push(decoder);
+    stages.push(decoder);
   } else if (payload.kind === 'signed') {
-    chain.push(ctx.state.auth.payloadHashCheck(payload.sha256Hex));
+    stages.push(ctx.state.auth.payloadHashCheck(payload.sha256Hex));
   }
+  const chain: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [ctx.req, new SlowBodyGuard(wire, limits, (n) => (ctx.stats.bytesIn += n)), ...stages];
   let verifier: ChecksumVerifier | undefined;
   if (declared !== undefined) {
-    if (declared.trailer && decoder === undefined) throw new S3Error('InvalidRequest', 400, 'x-amz-trailer needs an aws-chunked body (x-amz-content-sha256: STREAMING-...-TRAILER).');
     const fromTrailer = (): string | undefined => decoder?.trailers()[`x-amz-checksum-${declared.algorithm}`];
     verifier = new ChecksumVerifier(declared.algorithm, declared.trailer ? fromTrailer : () => declared.value);
     chain.push(verifier);
@@ -157,6 +163,11 @@ export function uploadStream(ctx: RequestContext, opts: { sizeMax: number; check
     stream: {
       stream: last,
       failure: () => first,
+      dispose: () => {
+        // The consumer gave up (the put was refused before or while reading): stop the timers, let go of the
+        // request. Every stage has an error listener, so destroying them cannot throw.
+        for (const s of chain.slice(1)) (s as Transform).destroy();
+      },
       checksum: () => (verifier?.value !== undefined ? { algorithm: verifier.algorithm, value: verifier.value } : undefined),
       ...(declared !== undefined ? { declared } : {}),
     },

@@ -180,15 +180,16 @@ export function createPipeline(state: ServerState, extra: { admin?: (ctx: Reques
       res.destroy();
       return;
     }
-    if (res.destroyed || req.socket.destroyed) return;
+    // Node detaches req.socket (null) once the connection is gone: nothing can be answered then.
+    const socket = req.socket as (typeof req.socket | null);
+    if (res.destroyed || socket === null || socket.destroyed) return;
     const body = req.method === 'HEAD' ? Buffer.alloc(0) : errorBody(e, resource, requestId);
     const headers: Record<string, string> = { ...e.headers, 'Content-Type': 'application/xml', 'Content-Length': String(body.length) };
     // A body we did not read: close rather than read (maybe gigabytes) to keep the connection.
     if (!req.complete) headers.Connection = 'close';
     res.writeHead(e.status, headers);
     res.end(body);
-    const socket = req.socket as (typeof req.socket | null);
-    if (!req.complete && socket !== null) res.once('finish', () => socket.destroySoon());
+    if (!req.complete) res.once('finish', () => socket.destroySoon());
   }
 
   const pipeline: Pipeline = {

@@ -55,8 +55,8 @@ export async function uploadPart(ctx: RequestContext): Promise<void> {
   const key = keyOf(ctx);
   const uploadId = uploadIdOf(ctx);
   const partNumber = partNumberOf(ctx);
+  const md5 = contentMd5(ctx); // before the body stages exist: a refusal here leaves nothing running
   const { stream } = uploadStream(ctx, { sizeMax: ctx.state.limits.objectBytesMax, checksums: true });
-  const md5 = contentMd5(ctx);
   const declared = stream.declared;
   let r;
   try {
@@ -67,6 +67,7 @@ export async function uploadPart(ctx: RequestContext): Promise<void> {
       ...(declared?.value !== undefined ? { checksum: { algorithm: declared.algorithm, value: declared.value } } : {}),
     });
   } catch (err) {
+    stream.dispose();
     throw stream.failure() ?? err;
   }
   const out: Record<string, string> = { ETag: quoted(r.etag) };

@@ -19,8 +19,8 @@ import { S3Error } from './s3-error.js';
 const LOCAL_MD5_BYTES_MAX = 1024 * 1024;
 
 export async function putFromRequest(ctx: RequestContext, bucket: string, key: string, extra: Partial<PutOptionsX>): Promise<{ etag: string; checksum?: { algorithm: string; value: string } }> {
+  const md5 = contentMd5(ctx); // before the body stages exist: a refusal here leaves nothing running
   const { stream, size } = uploadStream(ctx, { sizeMax: ctx.state.limits.objectBytesMax, checksums: true });
-  const md5 = contentMd5(ctx);
   const opts: PutOptionsX = { principal: ctx.who.principal, signal: ctx.signal, computeMd5: true, ...(md5 !== undefined ? { md5 } : {}), ...extra };
   // A header checksum is stored (the verifier fails the body before its end if it does not match). A trailer
   // checksum is verified the same way but not stored: its value arrives after the last byte, and the engine
@@ -32,13 +32,18 @@ export async function putFromRequest(ctx: RequestContext, bucket: string, key: s
   if (md5 === undefined && size <= LOCAL_MD5_BYTES_MAX) {
     const hash = createHash('md5');
     tap = hash;
-    body = stream.stream.pipe(new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(null, chunk); } }));
-    stream.stream.once('error', (err) => body.destroy(err));
+    const tapStream = stream.stream.pipe(new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(null, chunk); } }));
+    // Its errors are the chain's, reported through stream.failure(); without a listener, an error arriving after
+    // vault.put gave up on the body (a put refused on its options) would be an unhandled 'error' event.
+    tapStream.on('error', () => undefined);
+    stream.stream.once('error', (err) => tapStream.destroy(err));
+    body = tapStream;
   }
   let receipt;
   try {
     receipt = await ctx.state.vault.put(bucket, key, body, opts);
   } catch (err) {
+    stream.dispose();
     throw stream.failure() ?? err;
   }
   let etag: string;
