@@ -180,9 +180,13 @@ export function createPipeline(state: ServerState, extra: { admin?: (ctx: Reques
       res.destroy();
       return;
     }
-    // Node detaches req.socket (null) once the connection is gone: nothing can be answered then.
-    const socket = req.socket as (typeof req.socket | null);
-    if (res.destroyed || socket === null || socket.destroyed) return;
+    // The response's own socket: Node detaches req.socket (null) once the request stream was destroyed (a body
+    // stage failed mid-body) while the connection can still carry the answer. No socket at all: cut it.
+    const socket = res.socket;
+    if (res.destroyed || socket === null || socket.destroyed) {
+      res.destroy();
+      return;
+    }
     const body = req.method === 'HEAD' ? Buffer.alloc(0) : errorBody(e, resource, requestId);
     const headers: Record<string, string> = { ...e.headers, 'Content-Type': 'application/xml', 'Content-Length': String(body.length) };
     // A body we did not read: close rather than read (maybe gigabytes) to keep the connection.
