@@ -1,8 +1,9 @@
 // Overload tier, short mode (issue 14): runs scripts/overload.mjs --short (the daemon as a child process with
 // an admission limit of 8 requests, driven by 32 closed-loop clients) and requires every check it prints to
 // pass: 503 SlowDown with Retry-After for the excess, nothing refused at the limit, no other error, RSS
-// bounded, the daemon healthy afterwards, and (when the machine is not oversubscribed, or always under
-// SHARDVAULT_CI_REQUIRE_ALL=1) admitted p99 within 2x of the p99 at the limit.
+// bounded, the daemon healthy afterwards. The admitted p99 against the p99 at the limit is printed here and
+// judged only by the long mode (`node scripts/overload.mjs`): a timed assertion in the suite would measure
+// the machine, not the daemon.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
