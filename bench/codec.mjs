@@ -50,38 +50,27 @@ function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
-async function rate(fn, bytesPerCall, isAsync) {
-  const samples = [];
-  for (let r = 0; r < reps; r++) {
-    for (let i = 0; i < 3; i++) isAsync ? await fn() : fn(); // warm-up (and JIT tier-up)
-    let calls = 0;
-    let batch = 1;
-    const start = process.hrtime.bigint();
-    let elapsedNs = 0n;
-    while (elapsedNs < BigInt(targetMs * 1e6)) {
-      for (let i = 0; i < batch; i++) isAsync ? await fn() : fn();
-      calls += batch;
-      batch = Math.min(batch * 2, 1 << 16);
-      elapsedNs = process.hrtime.bigint() - start;
-    }
-    samples.push((bytesPerCall * calls) / (Number(elapsedNs) / 1e9) / 1e9);
-  }
-  return median(samples);
-}
-
-async function rateOnce(fn, bytesPerCall) {
-  for (let i = 0; i < 3; i++) fn();
+/** One sample: GB/s of `bytesPerCall` over calls of `fn` for targetMs, after a warm-up (and JIT tier-up). */
+async function rateOnce(fn, bytesPerCall, isAsync = false) {
+  for (let i = 0; i < 3; i++) isAsync ? await fn() : fn();
   let calls = 0;
   let batch = 1;
   const start = process.hrtime.bigint();
   let elapsedNs = 0n;
   while (elapsedNs < BigInt(targetMs * 1e6)) {
-    for (let i = 0; i < batch; i++) fn();
+    for (let i = 0; i < batch; i++) isAsync ? await fn() : fn();
     calls += batch;
     batch = Math.min(batch * 2, 1 << 16);
     elapsedNs = process.hrtime.bigint() - start;
   }
   return (bytesPerCall * calls) / (Number(elapsedNs) / 1e9) / 1e9;
+}
+
+/** The median of `reps` samples. */
+async function rate(fn, bytesPerCall, isAsync) {
+  const samples = [];
+  for (let r = 0; r < reps; r++) samples.push(await rateOnce(fn, bytesPerCall, isAsync));
+  return median(samples);
 }
 
 // ---- peers ----------------------------------------------------------------------------------------------
@@ -108,8 +97,6 @@ const isalRate = (op, isa, k, m, size) => {
   const xs = isalSamples.get(`${op}/${isa}/${k}/${m}/${size}`);
   return xs ? median(xs) : null;
 };
-// Dispatcher figures for the tables that compare against ISA-L as users call it (ec_encode_data).
-const isal = { get: (key) => { const [op, k, m, size] = key.split('/'); return isalRate(op, 'dispatch', k, m, size); } };
 if (existsSync(isalBin)) {
   isalRound();
 } else {
@@ -188,7 +175,8 @@ for (const { k, m, size } of cases) {
       true,
     );
   }
-  for (const op of ['encode', 'decode1', 'decodem']) row.isal[op] = isal.get(`${op}/${k}/${m}/${size}`) ?? null;
+  // The dispatcher's figures (ec_encode_data, as users call it) for the tables below.
+  for (const op of ['encode', 'decode1', 'decodem']) row.isal[op] = isalRate(op, 'dispatch', k, m, size);
   rows.push(row);
   if (!smoke) process.stderr.write('.');
 }
