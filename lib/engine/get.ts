@@ -1,127 +1,146 @@
 /**
- * The read side of the stripe layout (issue 11: engine/get.ts): a verified block and stripe reader that get
- * and repair share (decode-then-verify, I3), and the range reader over a manifest's striped bodies that get
- * streams. Takes its collaborators as a context (the codec, where a shard file is, error counting).
+ * The read path (issue 11: engine/get.ts): head -> the manifest copy it names (verified: hash, signature,
+ * sequence, I4) -> the stripes of the range, every block verified and missing or bad ones rebuilt from parity
+ * and verified again (lib/engine/stripe-reader.ts, I3) -> bad shards and copies met on the way queued for
+ * repair. Also head() (metadata from a verified manifest) and locate() (where a version's pieces are, for
+ * tools and tests).
  */
-import type { ReedSolomon } from '../codec.js';
+import type { RepairItem } from '../catalog/catalog.js';
 import { ErrorCode, ShardVaultError } from '../errors.js';
-import { blockHash } from '../format/manifest-copy.js';
-import { HEADER_BYTES } from '../format/shard-header.js';
-import { blake3Sync, createBlake3 } from '../hash.js';
-import { readRange } from '../shardio.js';
-import { throwIfAborted } from '../abort.js';
-import type { Body } from './bodies.js';
+import { hex, objectId } from '../format/ids.js';
+import type { Manifest, SystemHeaders } from '../format/manifest.js';
+import { blake3Sync } from '../hash.js';
+import { checkSignal, throwIfAborted } from '../abort.js';
+import { integer } from '../validate.js';
+import { bodiesOf } from './bodies.js';
+import type { Engine } from './context.js';
+import { etagOf, type StoredChecksum } from './object-meta.js';
+import { readBodies } from './stripe-reader.js';
 
-/** What a StripeReader needs from the Vault that runs it. */
-export interface StripeReadContext {
-  readonly codec: ReedSolomon;
-  /** The shard file of shard `shard` of body `vid` of object `oid` on a readable disk, or undefined. */
-  shardPath(diskId: string, oid: string, vid: string, shard: number): string | undefined;
-  countError(diskId: string, kind: 'read' | 'write'): void;
+export interface ObjectHead {
+  size: number;
+  versionId: string;
+  sequence: bigint;
+  timeMs: number;
+  /** Hex BLAKE3 of the object's bytes (of its parts' content hashes for a multipart object). */
+  contentHash: string;
+  contentType?: string;
+  metadata: Record<string, string>;
+  /** Hex MD5 of the bytes when the put computed it (or S3's multipart form). */
+  etag?: string;
+  headers: SystemHeaders;
+  /** A multipart object: each part's size, in order. */
+  parts?: number[];
+  checksum?: StoredChecksum;
 }
 
-export class StripeReader {
-  readonly #ctx: StripeReadContext;
+export interface GetOptions {
+  range?: { start: number; end?: number };
+  signal?: AbortSignal;
+}
 
-  constructor(ctx: StripeReadContext) {
-    this.#ctx = ctx;
-  }
-
-  /** Reads block `stripe` of shard `shard`, verified; an unreadable or mismatching block is an erasure. */
-  async readBlock(placement: string[], oid: string, vid: string, shard: number, stripe: number, blockBytes: number, expected: Uint8Array): Promise<{ data: Uint8Array; ok: boolean }> {
-    const file = this.#ctx.shardPath(placement[shard], oid, vid, shard);
-    if (file === undefined) return { data: new Uint8Array(blockBytes), ok: false };
-    try {
-      const r = await readRange(file, HEADER_BYTES + stripe * blockBytes, blockBytes, { blockBytes, expectedHashes: expected });
-      return { data: r.data, ok: r.ok![0] }; // r.data is the buffer the pool thread read into: no copy
-    } catch {
-      this.#ctx.countError(placement[shard], 'read');
-      return { data: new Uint8Array(blockBytes), ok: false };
-    }
-  }
-
-  /**
-   * Reads stripe `s`: the data blocks in `need` first (default all k; a range read asks only for the blocks it
-   * covers); when any is bad, every other block too, then reconstructs the missing needed blocks (or every
-   * missing block with `allBlocks`) and verifies the rebuilt blocks (decode-then-verify, I3). Returns the k + m
-   * blocks (complete where asked for) and which shards were found bad.
-   */
-  async readStripe(body: Body, s: number, allBlocks: boolean, need?: readonly number[]): Promise<{ blocks: Uint8Array[]; bad: number[] }> {
-    const { k, m, blockBytes, placement, bucket, key, oid, vid, hashTable } = body;
-    const n = k + m;
-    const blocks: Uint8Array[] = new Array(n);
-    const present: boolean[] = new Array(n).fill(false);
-    const read = async (i: number) => {
-      const r = await this.readBlock(placement, oid, vid, i, s, blockBytes, blockHash(hashTable, n, s, i));
-      blocks[i] = r.data;
-      present[i] = r.ok;
-    };
-    const wanted = allBlocks ? Array.from({ length: n }, (_, i) => i) : need ?? Array.from({ length: k }, (_, i) => i);
-    await Promise.all(wanted.map(read));
-    if (!allBlocks && wanted.every((i) => present[i])) return { blocks, bad: [] };
-    await Promise.all(Array.from({ length: n }, (_, i) => i).filter((i) => !wanted.includes(i)).map(read));
-    const bad = present.flatMap((p, i) => (p ? [] : [i]));
-    const good = n - bad.length;
-    if (good < k) {
-      throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} of ${bucket}/${key}: only ${good} of ${n} blocks verify, ${k} needed`);
-    }
-    const targets = wanted.filter((i) => !present[i]);
-    if (targets.length > 0) {
-      await this.#ctx.codec.reconstruct(blocks, { present, targets });
-      for (const t of targets) {
-        if (Buffer.compare(blake3Sync(blocks[t]), blockHash(hashTable, n, s, t)) !== 0) {
-          throw new ShardVaultError(ErrorCode.CORRUPT, `stripe ${s} block ${t} of ${bucket}/${key} does not verify after reconstruction`);
-        }
-      }
-    }
-    return { blocks, bad };
-  }
+/** Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. */
+export async function headObject(ctx: Engine, bucket: string, key: string): Promise<ObjectHead | undefined> {
+  await ctx.checkObjectName(bucket, key);
+  const head = await ctx.catalog.getHead(bucket, key);
+  if (head === undefined || head.tombstone) return undefined;
+  const { manifest } = await ctx.loadManifest(bucket, key, head);
+  return {
+    size: manifest.size, versionId: head.versionId, sequence: head.sequence, timeMs: manifest.timeMs, contentHash: hex(manifest.contentHash),
+    ...(manifest.contentType !== undefined ? { contentType: manifest.contentType } : {}), metadata: { ...(manifest.metadata ?? {}) }, ...etagOf(manifest),
+    headers: { ...(manifest.headers ?? {}) },
+    ...(manifest.parts !== undefined ? { parts: manifest.parts.map((p) => p.size) } : {}),
+    ...(manifest.checksum !== undefined ? { checksum: { algorithm: manifest.checksum.algorithm, value: Buffer.from(manifest.checksum.digest).toString('base64') } } : {}),
+  };
 }
 
 /**
- * Streams bytes [start, end) of an object made of `bodies` (one for a plain object, one per part), stripe by
- * stripe: only the stripes of the range are read, and only the data blocks each stripe's piece covers unless
- * one is bad; a body read whole is checked against its content hash before its last piece is delivered. Bad
- * shards met go to `addBad(shard, part)`; `report` runs once, before the range's last piece is yielded.
+ * The latest committed bytes of bucket/key, or the range [start, end), stripe by stripe (Vault.get documents
+ * the contract). Memory is one stripe at a time.
  */
-export async function* readBodies(reader: StripeReader, bodies: Body[], range: { bucket: string; key: string; start: number; end: number; signal?: AbortSignal }, addBad: (shard: number, part?: number) => void, report: () => Promise<void>): AsyncGenerator<Uint8Array> {
-  const { bucket, key, start, end, signal } = range;
-  if (bodies.length === 0) return;
-  const { k, blockBytes } = bodies[0];
-  const stripeBytes = k * blockBytes;
-  const overlaps = (b: Body) => Math.min(end, b.offset + b.size) > Math.max(start, b.offset);
-  let lastBody = -1;
-  bodies.forEach((b, i) => {
-    if (overlaps(b)) lastBody = i;
-  });
-  for (const [bi, body] of bodies.entries()) {
-    if (!overlaps(body)) continue;
-    // This body's part of the range, in body coordinates; its content hash is checked when it is read whole.
-    const bStart = Math.max(start, body.offset) - body.offset;
-    const bEnd = Math.min(end, body.offset + body.size) - body.offset;
-    const content = bStart === 0 && bEnd === body.size ? createBlake3() : null;
-    const firstStripe = Math.floor(bStart / stripeBytes);
-    const lastStripe = Math.floor((bEnd - 1) / stripeBytes);
-    for (let s = firstStripe; s <= lastStripe; s++) {
-      throwIfAborted(signal, 'get');
-      const from = Math.max(bStart - s * stripeBytes, 0);
-      const to = Math.min(bEnd - s * stripeBytes, stripeBytes);
-      const need = Array.from({ length: k }, (_, i) => i).filter((i) => i * blockBytes < to && (i + 1) * blockBytes > from);
-      const { blocks, bad: badHere } = await reader.readStripe(body, s, false, need);
-      for (const b of badHere) addBad(b, body.part);
-      // The range's part of each data block, as views (no copy): one piece per block.
-      const pieces: Uint8Array[] = [];
-      for (let i = 0; i < k; i++) {
-        const lo = Math.max(from, i * blockBytes);
-        const hi = Math.min(to, (i + 1) * blockBytes);
-        if (hi > lo) pieces.push(blocks[i].subarray(lo - i * blockBytes, hi - i * blockBytes));
-      }
-      if (content !== null) await content.updateAsync(pieces); // on the pool: the main thread stays free
-      if (content !== null && s === lastStripe && Buffer.compare(content.digest(), body.contentHash) !== 0) {
-        throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}${body.part !== undefined ? ` part ${body.part + 1}` : ''}: content hash mismatch`);
-      }
-      if (bi === lastBody && s === lastStripe) await report();
-      for (const piece of pieces) yield piece;
+export async function* readObject(ctx: Engine, bucket: string, key: string, options: GetOptions): AsyncGenerator<Uint8Array> {
+  checkSignal(options.signal);
+  throwIfAborted(options.signal, 'get');
+  await ctx.checkObjectName(bucket, key);
+  const head = await ctx.catalog.getHead(bucket, key);
+  if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
+  const { manifest, hashTable, badCopies } = await ctx.loadManifest(bucket, key, head);
+  const { placement, size } = manifest;
+  const start = options.range === undefined ? 0 : integer('range.start', options.range.start, 0, size);
+  const end = options.range?.end === undefined ? size : integer('range.end', options.range.end, start, size);
+  // Bad shards (of the object, or of one of its parts) and bad manifest copies met on the way.
+  const bad = new Map<string, RepairItem>();
+  const addBad = badItems(bad, bucket, key, head.versionId, manifest);
+  for (const shard of badCopies) addBad(shard);
+  const report = async () => {
+    if (bad.size === 0 || ctx.settings.readOnly) return; // read-only: nothing is queued (status and scrub report what is bad)
+    // The read succeeded around them: report the bad shards and copies so repair rewrites them.
+    await ctx.queueRepair([...bad.values()], 'read', 'read');
+  };
+  if (manifest.stripeCount === 0) {
+    // Inline: the bytes came inside a verified manifest; check them against the signed content hash.
+    if (manifest.inline.length !== size || Buffer.compare(blake3Sync(manifest.inline), manifest.contentHash) !== 0) {
+      throw new ShardVaultError(ErrorCode.CORRUPT, `${bucket}/${key}: inline data does not match its content hash`);
     }
+    await report();
+    if (end > start) yield manifest.inline.slice(start, end);
+    return;
   }
+  yield* readBodies(ctx.reader, bodiesOf(manifest, hashTable), { bucket, key, start, end, signal: options.signal }, addBad, report);
+}
+
+/**
+ * The collector of bad pieces one read or scrub meets: a bad manifest copy (`:i`) or shard of a plain object
+ * (the same item), or a part's shard (`part:i`), each once, as the repair item that rewrites it.
+ */
+export function badItems(bad: Map<string, RepairItem>, bucket: string, key: string, versionId: string, manifest: Manifest): (shard: number, part?: number) => void {
+  return (shard, part) => bad.set(`${part ?? ''}:${shard}`, {
+    bucket, key, versionId, disk: part === undefined ? manifest.placement[shard] : manifest.parts![part].placement[shard], shard, ...(part !== undefined ? { part } : {}),
+  });
+}
+
+export interface Location {
+  versionId: string;
+  manifestHash: string;
+  shards: Array<{ shard: number; diskId: string; shardFile?: string; copy?: { file: string; offset: number; length: number } }>;
+  parts?: Array<{ partId: string; shards: Array<{ shard: number; diskId: string; shardFile: string }> }>;
+}
+
+/**
+ * Where the pieces of the current version of bucket/key are (tools and tests), as far as each member's store
+ * can say (StorePaths: a directory disk names files): per shard, its member, its shard file and where its
+ * manifest copy's record is.
+ */
+export async function locate(ctx: Engine, bucket: string, key: string): Promise<Location | undefined> {
+  await ctx.checkObjectName(bucket, key);
+  const head = await ctx.catalog.getHead(bucket, key);
+  if (head === undefined || head.placement === undefined) return undefined;
+  const oid = hex(objectId(bucket, key));
+  const pathsOf = (diskId: string) => {
+    const d = ctx.member(diskId);
+    return d === undefined ? undefined : ctx.storeOf(d).paths;
+  };
+  return {
+    versionId: head.versionId,
+    manifestHash: head.manifestHash,
+    shards: head.placement.map((diskId, shard) => {
+      const paths = pathsOf(diskId);
+      const ref = head.copies?.[shard] ?? undefined;
+      return {
+        shard, diskId,
+        ...(paths !== undefined && head.striped === true && head.parts === undefined ? { shardFile: paths.shardFile({ oid, id: head.versionId, shard }) } : {}),
+        ...(paths !== undefined && ref !== undefined ? { copy: paths.copyRecord(ref) } : {}),
+      };
+    }),
+    // A multipart object: `shards` are its manifest copies; each part's shard files are here.
+    ...(head.parts !== undefined ? {
+      parts: head.parts.map((p) => ({
+        partId: p.partId,
+        shards: p.placement.flatMap((diskId, shard) => {
+          const paths = pathsOf(diskId);
+          return paths === undefined ? [] : [{ shard, diskId, shardFile: paths.shardFile({ oid, id: p.partId, shard }) }];
+        }),
+      })),
+    } : {}),
+  };
 }

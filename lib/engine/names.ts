@@ -47,9 +47,9 @@ export function checkKey(key: unknown): void {
  * under a name made before the rules (e.g. 'b') stays usable (`exists`), so old pools keep working. A name that
  * breaks the rules and names no bucket is ERR_SV_INVALID_BUCKET_NAME, not "no such bucket".
  */
-export function checkBucket(bucket: unknown, exists: (b: string) => boolean): void {
+export async function checkBucket(bucket: unknown, exists: (b: string) => Promise<boolean>): Promise<void> {
   checkName('bucket', bucket, NAME_LIMITS.bucketBytesMax);
-  if (bucketNameProblem(bucket as string) !== undefined && !exists(bucket as string)) bucketName('bucket', bucket);
+  if (bucketNameProblem(bucket as string) !== undefined && !(await exists(bucket as string))) bucketName('bucket', bucket);
 }
 
 /** The name of a new bucket (createBucket): S3's rules (ERR_SV_INVALID_BUCKET_NAME names the rule broken). */

@@ -84,9 +84,9 @@ export interface CopyCompaction {
   /**
    * Of the references in `live` (every copy on this store that current heads name), the ones that sit in a
    * container old enough (`graceMs`), not being written, and mostly dead (live bytes under half): the engine
-   * moves those copies (read, append again, re-point the head).
+   * moves those copies (read, append again, re-point the head). `count`: how many containers are sparse.
    */
-  sparse(live: Iterable<CopyRef>, graceMs: number, nowMs: number): Promise<(ref: CopyRef) => boolean>;
+  sparse(live: Iterable<CopyRef>, graceMs: number, nowMs: number): Promise<{ count: number; has(ref: CopyRef): boolean }>;
 }
 
 /** Local-only: where things are, for tools and tests (`Vault.locate`). */
@@ -155,6 +155,12 @@ export interface MemberConfig {
 export interface StoreProvider {
   /** The store of member `member` of pool `poolId` (cheap: nothing is opened until used). */
   open(member: MemberConfig, poolId: string): ShardStore;
+  /**
+   * Checks a new member before it is added: refused when it belongs to a pool, or is not a mount point when
+   * `mountPoint` asks for one. A member this pool formatted in an add that never committed (`isMember` says
+   * its id is not in the pool) is taken back.
+   */
+  prepare(spec: { path: string; mountPoint?: boolean }, poolId: string, isMember: (memberId: string) => boolean): Promise<void>;
   /** Makes `member` a member of `poolId` (refused when it belongs to a pool); sets `member.dev` where it applies. */
   format(member: MemberConfig, poolId: string): Promise<void>;
 }
