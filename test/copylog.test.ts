@@ -1,4 +1,4 @@
-// The copy log (lib/copylog.ts) on its own: concurrent appends across segment roll-overs, records too long to
+// The copy log (lib/store/local/copylog.ts) on its own: concurrent appends across segment roll-overs, records too long to
 // share a segment, torn / moved / foreign records, pins, and EIO / ENOSPC injected at every write-side call
 // of an append (our LD_PRELOAD shim): a failed append is reported, never read back as a good record, every
 // resolved one reads back, and a segment whose write or sync failed is never written again (I9).
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { CopyLog, FREE_SEGMENTS_MAX, LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, listSegments, readRecord, releaseSegment, recordBytes, scanSegment, segmentPath, type CopyRef } from '../lib/copylog.js';
+import { CopyLog, FREE_SEGMENTS_MAX, LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, listSegments, readRecord, releaseSegment, recordBytes, scanSegment, segmentPath, type CopyRef } from '../lib/store/local/copylog.js';
 import { native } from '../lib/native.js';
 import { readRegion, writeRegion } from './copies.js';
 

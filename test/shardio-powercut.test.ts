@@ -13,7 +13,7 @@ import { loopDiskMissing } from './loopdisk.js';
 
 
 const dist = join(__dirname, '..', 'dist');
-const missing = loopDiskMissing(['losetup', 'mkfs.xfs', 'xfs_io', 'mount', 'umount', 'findmnt'], 'lib/shardio.js');
+const missing = loopDiskMissing(['losetup', 'mkfs.xfs', 'xfs_io', 'mount', 'umount', 'findmnt'], 'lib/store/local/shardio.js');
 const ready = missing.length === 0;
 
 const work = mkdtempSync(join(tmpdir(), 'sv-power-'));

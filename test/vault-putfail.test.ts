@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { LOG_DIR, parseSegmentName, scanSegment, segmentPath } from '../lib/copylog.js';
+import { LOG_DIR, parseSegmentName, scanSegment, segmentPath } from '../lib/store/local/copylog.js';
 import { hex, objectId } from '../lib/format/ids.js';
-import { objectDir } from '../lib/layout.js';
+import { objectDir } from '../lib/store/local/layout.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
 

@@ -15,7 +15,7 @@ const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-vault-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
-const HEADER = 128; // shard file header bytes (lib/layout.ts)
+const HEADER = 128; // shard file header bytes (lib/store/local/layout.ts)
 
 async function makeVault(k = 4, m = 2, blockBytes = 4096) {
   const base = join(root, `p${n++}`);

@@ -8,7 +8,7 @@ import { ErrorCode, ShardVaultError } from '../errors.js';
 import { blockHash } from '../format/manifest-copy.js';
 import { HEADER_BYTES } from '../format/shard-header.js';
 import { blake3Sync, createBlake3 } from '../hash.js';
-import { readRange } from '../shardio.js';
+import { readRange } from '../store/local/shardio.js';
 import { throwIfAborted } from '../abort.js';
 import type { Body } from './bodies.js';
 

@@ -9,16 +9,16 @@ import type { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 import type { ReedSolomon } from '../codec.js';
-import type { CopyRef } from '../copylog.js';
-import type { DiskConfig } from '../disk.js';
+import type { CopyRef } from '../store/local/copylog.js';
+import type { DiskConfig } from '../store/local/disk.js';
 import { typeError, type DiskFailure, type ShardVaultError } from '../errors.js';
 import type { DiskDroppedEvent } from '../events.js';
 import { hex, objectId } from '../format/ids.js';
 import { encodeHeader } from '../format/shard-header.js';
 import { createBlake3 } from '../hash.js';
-import { objectDir, shardFileName } from '../layout.js';
+import { objectDir, shardFileName } from '../store/local/layout.js';
 import { place, placementKey, type PlacementDisk } from '../placement.js';
-import { openShardWriter, type ShardWriter } from '../shardio.js';
+import { openShardWriter, type ShardWriter } from '../store/local/shardio.js';
 import { throwIfAborted } from '../abort.js';
 
 /** What writeBody needs from the Vault that runs it. */

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [dir, distDir] = process.argv.slice(2);
-const { openShardWriter } = await import(join(distDir, 'lib', 'shardio.js'));
+const { openShardWriter } = await import(join(distDir, 'lib', 'store', 'local', 'shardio.js'));
 const blocks = [0, 1, 2].map((i) => Buffer.alloc(96 * 1024 + i * 1000, 0x41 + i));
 const expected = Buffer.concat(blocks);
 const result = { stage: 'open' };
