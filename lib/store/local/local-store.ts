@@ -67,7 +67,7 @@ export class LocalStore implements ShardStore {
     this.#poolIdBytes = Buffer.from(poolId, 'hex');
   }
 
-  check(): Promise<StoreProblem | undefined> {
+  async check(): Promise<StoreProblem | undefined> {
     return diskCondition(this.#member, this.#poolId);
   }
 
@@ -85,7 +85,7 @@ export class LocalStore implements ShardStore {
     };
   }
 
-  readShard(name: ShardName, offset: number, length: number, verify?: ReadVerify): Promise<ShardRead> {
+  async readShard(name: ShardName, offset: number, length: number, verify?: ReadVerify): Promise<ShardRead> {
     const file = this.#shardFile(name);
     return readRange(file, offset, length, verify === undefined ? undefined : { blockBytes: verify.blockBytes, expectedHashes: verify.expectedHashes });
   }
@@ -100,7 +100,7 @@ export class LocalStore implements ShardStore {
     }
   }
 
-  removeShard(name: ShardName): Promise<boolean> {
+  async removeShard(name: ShardName): Promise<boolean> {
     return unlink(this.#shardFile(name)).then(() => true, () => false);
   }
 
@@ -135,16 +135,17 @@ export class LocalStore implements ShardStore {
     return { seg, off, len };
   }
 
-  readCopy(ref: CopyRef): Promise<Uint8Array> {
+  async readCopy(ref: CopyRef): Promise<Uint8Array> {
     return readRecord(this.#member.path, logRef(ref), this.#poolIdBytes);
   }
 
-  eraseCopy(ref: CopyRef): Promise<void> {
+  async eraseCopy(ref: CopyRef): Promise<void> {
     return this.#openLog().erase(logRef(ref));
   }
 
   unpinCopy(ref: CopyRef): void {
-    this.#log?.unpin(logRef(ref));
+    const r = logRef(ref); // refused even when no log is open, so a bad reference never passes unnoticed
+    this.#log?.unpin(r);
   }
 
   async *scanCopies(): AsyncIterable<{ ref: CopyRef; payload: Uint8Array }> {
