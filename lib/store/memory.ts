@@ -27,6 +27,8 @@ export interface MemoryStoreOptions {
   /** Copies per container before a new one is started. */
   copiesPerContainer?: number;
   totalBytes?: number;
+  /** Whose member the store is: a problem here is what check() reports before any injected condition. */
+  identity?: () => StoreProblem | undefined;
 }
 
 interface Shard { data: Uint8Array; mtimeMs: number }
@@ -60,6 +62,7 @@ export class MemoryStore implements ShardStore {
   readonly #now: () => number;
   readonly #perContainer: number;
   readonly #totalBytes: number;
+  readonly #identity: () => StoreProblem | undefined;
   readonly #shards = new Map<string, Shard>();
   /** Sinks not yet sealed or aborted: listed as temporaries, lost in a crash. */
   readonly #pending = new Map<number, { name: ShardName; mtimeMs: number; lost: boolean }>();
@@ -79,6 +82,7 @@ export class MemoryStore implements ShardStore {
     this.#now = options.now ?? Date.now;
     this.#perContainer = options.copiesPerContainer ?? 4;
     this.#totalBytes = options.totalBytes ?? 1 << 30;
+    this.#identity = options.identity ?? (() => undefined);
   }
 
   /** Makes operation `op` fail with errno `errnoName` (EIO, ENOSPC, ...) on the calls `when` names. */
@@ -131,7 +135,7 @@ export class MemoryStore implements ShardStore {
   async check(): Promise<StoreProblem | undefined> {
     const f = this.#faults.get('check');
     if (f !== undefined && fires(f)) return { condition: 'unreadable', problem: `unreadable identity: ${f.errnoName} (injected)`, errnoName: f.errnoName };
-    return this.#condition;
+    return this.#identity() ?? this.#condition;
   }
 
   async createShard(name: ShardName, options?: { replace?: boolean }): Promise<ShardSink> {
@@ -315,29 +319,35 @@ export class MemoryStore implements ShardStore {
   }
 }
 
-/** A provider of MemoryStores, one per member id, kept so that a reopened member finds its data. */
+/**
+ * A provider of MemoryStores, one per member and pool, kept so that a reopened member finds its data. Its
+ * check() reports identity as a directory disk's does: never formatted is empty, another pool's is foreign.
+ */
 export function memoryStores(options: MemoryStoreOptions = {}): StoreProvider & { stores: Map<string, MemoryStore> } {
-  const stores = new Map<string, MemoryStore>();
+  const stores = new Map<string, MemoryStore>(); // `${poolId}/${member id}`
   const formatted = new Map<string, string>(); // member id -> pool id
   return {
     stores,
     open(member: MemberConfig, poolId: string): ShardStore {
-      let s = stores.get(member.id);
+      const at = `${poolId}/${member.id}`;
+      let s = stores.get(at);
       if (s === undefined) {
-        s = new MemoryStore(member.id, options);
-        stores.set(member.id, s);
+        s = new MemoryStore(member.id, {
+          ...options,
+          identity: () => {
+            const owner = formatted.get(member.id);
+            if (owner === undefined) return { condition: 'empty', problem: `memory store ${member.id} was never formatted` };
+            if (owner !== poolId) return { condition: 'foreign', problem: `memory store ${member.id} belongs to pool ${owner}, not this pool` };
+            return undefined;
+          },
+        });
+        stores.set(at, s);
       }
-      // Identity as a directory disk's check reports it: never formatted is empty, another pool's is foreign.
-      const owner = formatted.get(member.id);
-      if (owner === undefined) s.setCondition({ condition: 'empty', problem: `memory store ${member.id} was never formatted` });
-      else if (owner !== poolId) s.setCondition({ condition: 'foreign', problem: `memory store ${member.id} belongs to pool ${owner}, not this pool` });
       return s;
     },
     async format(member: MemberConfig, poolId: string): Promise<void> {
       if (formatted.has(member.id)) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `memory store ${member.id} already belongs to a pool`);
       formatted.set(member.id, poolId);
-      stores.get(member.id)?.setCondition(undefined);
-      if (!stores.has(member.id)) stores.set(member.id, new MemoryStore(member.id, options));
     },
   };
 }
