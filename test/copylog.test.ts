@@ -133,7 +133,7 @@ describe.skipIf(native() === null)('copy log', () => {
 
 const dist = join(__dirname, '..', 'dist');
 const gcc = spawnSync('gcc', ['--version']).status === 0;
-const ready = native() !== null && gcc && process.platform === 'linux' && existsSync(join(dist, 'lib', 'copylog.js'));
+const ready = native() !== null && gcc && process.platform === 'linux' && existsSync(join(dist, 'lib', 'store', 'local', 'copylog.js'));
 const shim = join(work, 'faultshim.so');
 const OPS = 'write,pwrite,fdatasync,fsync,rename'; // the write side; the read-back in the child is not hit
 

@@ -13,8 +13,8 @@ import { native } from '../lib/native.js';
 const root = join(__dirname, '..');
 const dist = join(root, 'dist');
 const gcc = spawnSync('gcc', ['--version']).status === 0;
-const ready = native() !== null && existsSync(join(dist, 'lib', 'shardio.js')) && gcc && process.platform === 'linux';
-const reason = !gcc ? 'gcc missing' : native() === null ? 'addon not built' : !existsSync(join(dist, 'lib', 'shardio.js')) ? 'dist/ not built' : 'not Linux';
+const ready = native() !== null && existsSync(join(dist, 'lib', 'store', 'local', 'shardio.js')) && gcc && process.platform === 'linux';
+const reason = !gcc ? 'gcc missing' : native() === null ? 'addon not built' : !existsSync(join(dist, 'lib', 'store', 'local', 'shardio.js')) ? 'dist/ not built' : 'not Linux';
 const work = mkdtempSync(join(tmpdir(), 'sv-fault-'));
 const shim = join(work, 'faultshim.so');
 

@@ -1,4 +1,4 @@
-// Child process for the fault tests: writes one shard file through lib/shardio (built dist/) into argv[2]
+// Child process for the fault tests: writes one shard file through lib/store/local/shardio (built dist/) into argv[2]
 // and prints one JSON line describing what happened (SV_DIRECT=1: a direct writer, created under its final
 // name). Run under test/fault/faultshim.so.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
