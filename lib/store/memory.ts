@@ -10,10 +10,12 @@ import { constants } from 'node:os';
 
 import { ErrorCode, ShardVaultError } from '../errors.js';
 import { blake3Sync } from '../hash.js';
+import { checkShardName } from './names.js';
 import type {
   CopyRef, MemberConfig, ReadVerify, ShardName, ShardRead, ShardSink, ShardStore, StoreProblem, StoreProvider, StoreSpace, StoredItem, SweepResult,
 } from './shard-store.js';
 
+/** The operation kinds a fault can hit; a sink's pwrite counts as an append (both are writes to the shard). */
 export type FaultOp = 'create' | 'append' | 'seal' | 'read' | 'appendCopy' | 'readCopy' | 'remove' | 'check';
 /** once: the next call only; always: every call; a number n: every nth call (the nth, the 2nth, ...). */
 export type FaultWhen = 'once' | 'always' | number;
@@ -34,7 +36,10 @@ export interface MemoryStoreOptions {
 interface Shard { data: Uint8Array; mtimeMs: number }
 interface Container { records: Map<number, { payload: Uint8Array; digest: Uint8Array }>; mtimeMs: number }
 
-const key = (n: ShardName) => `${n.oid}.${n.id}.s${n.shard}`;
+const key = (n: ShardName) => {
+  const { oid, id, shard } = checkShardName(n);
+  return `${oid}.${id}.s${shard}`;
+};
 
 function ioError(errnoName: string, syscall: string, what: string): ShardVaultError {
   const errno = (constants.errno as Record<string, number>)[errnoName];
@@ -219,12 +224,13 @@ export class MemoryStore implements ShardStore {
   }
 
   async removeShard(name: ShardName): Promise<boolean> {
+    const k = key(name);
     try {
-      this.#inject('remove', key(name));
+      this.#inject('remove', k);
     } catch {
       return false; // as LocalStore: a shard that could not be removed is reported, not thrown
     }
-    return this.#shards.delete(key(name));
+    return this.#shards.delete(k);
   }
 
   async *listShards(): AsyncIterable<StoredItem> {

@@ -175,6 +175,16 @@ export function storeContract(label: string, makeStore: () => Promise<{ store: S
       expect(await store.readCopy(live)).toEqual(bytesOf(100, 1));
     });
 
+    it('refuses a shard name that is not one (a path, a dot, an index past 255) with ERR_SV_OUT_OF_RANGE', async () => {
+      const bad: ShardName[] = [{ ...name(8), oid: `../${'a'.repeat(29)}` }, { ...name(8), id: `${'b'.repeat(31)}.` }, { ...name(8), shard: 256 }];
+      for (const n of bad) {
+        await expect(store.createShard(n)).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+        await expect(store.readShard(n, 0, 1)).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+        await expect(store.statShard(n)).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+        await expect(store.removeShard(n)).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+      }
+    });
+
     it('refuses a malformed CopyRef with ERR_SV_CORRUPT, never a crash', async () => {
       const good = await store.appendCopy(bytesOf(10, 1));
       const bad: CopyRef[] = [{ ...good, seg: -1 }, { ...good, off: 1.5 }, { ...good, len: Number.NaN }, {}, { seg: 0, off: 2 ** 60, len: 0 }];

@@ -18,6 +18,7 @@ import {
 import { diskCondition, formatDisk } from './disk.js';
 import { fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
 import { openShardWriter, readRange } from './shardio.js';
+import { checkShardName } from '../names.js';
 
 /**
  * The copy-log reference inside an opaque CopyRef. The catalog hands back whatever it stored, so a reference
@@ -30,17 +31,6 @@ function logRef(ref: CopyRef): LogRef {
     throw new ShardVaultError(ErrorCode.CORRUPT, 'malformed copy reference (expected non-negative integers seg, off, len)');
   }
   return { seg: ref.seg, off: ref.off, len: ref.len };
-}
-
-const HEX32 = /^[0-9a-f]{32}$/;
-
-/** A shard name becomes a file name: only the shapes parseFileName reads back are accepted. */
-function checkName(name: ShardName): ShardName {
-  if (typeof name !== 'object' || name === null || typeof name.oid !== 'string' || !HEX32.test(name.oid) || typeof name.id !== 'string' ||
-    !HEX32.test(name.id) || !Number.isInteger(name.shard) || name.shard < 0 || name.shard > 255) {
-    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'shard name must be 32 hex digits of object id, 32 of version or part id and a shard index 0-255');
-  }
-  return name;
 }
 
 export class LocalStore implements ShardStore {
@@ -72,7 +62,7 @@ export class LocalStore implements ShardStore {
   }
 
   async createShard(name: ShardName, options?: { replace?: boolean }): Promise<ShardSink> {
-    const { oid, id, shard } = checkName(name);
+    const { oid, id, shard } = checkShardName(name);
     const replace = options?.replace === true;
     // A new shard is created under its final name (its visibility is the catalog's commit); a repair's rewrite
     // goes through a temporary file renamed over the bad one, so a crash never leaves the old one torn.
@@ -210,7 +200,7 @@ export class LocalStore implements ShardStore {
   }
 
   #shardFile(name: ShardName): string {
-    const { oid, id, shard } = checkName(name);
+    const { oid, id, shard } = checkShardName(name);
     return join(objectDir(this.#member.path, oid), shardFileName(oid, id, shard));
   }
 
