@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ReedSolomon } from '../lib/codec.js';
 import { nativeInfo } from '../lib/native-info.js';
-import { toHex, xorshiftShards } from './helpers.js';
+import { toHex, xorshiftShards } from './support/helpers.js';
 
 interface Vector {
   k: number;

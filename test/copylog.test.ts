@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CopyLog, FREE_SEGMENTS_MAX, LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, listSegments, readRecord, releaseSegment, recordBytes, scanSegment, segmentPath, type CopyRef } from '../lib/copylog.js';
 import { native } from '../lib/native.js';
-import { readRegion, writeRegion } from './copies.js';
+import { readRegion, writeRegion } from './support/copies.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sv-copylog-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ServerMetrics } from '../lib/server/metrics.js';
-import { testPools } from './pools.js';
+import { testPools } from './support/pools.js';
 
 const requireAll = process.env.SHARDVAULT_CI_REQUIRE_ALL === '1';
 const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));

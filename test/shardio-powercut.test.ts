@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loopDiskMissing } from './loopdisk.js';
+import { loopDiskMissing } from './support/loopdisk.js';
 
 
 const dist = join(__dirname, '..', 'dist');

@@ -7,7 +7,7 @@
 //       second open (no resurrection, no rollback);
 //   recovery leaves no temporary files and no files of un-acked or superseded versions: the files on the
 //   disks are exactly those the committed heads name, and scrub finds 0 bad shards.
-// Cost: each worker has its own cheaply cloned pool, reset after every crash point (test/poolclone.ts), and
+// Cost: each worker has its own cheaply cloned pool, reset after every crash point (test/support/poolclone.ts), and
 // workers run children in parallel.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { PoolTemplate, poolFiles, runFaultChild } from './poolclone.js';
+import { PoolTemplate, poolFiles, runFaultChild } from './support/poolclone.js';
 
 const dist = join(__dirname, '..', 'dist');
 const gcc = spawnSync('gcc', ['--version']).status === 0;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { PoolTemplate, poolFiles, runFaultChild } from './poolclone.js';
+import { PoolTemplate, poolFiles, runFaultChild } from './support/poolclone.js';
 
 const dist = join(__dirname, '..', 'dist');
 const gcc = spawnSync('gcc', ['--version']).status === 0;

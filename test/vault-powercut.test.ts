@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loopDiskMissing } from './loopdisk.js';
+import { loopDiskMissing } from './support/loopdisk.js';
 
 import { Vault } from '../lib/vault.js';
 // @ts-expect-error plain ESM helper shared with the child

@@ -2,7 +2,7 @@
 // SIGKILLs the child just before call N, UV_THREADPOOL_SIZE=1), then open + read + repair again: every object
 // reads back correctly at every crash point (the old head stands until the re-pointing commit, the new one
 // after it), the repeated repair finishes the work, and scrub then finds nothing bad.
-// Cost: each worker has its own cheaply cloned pool, reset after every crash point (test/poolclone.ts), and
+// Cost: each worker has its own cheaply cloned pool, reset after every crash point (test/support/poolclone.ts), and
 // workers run children in parallel.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { PoolTemplate, runFaultChild } from './poolclone.js';
+import { PoolTemplate, runFaultChild } from './support/poolclone.js';
 
 const dist = join(__dirname, '..', 'dist');
 const gcc = spawnSync('gcc', ['--version']).status === 0;
