@@ -9,7 +9,7 @@ import { hex, objectId } from '../lib/format/ids.js';
 import { objectDir } from '../lib/store/local/layout.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { testPools } from './pools.js';
+import { testPools } from './support/pools.js';
 
 const hasNative = native() !== null;
 const pools = testPools('sv-events-');

@@ -16,7 +16,7 @@ import { decodeManifest, signManifest } from '../lib/format/manifest.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { RECORD_HEADER_BYTES } from '../lib/store/local/copylog.js';
 import { Vault } from '../lib/vault.js';
-import { copyPayload, forgeCopy, writeRegion, type CopyLoc } from './copies.js';
+import { copyPayload, forgeCopy, writeRegion, type CopyLoc } from './support/copies.js';
 
 const hasNative = native() !== null;
 const K = 4;

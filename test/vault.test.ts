@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { copyPayload, damageCopy, forgeCopy, segmentsOf, type CopyLoc } from './copies.js';
+import { copyPayload, damageCopy, forgeCopy, segmentsOf, type CopyLoc } from './support/copies.js';
 
 const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-vault-'));

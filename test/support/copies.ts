@@ -5,7 +5,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
-import { LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, encodeRecord, parseSegmentName } from '../lib/store/local/copylog.js';
+import { LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, encodeRecord, parseSegmentName } from '../../lib/store/local/copylog.js';
 
 export interface CopyLoc {
   file: string;
