@@ -22,7 +22,7 @@ import { getSystemErrorName } from 'node:util';
 
 import { open, type RootDatabase } from 'lmdb';
 
-import type { CopyRef } from './copylog.js';
+import type { CopyRef } from './store/local/copylog.js';
 
 import { blake3Sync } from './hash.js';
 import { MANIFEST_LIMITS } from './format/manifest.js';

@@ -1,12 +1,12 @@
 /**
  * Vault: the engine over a pool of directory disks (docs/design.md). Stored bytes (manifests, manifest copies,
- * shard header, ids) are in lib/format/, on-disk names in lib/layout.ts, disk formatting and identity in
- * lib/disk.ts, the commit point in lib/catalog.ts.
+ * shard header, ids) are in lib/format/, on-disk names in lib/store/local/layout.ts, disk formatting and identity in
+ * lib/store/local/disk.ts, the commit point in lib/catalog.ts.
  *
  * put: validate -> place (lib/placement, offline and draining disks skipped within the failure-domain rule)
  *   -> per batch of stripes one native encode+hash call (content hash on the pool too) -> each disk: shard
  *   file (header + blocks, created under its final name and sealed durably) and, at the same time, the
- *   manifest copy (signed manifest + hash table) appended durably to the disk's copy log (lib/copylog.ts; the
+ *   manifest copy (signed manifest + hash table) appended durably to the disk's copy log (lib/store/local/copylog.ts; the
  *   head records where) -> under the key's lock, one flushed catalog commit (head CAS + version + garbage +
  *   audit + repair work for disks that failed) -> a receipt signed by the pool key. Nothing is visible before
  *   the commit (I2) and the promise resolves only after it (I1). Write quorum: all k + m by default, at
@@ -34,17 +34,17 @@ import { getSystemErrorMap } from 'node:util';
 
 import { Catalog, type AuditRecord, type CommitRequest, type Head, type RepairItem, type UploadRecord } from './catalog.js';
 import { ReedSolomon } from './codec.js';
-import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskCondition, type DiskConfig } from './disk.js';
+import { diskCondition, diskProblem, formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskCondition, type DiskConfig } from './store/local/disk.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError, type DiskFailure } from './errors.js';
 import { blake3Sync } from './hash.js';
-import { CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './copylog.js';
+import { CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, releaseSegment, payloadDigest, recordBytes, readRecord, scanSegment, segmentPath, type CopyRef } from './store/local/copylog.js';
 import { hex, keyId, objectId } from './format/ids.js';
 import { HASH_TABLE_CONTEXT, blockHash, copyBytes, manifestHashOf, openCopy } from './format/manifest-copy.js';
 import { partStripes, signManifest, type Manifest, type SystemHeaders } from './format/manifest.js';
 import { FORMAT_VERSION, HEADER_BYTES, decodeHeader, encodeHeader } from './format/shard-header.js';
-import { fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
+import { fanoutDirs, objectDir, parseFileName, shardFileName } from './store/local/layout.js';
 import { checkPoolLayout, place, placementKey, replaceShard, type PlacementDisk } from './placement.js';
-import { openShardWriter, readRange, type ShardWriter } from './shardio.js';
+import { openShardWriter, readRange, type ShardWriter } from './store/local/shardio.js';
 import { abortableDelay, abortableIterable, checkSignal, throwIfAborted } from './abort.js';
 import { VaultEvents, type DiskDroppedEvent } from './events.js';
 import { decodeListToken, encodeListToken, listTokenKey } from './listing.js';
@@ -246,7 +246,7 @@ export class Vault {
   /** What kind of problem each unusable disk has (see DiskCondition), beside #problems' text. */
   readonly #conditions = new Map<string, DiskCondition>();
   readonly #keyId: Uint8Array;
-  /** Each disk's copy log (lib/copylog.ts), opened at the first copy written there. */
+  /** Each disk's copy log (lib/store/local/copylog.ts), opened at the first copy written there. */
   readonly #logs = new Map<string, CopyLog>();
 
   private constructor(

@@ -1,6 +1,6 @@
 // A second independent signer: the AWS CLI (botocore). Its requests, captured on the wire, must verify, and
-// the bodies must pass their stage. Skips (saying why) when `aws` is not installed, except under
-// SHARDVAULT_CI_REQUIRE_ALL=1, where a skip would hide a broken tier: it fails.
+// the bodies must pass their stage. A tier (test/support/tier.ts): skips (saying why) when `aws` is not
+// installed, except under SHARDVAULT_CI_REQUIRE_ALL=1, where a skip would hide a broken tier: it fails.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -11,15 +11,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBodyStage, SigV4Verifier, type RequestParts } from '../lib/auth/index.js';
+import { tier } from './support/tier.js';
 
-const requireAll = process.env.SHARDVAULT_CI_REQUIRE_ALL === '1';
 let awsVersion: string | undefined;
 try {
   awsVersion = execFileSync('aws', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim();
 } catch {
   awsVersion = undefined;
 }
-const why = awsVersion === undefined ? ' (skipped: the aws CLI is not installed)' : '';
 
 const KEY = { accessKeyId: 'SVAWSCLITEST00000000', secretAccessKey: 'awscli-secret-0123456789abcdefghijklmnop' };
 const verifier = new SigV4Verifier({
@@ -29,13 +28,8 @@ const verifier = new SigV4Verifier({
 
 interface Captured { parts: RequestParts; body: Buffer }
 
-describe(`the AWS CLI's requests verify${why}`, () => {
-  if (awsVersion === undefined && requireAll) {
-    it('SHARDVAULT_CI_REQUIRE_ALL=1: the aws CLI is missing', () => {
-      expect.fail('the aws CLI is required under SHARDVAULT_CI_REQUIRE_ALL=1 (.ci/run installs it)');
-    });
-    return;
-  }
+describe("the AWS CLI's requests verify", () => {
+  if (!tier('the aws CLI signer tier', [awsVersion === undefined && 'the aws CLI (apt-get install awscli)']).ready) return;
   let server: Server;
   let endpoint: string;
   let captured: Captured[] = [];

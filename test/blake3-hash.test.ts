@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { blake3, blake3Batch, blake3BatchSync, blake3Sync, createBlake3 } from '../lib/hash.js';
 import { nativeInfo } from '../lib/native-info.js';
-import { prng } from './helpers.js';
+import { prng } from './support/helpers.js';
 
 const vectors = JSON.parse(readFileSync(join(__dirname, 'vectors', 'blake3', 'test_vectors.json'), 'utf8')) as {
   key: string;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ReedSolomon } from '../lib/codec.js';
 import { blake3Sync } from '../lib/hash.js';
 import { native } from '../lib/native.js';
-import { randomShards } from './helpers.js';
+import { randomShards } from './support/helpers.js';
 
 const backends = native() === null ? (['js'] as const) : (['native', 'js'] as const);
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ReedSolomon } from '../lib/codec.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
-import { randomShards } from './helpers.js';
+import { randomShards } from './support/helpers.js';
 
 const hasNative = native() !== null;
 const backends = hasNative ? (['native', 'js'] as const) : (['js'] as const);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ReedSolomon } from '../lib/codec.js';
 import { nativeInfo } from '../lib/native-info.js';
-import { prng, randomShards } from './helpers.js';
+import { prng, randomShards } from './support/helpers.js';
 
 const info = nativeInfo();
 const forced = process.env.SHARDVAULT_KERNEL;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ReedSolomon } from '../lib/codec.js';
 import { nativeInfo } from '../lib/native-info.js';
-import { prng } from './helpers.js';
+import { prng } from './support/helpers.js';
 
 const info = nativeInfo();
 const forced = process.env.SHARDVAULT_KERNEL;

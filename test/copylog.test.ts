@@ -1,16 +1,17 @@
-// The copy log (lib/copylog.ts) on its own: concurrent appends across segment roll-overs, records too long to
+// The copy log (lib/store/local/copylog.ts) on its own: concurrent appends across segment roll-overs, records too long to
 // share a segment, torn / moved / foreign records, pins, and EIO / ENOSPC injected at every write-side call
 // of an append (our LD_PRELOAD shim): a failed append is reported, never read back as a good record, every
 // resolved one reads back, and a segment whose write or sync failed is never written again (I9).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { CopyLog, FREE_SEGMENTS_MAX, LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, listSegments, readRecord, releaseSegment, recordBytes, scanSegment, segmentPath, type CopyRef } from '../lib/copylog.js';
+import { CopyLog, FREE_SEGMENTS_MAX, LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, listSegments, readRecord, releaseSegment, recordBytes, scanSegment, segmentPath, type CopyRef } from '../lib/store/local/copylog.js';
 import { native } from '../lib/native.js';
-import { readRegion, writeRegion } from './copies.js';
+import { readRegion, writeRegion } from './support/copies.js';
+import { faultShimMissing, tier } from './support/tier.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sv-copylog-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -132,8 +133,7 @@ describe.skipIf(native() === null)('copy log', () => {
 // ------------------------------------------------------------------------------- injected faults
 
 const dist = join(__dirname, '..', 'dist');
-const gcc = spawnSync('gcc', ['--version']).status === 0;
-const ready = native() !== null && gcc && process.platform === 'linux' && existsSync(join(dist, 'lib', 'copylog.js'));
+const { ready, why } = tier('the copy log fault sweep', faultShimMissing('lib/store/local/copylog.js'));
 const shim = join(work, 'faultshim.so');
 const OPS = 'write,pwrite,fdatasync,fsync,rename'; // the write side; the read-back in the child is not hit
 
@@ -151,7 +151,7 @@ function runChild(env: Record<string, string>): Child {
   return JSON.parse(res.stdout.trim().split('\n').pop()!) as Child;
 }
 
-describe.skipIf(!ready)(`copy log under injected faults${ready ? '' : ' (skipped: needs gcc, Linux, the addon and dist/)'}`, () => {
+describe.skipIf(!ready)(`copy log under injected faults${why}`, () => {
   beforeAll(() => {
     const res = spawnSync('gcc', ['-O2', '-shared', '-fPIC', '-o', shim, join(__dirname, 'fault', 'faultshim.c'), '-ldl', '-lpthread'], { encoding: 'utf8' });
     if (res.status !== 0) throw new Error(`building the shim failed: ${res.stderr}`);

@@ -29,7 +29,7 @@ import {
 import { crc32Js, crc32cJs, crc64nvmeJs, crcCombineJs } from '../lib/crc-js.js';
 import { nativeInfo } from '../lib/native-info.js';
 import { native } from '../lib/native.js';
-import { prng } from './helpers.js';
+import { prng } from './support/helpers.js';
 
 const info = nativeInfo();
 const kernels = (info.crc?.supported ?? []) as CrcKernel[];

@@ -4,7 +4,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
-import { RECORD_ALIGN, SEGMENT_HEADER_BYTES, encodeRecord, recordBytes, scanSegment } from '../lib/copylog.js';
+import { RECORD_ALIGN, SEGMENT_HEADER_BYTES, encodeRecord, recordBytes, scanSegment } from '../lib/store/local/copylog.js';
 import { keyId as keyIdOf } from '../lib/format/ids.js';
 import { HASH_TABLE_CONTEXT, copyBytes, openCopy } from '../lib/format/manifest-copy.js';
 import { decodeManifest, encodeManifest, signManifest, verifyManifest, type Manifest } from '../lib/format/manifest.js';

@@ -12,11 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { tier } from './support/tier.js';
+
 const root = join(__dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; devDependencies: Record<string, string> };
 const platformDir = `${process.platform}-${process.arch}`;
 const prebuildDir = join(root, 'prebuilds', platformDir);
-const requireAll = process.env.SHARDVAULT_CI_REQUIRE_ALL === '1';
 
 function missingTools(): string[] {
   const missing: string[] = [];
@@ -30,9 +31,6 @@ function missingTools(): string[] {
   return missing;
 }
 
-const missing = missingTools();
-const skip = missing.length > 0;
-const why = missing.length > 0 ? ` (skipped: ${missing.join(', ')} missing)` : '';
 
 const INSTALL_MS = 600_000;
 
@@ -62,14 +60,10 @@ function ok(res: SpawnSyncReturns<string>, what: string): string {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('pack-install tier: the tarball in an empty project, production dependencies only', () => {
-  if (missing.length > 0 && requireAll) {
-    it(`SHARDVAULT_CI_REQUIRE_ALL=1: ${missing.join(', ')} missing`, () => {
-      expect.fail(`the pack-install tier cannot run: ${missing.join(', ')} missing`);
-    });
-  }
+  const { ready, why } = tier('the pack-install tier', missingTools());
 
   beforeAll(() => {
-    if (missing.length > 0) return;
+    if (!ready) return;
     work = mkdtempSync(join(tmpdir(), 'sv-pack-'));
     let t = Date.now();
     // --ignore-scripts: `prepare` would re-run tsc over dist/ while other test files import it. dist/ and
@@ -97,7 +91,7 @@ describe('pack-install tier: the tarball in an empty project, production depende
     if (Object.keys(timings).length > 0) console.log(`pack-install timings: ${JSON.stringify(timings)}`);
   });
 
-  it.skipIf(skip)(`the tarball ships what a consumer needs and no tests${why}`, () => {
+  it.skipIf(!ready)(`the tarball ships what a consumer needs and no tests${why}`, () => {
     for (const f of [
       'package.json', 'README.md', 'LICENSE', 'binding.gyp', 'scripts/build-native.mjs', 'dist/lib/index.js', 'dist/lib/index.d.ts',
       'dist/lib/cli.js', 'native/napi/addon.cc', 'prebuilds/linux-x64/shardvault.glibc.node', 'prebuilds/linux-arm64/shardvault.glibc.node',
@@ -108,7 +102,7 @@ describe('pack-install tier: the tarball in an empty project, production depende
     expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
   });
 
-  it.skipIf(skip)(`the install used the shipped prebuild and pulled no devDependency${why}`, () => {
+  it.skipIf(!ready)(`the install used the shipped prebuild and pulled no devDependency${why}`, () => {
     const installed = join(app, 'node_modules', pkg.name);
     expect(installOut).toMatch(/shardvault: using the prebuilt addon prebuilds\/linux-x64\/shardvault\.glibc\.node \(nothing compiled\)/);
     expect(existsSync(join(installed, 'build')), 'a build/ directory means the install compiled').toBe(false);
@@ -117,7 +111,7 @@ describe('pack-install tier: the tarball in an empty project, production depende
     }
   });
 
-  it.skipIf(skip)(`import('shardvault'): a 4+2 put/get/scrub through the API, on the prebuilt addon${why}`, () => {
+  it.skipIf(!ready)(`import('shardvault'): a 4+2 put/get/scrub through the API, on the prebuilt addon${why}`, () => {
     const script = `
       import { createHash, randomBytes } from 'node:crypto';
       import { Vault, nativeInfo } from 'shardvault';
@@ -147,7 +141,7 @@ describe('pack-install tier: the tarball in an empty project, production depende
     expect(out.bad).toBe(0);
   });
 
-  it.skipIf(skip)(`the public surface: the entry, the codec/hash/io subpaths, no engine internals${why}`, () => {
+  it.skipIf(!ready)(`the public surface: the entry, the codec/hash/io subpaths, no engine internals${why}`, () => {
     const script = `
       const main = await import('shardvault');
       const codec = await import('shardvault/codec');
@@ -164,7 +158,7 @@ describe('pack-install tier: the tarball in an empty project, production depende
     for (const internal of ['Catalog', 'ShardWriter', 'openShardWriter', 'readRange', 'place', 'encodeManifest', 'signManifest']) expect(out.main).not.toContain(internal);
   });
 
-  it.skipIf(skip)(`require('shardvault') works (Node >= 20.19 loads the ES module)${why}`, () => {
+  it.skipIf(!ready)(`require('shardvault') works (Node >= 20.19 loads the ES module)${why}`, () => {
     const res = run(process.execPath, ['-e', `
       const sv = require('shardvault');
       const rs = new sv.ReedSolomon(4, 2);
@@ -177,14 +171,14 @@ describe('pack-install tier: the tarball in an empty project, production depende
     expect(out.parity).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it.skipIf(skip)(`npx shardvault --help and --version${why}`, () => {
+  it.skipIf(!ready)(`npx shardvault --help and --version${why}`, () => {
     const help = ok(run('npx', ['--no-install', 'shardvault', '--help']), 'npx shardvault --help');
     expect(help).toMatch(/^Usage: shardvault/m);
     for (const cmd of ['init', 'put', 'get', 'scrub']) expect(help).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
     expect(ok(run('npx', ['--no-install', 'shardvault', '--version']), 'npx shardvault --version').trim()).toBe(pkg.version);
   });
 
-  it.skipIf(skip)(`the CLI: init a 4+2 pool, mb, put, get, scrub, bytes verified${why}`, () => {
+  it.skipIf(!ready)(`the CLI: init a 4+2 pool, mb, put, get, scrub, bytes verified${why}`, () => {
     const base = join(work, 'cli');
     const meta = join(base, 'meta');
     const disks = Array.from({ length: 6 }, (_, i) => ['--disk', join(base, `d${i}`)]).flat();

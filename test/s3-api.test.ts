@@ -12,7 +12,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import { native } from '../lib/native.js';
-import { codeOf, harness, raw, signedHeaders, statusOf, type Harness } from './s3-helpers.js';
+import { codeOf, harness, raw, signedHeaders, statusOf, type Harness } from './support/s3-helpers.js';
 
 const ready = native() !== null;
 let h: Harness;

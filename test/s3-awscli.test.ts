@@ -4,7 +4,8 @@
 // daemon keeps serving). Config and credentials live in temporary files (AWS_CONFIG_FILE,
 // AWS_SHARED_CREDENTIALS_FILE): nothing of the user's AWS setup is read. A multipart `aws s3 cp` of 20 MiB
 // (three parts) and an aborted upload.
-// Without the AWS CLI the file skips, saying why, except under SHARDVAULT_CI_REQUIRE_ALL=1, where it fails.
+// A tier (test/support/tier.ts): without the AWS CLI the file skips, saying why, except under
+// SHARDVAULT_CI_REQUIRE_ALL=1, where it fails.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,13 +13,13 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { tier } from './support/tier.js';
+
 const root = join(__dirname, '..');
-const requireAll = process.env.SHARDVAULT_CI_REQUIRE_ALL === '1';
 const AWS = ['/usr/bin/aws', '/usr/local/bin/aws'].find((p) => existsSync(p));
 const awsWorks = AWS !== undefined && spawnSync(AWS, ['--version'], { encoding: 'utf8' }).status === 0;
 const serverBuilt = existsSync(join(root, 'dist', 'lib', 'server', 'index.js'));
 const missing = [...(awsWorks ? [] : ['the AWS CLI (/usr/bin/aws; apt-get install awscli)']), ...(serverBuilt ? [] : ['dist/lib/server (npx tsc -p tsconfig.json)'])];
-const why = missing.length > 0 ? ` (skipped: ${missing.join(', ')} missing)` : '';
 
 const work = mkdtempSync(join(tmpdir(), 'sv-awscli-'));
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -67,16 +68,8 @@ function tree(dir: string): Record<string, string> {
   return out;
 }
 
-describe(`the AWS CLI against the daemon${why}`, () => {
-  if (missing.length > 0 && requireAll) {
-    it(`SHARDVAULT_CI_REQUIRE_ALL=1: ${missing.join(', ')} missing`, () => {
-      expect.fail(`the AWS CLI tier cannot run: ${missing.join(', ')} missing`);
-    });
-  }
-  if (missing.length > 0) {
-    it.skip(`needs ${missing.join(', ')}`, () => undefined);
-    return;
-  }
+describe('the AWS CLI against the daemon', () => {
+  if (!tier('the AWS CLI tier', missing).ready) return;
 
   beforeAll(async () => {
     const { startServer } = await import(join(root, 'dist', 'lib', 'server', 'index.js'));

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native.js';
 import { startServer } from '../lib/server/index.js';
-import { logSink } from './s3-helpers.js';
+import { logSink } from './support/s3-helpers.js';
 
 const ready = native() !== null;
 const work = mkdtempSync(join(tmpdir(), 'sv-s3cfg-'));

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 
 import { native } from '../lib/native.js';
-import { harness, raw, signedHeaders, type Harness } from './s3-helpers.js';
+import { harness, raw, signedHeaders, type Harness } from './support/s3-helpers.js';
 
 const ready = native() !== null;
 

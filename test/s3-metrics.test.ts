@@ -2,7 +2,7 @@
 // server (the way the daemon uses it: requestStarted/requestDone around each request, text() on /metrics)
 // and against a real pool (disk health, repair backlog, scrub progress, audit chain length at scrape time).
 // `promtool check metrics` (Debian `prometheus`) lints the output; without promtool that test skips, saying
-// why, except under SHARDVAULT_CI_REQUIRE_ALL=1, where it fails.
+// why, except under SHARDVAULT_CI_REQUIRE_ALL=1, where it fails (a tier: test/support/tier.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, renameSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,9 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ServerMetrics } from '../lib/server/metrics.js';
-import { testPools } from './pools.js';
+import { testPools } from './support/pools.js';
+import { tier } from './support/tier.js';
 
-const requireAll = process.env.SHARDVAULT_CI_REQUIRE_ALL === '1';
 const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
 
 /** Samples of a text exposition: `name{labels}` -> value (labels as written, in order). */
@@ -209,12 +209,8 @@ describe('ServerMetrics and the pool', () => {
 });
 
 describe('promtool check metrics', () => {
-  if (promtool === undefined && requireAll) {
-    it('SHARDVAULT_CI_REQUIRE_ALL=1: promtool missing', () => {
-      expect.fail('promtool (Debian package prometheus) is not installed: scripts/install-system-deps.sh installs it');
-    });
-  }
-  it.skipIf(promtool === undefined)(`accepts the exposition with a pool attached${promtool === undefined ? ' (skipped: promtool not installed; apt-get install prometheus)' : ''}`, async () => {
+  const t = tier('the promtool tier', [promtool === undefined && 'promtool (apt-get install prometheus)']);
+  it.skipIf(!t.ready)(`accepts the exposition with a pool attached${t.why}`, async () => {
     const { vault } = await make({ disks: 4, k: 2, m: 1 });
     const m = new ServerMetrics({ poolSnapshotMs: 0 });
     try {

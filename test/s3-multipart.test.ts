@@ -12,7 +12,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 
 import { native } from '../lib/native.js';
-import { codeOf, harness, type Harness } from './s3-helpers.js';
+import { codeOf, harness, type Harness } from './support/s3-helpers.js';
 
 const ready = native() !== null;
 const MiB = 1 << 20;

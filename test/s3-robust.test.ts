@@ -15,7 +15,7 @@ import { checksumBase64 } from '../lib/checksum.js';
 import { signChunkedUpload, signRequest } from '../lib/auth/index.js';
 import { native } from '../lib/native.js';
 import { startServer } from '../lib/server/index.js';
-import { codeOf, harness, raw, ROOT, signedHeaders, statusOf, type Harness } from './s3-helpers.js';
+import { codeOf, harness, raw, ROOT, signedHeaders, statusOf, type Harness } from './support/s3-helpers.js';
 
 const ready = native() !== null;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

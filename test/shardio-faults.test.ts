@@ -3,18 +3,16 @@
 // syscall, never leave a partial file under the final name, and a failed fdatasync makes the writer lost
 // for good (I9). Children run with UV_THREADPOOL_SIZE=1 so the call sequence is deterministic.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { native } from '../lib/native.js';
+import { faultShimMissing, tier } from './support/tier.js';
 
 const root = join(__dirname, '..');
 const dist = join(root, 'dist');
-const gcc = spawnSync('gcc', ['--version']).status === 0;
-const ready = native() !== null && existsSync(join(dist, 'lib', 'shardio.js')) && gcc && process.platform === 'linux';
-const reason = !gcc ? 'gcc missing' : native() === null ? 'addon not built' : !existsSync(join(dist, 'lib', 'shardio.js')) ? 'dist/ not built' : 'not Linux';
+const { ready, why } = tier('the shard writer fault sweep', faultShimMissing('lib/store/local/shardio.js'));
 const work = mkdtempSync(join(tmpdir(), 'sv-fault-'));
 const shim = join(work, 'faultshim.so');
 
@@ -54,7 +52,7 @@ function runChild(env: Record<string, string>): ChildResult {
 // The writer's calls in order (from FAULT_LOG): open tmp, 3 writes, fdatasync, rename, open dir, fsync dir.
 const sequence = ['open', 'write', 'write', 'write', 'fdatasync', 'rename', 'open', 'fsync'];
 
-describe.skipIf(!ready)(`shard writer under injected faults${ready ? '' : ` (skipped: ${reason})`}`, () => {
+describe.skipIf(!ready)(`shard writer under injected faults${why}`, () => {
   it('the call sequence is what the table below assumes', () => {
     const log = join(work, 'calls.log');
     const r = runChild({ FAULT_OPS: 'all', FAULT_NTH: '0', FAULT_LOG: log });

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loopDiskMissing } from './loopdisk.js';
+import { loopDiskMissing } from './support/loopdisk.js';
+import { tier } from './support/tier.js';
 
 
 const dist = join(__dirname, '..', 'dist');
-const missing = loopDiskMissing(['losetup', 'mkfs.xfs', 'xfs_io', 'mount', 'umount', 'findmnt'], 'lib/shardio.js');
-const ready = missing.length === 0;
+const { ready, why } = tier('the shard I/O power-cut tier', loopDiskMissing(['losetup', 'mkfs.xfs', 'xfs_io', 'mount', 'umount', 'findmnt'], 'lib/store/local/shardio.js'));
 
 const work = mkdtempSync(join(tmpdir(), 'sv-power-'));
 const img = join(work, 'disk.img');
@@ -63,7 +63,7 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe.skipIf(!ready)(`power cut on loop-mounted xfs${ready ? '' : ` (skipped: needs ${missing.join(', ')})`}`, () => {
+describe.skipIf(!ready)(`power cut on loop-mounted xfs${why}`, () => {
   it('a sealed shard survives the cut, byte for byte', () => {
     const dir = join(mnt, 'a');
     mkdirSync(dir);

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { blake3Sync } from '../lib/hash.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
-import { openShardWriter, readRange, statDisk } from '../lib/shardio.js';
+import { openShardWriter, readRange, statDisk } from '../lib/store/local/shardio.js';
 
 const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-io-'));

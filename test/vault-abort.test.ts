@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AbortError } from '../lib/abort.js';
 import { ShardVaultError } from '../lib/errors.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
-import { testPools } from './pools.js';
+import { testPools } from './support/pools.js';
 
 const hasNative = native() !== null;
 const pools = testPools('sv-abort-');

@@ -7,21 +7,20 @@
 //       second open (no resurrection, no rollback);
 //   recovery leaves no temporary files and no files of un-acked or superseded versions: the files on the
 //   disks are exactly those the committed heads name, and scrub finds 0 bad shards.
-// Cost: each worker has its own cheaply cloned pool, reset after every crash point (test/poolclone.ts), and
+// Cost: each worker has its own cheaply cloned pool, reset after every crash point (test/support/poolclone.ts), and
 // workers run children in parallel.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { native } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { PoolTemplate, poolFiles, runFaultChild } from './poolclone.js';
+import { PoolTemplate, poolFiles, runFaultChild } from './support/poolclone.js';
+import { faultShimMissing, tier } from './support/tier.js';
 
 const dist = join(__dirname, '..', 'dist');
-const gcc = spawnSync('gcc', ['--version']).status === 0;
-const ready = gcc && native() !== null && existsSync(join(dist, 'lib', 'vault.js'));
+const { ready, why } = tier('the crash sweep', faultShimMissing('lib/vault.js'));
 const work = mkdtempSync(join(tmpdir(), 'sv-crash-'));
 const shim = join(work, 'faultshim.so');
 const template = join(work, 'template');
@@ -157,7 +156,7 @@ async function sweep(mode: 'put' | 'delete', check: (nth: number, acked: boolean
   return calls;
 }
 
-describe.skipIf(!ready)(`crash at every file-system call${ready ? '' : ' (skipped: needs gcc, the addon and dist/)'}`, () => {
+describe.skipIf(!ready)(`crash at every file-system call${why}`, () => {
   it('put: acked puts survive; unacked ones leave old-or-new, never a mix; recovery removes every leftover', async () => {
     const t0 = Date.now();
     const seen = { acked: 0, old: 0, new: 0, other: 0 };

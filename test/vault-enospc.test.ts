@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loopDiskMissing } from './loopdisk.js';
+import { loopDiskMissing } from './support/loopdisk.js';
+import { tier } from './support/tier.js';
 
 import { Vault } from '../lib/vault.js';
 
-const missing = loopDiskMissing(['losetup', 'mkfs.ext4', 'mount', 'umount', 'findmnt']);
-const ready = missing.length === 0;
+const { ready, why } = tier('the ENOSPC tier', loopDiskMissing(['losetup', 'mkfs.ext4', 'mount', 'umount', 'findmnt']));
 const work = mkdtempSync(join(tmpdir(), 'sv-enospc-'));
 const mnt = join(work, 'small');
 let dev = '';
@@ -49,7 +49,7 @@ async function pool(name: string, writeQuorum?: number) {
   return vault;
 }
 
-describe.skipIf(!ready)(`ENOSPC on one disk mid-put${ready ? '' : ` (skipped: needs ${missing.join(', ')})`}`, () => {
+describe.skipIf(!ready)(`ENOSPC on one disk mid-put${why}`, () => {
   // 48 MiB object: 12 MiB per shard, more than the 8 MiB disk holds.
   const big = Buffer.alloc(48 << 20, 0x5a);
 

@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 
 import type { VaultEventMap } from '../lib/events.js';
 import { hex, objectId } from '../lib/format/ids.js';
-import { objectDir } from '../lib/layout.js';
+import { objectDir } from '../lib/store/local/layout.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { testPools } from './pools.js';
+import { testPools } from './support/pools.js';
 
 const hasNative = native() !== null;
 const pools = testPools('sv-events-');

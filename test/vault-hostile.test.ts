@@ -14,16 +14,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blake3Sync } from '../lib/hash.js';
 import { decodeManifest, signManifest } from '../lib/format/manifest.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
-import { RECORD_HEADER_BYTES } from '../lib/copylog.js';
+import { RECORD_HEADER_BYTES } from '../lib/store/local/copylog.js';
 import { Vault } from '../lib/vault.js';
-import { copyPayload, forgeCopy, writeRegion, type CopyLoc } from './copies.js';
+import { copyPayload, forgeCopy, writeRegion, type CopyLoc } from './support/copies.js';
 
 const hasNative = native() !== null;
 const K = 4;
 const M = 2;
 const N = K + M;
 const BLOCK = 4096;
-const HEADER = 128; // shard file header bytes (lib/layout.ts)
+const HEADER = 128; // shard file header bytes (lib/store/local/layout.ts)
 const STRIPES = 4;
 const STRIPED_SIZE = STRIPES * K * BLOCK - 123; // last stripe partial
 const INLINE_SIZE = 9000; // <= INLINE_BYTES_MAX: lives only in the manifest copies

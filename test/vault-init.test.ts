@@ -12,6 +12,7 @@ import { Catalog } from '../lib/catalog.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { bucketNameProblem } from '../lib/validate.js';
 import { Vault } from '../lib/vault.js';
+import { have, isRoot, tier } from './support/tier.js';
 
 const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-init-'));
@@ -124,8 +125,7 @@ describe.skipIf(!hasNative)('Vault.init: all or nothing', () => {
     for (const o of others) expect(readdirSync(o)).toEqual([]);
   });
 
-  const root_ = process.getuid?.() === 0;
-  const canMount = root_ && spawnSync('sh', ['-c', 'command -v mount']).status === 0;
+  const { ready: canMount, why: mountWhy } = tier('the tmpfs mount cases', [isRoot() ? null : 'root (to mount a tmpfs)', have('mount') ? null : 'mount']);
   const mountTmpfs = (dir: string, opts: string): boolean => {
     mkdirSync(dir);
     const r = spawnSync('mount', ['-t', 'tmpfs', '-o', opts, 'svinit', dir], { encoding: 'utf8' });
@@ -140,7 +140,7 @@ describe.skipIf(!hasNative)('Vault.init: all or nothing', () => {
     if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]); // still busy: detach it anyway
     mounts.splice(mounts.indexOf(dir), 1);
   };
-  it.skipIf(!canMount)(`a read-only disk or meta directory is refused up front, naming the errno${canMount ? '' : ' (skipped: needs root to mount a tmpfs)'}`, async () => {
+  it.skipIf(!canMount)(`a read-only disk or meta directory is refused up front, naming the errno${mountWhy}`, async () => {
     const { base, disks } = diskDirs();
     const ro = join(base, 'ro');
     if (!mountTmpfs(ro, 'ro,size=1m')) return;
@@ -157,7 +157,7 @@ describe.skipIf(!hasNative)('Vault.init: all or nothing', () => {
     }
   });
 
-  it.skipIf(!canMount)(`a disk or meta directory that runs out of space while being written: everything written is rolled back${canMount ? '' : ' (skipped: needs root to mount a tmpfs)'}`, async () => {
+  it.skipIf(!canMount)(`a disk or meta directory that runs out of space while being written: everything written is rolled back${mountWhy}`, async () => {
     const { base, disks } = diskDirs();
     const tiny = join(base, 'tiny'); // 20 inodes: the 256 fan-out directories do not fit
     const onePage = join(base, 'onepage'); // one page: pool.key fits, pool.json does not

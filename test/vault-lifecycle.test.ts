@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { copyPayload, damageCopy, forgeCopy } from './copies.js';
+import { copyPayload, damageCopy, forgeCopy } from './support/copies.js';
 
 const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-life-'));

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Catalog, type Head } from '../lib/catalog.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { testPools } from './pools.js';
+import { testPools } from './support/pools.js';
 
 const hasNative = native() !== null;
 const pools = testPools('sv-list-');

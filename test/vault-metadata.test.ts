@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { testPools } from './pools.js';
-import { copyPayload } from './copies.js';
+import { testPools } from './support/pools.js';
+import { copyPayload } from './support/copies.js';
 
 const hasNative = native() !== null;
 const pools = testPools('sv-meta-');

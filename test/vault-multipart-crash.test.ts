@@ -6,19 +6,17 @@
 //   nothing the committed state references is lost: scrub finds 0 bad shards, the repair queue is empty, and
 //   the shard files on the disks are exactly the committed object's plus (old state) the upload's parts.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { native } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { PoolTemplate, poolFiles, runFaultChild } from './poolclone.js';
+import { PoolTemplate, poolFiles, runFaultChild } from './support/poolclone.js';
+import { faultShimMissing, tier } from './support/tier.js';
 
 const dist = join(__dirname, '..', 'dist');
-const gcc = spawnSync('gcc', ['--version']).status === 0;
-const ready = gcc && native() !== null && existsSync(join(dist, 'lib', 'vault.js'));
-const requireAll = process.env.SHARDVAULT_CI_REQUIRE_ALL === '1';
+const { ready, why } = tier('the multipart crash sweep', faultShimMissing('lib/vault.js'));
 const work = mkdtempSync(join(tmpdir(), 'sv-mpcrash-'));
 const shim = join(work, 'faultshim.so');
 const template = join(work, 'template');
@@ -107,13 +105,7 @@ async function checkAfterCrash(pool: string, where: string): Promise<{ state: St
   return { state, other };
 }
 
-if (!ready && requireAll) {
-  it('SHARDVAULT_CI_REQUIRE_ALL=1: the multipart crash sweep cannot be skipped', () => {
-    expect.fail('the multipart crash sweep needs gcc, the native addon and dist/ (npx tsc -p tsconfig.json)');
-  });
-}
-
-describe.skipIf(!ready)(`crash at every file-system call of a completeUpload${ready ? '' : ' (skipped: needs gcc, the addon and dist/)'}`, () => {
+describe.skipIf(!ready)(`crash at every file-system call of a completeUpload${why}`, () => {
   it('an acked complete survives; an unacked one leaves the old object and the upload, or the whole new object', async () => {
     const t0 = Date.now();
     const pools = Array.from({ length: WORKERS }, (_, w) => join(work, `w${w}`));

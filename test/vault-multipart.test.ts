@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { prng } from './helpers.js';
-import { testPools } from './pools.js';
+import { prng } from './support/helpers.js';
+import { testPools } from './support/pools.js';
 
 const hasNative = native() !== null;
 const pools = testPools('sv-mp-');

@@ -14,16 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loopDiskMissing } from './loopdisk.js';
+import { loopDiskMissing } from './support/loopdisk.js';
+import { tier } from './support/tier.js';
 
 import { Vault } from '../lib/vault.js';
 // @ts-expect-error plain ESM helper shared with the child
 import { NOISE, OPS } from './fault/powercycle-ops.mjs';
 
 const dist = join(__dirname, '..', 'dist');
-const missing = loopDiskMissing(['losetup', 'mkfs.xfs', 'xfs_io', 'mount', 'umount', 'findmnt'], 'lib/vault.js');
-const ready = missing.length === 0;
-if (!ready) console.log(`vault-powercut: skipped, needs ${missing.join(', ')}`);
+const { ready, why } = tier('the vault power-cut tier', loopDiskMissing(['losetup', 'mkfs.xfs', 'xfs_io', 'mount', 'umount', 'findmnt'], 'lib/vault.js'));
 
 const DISKS = 6;
 const work = mkdtempSync(join(tmpdir(), 'sv-powercycle-'));
@@ -104,7 +103,7 @@ async function runAndCut(step: number): Promise<void> {
   mountAll();
 }
 
-describe.skipIf(!ready)(`power cut after every ack on six loop-mounted xfs disks${ready ? '' : ` (skipped: needs ${missing.join(', ')})`}`, () => {
+describe.skipIf(!ready)(`power cut after every ack on six loop-mounted xfs disks${why}`, () => {
   it('every acknowledged put and delete survives the cut; the unacknowledged write is absent or whole', async () => {
     const expected = new Map<string, Buffer | null>();
     let noiseSeen = 0;

@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { LOG_DIR, parseSegmentName, scanSegment, segmentPath } from '../lib/copylog.js';
+import { LOG_DIR, parseSegmentName, scanSegment, segmentPath } from '../lib/store/local/copylog.js';
 import { hex, objectId } from '../lib/format/ids.js';
-import { objectDir } from '../lib/layout.js';
+import { objectDir } from '../lib/store/local/layout.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
+import { have, isRoot, tier } from './support/tier.js';
 
 const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-putfail-'));
@@ -91,7 +92,7 @@ describe.skipIf(!hasNative)(`failed put cleans up after itself${hasNative ? '' :
     await vault.close();
   });
 
-  const root_ = process.getuid?.() === 0;
+  const { ready: root_, why: rootWhy } = tier('the size-limited tmpfs cases', [isRoot() ? null : 'root (to mount a size-limited tmpfs)']);
   const mountTmpfs = (dir: string, size: string): boolean => {
     mkdirSync(dir, { recursive: true });
     const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'svputfail', dir], { encoding: 'utf8' });
@@ -106,10 +107,9 @@ describe.skipIf(!hasNative)(`failed put cleans up after itself${hasNative ? '' :
     if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]); // still busy: detach it anyway
     mounts.splice(mounts.indexOf(dir), 1);
   };
-  if (!root_) console.log('skipped: the ENOSPC cases need root to mount a size-limited tmpfs');
 
-  const chattr = root_ && spawnSync('sh', ['-c', 'command -v chattr']).status === 0;
-  it.skipIf(!chattr)(`a shard file that cannot be removed (its directory made immutable) is queued for gc, and the error says so${chattr ? '' : ' (skipped: needs root and chattr)'}`, async () => {
+  const { ready: chattr, why: chattrWhy } = tier('the immutable-directory case', [isRoot() ? null : 'root', have('chattr') ? null : 'chattr']);
+  it.skipIf(!chattr)(`a shard file that cannot be removed (its directory made immutable) is queued for gc, and the error says so${chattrWhy}`, async () => {
     const { vault, disks, poolId } = await makeVault();
     const before = contents(disks, poolId);
     const dir = objectDir(disks[1].path, hex(objectId('bkt', 'stuck')));
@@ -140,7 +140,7 @@ describe.skipIf(!hasNative)(`failed put cleans up after itself${hasNative ? '' :
     await vault.close();
   });
 
-  it.skipIf(!root_)('ENOSPC mid-stream on one disk (2 MiB tmpfs): ERR_SV_NO_SPACE naming disk, errno and shard; every disk clean', async () => {
+  it.skipIf(!root_)(`ENOSPC mid-stream on one disk (2 MiB tmpfs): ERR_SV_NO_SPACE naming disk, errno and shard; every disk clean${rootWhy}`, async () => {
     const base = join(root, `p${n++}`);
     const small = join(base, 'small');
     expect(mountTmpfs(small, '2m')).toBe(true);
@@ -177,7 +177,7 @@ describe.skipIf(!hasNative)(`failed put cleans up after itself${hasNative ? '' :
     }
   });
 
-  it.skipIf(!root_)('ENOSPC while appending the manifest copies (shards sealed on every disk): sealed shards and the other copies removed', async () => {
+  it.skipIf(!root_)(`ENOSPC while appending the manifest copies (shards sealed on every disk): sealed shards and the other copies removed${rootWhy}`, async () => {
     const base = join(root, `p${n++}`);
     const small = join(base, 'small');
     expect(mountTmpfs(small, '2m')).toBe(true);

@@ -2,22 +2,21 @@
 // SIGKILLs the child just before call N, UV_THREADPOOL_SIZE=1), then open + read + repair again: every object
 // reads back correctly at every crash point (the old head stands until the re-pointing commit, the new one
 // after it), the repeated repair finishes the work, and scrub then finds nothing bad.
-// Cost: each worker has its own cheaply cloned pool, reset after every crash point (test/poolclone.ts), and
+// Cost: each worker has its own cheaply cloned pool, reset after every crash point (test/support/poolclone.ts), and
 // workers run children in parallel.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { native } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { PoolTemplate, runFaultChild } from './poolclone.js';
+import { PoolTemplate, runFaultChild } from './support/poolclone.js';
+import { faultShimMissing, tier } from './support/tier.js';
 
 const dist = join(__dirname, '..', 'dist');
-const gcc = spawnSync('gcc', ['--version']).status === 0;
-const ready = gcc && native() !== null && existsSync(join(dist, 'lib', 'vault.js'));
+const { ready, why } = tier('the repair crash sweep', faultShimMissing('lib/vault.js'));
 const work = mkdtempSync(join(tmpdir(), 'sv-rcrash-'));
 const shim = join(work, 'faultshim.so');
 const template = join(work, 'template');
@@ -56,7 +55,7 @@ const WORKERS = 3;
 const runChild = (pool: string, env: Record<string, string>) =>
   runFaultChild(join(__dirname, 'fault', 'repair-child.mjs'), [dist, join(pool, 'meta')], pool, shim, env);
 
-describe.skipIf(!ready)(`repair under SIGKILL at every file-system call${ready ? '' : ' (skipped: needs gcc, the addon and dist/)'}`, () => {
+describe.skipIf(!ready)(`repair under SIGKILL at every file-system call${why}`, () => {
   it('objects stay readable at every crash point and a second repair completes the move', async () => {
     const t0 = Date.now();
     const pools = Array.from({ length: WORKERS }, (_, w) => join(work, `w${w}`));

@@ -9,13 +9,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
-import { copyPayload, damageCopy, forgeCopy, segmentsOf, type CopyLoc } from './copies.js';
+import { copyPayload, damageCopy, forgeCopy, segmentsOf, type CopyLoc } from './support/copies.js';
 
 const hasNative = native() !== null;
 const root = mkdtempSync(join(tmpdir(), 'sv-vault-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
-const HEADER = 128; // shard file header bytes (lib/layout.ts)
+const HEADER = 128; // shard file header bytes (lib/store/local/layout.ts)
 
 async function makeVault(k = 4, m = 2, blockBytes = 4096) {
   const base = join(root, `p${n++}`);

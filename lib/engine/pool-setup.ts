@@ -8,10 +8,10 @@ import { access, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 
-import { LOG_DIR } from '../copylog.js';
-import type { DiskConfig } from '../disk.js';
+import { LOG_DIR } from '../store/local/copylog.js';
+import type { DiskConfig } from '../store/local/disk.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError, type ErrorCodeValue } from '../errors.js';
-import { statDisk } from '../shardio.js';
+import { statDisk } from '../store/local/shardio.js';
 import { boolean, nonEmptyString, optionsObject, stringRecord } from '../validate.js';
 
 export interface PoolConfig {

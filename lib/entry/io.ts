@@ -3,6 +3,6 @@
  * block, a seal that resolves only after fdatasync, rename and directory fsync (a failed fsync is final),
  * and verified ranged reads. Needs the native addon.
  */
-export { openShardWriter, readRange, statDisk, fsyncDir, ShardWriter } from '../shardio.js';
-export type { ShardWriterOptions, ReadRangeOptions, ReadRangeResult, DiskStat } from '../shardio.js';
+export { openShardWriter, readRange, statDisk, fsyncDir, ShardWriter } from '../store/local/shardio.js';
+export type { ShardWriterOptions, ReadRangeOptions, ReadRangeResult, DiskStat } from '../store/local/shardio.js';
 export { ErrorCode, ShardVaultError } from '../errors.js';

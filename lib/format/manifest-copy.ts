@@ -1,5 +1,5 @@
 /**
- * A manifest copy, as every disk of a version's placement keeps one (in its copy log, lib/copylog.ts):
+ * A manifest copy, as every disk of a version's placement keeps one (in its copy log, lib/store/local/copylog.ts):
  *   u32 length of the signed manifest | signed manifest (lib/format/manifest.ts) | hash table
  * The hash table is the BLAKE3 of every block, stripe by stripe (k + m digests per stripe), and its root
  * (BLAKE3 derive "shardvault/hashtable/v1") is signed in the manifest; the manifest hash (BLAKE3 derive

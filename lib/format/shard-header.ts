@@ -7,7 +7,7 @@
  * a repair that moves shards re-signs the manifest with a new placement, which changes the manifest hash but
  * never the hash table, so every shard's header stays checkable against the current manifest.
  * N.B. Stored bytes: change them only with a new format version (FORMAT_VERSION is also the version of the
- * disk's identity file and copy log: lib/disk.ts, lib/copylog.ts).
+ * disk's identity file and copy log: lib/store/local/disk.ts, lib/store/local/copylog.ts).
  */
 import { ErrorCode, ShardVaultError } from '../errors.js';
 

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 
 const [distDir, disk] = process.argv.slice(2);
-const { CopyLog, readRecord } = await import(join(distDir, 'lib', 'copylog.js'));
+const { CopyLog, readRecord } = await import(join(distDir, 'lib', 'store', 'local', 'copylog.js'));
 const poolId = Buffer.alloc(16, 7);
 const log = new CopyLog(disk, poolId);
 const payload = (i) => Buffer.alloc(5000 + i, 0x41 + i);

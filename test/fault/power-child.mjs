@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 
 const [distDir, dir, name, mode] = process.argv.slice(2);
-const { openShardWriter } = await import(join(distDir, 'lib', 'shardio.js'));
+const { openShardWriter } = await import(join(distDir, 'lib', 'store', 'local', 'shardio.js'));
 const w = await openShardWriter(dir, name);
 await w.append(Buffer.alloc(256 * 1024, 0x5a));
 if (mode === 'seal') await w.seal();

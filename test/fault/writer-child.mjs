@@ -1,11 +1,11 @@
-// Child process for the fault tests: writes one shard file through lib/shardio (built dist/) into argv[2]
+// Child process for the fault tests: writes one shard file through lib/store/local/shardio (built dist/) into argv[2]
 // and prints one JSON line describing what happened (SV_DIRECT=1: a direct writer, created under its final
 // name). Run under test/fault/faultshim.so.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [dir, distDir] = process.argv.slice(2);
-const { openShardWriter } = await import(join(distDir, 'lib', 'shardio.js'));
+const { openShardWriter } = await import(join(distDir, 'lib', 'store', 'local', 'shardio.js'));
 const blocks = [0, 1, 2].map((i) => Buffer.alloc(96 * 1024 + i * 1000, 0x41 + i));
 const expected = Buffer.concat(blocks);
 const result = { stage: 'open' };

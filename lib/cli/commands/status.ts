@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import type { Command } from 'commander';
 
-import { diskCondition as libraryDiskCondition, type DiskConfig } from '../../disk.js';
+import { diskCondition as libraryDiskCondition, type DiskConfig } from '../../store/local/disk.js';
 import { ErrorCode } from '../../errors.js';
 import type { Vault } from '../../vault.js';
 import { Ctx, dataOption, endpointOption, metaOption, regionOption, withVault } from '../context.js';

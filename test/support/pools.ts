@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 
-import { Vault, type VaultDiskSpec } from '../lib/vault.js';
+import { Vault, type VaultDiskSpec } from '../../lib/vault.js';
 
 export interface TestPoolOptions {
   disks?: number;

@@ -9,8 +9,8 @@ import { Writable } from 'node:stream';
 
 import { S3Client } from '@aws-sdk/client-s3';
 
-import { signRequest } from '../lib/auth/index.js';
-import { startServer, type RunningServer, type StartServerOptions } from '../lib/server/index.js';
+import { signRequest } from '../../lib/auth/index.js';
+import { startServer, type RunningServer, type StartServerOptions } from '../../lib/server/index.js';
 
 export interface Harness {
   server: RunningServer;

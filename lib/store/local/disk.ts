@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open as fsOpen, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
-import { ErrorCode, ShardVaultError } from './errors.js';
+import { ErrorCode, ShardVaultError } from '../../errors.js';
 import { LOG_DIR } from './copylog.js';
-import { FORMAT_VERSION } from './format/shard-header.js';
+import { FORMAT_VERSION } from '../../format/shard-header.js';
 import { fanoutDirs } from './layout.js';
 import { statDisk } from './shardio.js';
 

@@ -28,9 +28,9 @@ import { constants } from 'node:fs';
 import { open, readdir, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { ErrorCode, ShardVaultError } from './errors.js';
-import { FORMAT_VERSION } from './format/shard-header.js';
-import { blake3Sync } from './hash.js';
+import { ErrorCode, ShardVaultError } from '../../errors.js';
+import { FORMAT_VERSION } from '../../format/shard-header.js';
+import { blake3Sync } from '../../hash.js';
 import { fsyncDir } from './shardio.js';
 
 /** Where a copy is: segment number, byte offset of the record, payload length. */

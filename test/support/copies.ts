@@ -1,11 +1,11 @@
-// Test access to manifest copies, which live as records in each disk's copy log (lib/copylog.ts): read a
+// Test access to manifest copies, which live as records in each disk's copy log (lib/store/local/copylog.ts): read a
 // copy's payload, damage it in place, or forge a well-formed record (valid record hash at that position) that
 // carries any payload, so that tests exercise the manifest-level checks (signature, hash, sequence) and not
 // only the record checksum, which anyone who can write to a disk can recompute.
 import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
-import { LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, encodeRecord, parseSegmentName } from '../lib/copylog.js';
+import { LOG_DIR, RECORD_ALIGN, RECORD_HEADER_BYTES, encodeRecord, parseSegmentName } from '../../lib/store/local/copylog.js';
 
 export interface CopyLoc {
   file: string;

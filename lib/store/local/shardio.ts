@@ -10,10 +10,10 @@
  * Requires the native addon (there is no pure-JS twin of this module: Node's fs hides short writes and cannot
  * offer create-only renames).
  */
-import { ErrorCode, ShardVaultError, typeError } from './errors.js';
-import { requireNative } from './native.js';
-import type { IoBinding, WriterHandle, WriterState } from './binding/io.js';
-import { bytes, integer, optionsObject } from './validate.js';
+import { ErrorCode, ShardVaultError, typeError } from '../../errors.js';
+import { requireNative } from '../../native.js';
+import type { IoBinding, WriterHandle, WriterState } from '../../binding/io.js';
+import { bytes, integer, optionsObject } from '../../validate.js';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
 

@@ -8,7 +8,7 @@
  *                                                     put never creates (and fsyncs) a directory
  *   <disk>/objects/<ff>/<oid>.<vid>.s<i>              shard i of version <vid> of object <oid>
  *   <disk>/objects/<ff>/.tmp-*                        writers' temporary files (removed at open)
- *   <disk>/log/                                       the disk's copy log (lib/copylog.ts): manifest copies
+ *   <disk>/log/                                       the disk's copy log (lib/store/local/copylog.ts): manifest copies
  *                                                     (signed manifest + hash table, small objects inline) as
  *                                                     records in preallocated segments, made durable at format
  * <oid> is 32 hex digits of BLAKE3(derive "shardvault/object-id/v1", bucket NUL key); <ff> its first two.
