@@ -3,6 +3,8 @@
  * Wrong types throw TypeError, wrong ranges RangeError (both carrying a code), everything else
  * ShardVaultError. Native code raises the same codes (napi_*.cc set `code` on the thrown Error).
  */
+import { getSystemErrorName } from 'node:util';
+
 
 export const ErrorCode = {
   /** An argument has the wrong type. */
@@ -170,4 +172,28 @@ export function describe(value: unknown): string {
   if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${value.byteLength}`;
   if (Array.isArray(value)) return `array of length ${value.length}`;
   return `value of type ${typeof value}`;
+}
+
+/** An error of one disk, naming it and keeping errno, syscall and path. */
+export function diskError(name: string, path: string, err: unknown, during: string): ShardVaultError {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  if (err instanceof ShardVaultError && err.message.startsWith(name)) return err;
+  const errnoName = errnoNameOf(e);
+  const code = typeof e.code === 'string' && e.code.startsWith('ERR_SV_') ? (e.code as ErrorCodeValue) : ErrorCode.IO;
+  return new ShardVaultError(code, `${name} (${path}): ${errnoName !== undefined ? `${errnoName} while ${during}: ` : `${during}: `}${e.message ?? String(err)}`, {
+    cause: err, path, ...(typeof e.errno === 'number' ? { errno: e.errno } : {}), ...(e.syscall !== undefined ? { syscall: e.syscall } : {}),
+  });
+}
+
+/** The errno name of a Node or addon error (ENOSPC, EIO, ...), or undefined. */
+export function errnoNameOf(e: { code?: unknown; errno?: unknown }): string | undefined {
+  if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
+  if (typeof e.errno === 'number' && e.errno !== 0) {
+    try {
+      return getSystemErrorName(-Math.abs(e.errno));
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
