@@ -50,19 +50,6 @@ for (const file of files) {
   });
 }
 
-// The engine modules that still reach the local disk's files directly, import by import: they predate the
-// ShardStore seam (lib/store/shard-store.ts) and go once the engine is switched over to it (issue 11). Any
-// other engine import of lib/store/local/ is a violation.
-const enginePendingSwitch = new Set([
-  'lib/engine/get.ts -> lib/store/local/shardio.ts',
-  'lib/engine/pool-setup.ts -> lib/store/local/copylog.ts',
-  'lib/engine/pool-setup.ts -> lib/store/local/disk.ts',
-  'lib/engine/pool-setup.ts -> lib/store/local/shardio.ts',
-  'lib/engine/put.ts -> lib/store/local/copylog.ts',
-  'lib/engine/put.ts -> lib/store/local/disk.ts',
-  'lib/engine/put.ts -> lib/store/local/layout.ts',
-  'lib/engine/put.ts -> lib/store/local/shardio.ts',
-]);
 
 const where = (e: Edge) => `${e.from}:${e.line} imports ${e.to}`;
 const under = (file: string, dir: string) => file.startsWith(`lib/${dir}/`) || file === `lib/${dir}.ts`;
@@ -96,7 +83,7 @@ describe('architecture: the import graph of lib/', () => {
 
   it('lets each heavy dependency in through one module', () => {
     const owners: Array<[RegExp, (file: string) => boolean, string]> = [
-      [/^lmdb$/, (f) => f === 'lib/catalog.ts' || f === 'lib/catalog/lmdb.ts', 'the LMDB catalog backend'],
+      [/^lmdb$/, (f) => f === 'lib/catalog/lmdb.ts', 'the LMDB catalog backend'],
       [/^commander$/, (f) => under(f, 'cli'), 'lib/cli/'],
       [/^@noble\/hashes/, (f) => f === 'lib/hash.ts', 'lib/hash.ts'],
       [/^node-gyp-build$/, (f) => f === 'lib/native.ts', 'lib/native.ts'],
@@ -121,8 +108,9 @@ describe('architecture: the import graph of lib/', () => {
       ...external.filter((e) => under(e.from, 'format') && /^node:fs|^lmdb$|^node-gyp-build$/.test(e.to)),
       ...edges.filter((e) => under(e.from, 'format') && (e.to === 'lib/native.ts' || under(e.to, 'store') || under(e.to, 'catalog') || under(e.to, 'engine'))),
       ...edges.filter((e) => (under(e.from, 'store') || under(e.from, 'catalog')) && under(e.to, 'engine')),
-      ...edges.filter((e) => under(e.from, 'engine') && (e.to.startsWith('lib/store/local/') || e.to === 'lib/catalog/lmdb.ts')
-        && !enginePendingSwitch.has(`${e.from} -> ${e.to}`)),
+      ...edges.filter((e) => under(e.from, 'engine') && (e.to.startsWith('lib/store/local/') || e.to === 'lib/catalog/lmdb.ts')),
+      // The engine never touches a file system: every path and fs call belongs to a store (or the wiring).
+      ...external.filter((e) => under(e.from, 'engine') && /^node:fs/.test(e.to)),
     ];
     expect(bad.map(where)).toEqual([]);
   });
@@ -138,10 +126,5 @@ describe('architecture: the import graph of lib/', () => {
     const code = seam.flatMap((l, i) =>
       (/^\s*import\s(?!type\s)/.test(l) || /^export\s+(?!interface\s|type\s)/.test(l) ? [`lib/store/shard-store.ts:${i + 1}: ${l.trim()}`] : []));
     expect(code).toEqual([]);
-  });
-
-  it('lists only engine imports of lib/store/local/ that still exist (the switch-over list only shrinks)', () => {
-    const present = new Set(edges.map((e) => `${e.from} -> ${e.to}`));
-    expect([...enginePendingSwitch].filter((e) => !present.has(e))).toEqual([]);
   });
 });

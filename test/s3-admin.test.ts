@@ -204,26 +204,26 @@ describe('admin API (signed requests)', () => {
     expect(s.status).toBe(200);
     expect(s.json.disks).toHaveLength(4);
     expect(s.json.objects).toBe(20);
-    expect((await call('GET', 'audit/verify')).json).toEqual({ ok: true, records: vault.auditLog().length });
+    expect((await call('GET', 'audit/verify')).json).toEqual({ ok: true, records: (await vault.auditLog()).length });
     const t = await call('GET', 'audit/tail?n=3');
     expect(t.json.records).toHaveLength(3);
-    expect(t.json.total).toBe(vault.auditLog().length);
-    expect(t.json.records.at(-1)).toEqual(JSON.parse(JSON.stringify(vault.auditLog().at(-1))));
+    expect(t.json.total).toBe((await vault.auditLog()).length);
+    expect(t.json.records.at(-1)).toEqual(JSON.parse(JSON.stringify((await vault.auditLog()).at(-1))));
   });
 
   it('writes every key change to the audit chain with who, request id and source', async () => {
-    const before = vault.auditLog().length;
+    const before = (await vault.auditLog()).length;
     const k = (await call('POST', 'keys', { name: 'carol' })).json;
     await call('POST', `keys/${k.accessKeyId}/disable`);
     await call('PUT', `keys/${k.accessKeyId}/policy`, { policy: readOnlyPolicy });
     await call('DELETE', `keys/${k.accessKeyId}`);
-    const text = JSON.stringify(vault.auditLog().slice(before));
+    const text = JSON.stringify((await vault.auditLog()).slice(before));
     for (const action of ['key.create', 'key.created', 'key.disable', 'key.policy.set', 'key.delete']) expect(text).toContain(action);
     expect(text).toContain(k.accessKeyId);
     expect(text).toContain('root');
     expect(text).toContain('127.0.0.1');
     expect(text).not.toContain(k.secretAccessKey);
-    expect(vault.verifyAudit()).toBe(-1);
+    expect((await vault.verifyAudit())).toBe(-1);
   });
 
   it('runs scrub and repair as jobs: 202, progress, result; one at a time; cancel', async () => {
@@ -308,10 +308,10 @@ describe.skipIf(!ready)(`shardvault CLI against the admin API${ready ? '' : ' (s
     const repair = JSON.parse(ok(await sv(['repair', '--endpoint', url, '--json']), 'repair'));
     expect(repair).toMatchObject({ queued: 0, repaired: 0, failed: 0 });
     const verify = JSON.parse(ok(await sv(['audit', 'verify', '--endpoint', url, '--json']), 'audit verify'));
-    expect(verify).toEqual({ ok: true, records: vault.auditLog().length });
+    expect(verify).toEqual({ ok: true, records: (await vault.auditLog()).length });
     const tail = JSON.parse(ok(await sv(['audit', 'tail', '-n', '2', '--endpoint', url, '--json']), 'audit tail'));
     expect(tail.records).toHaveLength(2);
-    expect(ok(await sv(['audit', 'tail', '--endpoint', url]), 'audit tail')).toContain(`of ${vault.auditLog().length} record(s)`);
+    expect(ok(await sv(['audit', 'tail', '--endpoint', url]), 'audit tail')).toContain(`of ${(await vault.auditLog()).length} record(s)`);
     // The read-only commands also read the pool directly while this process holds it.
     const local = JSON.parse(ok(await sv(['audit', 'verify', '--data', dataDir, '--json']), 'audit verify --data'));
     expect(local.ok).toBe(true);
@@ -386,8 +386,8 @@ describe.skipIf(!ready)(`shardvault CLI against the admin API${ready ? '' : ' (s
     const notEmpty = await sv(['disk', 'add', `${join(dataDir, 'disk-1')}:disk=disk-7`, '--allow-new-labels', '--endpoint', url, '--json']);
     expect(notEmpty.status).toBe(5);
     expect(JSON.parse(notEmpty.stderr).error.code).toBe('ERR_SV_DISK_IDENTITY');
-    expect(vault.verifyAudit()).toBe(-1);
-    const audit = JSON.stringify(vault.auditLog());
+    expect((await vault.verifyAudit())).toBe(-1);
+    const audit = JSON.stringify((await vault.auditLog()));
     expect(audit).toContain('"principal":"root"');
   });
 
@@ -409,7 +409,7 @@ describe.skipIf(!ready)(`shardvault CLI against the admin API${ready ? '' : ' (s
     vault = await Vault.open(meta);
     keys = await KeyStore.open(meta);
     expect(keys.info(created.accessKeyId)?.enabled).toBe(false);
-    expect(JSON.stringify(vault.auditLog())).toContain(created.accessKeyId);
+    expect(JSON.stringify((await vault.auditLog()))).toContain(created.accessKeyId);
     await startAdminServer();
   });
 

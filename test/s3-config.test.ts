@@ -28,7 +28,7 @@ describe.skipIf(!ready)('serve --config', () => {
       const long = await fetch(`${s.url}/${'x'.repeat(600)}`);
       expect(long.status).toBe(414);
       expect(await long.text()).toContain('<Code>InvalidURI</Code>');
-      const audit = s.vault.auditLog() as Array<{ action: string; detail?: string }>;
+      const audit = (await s.vault.auditLog()) as Array<{ action: string; detail?: string }>;
       expect(audit.filter((r) => r.action === 'server.start').map((r) => r.detail)).toEqual([`config sha256=${s.configSha256} (pool created)`]);
     } finally {
       await s.close();

@@ -139,7 +139,7 @@ describe('ServerMetrics and the pool', () => {
       expect(s.get('shardvault_catalog_ok')).toBe(1);
       expect(s.get('shardvault_objects')).toBe(2);
       expect(s.get('shardvault_repair_queued_shards')).toBe(0);
-      const audit = vault.auditLog().length;
+      const audit = (await vault.auditLog()).length;
       expect(audit).toBeGreaterThanOrEqual(3); // bucket.create + 2 puts
       expect(s.get('shardvault_audit_chain_records')).toBe(audit);
       const ids = (await vault.status()).disks.map((d) => d.id);

@@ -195,7 +195,7 @@ describe.skipIf(!ready)('S3 daemon: bad clients, overload, shutdown', () => {
     type Rec = { action: string; principal: string; result?: string; requestId?: string; detail?: string; target?: string; source?: string };
     let audit: Rec[] = [];
     for (let i = 0; i < 50; i++) {
-      audit = h.server.vault.auditLog() as Rec[];
+      audit = (await h.server.vault.auditLog()) as Rec[];
       if (audit.some((r) => r.action === 'auth' && r.target === 'alpha/public/a' && (r.result ?? '').startsWith('AccessDenied'))) break;
       await sleep(50);
     }

@@ -95,11 +95,11 @@ describe.skipIf(!ready)(`power cut on loop-mounted xfs${why}`, () => {
     const res = spawnSync(process.execPath, [join(__dirname, 'fault', 'catalog-child.mjs'), dist, dir], { encoding: 'utf8' });
     expect(res.stdout, res.stderr).toContain('acked');
     powerCycle();
-    const { Catalog } = await import('../lib/catalog.js');
-    const cat = Catalog.open(dir);
+    const { LmdbCatalog } = await import('../lib/catalog/lmdb.js');
+    const cat = await LmdbCatalog.open(dir);
     try {
-      expect(cat.getHead('b', 'k')?.versionId).toBe('v1');
-      expect(cat.verifyAudit()).toBe(-1);
+      expect((await cat.getHead('b', 'k'))?.versionId).toBe('v1');
+      expect((await cat.verifyAudit())).toBe(-1);
     } finally {
       await cat.close();
     }

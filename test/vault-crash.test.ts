@@ -73,7 +73,7 @@ async function checkAfterCrash(pool: string, where: string): Promise<Record<'k' 
     // The files on the disks are exactly those of the committed heads: no temporary files, no orphans of an
     // un-acked version, nothing superseded (grace 0), and none of the heads' files missing.
     const expected = ['k', 'd', 'other'].flatMap((key) =>
-      (vault.locate('bkt', key)?.shards ?? []).flatMap((s) => [s.copy!.file, ...(s.shardFile !== undefined ? [s.shardFile] : [])]).map((f) => relative(pool, f)),
+      ((await vault.locate('bkt', key))?.shards ?? []).flatMap((s) => [s.copy!.file, ...(s.shardFile !== undefined ? [s.shardFile] : [])]).map((f) => relative(pool, f)),
     );
     // Dead segments may be kept as free segments for reuse (a few per disk); nothing else may be left.
     const files = objectFiles(pool);
@@ -81,7 +81,7 @@ async function checkAfterCrash(pool: string, where: string): Promise<Record<'k' 
     const scrub = await vault.scrub();
     expect(scrub.bad, `${where}: scrub`).toBe(0);
     expect(scrub.objects).toBe(Object.values(state).filter((s) => s !== 'absent').length);
-    expect(vault.repairQueue(), `${where}: repair queue`).toEqual([]);
+    expect((await vault.repairQueue()), `${where}: repair queue`).toEqual([]);
     return state;
   } finally {
     await vault.close();

@@ -69,7 +69,7 @@ describe.skipIf(!ready)(`ENOSPC on one disk mid-put${why}`, () => {
     const receipt = await vault.put('bkt', 'k', big);
     expect(receipt.degraded).toBe(true);
     expect(receipt.durableDisks).toHaveLength(5);
-    expect(vault.repairQueue()).toHaveLength(1);
+    expect((await vault.repairQueue())).toHaveLength(1);
     expect(Buffer.from(await vault.getBuffer('bkt', 'k')).equals(big)).toBe(true);
     await vault.close();
   });

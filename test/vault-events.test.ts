@@ -76,7 +76,7 @@ describe.skipIf(!hasNative)(`vault events${hasNative ? '' : ` (skipped: ${native
       expect(result.repaired).toBe(1);
       expect(seen.repair).toEqual([{ repaired: 1, dropped: 0, moved: 0, failed: 0, durationMs: expect.any(Number) }]);
       // Work found by a scrub is reported too, with its reason.
-      const where = vault.locate('bkt', 'k')!;
+      const where = (await vault.locate('bkt', 'k'))!;
       rmSync(where.shards[1].shardFile!);
       await vault.scrub();
       expect(seen.repairQueued.at(-1)).toMatchObject({ bucket: 'bkt', key: 'k', shard: 1, reason: 'scrub' });

@@ -146,7 +146,7 @@ const CASES: Case[] = ATTACKS.flatMap((attack) =>
 );
 
 function filesOf(key: string): Array<{ shard: number; diskId: string; shardFile?: string; copy: CopyLoc }> {
-  const where = vault.locate('bkt', key);
+  const where = (await vault.locate('bkt', key));
   if (where === undefined) throw new Error(`no ${key}`);
   return where.shards.map((s) => ({ ...s, copy: s.copy! }));
 }
@@ -159,7 +159,7 @@ function restore(key: string, originals: Files[]): void {
     forgeCopy(s.copy, originals[i].copy); // the same payload at the same place: the original record, byte for byte
   });
 }
-const queued = () => vault.repairQueue().map((r) => `${r.shard}@${r.disk}`).sort();
+const queued = () => (await vault.repairQueue()).map((r) => `${r.shard}@${r.disk}`).sort();
 
 async function streamAll(key: string): Promise<{ bytes: number; error?: { code?: string } }> {
   let bytes = 0;
@@ -192,7 +192,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
 
   CASES.forEach(({ attack, kind, count, readable }, caseNo) => {
     it(`${kind}: ${attack.name} on ${count} shard${count > 1 ? 's' : ''} -> ${readable ? 'read, reported, repaired' : 'ERR_SV_CORRUPT, no bytes'}`, async () => {
-      expect(vault.repairQueue()).toEqual([]);
+      expect((await vault.repairQueue())).toEqual([]);
       const key = `case-${caseNo}`;
       await vault.put('bkt', key, randomBytes(sizeOf(kind))); // the old version, same size
       const old = read(key);
@@ -227,7 +227,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
         restore(key, originals);
         await vault.repair();
         expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data)).toBe(true);
-        expect(vault.repairQueue()).toEqual([]);
+        expect((await vault.repairQueue())).toEqual([]);
         return;
       }
 
@@ -244,7 +244,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
       expect(queued()).toEqual(expected);
       const repaired = await vault.repair();
       expect(repaired).toMatchObject({ repaired: count, moved: 0, failed: 0 });
-      expect(vault.repairQueue()).toEqual([]);
+      expect((await vault.repairQueue())).toEqual([]);
       const after = read(key);
       for (let i = 0; i < N; i++) {
         if (kind === 'striped') expect(after[i].shard!.equals(originals[i].shard!), `shard file ${i} byte-identical`).toBe(true);
@@ -252,7 +252,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
       }
       expect((await vault.scrub()).bad).toBe(0);
       expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data)).toBe(true);
-      expect(vault.repairQueue()).toEqual([]);
+      expect((await vault.repairQueue())).toEqual([]);
     });
   });
 
@@ -279,6 +279,6 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
     expect(prefix.equals(data.subarray(0, prefix.length))).toBe(true);
     restore(key, originals);
     await vault.repair();
-    expect(vault.repairQueue()).toEqual([]);
+    expect((await vault.repairQueue())).toEqual([]);
   });
 });

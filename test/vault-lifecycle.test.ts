@@ -42,13 +42,13 @@ async function fill(vault: Vault, count: number) {
 /** Every object reads back, and no read needed a repair (nothing queued). */
 async function expectAllClean(vault: Vault, objects: Map<string, Buffer>) {
   for (const [key, data] of objects) expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data), key).toBe(true);
-  expect(vault.repairQueue()).toEqual([]);
+  expect((await vault.repairQueue())).toEqual([]);
   expect((await vault.scrub()).bad).toBe(0);
 }
 
 function hostsOf(vault: Vault, key: string, hostOfDisk: Map<string, string>): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const s of vault.locate('bkt', key)!.shards) counts.set(hostOfDisk.get(s.diskId)!, (counts.get(hostOfDisk.get(s.diskId)!) ?? 0) + 1);
+  for (const s of (await vault.locate('bkt', key))!.shards) counts.set(hostOfDisk.get(s.diskId)!, (counts.get(hostOfDisk.get(s.diskId)!) ?? 0) + 1);
   return counts;
 }
 
@@ -82,7 +82,7 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
 
     mkdirSync(join(base, 'new'));
     const newId = await degraded.replaceDisk(victim.id, { path: join(base, 'new'), labels: { host: 'h9' } });
-    const queued = degraded.repairQueue().length;
+    const queued = (await degraded.repairQueue()).length;
     expect(queued).toBe(victim.shards);
     const r = await degraded.repair();
     expect(r).toMatchObject({ repaired: queued, moved: queued, failed: 0 });
@@ -115,7 +115,7 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     // Objects that already hold 2 shards in host "a" and one on the victim: the preferred disk is not allowed
     // for them. The victim (outside "a") is the disk with the most such objects (~3.4 expected per disk).
     const conflictsOf = (diskId: string) =>
-      [...objects.keys()].filter((key) => hostsOf(vault, key, hostOfDisk).get('a') === 2 && vault.locate('bkt', key)!.shards.some((s) => s.diskId === diskId));
+      [...objects.keys()].filter((key) => hostsOf(vault, key, hostOfDisk).get('a') === 2 && (await vault.locate('bkt', key))!.shards.some((s) => s.diskId === diskId));
     const victim = st.disks.filter((d) => d.labels.host !== 'a').reduce((a, b) => (conflictsOf(b.id).length > conflictsOf(a.id).length ? b : a));
     const conflicts = conflictsOf(victim.id);
     expect(conflicts.length).toBeGreaterThan(0);
@@ -129,10 +129,10 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     const newId = await v.replaceDisk(victim.id, { path: spare, labels: { host: 'a' } });
     hostOfDisk.set(newId, 'a');
     await v.repair();
-    for (const key of conflicts) expect(v.locate('bkt', key)!.shards.map((s) => s.diskId)).not.toContain(newId);
+    for (const key of conflicts) expect((await v.locate('bkt', key))!.shards.map((s) => s.diskId)).not.toContain(newId);
     for (const key of objects.keys()) {
       for (const [host, count] of hostsOf(v, key, hostOfDisk)) expect(count, `${key} on ${host}`).toBeLessThanOrEqual(2);
-      expect(v.locate('bkt', key)!.shards.map((s) => s.diskId)).not.toContain(victim.id);
+      expect((await v.locate('bkt', key))!.shards.map((s) => s.diskId)).not.toContain(victim.id);
     }
     await expectAllClean(v, objects);
     await v.close();
@@ -157,11 +157,11 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
 
     mkdirSync(join(base, 'added'));
     const added = await vault.addDisk({ path: join(base, 'added'), labels: { host: 'h7' } });
-    const before = new Map([...objects.keys()].map((k) => [k, vault.locate('bkt', k)!.shards.map((s) => s.diskId).join()]));
+    const before = new Map([...objects.keys()].map((k) => [k, (await vault.locate('bkt', k))!.shards.map((s) => s.diskId).join()]));
     let used = 0;
     for (let i = 0; i < 20; i++) if ((await vault.put('bkt', `after${i}`, randomBytes(20_000))).durableDisks.includes(added)) used++;
     expect(used).toBeGreaterThan(0); // 7 active disks, 6 shards each: the new disk gets most objects
-    for (const [k, where] of before) expect(vault.locate('bkt', k)!.shards.map((s) => s.diskId).join()).toBe(where); // no rebalancing
+    for (const [k, where] of before) expect((await vault.locate('bkt', k))!.shards.map((s) => s.diskId).join()).toBe(where); // no rebalancing
     await expect(vault.addDisk({ path: join(base, 'added'), labels: { host: 'h8' } })).rejects.toMatchObject({ code: 'ERR_SV_DISK_IDENTITY' });
     // A disk formatted for this pool by an addDisk that crashed before its commit can be added again.
     mkdirSync(join(base, 'half'));
@@ -177,8 +177,8 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     const inline = randomBytes(900);
     await vault.put('bkt', 's', striped);
     await vault.put('bkt', 'i', inline);
-    const s = vault.locate('bkt', 's')!;
-    const i = vault.locate('bkt', 'i')!;
+    const s = (await vault.locate('bkt', 's'))!;
+    const i = (await vault.locate('bkt', 'i'))!;
     await vault.close();
     unlinkSync(s.shards[2].shardFile!);
     // A lost copy-log segment: every copy in it is gone (here those of both objects on that disk).
@@ -193,18 +193,18 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     const v = await Vault.open(meta, { orphanGraceMs: 0, recover: 'walk' });
     const expected = [...new Set(['s2', ...lost])].sort();
     expect(v.lastRecovery.repairQueued).toBe(expected.length);
-    expect(v.repairQueue().map((q) => `${q.key}${q.shard}`).sort()).toEqual(expected);
+    expect((await v.repairQueue()).map((q) => `${q.key}${q.shard}`).sort()).toEqual(expected);
     expect(await v.repair()).toMatchObject({ repaired: expected.length, failed: 0 });
     expect(existsSync(s.shards[2].shardFile!)).toBe(true);
     expect((await v.scrub()).bad).toBe(0);
 
     // A stale copy (an older, validly signed manifest of the same key) where the first copy should be.
-    const oldBytes = copyPayload(v.locate('bkt', 'i')!.shards[0].copy!);
+    const oldBytes = copyPayload((await v.locate('bkt', 'i'))!.shards[0].copy!);
     await v.put('bkt', 'i', randomBytes(800));
-    const now = v.locate('bkt', 'i')!;
+    const now = (await v.locate('bkt', 'i'))!;
     forgeCopy(now.shards[0].copy!, oldBytes);
     await v.getBuffer('bkt', 'i');
-    expect(v.repairQueue().map((q) => `${q.key}${q.shard}`)).toEqual(['i0']);
+    expect((await v.repairQueue()).map((q) => `${q.key}${q.shard}`)).toEqual(['i0']);
     await v.repair();
     expect((await v.scrub()).bad).toBe(0);
     await v.close();
@@ -215,14 +215,14 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     const good = randomBytes(3 * 4096 * 4);
     await vault.put('bkt', 'lost', randomBytes(3 * 4096 * 4));
     await vault.put('bkt', 'good', good);
-    const lost = vault.locate('bkt', 'lost')!;
+    const lost = (await vault.locate('bkt', 'lost'))!;
     for (const s of lost.shards.slice(0, 3)) unlinkSync(s.shardFile!);
-    unlinkSync(vault.locate('bkt', 'good')!.shards[0].shardFile!);
+    unlinkSync((await vault.locate('bkt', 'good'))!.shards[0].shardFile!);
     expect((await vault.scrub()).bad).toBe(4);
     const r = await vault.repair();
     expect(r).toMatchObject({ repaired: 1, failed: 3 });
     expect(r.errors).toEqual([expect.objectContaining({ key: 'lost', code: 'ERR_SV_CORRUPT' })]);
-    expect(vault.repairQueue().map((q) => q.key)).toEqual(['lost', 'lost', 'lost']);
+    expect((await vault.repairQueue()).map((q) => q.key)).toEqual(['lost', 'lost', 'lost']);
     expect(Buffer.from(await vault.getBuffer('bkt', 'good')).equals(good)).toBe(true);
     await expect(vault.getBuffer('bkt', 'lost')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
@@ -250,7 +250,7 @@ describe.skipIf(!hasNative)('rebalancing after disks are added', () => {
     const { vault, base } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     const objects = await fill(vault, 30);
     expect(await vault.rebalance()).toBe(0); // nothing new: nothing moves
-    const before = new Map([...objects.keys()].map((k) => [k, vault.locate('bkt', k)!.shards.map((s) => s.diskId)]));
+    const before = new Map([...objects.keys()].map((k) => [k, (await vault.locate('bkt', k))!.shards.map((s) => s.diskId)]));
     mkdirSync(join(base, 'n1'));
     mkdirSync(join(base, 'n2'));
     const n1 = await vault.addDisk({ path: join(base, 'n1'), labels: { host: 'h6' } });
@@ -259,16 +259,16 @@ describe.skipIf(!hasNative)('rebalancing after disks are added', () => {
     // Rendezvous: each version moves at most one shard to each new disk, and about 2/8 of all shards move.
     expect(queued).toBeGreaterThan(30 * 6 * 0.1);
     expect(queued).toBeLessThan(30 * 6 * 0.45);
-    expect(vault.repairQueue().every((q) => q.to === n1 || q.to === n2)).toBe(true);
+    expect((await vault.repairQueue()).every((q) => q.to === n1 || q.to === n2)).toBe(true);
     const r = await vault.repair();
     expect(r).toMatchObject({ failed: 0 });
     expect(r.moved).toBe(queued); // one host per disk: the rule always allows the move
     await expectAllClean(vault, objects);
     for (const [key, was] of before) {
-      const now = vault.locate('bkt', key)!.shards.map((s) => s.diskId);
+      const now = (await vault.locate('bkt', key))!.shards.map((s) => s.diskId);
       expect(new Set(now).size, key).toBe(6); // still six disks, so six hosts
       now.forEach((id, i) => expect(id === was[i] || id === n1 || id === n2, `${key} shard ${i}`).toBe(true));
-      for (const s of vault.locate('bkt', key)!.shards) if (s.shardFile !== undefined) expect(existsSync(s.shardFile), key).toBe(true);
+      for (const s of (await vault.locate('bkt', key))!.shards) if (s.shardFile !== undefined) expect(existsSync(s.shardFile), key).toBe(true);
     }
     const st = await vault.status();
     expect(st.disks.find((d) => d.id === n1)!.shards + st.disks.find((d) => d.id === n2)!.shards).toBe(queued);
@@ -340,7 +340,7 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     expect(r.movedAside).toMatch(/catalog-lost-/);
     const v = await Vault.open(meta, { orphanGraceMs: 0 });
     expect((await v.list('bkt')).objects.map((o) => o.key)).toEqual(listed);
-    expect(v.listBuckets()).toEqual(['bkt', 'empty']);
+    expect((await v.listBuckets())).toEqual(['bkt', 'empty']);
     await expect(v.getBuffer('bkt', 'o3')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     await expectAllClean(v, objects);
     const audit = v['catalog'].auditLog();
@@ -355,11 +355,11 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
   it('copies forged by another key or planted under a wrong name are rejected', async () => {
     const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     await vault.put('bkt', 'x', Buffer.from('real'));
-    const where = vault.locate('bkt', 'x')!;
+    const where = (await vault.locate('bkt', 'x'))!;
     const other = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     await other.vault.put('bkt', 'x', Buffer.from('forged by a different pool key, with a higher sequence'));
     await other.vault.put('bkt', 'x', Buffer.from('forged by a different pool key, with a higher sequence'));
-    const forged = other.vault.locate('bkt', 'x')!;
+    const forged = (await other.vault.locate('bkt', 'x'))!;
     // The other pool's copy in a well-formed record of our pool, in the free slot after our copy on one disk
     // (a record copied as it is would not even pass the record check: it is bound to its pool and position).
     const ours = where.shards[0].copy!;
@@ -378,9 +378,9 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
   it('overwrites and deletes queue the old version; gc removes its files after the grace period without walking', async () => {
     const { vault } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     await vault.put('bkt', 'x', randomBytes(3 * 4096 * 4));
-    const v1 = vault.locate('bkt', 'x')!;
+    const v1 = (await vault.locate('bkt', 'x'))!;
     await vault.put('bkt', 'x', randomBytes(500));
-    const v2 = vault.locate('bkt', 'x')!;
+    const v2 = (await vault.locate('bkt', 'x'))!;
     await vault.delete('bkt', 'x');
     expect(vault['catalog'].garbageQueue().map((g: { head: { versionId: string } }) => g.head.versionId)).toEqual([v1.versionId, v2.versionId].sort());
     expect(await vault.gc({ graceMs: 3600_000, walk: false })).toMatchObject({ supersededRemoved: 0 }); // too young
@@ -439,7 +439,7 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
   it('compaction: the few live copies of a mostly dead segment move, the segment goes, every object still reads', async () => {
     const { vault, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     for (let i = 0; i < 40; i++) await vault.put('bkt', `o${i}`, Buffer.from(`v1 of ${i}`));
-    const old = new Set(vault.locate('bkt', 'o0')!.shards.map((s) => s.copy!.file));
+    const old = new Set((await vault.locate('bkt', 'o0'))!.shards.map((s) => s.copy!.file));
     await vault.close(); // the segments are cut back to what was written
     const v = await Vault.open(meta);
     for (let i = 0; i < 25; i++) await v.put('bkt', `o${i}`, Buffer.from(`v2 of ${i}`));
@@ -459,7 +459,7 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     const { vault, meta, base } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     await vault.put('bkt', 'a', Buffer.from('first'));
     await vault.put('bkt', 'keep', Buffer.from('kept'));
-    const first = vault.locate('bkt', 'a')!.shards.map((s) => s.copy!.file);
+    const first = (await vault.locate('bkt', 'a'))!.shards.map((s) => s.copy!.file);
     await vault.put('bkt', 'a', Buffer.from('second'));
     // The segments are still written by this process, and 'keep' lives there: nothing goes.
     expect((await vault.gc({ graceMs: 0 })).segmentsRemoved).toBe(0);
@@ -470,7 +470,7 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     expect((await v.gc({ graceMs: 3600_000 })).segmentsRemoved).toBe(0); // too young
     expect((await v.gc({ graceMs: 0, compact: false })).segmentsRemoved).toBe(0); // 'keep' still lives in them
     await v.put('bkt', 'keep', Buffer.from('kept again'));
-    const now = v.locate('bkt', 'a')!.shards.map((s) => s.copy!.file);
+    const now = (await v.locate('bkt', 'a'))!.shards.map((s) => s.copy!.file);
     expect(now.some((f) => first.includes(f))).toBe(false);
     expect((await v.gc({ graceMs: 0 })).segmentsRemoved).toBe(6);
     expect(first.some((f) => existsSync(f))).toBe(false);
@@ -496,7 +496,7 @@ describe.skipIf(!hasNative)('open never trips over odd leftovers', () => {
     const { vault, base, meta } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     const data = randomBytes(3 * 4096 * 4);
     await vault.put('bkt', 'x', data);
-    const where = vault.locate('bkt', 'x')!;
+    const where = (await vault.locate('bkt', 'x'))!;
     await vault.close();
     const fan = join(where.shards[0].shardFile!, '..');
     const oid = where.shards[0].shardFile!.split('/').at(-1)!.split('.')[0];

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { Catalog, type Head } from '../lib/catalog.js';
+import type { Head } from '../lib/catalog/catalog.js';
+import { LmdbCatalog } from '../lib/catalog/lmdb.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { Vault } from '../lib/vault.js';
 import { testPools } from './support/pools.js';
@@ -48,7 +49,7 @@ describe('catalog listing', () => {
     await fc.assert(
       // scanMax (the per-page step budget) small too: pages then end early over runs of deleted keys.
       fc.asyncProperty(fc.uniqueArray(keyArb, { minLength: 0, maxLength: 40 }), fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), queryArb, fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), async (keys, dead, q, scanMax) => {
-        const cat = Catalog.open(join(root, `c${n++}`));
+        const cat = await LmdbCatalog.open(join(root, `c${n++}`));
         try {
           await cat.restore(keys.map((key, i) => ({ bucket: 'bkt', key, head: head(i, dead[i]), older: [] })), ['bkt', 'other'], { action: 'test', principal: 't', timeMs: 1 });
           const live = keys.filter((_, i) => !dead[i]);
@@ -73,7 +74,7 @@ describe('catalog listing', () => {
   });
 
   it('a run of deleted keys ends a page early (bounded work) but never the listing', async () => {
-    const cat = Catalog.open(join(root, `c${n++}`));
+    const cat = await LmdbCatalog.open(join(root, `c${n++}`));
     const keys = Array.from({ length: 2500 }, (_, i) => `k${String(i).padStart(5, '0')}`);
     await cat.restore(keys.map((key, i) => ({ bucket: 'bkt', key, head: head(i, i > 0 && i < 2499), older: [] })), [], { action: 'test', principal: 't', timeMs: 1 });
     const first = await cat.listPage('bkt', { maxKeys: 5 });
@@ -90,7 +91,7 @@ describe('catalog listing', () => {
   });
 
   it('a delimiter listing seeks past rolled-up keys, and more than 1000 keys are never cut silently', async () => {
-    const cat = Catalog.open(join(root, `c${n++}`));
+    const cat = await LmdbCatalog.open(join(root, `c${n++}`));
     const keys = [...Array.from({ length: 1500 }, (_, i) => `dir/${String(i).padStart(5, '0')}`), 'top1', 'top2'];
     await cat.restore(keys.map((key, i) => ({ bucket: 'bkt', key, head: head(i), older: [] })), [], { action: 'test', principal: 't', timeMs: 1 });
     const first = await cat.listPage('bkt', { maxKeys: 1000 });
@@ -184,17 +185,22 @@ describe.skipIf(!hasNative)(`vault listing${hasNative ? '' : ` (skipped: ${nativ
   });
 
   it('heads written before heads carried size and time are listed from their verified manifests', async () => {
-    const vault = await makeVault();
+    const made = await pools.make({ buckets: ['bkt', 'other'] });
+    let vault = made.vault;
     try {
       await vault.put('bkt', 'old-inline', Buffer.from('twelve bytes'), { computeMd5: true });
       await vault.put('bkt', 'old-striped', Buffer.alloc(60_000, 3));
-      const catalog = (vault as unknown as { catalog: Catalog }).catalog;
+      // Rewrite the heads in the legacy shape behind the closed vault's back, then reopen it.
+      await vault.close();
+      const catalog = await LmdbCatalog.open(join(made.base, 'meta', 'catalog'));
       for (const key of ['old-inline', 'old-striped']) {
-        const h = catalog.getHead('bkt', key)!;
+        const h = (await catalog.getHead('bkt', key))!;
         const { size: _s, timeMs: _t, etag: _e, ...legacy } = h;
         await catalog.replaceManifest('bkt', key, { versionId: h.versionId, manifestHash: h.manifestHash, copies: h.copies }, legacy, [], { action: 'test', principal: 't', timeMs: 1 });
-        expect(catalog.getHead('bkt', key)!.size).toBeUndefined();
+        expect((await catalog.getHead('bkt', key))!.size).toBeUndefined();
       }
+      await catalog.close();
+      vault = await Vault.open(join(made.base, 'meta'));
       const { objects } = await vault.list('bkt');
       expect(objects.map((o) => [o.key, o.size])).toEqual([['old-inline', 12], ['old-striped', 60_000]]);
       expect(objects[0].etag).toMatch(/^[0-9a-f]{32}$/);

@@ -29,7 +29,7 @@ function shardFileCount(disks: Array<{ path: string }>): number {
 
 /** The manifest format version of the current version's first copy. */
 function manifestVersion(vault: Vault, key: string): number {
-  const copy = copyPayload(vault.locate('bkt', key)!.shards[0].copy!);
+  const copy = copyPayload((await vault.locate('bkt', key))!.shards[0].copy!);
   return copy.readUInt16BE(4 + 4); // u32 signed length | "SVMF" | u16 version
 }
 

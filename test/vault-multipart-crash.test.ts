@@ -74,8 +74,8 @@ async function checkAfterCrash(pool: string, where: string): Promise<{ state: St
     other = await otherWritten(vault);
     const scrub = await vault.scrub();
     expect(scrub.bad, `${where}: scrub`).toBe(0);
-    expect(vault.repairQueue(), `${where}: repair queue`).toEqual([]);
-    const loc = vault.locate('bkt', 'mp')!;
+    expect((await vault.repairQueue()), `${where}: repair queue`).toEqual([]);
+    const loc = (await vault.locate('bkt', 'mp'))!;
     const committed = (loc.parts ?? [{ shards: loc.shards }]).flatMap((p) => p.shards.map((s) => s.shardFile!));
     const uploads = (await vault.listUploads('bkt')).uploads;
     if (state === 'V1') {

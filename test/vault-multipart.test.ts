@@ -113,7 +113,7 @@ describe.skipIf(!hasNative)(`multipart uploads${hasNative ? '' : ` (skipped: ${n
       // The object's shard files are the parts' files themselves (same inodes): nothing was rewritten.
       expect(shardFiles(disks)).toEqual(files);
       expect(files.map((f) => statSync(f).ino)).toEqual(inodes);
-      const loc = vault.locate('bkt', 'k')!;
+      const loc = (await vault.locate('bkt', 'k'))!;
       expect(loc.parts!.flatMap((p) => p.shards.map((s) => s.shardFile)).sort()).toEqual(files);
     } finally {
       await vault.close();
@@ -204,7 +204,7 @@ describe.skipIf(!hasNative)(`multipart uploads${hasNative ? '' : ` (skipped: ${n
       expect((await v.listUploads('bkt')).uploads).toEqual([]);
       await v.gc();
       expect(shardFiles(disks).length).toBe(3);
-      expect(v.auditLog().some((r) => r.action === 'multipart.expire')).toBe(true);
+      expect((await v.auditLog()).some((r) => r.action === 'multipart.expire')).toBe(true);
       // Deleting the multipart object: its parts' files go once superseded past the grace.
       await v.delete('bkt', 'r');
       await v.gc({ graceMs: 0 });
@@ -217,7 +217,7 @@ describe.skipIf(!hasNative)(`multipart uploads${hasNative ? '' : ` (skipped: ${n
       await v.deleteBucket('tmp');
       await v.gc();
       expect(shardFiles(disks).length).toBe(0);
-      expect(v.verifyAudit()).toBe(-1);
+      expect((await v.verifyAudit())).toBe(-1);
     } finally {
       await v.close();
     }
@@ -257,7 +257,7 @@ describe.skipIf(!hasNative)(`multipart uploads${hasNative ? '' : ` (skipped: ${n
       const whole = Buffer.concat(parts);
       const { uploadId, etags } = await upload(vault, 'mp', parts);
       await vault.completeUpload('bkt', 'mp', uploadId, etags.map((etag, i) => ({ partNumber: i + 1, etag })));
-      const loc = vault.locate('bkt', 'mp')!;
+      const loc = (await vault.locate('bkt', 'mp'))!;
       // Flip a byte in a data block of part 2, shard 0; remove part 3's shard 2.
       const damaged = loc.parts![1].shards[0].shardFile;
       const b = readFileSync(damaged);
@@ -267,12 +267,12 @@ describe.skipIf(!hasNative)(`multipart uploads${hasNative ? '' : ` (skipped: ${n
       renameSync(lost, `${lost}.gone`);
       const scrub = await vault.scrub();
       expect(scrub.bad).toBe(2);
-      expect(vault.repairQueue().map((q) => [q.part, q.shard]).sort()).toEqual([[1, 0], [2, 2]]);
+      expect((await vault.repairQueue()).map((q) => [q.part, q.shard]).sort()).toEqual([[1, 0], [2, 2]]);
       // Reads go around both (reconstructed and verified).
       expect(Buffer.from(await vault.getBuffer('bkt', 'mp')).equals(whole)).toBe(true);
       const repaired = await vault.repair();
       expect(repaired).toMatchObject({ repaired: 2, failed: 0 });
-      expect(vault.repairQueue()).toEqual([]);
+      expect((await vault.repairQueue())).toEqual([]);
       expect((await vault.scrub()).bad).toBe(0);
       expect(readFileSync(damaged).equals(b)).toBe(false);
       // Drain a disk that holds manifest copies and part shards: repair moves them (re-signed manifest).
@@ -285,7 +285,7 @@ describe.skipIf(!hasNative)(`multipart uploads${hasNative ? '' : ` (skipped: ${n
       expect(moved).toMatchObject({ failed: 0 });
       expect(moved.moved).toBeGreaterThan(0);
       await vault.removeDisk(victim); // nothing of the object is left on it
-      const after = vault.locate('bkt', 'mp')!;
+      const after = (await vault.locate('bkt', 'mp'))!;
       expect([...after.shards.map((s) => s.diskId), ...after.parts!.flatMap((p) => p.shards.map((s) => s.diskId))]).not.toContain(victim);
       expect(Buffer.from(await vault.getBuffer('bkt', 'mp')).equals(whole)).toBe(true);
       expect((await vault.scrub()).bad).toBe(0);

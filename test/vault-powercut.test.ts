@@ -131,7 +131,7 @@ describe.skipIf(!ready)(`power cut after every ack on six loop-mounted xfs disks
         }
         const scrub = await vault.scrub();
         expect(scrub.bad, `step ${step}: scrub`).toBe(0);
-        expect(vault.repairQueue(), `step ${step}: repair queue`).toEqual([]);
+        expect((await vault.repairQueue()), `step ${step}: repair queue`).toEqual([]);
       } finally {
         await vault.close();
       }

@@ -46,7 +46,7 @@ beforeAll(async () => {
   const v = await Vault.open(join(template, 'meta'));
   mkdirSync(join(template, 'new'));
   await v.replaceDisk(victim.id, { path: join(template, 'new') });
-  expect(v.repairQueue().length).toBeGreaterThan(0);
+  expect((await v.repairQueue()).length).toBeGreaterThan(0);
   await v.close();
   rmSync(`${victim.path}-dead`, { recursive: true });
 });
@@ -81,7 +81,7 @@ describe.skipIf(!ready)(`repair under SIGKILL at every file-system call${why}`, 
             for (const [key, data] of objects) expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data), `${where}: ${key}`).toBe(true);
             const again = await vault.repair();
             expect(again.failed, where).toBe(0);
-            expect(vault.repairQueue(), where).toEqual([]);
+            expect((await vault.repairQueue()), where).toEqual([]);
             const st = await vault.status();
             expect(st.disks.filter((d) => d.state === 'removed').every((d) => d.shards === 0), where).toBe(true);
             expect((await vault.scrub()).bad, where).toBe(0);

@@ -72,7 +72,7 @@ describe.skipIf(!hasNative)(`disk re-probe${hasNative ? '' : ` (skipped: ${nativ
       expect(del!.durableDisks).toHaveLength(3);
       const d3 = (await vault.status()).disks[3].id;
       expect(del!.durableDisks).not.toContain(d3);
-      expect(vault.repairQueue().some((r) => r.disk === d3)).toBe(true);
+      expect((await vault.repairQueue()).some((r) => r.disk === d3)).toBe(true);
       await expect(vault.getBuffer('bkt', 'o')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     } finally {
       spawnSync('chattr', ['-R', '-i', log]);

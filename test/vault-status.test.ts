@@ -43,7 +43,7 @@ describe.skipIf(!hasNative)(`status and scrub report broken disks${hasNative ? '
     const ids = status.disks.map((d) => d.id);
 
     // A read error, counted against its disk: one shard file gone, the read rebuilds around it.
-    const lost = vault.locate('bkt', 'obj')!.shards[0];
+    const lost = (await vault.locate('bkt', 'obj'))!.shards[0];
     unlinkSync(lost.shardFile!);
     expect(Buffer.from(await vault.getBuffer('bkt', 'obj')).equals(data)).toBe(true);
     expect((await vault.status()).disks.find((d) => d.id === lost.diskId)!.errors.read).toBeGreaterThan(0);

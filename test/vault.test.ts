@@ -30,14 +30,14 @@ async function makeVault(k = 4, m = 2, blockBytes = 4096) {
 
 /** Paths of the current version's shard files of b/key that exist, by shard. */
 function shardFiles(vault: Vault, key: string, _kind: 's'): string[] {
-  const where = vault.locate('bkt', key);
+  const where = (await vault.locate('bkt', key));
   if (where === undefined) return [];
   return where.shards.map((s) => s.shardFile).filter((f): f is string => f !== undefined && existsSync(f));
 }
 
 /** Where the current version's manifest copies of b/key are (records in the disks' copy logs), by shard. */
 function copiesOf(vault: Vault, key: string): CopyLoc[] {
-  return (vault.locate('bkt', key)?.shards ?? []).map((s) => s.copy).filter((c): c is CopyLoc => c !== undefined);
+  return ((await vault.locate('bkt', key))?.shards ?? []).map((s) => s.copy).filter((c): c is CopyLoc => c !== undefined);
 }
 
 describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavailableReason()})`}`, () => {
@@ -113,18 +113,18 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     rot[HEADER + 100] ^= 0xff;
     writeFileSync(shards[5], rot);
     expect(Buffer.from(await vault.getBuffer('bkt', 'y')).equals(data)).toBe(true);
-    expect(vault.repairQueue().map((r) => r.shard).sort()).toEqual([1, 5]);
+    expect((await vault.repairQueue()).map((r) => r.shard).sort()).toEqual([1, 5]);
     const st = await vault.status();
     expect(st).toMatchObject({ objects: 1, objectsAtRisk: 1, repairQueued: 2 });
     expect(st.disks.every((d) => d.ok)).toBe(true);
     expect(st.disks.reduce((n, d) => n + d.repairQueued, 0)).toBe(2);
     expect(await vault.repair()).toMatchObject({ repaired: 2, dropped: 0, moved: 0 });
-    expect(vault.repairQueue()).toEqual([]);
+    expect((await vault.repairQueue())).toEqual([]);
     expect((await vault.status()).objectsAtRisk).toBe(0);
     expect(readFileSync(shards[1]).equals(originals[1])).toBe(true);
     expect(readFileSync(shards[5]).equals(originals[5])).toBe(true);
     await vault.getBuffer('bkt', 'y');
-    expect(vault.repairQueue()).toEqual([]); // nothing bad any more
+    expect((await vault.repairQueue())).toEqual([]); // nothing bad any more
     unlinkSync(shards[0]);
     await vault.getBuffer('bkt', 'y'); // queues shard 0 of the current version
     await vault.put('bkt', 'y', Buffer.from('newer')); // ...which is then superseded
@@ -146,7 +146,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     expect(Date.now() - t0).toBeGreaterThanOrEqual(90); // 49 152 striped + 600 inline bytes at 500 kB/s = 100 ms
     expect(result).toMatchObject({ objects: 2, bad: 1 });
     expect(seen).toEqual([1, 2]);
-    expect(vault.repairQueue().map((r) => r.shard)).toEqual([4]);
+    expect((await vault.repairQueue()).map((r) => r.shard)).toEqual([4]);
     await vault.repair();
     expect((await vault.scrub()).bad).toBe(0);
     const ac = new AbortController();
@@ -240,7 +240,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const resumed = await vault.scrub({ resume: true, onProgress: (p) => rest.push(p.last!.key) });
     expect(rest).toEqual(['s2', 's3', 's4', 's5']);
     expect(resumed).toMatchObject({ objects: 4, bad: 1 });
-    expect(vault.repairQueue().map((q) => `${q.key}:${q.shard}`)).toEqual(['s4:1']);
+    expect((await vault.repairQueue()).map((q) => `${q.key}:${q.shard}`)).toEqual(['s4:1']);
     expect((await vault.scrub({ resume: true })).objects).toBe(6); // the finished pass cleared the cursor
     await vault.close();
   });
@@ -292,11 +292,11 @@ describe.skipIf(!hasNative)('vault: range reads', () => {
     writeFileSync(files[2], Buffer.alloc(10));
     const start = 4 * 4096 + 4096 + 100;
     expect(Buffer.from(await vault.getBuffer('bkt', 'r', { range: { start, end: start + 2000 } })).equals(data.subarray(start, start + 2000))).toBe(true);
-    expect(vault.repairQueue()).toEqual([]); // the bad shard was never read
+    expect((await vault.repairQueue())).toEqual([]); // the bad shard was never read
     // A range crossing into block 2: rebuilt from parity, verified, and the bad shard reported.
     const s2 = 4 * 4096 + 2 * 4096 - 50;
     expect(Buffer.from(await vault.getBuffer('bkt', 'r', { range: { start: s2, end: s2 + 100 } })).equals(data.subarray(s2, s2 + 100))).toBe(true);
-    expect(vault.repairQueue().map((q) => q.shard)).toEqual([2]);
+    expect((await vault.repairQueue()).map((q) => q.shard)).toEqual([2]);
     for (const [a, z] of [[0, 1], [4095, 4097], [data.length - 1, data.length], [0, data.length], [5, 5]]) {
       expect(Buffer.from(await vault.getBuffer('bkt', 'r', { range: { start: a, end: z } })).equals(data.subarray(a, z)), `${a}..${z}`).toBe(true);
     }

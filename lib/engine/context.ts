@@ -12,7 +12,7 @@ import { getSystemErrorMap } from 'node:util';
 
 import type { Catalog, CommitRequest, Head, RepairItem } from '../catalog/catalog.js';
 import type { ReedSolomon } from '../codec.js';
-import { ErrorCode, ShardVaultError, type DiskFailure } from '../errors.js';
+import { ErrorCode, ShardVaultError, errnoNameOf, type DiskFailure } from '../errors.js';
 import type { VaultEvents } from '../events.js';
 import { hex, keyId } from '../format/ids.js';
 import { copyBytes, manifestHashOf, openCopy } from '../format/manifest-copy.js';
@@ -24,7 +24,7 @@ import { StripeReader } from './stripe-reader.js';
 import { MemberHealth } from './health.js';
 import { KeyLock } from './key-lock.js';
 import { checkBucket, checkKey, checkPrincipal } from './names.js';
-import { errnoNameOf, type PoolConfig } from './pool-setup.js';
+import type { PoolConfig } from './pool-setup.js';
 
 /** A signed durability receipt: what a commit made durable, and where. */
 export interface Receipt {

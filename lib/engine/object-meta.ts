@@ -9,7 +9,7 @@ import { hex } from '../format/ids.js';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_DIGEST_BYTES, HEADER_VALUE_RE, MANIFEST_LIMITS, METADATA_NAME_RE, SYSTEM_HEADER_NAMES, type ChecksumAlgorithm, type Manifest, type SystemHeaders } from '../format/manifest.js';
 import { blake3Sync } from '../hash.js';
 import { oneOf, optionsObject } from '../validate.js';
-import type { Head } from '../catalog.js';
+import type { Head } from '../catalog/catalog.js';
 import { isWellFormed } from './names.js';
 
 const utf8 = new TextEncoder();

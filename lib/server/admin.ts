@@ -139,12 +139,12 @@ function startScrub(vault: Vault, who: Who, o: { rateBytesPerSec?: number; resum
   return job;
 }
 
-function startRepair(vault: Vault, who: Who): RepairJob {
+async function startRepair(vault: Vault, who: Who): Promise<RepairJob> {
   const jobs = jobsOf.get(vault) ?? {};
   jobsOf.set(vault, jobs);
   if (jobs.repair?.job.state === 'running') throw new AdminError(AdminErrorCode.JOB_RUNNING, 409, `a repair is running since ${new Date(jobs.repair.job.startedMs).toISOString()}: GET repair for its progress, POST repair/cancel to stop it`);
   const ac = new AbortController();
-  const job: RepairJob = { kind: 'repair', state: 'running', startedMs: Date.now(), startedBy: who.principal, progress: { done: 0, total: vault.repairQueue().length } };
+  const job: RepairJob = { kind: 'repair', state: 'running', startedMs: Date.now(), startedBy: who.principal, progress: { done: 0, total: (await vault.repairQueue()).length } };
   const done = vault
     .repair({ principal: who.principal, signal: ac.signal, onProgress: (p) => (job.progress = { ...p }) })
     .then((r) => {
@@ -381,7 +381,7 @@ const routes: Array<{ method: string; path: RegExp; run: Route }> = [
     run: async (ctx, _req, res, who, body) => {
       onlyKeys(jsonBody(body), []);
       if (ctx.vault.readOnly) throw new AdminError(AdminErrorCode.READ_ONLY, 409, 'the pool is open read-only: repair needs it open for writing');
-      send(res, 202, startRepair(ctx.vault, who));
+      send(res, 202, await startRepair(ctx.vault, who));
     },
   },
   { method: 'GET', path: /^repair$/, run: async (ctx, _req, res) => send(res, 200, jobView(jobsOf.get(ctx.vault)?.repair?.job, 'repair')) },
@@ -408,7 +408,7 @@ const routes: Array<{ method: string; path: RegExp; run: Route }> = [
     run: async (ctx, _req, res, who, body, p) => {
       const disk = await diskOf(ctx, p.id!);
       const newDisk = await ctx.vault.replaceDisk(disk, diskSpecOf(jsonBody(body)), who.principal);
-      send(res, 200, { disk, newDisk, queued: ctx.vault.repairQueue().length });
+      send(res, 200, { disk, newDisk, queued: (await ctx.vault.repairQueue()).length });
     },
   },
   {
@@ -422,8 +422,8 @@ const routes: Array<{ method: string; path: RegExp; run: Route }> = [
   {
     method: 'GET', path: /^audit\/verify$/,
     run: async (ctx, _req, res) => {
-      const brokenAt = ctx.vault.verifyAudit();
-      const records = ctx.vault.auditLog().length;
+      const brokenAt = (await ctx.vault.verifyAudit());
+      const records = (await ctx.vault.auditLog()).length;
       send(res, 200, brokenAt === -1 ? { ok: true, records } : { ok: false, records, brokenAt });
     },
   },
@@ -433,7 +433,7 @@ const routes: Array<{ method: string; path: RegExp; run: Route }> = [
       const raw = p.query.get('n');
       const n = raw === null ? TAIL_DEFAULT : Number(raw);
       if (raw !== null && (!/^\d{1,7}$/.test(raw) || n < 1 || n > TAIL_MAX)) throw new AdminError(AdminErrorCode.INVALID_REQUEST, 400, `n must be an integer 1..${TAIL_MAX}`);
-      const all = ctx.vault.auditLog();
+      const all = (await ctx.vault.auditLog());
       send(res, 200, { records: all.slice(-n), total: all.length });
     },
   },

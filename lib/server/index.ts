@@ -99,7 +99,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         // `/_shardvault/metrics` (no bucket can be named so). `/metrics` too, as long as no bucket is named
         // `metrics`: then GET /metrics is that bucket's listing, as in S3.
         const path = ctx.target.rawPath;
-        const plain = path === '/metrics' && ctx.target.query.size === 0 && !vault.listBuckets().includes('metrics');
+        const plain = path === '/metrics' && ctx.target.query.size === 0 && !(await vault.listBuckets()).includes('metrics');
         if (ctx.req.method !== 'GET' || (path !== METRICS_PATH && !plain)) return false;
         if (!ctx.who.admin) throw new S3Error('AccessDenied', 403, 'Access Denied: /metrics needs an admin principal', { reason: 'policy' });
         const text = Buffer.from(await observer.metrics.text());

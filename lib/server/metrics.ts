@@ -266,7 +266,7 @@ export class ServerMetrics {
       const status = await vault.status();
       // The chain is verified by `audit verify` and the admin API, not here: hashing the whole chain at every
       // scrape would cost what the operator asked not to pay per scrape.
-      this.#snapshot = { status, auditRecords: vault.auditLog().length, takenMs: this.#now() };
+      this.#snapshot = { status, auditRecords: (await vault.auditLog()).length, takenMs: this.#now() };
       this.#apply(this.#snapshot);
       this.#poolUp.set(1);
     } catch {

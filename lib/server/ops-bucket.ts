@@ -8,13 +8,13 @@ import { quoted } from './object-meta.js';
 import { S3Error, toS3Error } from './s3-error.js';
 import { childText, children, esc, parseXml, S3_XMLNS, type XmlNode } from './xml.js';
 
-function requireBucket(ctx: RequestContext, bucket: string): void {
-  if (!ctx.state.vault.listBuckets().includes(bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: bucket } });
+async function requireBucket(ctx: RequestContext, bucket: string): Promise<void> {
+  if (!(await ctx.state.vault.listBuckets()).includes(bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: bucket } });
 }
 
 export async function listBuckets(ctx: RequestContext): Promise<void> {
   // The gate checked s3:ListAllMyBuckets: as in S3, that shows every bucket's name.
-  const names = ctx.state.vault.listBuckets();
+  const names = (await ctx.state.vault.listBuckets());
   const created = ctx.state.bucketTimes.dates(names);
   sendXml(ctx, 200, 'ListAllMyBucketsResult', [
     ['Owner', [['ID', OWNER.id], ['DisplayName', OWNER.displayName]]],
@@ -34,7 +34,7 @@ export async function createBucket(ctx: RequestContext): Promise<void> {
       throw new S3Error('InvalidLocationConstraint', 400, `The specified location-constraint is not valid: this endpoint serves ${ctx.state.region}.`, { extra: { LocationConstraint: loc } });
     }
   }
-  if (ctx.state.vault.listBuckets().includes(bucket)) throw new S3Error('BucketAlreadyOwnedByYou', 409, 'Your previous request to create the named bucket succeeded and you already own it.', { extra: { BucketName: bucket } });
+  if ((await ctx.state.vault.listBuckets()).includes(bucket)) throw new S3Error('BucketAlreadyOwnedByYou', 409, 'Your previous request to create the named bucket succeeded and you already own it.', { extra: { BucketName: bucket } });
   await ctx.state.vault.createBucket(bucket, ctx.who.principal);
   await ctx.state.bucketTimes.created(bucket);
   sendEmpty(ctx, 200, { Location: `/${bucket}` });
@@ -42,13 +42,13 @@ export async function createBucket(ctx: RequestContext): Promise<void> {
 
 export async function headBucket(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
-  requireBucket(ctx, bucket);
+  await requireBucket(ctx, bucket);
   sendEmpty(ctx, 200, { 'x-amz-bucket-region': ctx.state.region });
 }
 
 export async function deleteBucket(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
-  requireBucket(ctx, bucket);
+  await requireBucket(ctx, bucket);
   await ctx.state.vault.deleteBucket(bucket, ctx.who.principal);
   await ctx.state.bucketTimes.deleted(bucket);
   sendEmpty(ctx, 204);
@@ -56,7 +56,7 @@ export async function deleteBucket(ctx: RequestContext): Promise<void> {
 
 export async function getBucketLocation(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
-  requireBucket(ctx, bucket);
+  await requireBucket(ctx, bucket);
   // us-east-1 is the empty constraint in S3's answer.
   const text = ctx.state.region === 'us-east-1' ? '' : esc(ctx.state.region);
   const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${S3_XMLNS}">${text}</LocationConstraint>`);
@@ -111,7 +111,7 @@ function contents(ctx: RequestContext, page: Page, enc: (s: string) => string, o
 
 export async function listObjectsV2(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
-  requireBucket(ctx, bucket);
+  await requireBucket(ctx, bucket);
   const q = ctx.target.query;
   const enc = encoder(ctx);
   const prefix = q.get('prefix') ?? '';
@@ -143,7 +143,7 @@ const AFTER_ALL = '\u{10FFFF}';
 
 export async function listObjectsV1(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
-  requireBucket(ctx, bucket);
+  await requireBucket(ctx, bucket);
   const q = ctx.target.query;
   const enc = encoder(ctx);
   const prefix = q.get('prefix') ?? '';
@@ -174,7 +174,7 @@ export async function listObjectsV1(ctx: RequestContext): Promise<void> {
 /** DeleteObjects: <= deleteKeysMax keys, Content-MD5 or a flexible checksum required (as S3), Quiet. */
 export async function deleteObjects(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
-  requireBucket(ctx, bucket);
+  await requireBucket(ctx, bucket);
   const md5 = header(ctx, 'content-md5');
   const hasChecksum = Object.keys(ctx.req.headers).some((h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-mode') || header(ctx, 'x-amz-trailer') !== undefined;
   if (md5 === undefined && !hasChecksum) throw new S3Error('InvalidRequest', 400, 'Missing required header for this request: Content-MD5 or x-amz-checksum-*.');

@@ -127,7 +127,7 @@ async function headOrGet(ctx: RequestContext, withBody: boolean): Promise<void> 
   if (vid !== undefined && vid !== 'null') throw new S3Error('NotImplemented', 501, 'Reading an older version (versionId) is not implemented by ShardVault.');
   const h = (await ctx.state.vault.head(bucket, key)) as HeadX | undefined;
   if (h === undefined) {
-    if (!ctx.state.vault.listBuckets().includes(bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: bucket } });
+    if (!(await ctx.state.vault.listBuckets()).includes(bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: bucket } });
     throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', { extra: { Key: key } });
   }
   const etag = etagOf(h);
@@ -209,7 +209,7 @@ export async function deleteObject(ctx: RequestContext): Promise<void> {
   const key = keyOf(ctx);
   const vid = ctx.target.query.get('versionId');
   if (vid !== undefined && vid !== 'null') throw new S3Error('NotImplemented', 501, 'Deleting a specific version (versionId) is not implemented by ShardVault.');
-  if (!ctx.state.vault.listBuckets().includes(bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: bucket } });
+  if (!(await ctx.state.vault.listBuckets()).includes(bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: bucket } });
   await ctx.state.vault.delete(bucket, key, ctx.who.principal);
   sendEmpty(ctx, 204);
 }
@@ -242,7 +242,7 @@ export async function copySourceHead(ctx: RequestContext): Promise<{ bucket: str
   if (ctx.state.auth.authorize(ctx.who, 's3:GetObject', src) !== 'allow') throw new S3Error('AccessDenied', 403, 'Access Denied', { reason: 'policy' });
   const head = (await ctx.state.vault.head(src.bucket, src.key)) as HeadX | undefined;
   if (head === undefined) {
-    if (!ctx.state.vault.listBuckets().includes(src.bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: src.bucket } });
+    if (!(await ctx.state.vault.listBuckets()).includes(src.bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: src.bucket } });
     throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', { extra: { Key: src.key } });
   }
   evaluate(conditionsOf(ctx, 'x-amz-copy-source-'), { etag: etagOf(head), timeMs: head.timeMs }, { copy: true });

@@ -351,6 +351,8 @@ export function memoryStores(options: MemoryStoreOptions = {}): StoreProvider & 
       }
       return s;
     },
+    // A memory store has no directory to check: a new member is any id not formatted for a pool yet.
+    async prepare(): Promise<void> {},
     async format(member: MemberConfig, poolId: string): Promise<void> {
       if (formatted.has(member.id)) throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `memory store ${member.id} already belongs to a pool`);
       formatted.set(member.id, poolId);

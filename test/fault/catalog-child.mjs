@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 
 const [distDir, path] = process.argv.slice(2);
-const { Catalog } = await import(join(distDir, 'lib', 'catalog.js'));
-const cat = Catalog.open(path);
+const { LmdbCatalog } = await import(join(distDir, 'lib', 'catalog', 'lmdb.js'));
+const cat = await LmdbCatalog.open(path);
 await cat.createBucket('b', 'alice', 1);
 await cat.commit({
   bucket: 'b', key: 'k', expectedSequence: 0n,

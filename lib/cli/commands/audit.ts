@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 
-import type { AuditRecord } from '../../catalog.js';
+import type { AuditRecord } from '../../catalog/catalog.js';
 import { ErrorCode } from '../../errors.js';
 import { positiveInt } from '../args.js';
 import { Ctx, dataOption, endpointOption, metaOption, regionOption, withVault } from '../context.js';
@@ -30,8 +30,8 @@ async function verify(ctx: Ctx): Promise<{ ok: boolean; records: number; brokenA
   const remote = ctx.remote();
   if (remote !== undefined) return remote.get('audit/verify');
   return withVault(ctx, async (v) => {
-    const brokenAt = v.verifyAudit();
-    const records = v.auditLog().length;
+    const brokenAt = (await v.verifyAudit());
+    const records = (await v.auditLog()).length;
     return brokenAt === -1 ? { ok: true, records } : { ok: false, records, brokenAt };
   }, { readOnly: true });
 }
@@ -42,7 +42,7 @@ async function tail(ctx: Ctx, n: number): Promise<{ records: AuditRecord[]; tota
   // The admin API answers at most TAIL_MAX records per request.
   if (remote !== undefined) return remote.get(`audit/tail?n=${Math.min(n, TAIL_MAX)}`);
   return withVault(ctx, async (v) => {
-    const all = v.auditLog();
+    const all = (await v.auditLog());
     return { records: all.slice(-n), total: all.length };
   }, { readOnly: true });
 }

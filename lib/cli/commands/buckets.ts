@@ -45,7 +45,7 @@ export function registerBuckets(program: Command): void {
     .action((_o: unknown, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       return withVault(ctx, async (v) => {
-        const buckets = v.listBuckets();
+        const buckets = (await v.listBuckets());
         ctx.result({ buckets }, buckets);
       }, { readOnly: true });
     });

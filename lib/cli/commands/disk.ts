@@ -115,7 +115,7 @@ export function registerDisk(program: Command): void {
       return withVault(ctx, async (v) => {
         const { d, parsed } = check((await v.status()).disks);
         const newId = await v.replaceDisk(d.id, parsed);
-        replaced(d.id, newId, v.repairQueue().length);
+        replaced(d.id, newId, (await v.repairQueue()).length);
       });
     });
 

@@ -110,7 +110,7 @@ function repairResult(ctx: Ctx, queued: number, r: RepairResult, after: StatusVi
 
 /** Works off the repair queue with a progress bar; Ctrl-C stops it cleanly (`kept`: what the message says stays). */
 async function repairWithBar(ctx: Ctx, v: Vault, what: string, kept: string, o: { progress?: boolean }): Promise<Awaited<ReturnType<Vault['repair']>>> {
-  const total = v.repairQueue().length;
+  const total = (await v.repairQueue()).length;
   const bar: ProgressBar = ctx.bar(what, total, o, 'items');
   const intr = interruptible(what, kept, () => bar);
   try {
@@ -196,7 +196,7 @@ export function registerMaintenance(program: Command): void {
         })();
       }
       return withVault(ctx, async (v) => {
-        const queued = v.repairQueue().length;
+        const queued = (await v.repairQueue()).length;
         const r = await repairWithBar(ctx, v, 'repair', 'what is not rebuilt stays queued', o);
         // Repair works off the queue; shards on a disk that is gone are not queued until the disk is replaced.
         repairResult(ctx, queued, r, await statusView(ctx, v));

@@ -95,7 +95,7 @@ export function registerObjects(program: Command): void {
         throw new CliError(CliCode.USAGE, '--json with get needs an output file: stdout carries the object', `\`shardvault get ${bucket} ${key} FILE --json\``);
       }
       return withVault(ctx, async (v) => {
-        if (!v.listBuckets().includes(bucket)) throw new CliError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
+        if (!(await v.listBuckets()).includes(bucket)) throw new CliError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
         const head = await v.head(bucket, key);
         if (head === undefined) throw new CliError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
         // To stdout, a bar only when asked: the terminal showing stderr is likely showing the object too.
@@ -141,7 +141,7 @@ export function registerObjects(program: Command): void {
       const ctx = Ctx.of(cmd);
       ctx.hint.bucket = bucket;
       return withVault(ctx, async (v) => {
-        if (!v.listBuckets().includes(bucket)) throw new CliError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
+        if (!(await v.listBuckets()).includes(bucket)) throw new CliError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
         const limit = o.limit ?? Infinity;
         const keys: string[] = [];
         const objects: Array<{ key: string; size: number; lastModified: string }> = [];
@@ -178,7 +178,7 @@ export function registerObjects(program: Command): void {
       const ctx = Ctx.of(cmd);
       Object.assign(ctx.hint, { bucket, key });
       return withVault(ctx, async (v) => {
-        if (!v.listBuckets().includes(bucket)) throw new CliError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
+        if (!(await v.listBuckets()).includes(bucket)) throw new CliError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
         const receipt = await v.delete(bucket, key);
         const deleted = receipt !== undefined;
         const where = receipt === undefined ? '' : ` (durable on ${receipt.durableDisks.length} disk(s)${receipt.degraded ? '; degraded: repair queued for the others, run `shardvault repair`' : ''})`;

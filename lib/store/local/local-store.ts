@@ -19,6 +19,7 @@ import { diskCondition, formatDisk } from './disk.js';
 import { fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
 import { openShardWriter, readRange } from './shardio.js';
 import { checkShardName } from '../names.js';
+import { prepareDisk } from './preflight.js';
 
 /**
  * The copy-log reference inside an opaque CopyRef. The catalog hands back whatever it stored, so a reference
@@ -205,7 +206,7 @@ export class LocalStore implements ShardStore {
   }
 
   /** The sparse-segment part of Vault.#compact: old, not being written, and under half live. */
-  async #sparse(live: Iterable<CopyRef>, graceMs: number, nowMs: number): Promise<(ref: CopyRef) => boolean> {
+  async #sparse(live: Iterable<CopyRef>, graceMs: number, nowMs: number): Promise<{ count: number; has(ref: CopyRef): boolean }> {
     const used = new Map<number, number>(); // seg -> live record bytes
     for (const ref of live) {
       const r = logRef(ref);
@@ -219,12 +220,13 @@ export class LocalStore implements ShardStore {
       if (st === null || nowMs - st.mtimeMs < graceMs || st.size <= SEGMENT_HEADER_BYTES) continue;
       if (bytes < (st.size - SEGMENT_HEADER_BYTES) / 2) sparse.add(seg);
     }
-    return (ref) => sparse.has(logRef(ref).seg);
+    return { count: sparse.size, has: (ref) => sparse.has(logRef(ref).seg) };
   }
 }
 
 /** Directory disks: the pool members of a Vault today. */
 export const localStores: StoreProvider = {
   open: (member, poolId) => new LocalStore(member, poolId),
+  prepare: (spec, poolId, isMember) => prepareDisk(spec, poolId, isMember),
   format: (member, poolId) => formatDisk(member, poolId),
 };

@@ -22,112 +22,19 @@ import { getSystemErrorName } from 'node:util';
 
 import { open, type RootDatabase } from 'lmdb';
 
-import type { CopyRef } from './store/local/copylog.js';
+import { nextRecord, verifyChain } from './audit-chain.js';
+import type { AuditRecord, Catalog, CommitRequest, Head, ListEntry, ListPageOptions, PartRecord, RepairItem, UploadRecord, VersionOwner } from './catalog.js';
 
-import { blake3Sync } from './hash.js';
-import { MANIFEST_LIMITS } from './format/manifest.js';
-import { ErrorCode, ShardVaultError, typeError } from './errors.js';
 
-export interface Head {
-  versionId: string; // hex
-  sequence: bigint;
-  manifestHash: string; // hex
-  tombstone: boolean;
-  /** Shard index -> disk id, as in the manifest the head names (where to look first; trust is the manifest). */
-  placement?: string[];
-  /** Shard index -> where that disk's manifest copy is in its copy log (null: not written, repair queued). */
-  copies?: Array<CopyRef | null>;
-  /** Whether the version has shard files (false: inline or tombstone, all in the manifest copies). */
-  striped?: boolean;
-  /** When this head was committed (or last re-pointed by repair): superseded files are kept a grace period after. */
-  committedMs?: number;
-  /** The version's size, time and ETag (as its manifest says; absent in heads written before issue 10: list()
-   *  then reads the manifest). */
-  size?: number;
-  timeMs?: number;
-  etag?: string;
-  /** A multipart object: each part's id (its shard files are named with it) and placement, in order, as the
-   *  (v4) manifest says. `placement` and `copies` are then where the manifest copies are. */
-  parts?: Array<{ partId: string; placement: string[] }>;
-}
+import { MANIFEST_LIMITS } from '../format/manifest.js';
+import { ErrorCode, ShardVaultError, typeError } from '../errors.js';
 
-export interface AuditRecord {
-  index: number;
-  prevHash: string; // hex, 64 zeros for the first record
-  timeMs: number;
-  action: string;
-  principal: string;
-  bucket?: string;
-  key?: string;
-  versionId?: string;
-  detail?: string;
-  /** Evidence records appended through Vault.appendAudit (the daemon's: auth failures, key changes): what the
-   *  action was aimed at, its outcome, the request id and the source address. Engine records have none. */
-  target?: string;
-  result?: string;
-  requestId?: string;
-  source?: string;
-  hash: string; // hex: BLAKE3(derive "shardvault/audit/v1", canonical record without `hash`)
-}
 
-export interface CommitRequest {
-  bucket: string;
-  key: string;
-  /** The head sequence the writer read (0n when the key had none): compare-and-set. */
-  expectedSequence: bigint;
-  head: Head;
-  audit: { action: string; principal: string; timeMs: number; detail?: string };
-  /** Shards to rebuild later (degraded write): disk id + shard index (+ part index of a multipart object). */
-  repair?: Array<{ disk: string; shard: number; part?: number }>;
-}
 
-/** Whose a version id (or a part id) is: a version of bucket/key; a part of the upload `uploadId` (number
- *  `partNumber`) in progress; or a part of the multipart version `partOf`. */
-export interface VersionOwner {
-  bucket: string;
-  key: string;
-  sequence: bigint;
-  uploadId?: string;
-  partNumber?: number;
-  partOf?: string;
-}
 
-/** A multipart upload in progress (table `upload`, key bucket/key/uploadId). */
-export interface UploadRecord {
-  initiatedMs: number;
-  principal: string;
-  contentType?: string;
-  metadata?: Record<string, string>;
-  headers?: Record<string, string>;
-}
 
-/** One uploaded part (table `part`, key uploadId/partNumber): durable shard files and its hash table. */
-export interface PartRecord {
-  partId: string; // hex, 16 bytes
-  size: number;
-  md5: string; // hex
-  contentHash: string; // hex
-  placement: string[];
-  /** Shards that did not seal (a degraded part): queued for repair when a Complete uses the part. */
-  missing: number[];
-  /** The part's hash table (k + m BLAKE3 digests per stripe). */
-  hashTable: Uint8Array;
-  timeMs: number;
-  checksum?: { algorithm: string; value: string };
-}
 
-/** A shard to rebuild: where it was (disk), and optionally where it should go (a replacement disk). */
-export interface RepairItem {
-  bucket: string;
-  key: string;
-  versionId: string;
-  disk: string;
-  shard: number;
-  to?: string;
-  /** Of a multipart object: the index (0-based, in the manifest's order) of the part whose shard file this is;
-   *  absent: the shard file of a plain object and/or the manifest copy on that disk. */
-  part?: number;
-}
+
 
 /** The last part of a repair item's catalog key: the shard index, with the part index for a multipart object's
  *  shard file (`3p12`). Plain items keep their key of before. */
@@ -140,9 +47,9 @@ const BUCKET_BYTES_MAX = MANIFEST_LIMITS.bucketBytesMax;
 const KEY_BYTES_MAX = MANIFEST_LIMITS.keyBytesMax;
 /** `catalog.format` meta value written by this release (see the header). */
 export const CATALOG_FORMAT = 2;
+/** Entries per read of a paged walk (heads, queues, audit log). */
+const PAGE = 256;
 const TABLES = ['head', 'bucket', 'garbage', 'vid', 'repair', 'audit', 'meta', 'upload', 'part'] as const;
-const ZERO_HASH = '0'.repeat(64);
-const AUDIT_CONTEXT = 'shardvault/audit/v1';
 
 /**
  * The catalog's own guard of its key encoding (names are validated at the engine's edge, lib/engine/names.ts):
@@ -156,16 +63,6 @@ function name(kind: string, value: unknown, max: number): string {
   return value;
 }
 
-function auditHash(r: Omit<AuditRecord, 'hash'>): string {
-  // Canonical: fixed key order, JSON of primitives only. Evidence fields (target, result, requestId, source)
-  // extend the array only when one is present, so every record written before they existed hashes as it did.
-  const fields: unknown[] = [r.index, r.prevHash, r.timeMs, r.action, r.principal, r.bucket ?? null, r.key ?? null, r.versionId ?? null, r.detail ?? null];
-  if (r.target !== undefined || r.result !== undefined || r.requestId !== undefined || r.source !== undefined) {
-    fields.push(r.target ?? null, r.result ?? null, r.requestId ?? null, r.source ?? null);
-  }
-  const canonical = JSON.stringify(fields);
-  return Buffer.from(blake3Sync(new TextEncoder().encode(canonical), { context: AUDIT_CONTEXT })).toString('hex');
-}
 
 /** The catalog key of parts joined by NUL, as UTF-8 bytes. */
 function dbKey(...parts: string[]): Buffer {
@@ -204,17 +101,7 @@ function decodeFormat1Short(b: Uint8Array): string {
 }
 
 /** One entry of a listing page: a key with its head, or a common prefix (delimiter roll-up). */
-export type ListEntry = { key: string; head: Head } | { prefix: string };
 
-export interface ListPageOptions {
-  prefix?: string;
-  delimiter?: string;
-  /** Resume after this key (exclusive), or after every key under this common prefix (`isPrefix`). */
-  after?: { value: string; isPrefix: boolean };
-  maxKeys: number;
-  /** Keys a page may step over (live or deleted) before it ends early (default 10 x maxKeys, at least 1000). */
-  scanMax?: number;
-}
 
 function quiet(p: unknown): void {
   if (p !== null && typeof p === 'object' && typeof (p as Promise<unknown>).then === 'function') (p as Promise<unknown>).then(undefined, () => undefined);
@@ -265,7 +152,7 @@ function preflight(path: string, readOnly: boolean): void {
   }
 }
 
-export class Catalog {
+export class LmdbCatalog implements Catalog {
   readonly #db: RootDatabase;
   readonly #path: string;
   /** Set by the first failed commit: from then on every write is refused with it (see #write). */
@@ -375,14 +262,14 @@ export class Catalog {
    * opened read-only (MDB_RDONLY): any number of readers beside the one writer process; only LMDB's reader table
    * in lock.mdb is written, as for every LMDB reader.
    */
-  static open(path: string, options: { readOnly?: boolean } = {}): Catalog {
+  static async open(path: string, options: { readOnly?: boolean } = {}): Promise<LmdbCatalog> {
     if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a directory path', path);
     // overlappingSync: false -> transaction promises resolve after the commit is flushed (durable).
     // eventTurnBatching: false -> every write is a transaction of ours (#write); the event-turn batch would open
     // a commit promise of lmdb-js's own that nobody handles, so a failed commit would end the process.
     const readOnly = options.readOnly === true;
     preflight(path, readOnly);
-    const catalog = new Catalog(open({ path, overlappingSync: false, noSync: false, compression: false, keyEncoding: 'binary', eventTurnBatching: false, ...(readOnly ? { readOnly: true } : {}) }), path);
+    const catalog = new LmdbCatalog(open({ path, overlappingSync: false, noSync: false, compression: false, keyEncoding: 'binary', eventTurnBatching: false, ...(readOnly ? { readOnly: true } : {}) }), path);
     if (readOnly) {
       // A read-only open cannot rewrite keys: a catalog that still needs the format-1 -> 2 migration is refused.
       if (catalog.#needsMigration()) {
@@ -437,7 +324,7 @@ export class Catalog {
     await this.#db.close();
   }
 
-  getHead(bucket: string, key: string): Head | undefined {
+  async getHead(bucket: string, key: string): Promise<Head | undefined> {
     return this.#db.get(dbKey('head', name('bucket', bucket, BUCKET_BYTES_MAX), name('key', key, KEY_BYTES_MAX))) as Head | undefined;
   }
 
@@ -470,11 +357,11 @@ export class Catalog {
     });
   }
 
-  hasBucket(bucket: string): boolean {
+  async hasBucket(bucket: string): Promise<boolean> {
     return this.#db.get(dbKey('bucket', name('bucket', bucket, BUCKET_BYTES_MAX))) !== undefined;
   }
 
-  listBuckets(): string[] {
+  async listBuckets(): Promise<string[]> {
     const out: string[] = [];
     for (const k of this.#db.getKeys(tableRange('bucket'))) out.push(keyParts(k)[1]);
     return out;
@@ -543,7 +430,7 @@ export class Catalog {
     });
   }
 
-  getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined {
+  async getUpload(bucket: string, key: string, uploadId: string): Promise<UploadRecord | undefined> {
     return this.#db.get(dbKey('upload', name('bucket', bucket, BUCKET_BYTES_MAX), name('key', key, KEY_BYTES_MAX), uploadId)) as UploadRecord | undefined;
   }
 
@@ -575,7 +462,11 @@ export class Catalog {
   }
 
   /** The uploaded parts of an upload, in part-number order (after part number `after`, at most `limit`). */
-  listParts(uploadId: string, options: { after?: number; limit?: number } = {}): Array<{ partNumber: number; part: PartRecord }> {
+  async listParts(uploadId: string, options: { after?: number; limit?: number } = {}): Promise<Array<{ partNumber: number; part: PartRecord }>> {
+    return this.#partsOf(uploadId, options);
+  }
+
+  #partsOf(uploadId: string, options: { after?: number; limit?: number } = {}): Array<{ partNumber: number; part: PartRecord }> {
     const range = tableRange('part', uploadId);
     const start = options.after === undefined ? range.start : dbKey('part', uploadId, `${String(options.after).padStart(5, '0')}${SEP}`);
     const out: Array<{ partNumber: number; part: PartRecord }> = [];
@@ -586,7 +477,7 @@ export class Catalog {
   }
 
   /** Uploads in progress of `bucket` (key, then upload id order) under `prefix`, after `after`, at most `limit`. */
-  listUploads(bucket: string, options: { prefix?: string; after?: { key: string; uploadId?: string }; limit: number }): Array<{ key: string; uploadId: string; upload: UploadRecord }> {
+  async listUploads(bucket: string, options: { prefix?: string; after?: { key: string; uploadId?: string }; limit: number }): Promise<Array<{ key: string; uploadId: string; upload: UploadRecord }>> {
     name('bucket', bucket, BUCKET_BYTES_MAX);
     const base = dbKey('upload', bucket, '');
     const prefixBytes = Buffer.concat([base, Buffer.from(options.prefix ?? '', 'utf8')]);
@@ -607,11 +498,11 @@ export class Catalog {
   }
 
   /** Every upload in progress (gc's expiry check). */
-  *allUploads(): Generator<{ bucket: string; key: string; uploadId: string; upload: UploadRecord }> {
-    for (const { key, value } of this.#db.getRange(tableRange('upload'))) {
+  allUploads(): AsyncIterable<{ bucket: string; key: string; uploadId: string; upload: UploadRecord }> {
+    return this.#paged(tableRange('upload'), (key, value) => {
       const [, bucket, k, uploadId] = keyParts(key);
-      yield { bucket, key: k, uploadId, upload: value as UploadRecord };
-    }
+      return { bucket, key: k, uploadId, upload: value as UploadRecord };
+    });
   }
 
   /** Ends an upload without an object (abort, or expiry): its parts' files go to gc, audited. */
@@ -627,7 +518,7 @@ export class Catalog {
 
   /** Removes an upload's part records, those not in `keep` (part ids) to gc. Returns how many parts it had. */
   #dropParts(bucket: string, key: string, uploadId: string, keep: Set<string>): number {
-    const parts = this.listParts(uploadId);
+    const parts = this.#partsOf(uploadId); // inside a write transaction: synchronous
     for (const { partNumber, part } of parts) {
       if (!keep.has(part.partId)) this.#partGarbage(bucket, key, part);
       this.#db.remove(dbKey('part', uploadId, String(partNumber).padStart(5, '0')));
@@ -696,7 +587,7 @@ export class Catalog {
   }
 
   /** A small named catalog value (pool configuration, scrub cursor). */
-  getMeta<T>(item: string): T | undefined {
+  async getMeta<T>(item: string): Promise<T | undefined> {
     return this.#db.get(dbKey('meta', item)) as T | undefined;
   }
 
@@ -730,17 +621,17 @@ export class Catalog {
   }
 
   /** Whether a version id was ever committed (files of uncommitted versions are leftovers of a crash). */
-  isCommittedVersion(versionId: string): boolean {
+  async isCommittedVersion(versionId: string): Promise<boolean> {
     return this.#db.get(dbKey('vid', versionId)) !== undefined;
   }
 
   /** The object a committed version id belongs to. */
-  versionOwner(versionId: string): VersionOwner | undefined {
+  async versionOwner(versionId: string): Promise<VersionOwner | undefined> {
     return this.#db.get(dbKey('vid', versionId)) as VersionOwner | undefined;
   }
 
   /** One uploaded part of an upload, or undefined. */
-  getPart(uploadId: string, partNumber: number): PartRecord | undefined {
+  async getPart(uploadId: string, partNumber: number): Promise<PartRecord | undefined> {
     return this.#db.get(dbKey('part', uploadId, String(partNumber).padStart(5, '0'))) as PartRecord | undefined;
   }
 
@@ -862,8 +753,8 @@ export class Catalog {
   }
 
   /** Superseded versions whose files gc removes after the grace period (queued by commit). */
-  garbageQueue(): Array<{ bucket: string; key: string; head: Head; supersededMs: number }> {
-    return [...this.#db.getRange(tableRange('garbage'))].map(({ value }) => value as { bucket: string; key: string; head: Head; supersededMs: number });
+  garbageQueue(): AsyncIterable<{ bucket: string; key: string; head: Head; supersededMs: number }> {
+    return this.#paged(tableRange('garbage'), (_, value) => value as { bucket: string; key: string; head: Head; supersededMs: number });
   }
 
   /**
@@ -885,49 +776,60 @@ export class Catalog {
   }
 
   /** Every live head, bucket by bucket, key order: what scrub walks. */
-  *heads(options: { after?: { bucket: string; key: string }; tombstones?: boolean } = {}): Generator<{ bucket: string; key: string; head: Head }> {
+  heads(options: { after?: { bucket: string; key: string }; tombstones?: boolean } = {}): AsyncIterable<{ bucket: string; key: string; head: Head }> {
     const { start: first, end } = tableRange('head');
     const start = options.after === undefined ? first : dbKey('head', options.after.bucket, `${options.after.key}${SEP}`);
-    for (const { key, value } of this.#db.getRange({ start, end })) {
+    return this.#paged({ start, end }, (key, value) => {
       const [, bucket, k] = keyParts(key);
-      if (options.tombstones === true || !(value as Head).tombstone) yield { bucket, key: k, head: value as Head };
-    }
+      return options.tombstones === true || !(value as Head).tombstone ? { bucket, key: k, head: value as Head } : undefined;
+    });
   }
 
-  repairQueue(): RepairItem[] {
-    const out: RepairItem[] = [];
-    for (const { key, value } of this.#db.getRange(tableRange('repair'))) {
+  repairQueue(): AsyncIterable<RepairItem> {
+    return this.#paged(tableRange('repair'), (key, value) => {
       const [, bucket, k, versionId] = keyParts(key);
       const v = value as { disk: string; shard: number; to?: string; part?: number };
-      out.push({ bucket, key: k, versionId, disk: v.disk, shard: v.shard, ...(v.to !== undefined ? { to: v.to } : {}), ...(v.part !== undefined ? { part: v.part } : {}) });
-    }
-    return out;
+      return { bucket, key: k, versionId, disk: v.disk, shard: v.shard, ...(v.to !== undefined ? { to: v.to } : {}), ...(v.part !== undefined ? { part: v.part } : {}) };
+    });
   }
 
-  auditLog(): AuditRecord[] {
-    const out: AuditRecord[] = [];
-    for (const { value } of this.#db.getRange(tableRange('audit'))) out.push(value as AuditRecord);
-    return out;
+  auditLog(): AsyncIterable<AuditRecord> {
+    return this.#paged(tableRange('audit'), (_, value) => value as AuditRecord);
   }
 
-  /** Recomputes the chain; returns the index of the first bad record, or -1 when the chain is intact. */
-  verifyAudit(): number {
-    let prev = ZERO_HASH;
-    const log = this.auditLog();
-    for (let i = 0; i < log.length; i++) {
-      const { hash, ...rest } = log[i];
-      if (rest.index !== i || rest.prevHash !== prev || auditHash(rest) !== hash) return i;
-      prev = hash;
-    }
-    return -1;
+  async verifyAudit(): Promise<number> {
+    return verifyChain(this.auditLog());
+  }
+
+  /**
+   * A table range as an async iterable read one page (PAGE entries, one read each) at a time, resuming after
+   * the last key: a long walk holds no read transaction across the awaits of its consumer and sees commits
+   * made meanwhile. `map` turns an entry into an item, or undefined to skip it.
+   */
+  #paged<T>(range: { start: Buffer; end: Buffer }, map: (key: Buffer, value: unknown) => T | undefined): AsyncIterable<T> {
+    const db = this.#db;
+    return {
+      async *[Symbol.asyncIterator]() {
+        let start = range.start;
+        for (;;) {
+          const page: Array<{ key: Buffer; value: unknown }> = [];
+          for (const { key, value } of db.getRange({ start, end: range.end, limit: PAGE })) page.push({ key: Buffer.from(key as Uint8Array), value });
+          for (const e of page) {
+            const item = map(e.key, e.value);
+            if (item !== undefined) yield item;
+          }
+          if (page.length < PAGE) return;
+          start = Buffer.concat([page[page.length - 1].key, Buffer.from([0])]); // the smallest key after the last one
+        }
+      },
+    };
   }
 
   #appendAudit(r: Omit<AuditRecord, 'hash' | 'index' | 'prevHash'>): AuditRecord {
     const { start, end } = tableRange('audit');
     let last: AuditRecord | undefined;
     for (const { value } of this.#db.getRange({ start: end, end: start, reverse: true, limit: 1 })) last = value as AuditRecord;
-    const body: Omit<AuditRecord, 'hash'> = { index: last === undefined ? 0 : last.index + 1, prevHash: last?.hash ?? ZERO_HASH, ...r };
-    const record: AuditRecord = { ...body, hash: auditHash(body) };
+    const record = nextRecord(last, r);
     this.#db.put(dbKey('audit', String(record.index).padStart(16, '0')), record);
     return record;
   }
