@@ -39,10 +39,11 @@ describe('names', () => {
     expect(code(() => listString('prefix', 'x'.repeat(1025), 0))).toBe('ERR_SV_OUT_OF_RANGE');
   });
 
-  it('applies the S3 bucket rule, except to buckets that already exist under an older name', () => {
-    expect(code(() => checkBucket('my-bucket', () => false))).toBe('ok');
-    expect(code(() => checkBucket('B', () => false))).toBe('ERR_SV_INVALID_BUCKET_NAME');
-    expect(code(() => checkBucket('B', (b) => b === 'B'))).toBe('ok');
-    expect(code(() => checkBucket('x'.repeat(64), () => true))).toBe('ERR_SV_OUT_OF_RANGE');
+  it('applies the S3 bucket rule, except to buckets that already exist under an older name', async () => {
+    const codeOf = (p: Promise<void>) => p.then(() => 'ok', (err: { code?: string }) => err.code);
+    expect(await codeOf(checkBucket('my-bucket', async () => false))).toBe('ok');
+    expect(await codeOf(checkBucket('B', async () => false))).toBe('ERR_SV_INVALID_BUCKET_NAME');
+    expect(await codeOf(checkBucket('B', async (b) => b === 'B'))).toBe('ok');
+    expect(await codeOf(checkBucket('x'.repeat(64), async () => true))).toBe('ERR_SV_OUT_OF_RANGE');
   });
 });

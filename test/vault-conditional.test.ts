@@ -137,8 +137,8 @@ describe.skipIf(!hasNative)(`conditional puts, system headers, checksums, audit$
       };
       await check(vault, 'after put');
       // v3 only where there is a v3 field; v1 stays v1.
-      const version = (key: string) => copyPayload((await vault.locate('bkt', key))!.shards[0].copy!).readUInt16BE(8);
-      expect([version('striped'), version('inline'), version('only-checksum'), version('plain')]).toEqual([3, 3, 3, 1]);
+      const version = async (key: string) => copyPayload((await vault.locate('bkt', key))!.shards[0].copy!).readUInt16BE(8);
+      expect([await version('striped'), await version('inline'), await version('only-checksum'), await version('plain')]).toEqual([3, 3, 3, 1]);
       await vault.close();
       vault = await Vault.open(meta);
       await check(vault, 'after reopen');

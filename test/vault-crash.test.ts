@@ -72,9 +72,10 @@ async function checkAfterCrash(pool: string, where: string): Promise<Record<'k' 
     const state = { k: await readAs(vault, 'k', where), d: await readAs(vault, 'd', where), other: await readAs(vault, 'other', where) };
     // The files on the disks are exactly those of the committed heads: no temporary files, no orphans of an
     // un-acked version, nothing superseded (grace 0), and none of the heads' files missing.
-    const expected = ['k', 'd', 'other'].flatMap((key) =>
-      ((await vault.locate('bkt', key))?.shards ?? []).flatMap((s) => [s.copy!.file, ...(s.shardFile !== undefined ? [s.shardFile] : [])]).map((f) => relative(pool, f)),
-    );
+    const expected: string[] = [];
+    for (const key of ['k', 'd', 'other']) {
+      expected.push(...((await vault.locate('bkt', key))?.shards ?? []).flatMap((s) => [s.copy!.file, ...(s.shardFile !== undefined ? [s.shardFile] : [])]).map((f) => relative(pool, f)));
+    }
     // Dead segments may be kept as free segments for reuse (a few per disk); nothing else may be left.
     const files = objectFiles(pool);
     expect(files.filter((f) => !/\/log\/free-[0-9a-f]{8}\.seg$/.test(f)), `${where}: files on the disks after recovery`).toEqual([...new Set(expected)].sort());

@@ -145,21 +145,21 @@ const CASES: Case[] = ATTACKS.flatMap((attack) =>
   }),
 );
 
-function filesOf(key: string): Array<{ shard: number; diskId: string; shardFile?: string; copy: CopyLoc }> {
+async function filesOf(key: string): Promise<Array<{ shard: number; diskId: string; shardFile?: string; copy: CopyLoc }>> {
   const where = (await vault.locate('bkt', key));
   if (where === undefined) throw new Error(`no ${key}`);
   return where.shards.map((s) => ({ ...s, copy: s.copy! }));
 }
-function read(key: string): Files[] {
-  return filesOf(key).map((s) => ({ ...(s.shardFile !== undefined ? { shard: readFileSync(s.shardFile) } : {}), copy: copyPayload(s.copy) }));
+async function read(key: string): Promise<Files[]> {
+  return (await filesOf(key)).map((s) => ({ ...(s.shardFile !== undefined ? { shard: readFileSync(s.shardFile) } : {}), copy: copyPayload(s.copy) }));
 }
-function restore(key: string, originals: Files[]): void {
-  filesOf(key).forEach((s, i) => {
+async function restore(key: string, originals: Files[]): Promise<void> {
+  (await filesOf(key)).forEach((s, i) => {
     if (s.shardFile !== undefined) writeFileSync(s.shardFile, originals[i].shard!);
     forgeCopy(s.copy, originals[i].copy); // the same payload at the same place: the original record, byte for byte
   });
 }
-const queued = () => (await vault.repairQueue()).map((r) => `${r.shard}@${r.disk}`).sort();
+const queued = async () => (await vault.repairQueue()).map((r) => `${r.shard}@${r.disk}`).sort();
 
 async function streamAll(key: string): Promise<{ bytes: number; error?: { code?: string } }> {
   let bytes = 0;
@@ -184,7 +184,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
     await vault.createBucket('bkt');
     for (const kind of ['striped', 'inline'] as const) {
       await vault.put('bkt', `donor-${kind}`, randomBytes(sizeOf(kind)));
-      donors[kind] = read(`donor-${kind}`);
+      donors[kind] = await read(`donor-${kind}`);
     }
     expect(donors.striped.every((f) => f.shard !== undefined && f.shard.length === HEADER + STRIPES * BLOCK)).toBe(true);
     expect(donors.inline.every((f) => f.shard === undefined)).toBe(true);
@@ -195,11 +195,11 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
       expect((await vault.repairQueue())).toEqual([]);
       const key = `case-${caseNo}`;
       await vault.put('bkt', key, randomBytes(sizeOf(kind))); // the old version, same size
-      const old = read(key);
+      const old = await read(key);
       const data = randomBytes(sizeOf(kind));
       await vault.put('bkt', key, data);
-      const originals = read(key);
-      const where = filesOf(key);
+      const originals = await read(key);
+      const where = await filesOf(key);
       // Spread the bad shards over data and parity: 1 -> [c], 2 -> [c, c+2], 3 -> [c, c+2, c+4], 6 -> all.
       const bad = count === N ? [...where.keys()] : Array.from({ length: count }, (_, j) => (caseNo + 2 * j) % N).sort((a, b) => a - b);
       expect(new Set(bad).size).toBe(count);
@@ -223,8 +223,8 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
         expect(streamed.error?.code).toBe('ERR_SV_CORRUPT');
         expect(streamed.bytes).toBe(0);
         // Nothing but attacked shards was queued; repair cannot fix more than m, so put the originals back.
-        for (const q of queued()) expect(expected).toContain(q);
-        restore(key, originals);
+        for (const q of (await queued())) expect(expected).toContain(q);
+        await restore(key, originals);
         await vault.repair();
         expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data)).toBe(true);
         expect((await vault.repairQueue())).toEqual([]);
@@ -232,7 +232,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
       }
 
       expect(Buffer.from(await vault.getBuffer('bkt', key)).equals(data)).toBe(true);
-      const afterRead = queued();
+      const afterRead = (await queued());
       for (const q of afterRead) expect(expected, 'a read reported a good shard').toContain(q);
       if (attack.target !== 'copy' && attack.blocksIntact !== true) {
         // Every bad data shard is met by the read (its block fails, parity is read, the rest is found too).
@@ -241,11 +241,11 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
       expect(Buffer.from(await vault.getBuffer('bkt', key, { range: { start: 100, end: 5000 } })).equals(data.subarray(100, 5000))).toBe(true);
       const scrubbed = await vault.scrub();
       expect(scrubbed.bad, 'scrub over the whole pool finds exactly the attacked shards').toBe(count);
-      expect(queued()).toEqual(expected);
+      expect((await queued())).toEqual(expected);
       const repaired = await vault.repair();
       expect(repaired).toMatchObject({ repaired: count, moved: 0, failed: 0 });
       expect((await vault.repairQueue())).toEqual([]);
-      const after = read(key);
+      const after = await read(key);
       for (let i = 0; i < N; i++) {
         if (kind === 'striped') expect(after[i].shard!.equals(originals[i].shard!), `shard file ${i} byte-identical`).toBe(true);
         expect(after[i].copy.equals(originals[i].copy), `manifest copy ${i} byte-identical`).toBe(true);
@@ -260,8 +260,8 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
     const key = 'late-stripe';
     const data = randomBytes(STRIPED_SIZE);
     await vault.put('bkt', key, data);
-    const originals = read(key);
-    const where = filesOf(key);
+    const originals = await read(key);
+    const where = await filesOf(key);
     for (const s of [0, 3, 5]) writeFileSync(where[s].shardFile!, flip(originals[s].shard!, HEADER + 2 * BLOCK + 77)); // stripe 2
     await expect(vault.getBuffer('bkt', key)).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     const got: Uint8Array[] = [];
@@ -277,7 +277,7 @@ describe.skipIf(!hasNative)(`hostile disks${hasNative ? '' : ` (skipped: ${nativ
     const prefix = Buffer.concat(got);
     expect(prefix.length).toBe(2 * K * BLOCK);
     expect(prefix.equals(data.subarray(0, prefix.length))).toBe(true);
-    restore(key, originals);
+    await restore(key, originals);
     await vault.repair();
     expect((await vault.repairQueue())).toEqual([]);
   });

@@ -46,7 +46,7 @@ async function expectAllClean(vault: Vault, objects: Map<string, Buffer>) {
   expect((await vault.scrub()).bad).toBe(0);
 }
 
-function hostsOf(vault: Vault, key: string, hostOfDisk: Map<string, string>): Map<string, number> {
+async function hostsOf(vault: Vault, key: string, hostOfDisk: Map<string, string>): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const s of (await vault.locate('bkt', key))!.shards) counts.set(hostOfDisk.get(s.diskId)!, (counts.get(hostOfDisk.get(s.diskId)!) ?? 0) + 1);
   return counts;
@@ -114,8 +114,10 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     const hostOfDisk = new Map(st.disks.map((d) => [d.id, d.labels.host]));
     // Objects that already hold 2 shards in host "a" and one on the victim: the preferred disk is not allowed
     // for them. The victim (outside "a") is the disk with the most such objects (~3.4 expected per disk).
+    const where = new Map<string, { hosts: Map<string, number>; disks: string[] }>();
+    for (const key of objects.keys()) where.set(key, { hosts: await hostsOf(vault, key, hostOfDisk), disks: (await vault.locate('bkt', key))!.shards.map((s) => s.diskId) });
     const conflictsOf = (diskId: string) =>
-      [...objects.keys()].filter((key) => hostsOf(vault, key, hostOfDisk).get('a') === 2 && (await vault.locate('bkt', key))!.shards.some((s) => s.diskId === diskId));
+      [...objects.keys()].filter((key) => where.get(key)!.hosts.get('a') === 2 && where.get(key)!.disks.includes(diskId));
     const victim = st.disks.filter((d) => d.labels.host !== 'a').reduce((a, b) => (conflictsOf(b.id).length > conflictsOf(a.id).length ? b : a));
     const conflicts = conflictsOf(victim.id);
     expect(conflicts.length).toBeGreaterThan(0);
@@ -131,7 +133,7 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     await v.repair();
     for (const key of conflicts) expect((await v.locate('bkt', key))!.shards.map((s) => s.diskId)).not.toContain(newId);
     for (const key of objects.keys()) {
-      for (const [host, count] of hostsOf(v, key, hostOfDisk)) expect(count, `${key} on ${host}`).toBeLessThanOrEqual(2);
+      for (const [host, count] of await hostsOf(v, key, hostOfDisk)) expect(count, `${key} on ${host}`).toBeLessThanOrEqual(2);
       expect((await v.locate('bkt', key))!.shards.map((s) => s.diskId)).not.toContain(victim.id);
     }
     await expectAllClean(v, objects);
@@ -157,7 +159,8 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
 
     mkdirSync(join(base, 'added'));
     const added = await vault.addDisk({ path: join(base, 'added'), labels: { host: 'h7' } });
-    const before = new Map([...objects.keys()].map((k) => [k, (await vault.locate('bkt', k))!.shards.map((s) => s.diskId).join()]));
+    const before = new Map<string, string>();
+    for (const k of objects.keys()) before.set(k, (await vault.locate('bkt', k))!.shards.map((s) => s.diskId).join());
     let used = 0;
     for (let i = 0; i < 20; i++) if ((await vault.put('bkt', `after${i}`, randomBytes(20_000))).durableDisks.includes(added)) used++;
     expect(used).toBeGreaterThan(0); // 7 active disks, 6 shards each: the new disk gets most objects
@@ -250,7 +253,8 @@ describe.skipIf(!hasNative)('rebalancing after disks are added', () => {
     const { vault, base } = await makePool(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     const objects = await fill(vault, 30);
     expect(await vault.rebalance()).toBe(0); // nothing new: nothing moves
-    const before = new Map([...objects.keys()].map((k) => [k, (await vault.locate('bkt', k))!.shards.map((s) => s.diskId)]));
+    const before = new Map<string, string[]>();
+    for (const k of objects.keys()) before.set(k, (await vault.locate('bkt', k))!.shards.map((s) => s.diskId));
     mkdirSync(join(base, 'n1'));
     mkdirSync(join(base, 'n2'));
     const n1 = await vault.addDisk({ path: join(base, 'n1'), labels: { host: 'h6' } });

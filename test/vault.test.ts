@@ -29,14 +29,14 @@ async function makeVault(k = 4, m = 2, blockBytes = 4096) {
 }
 
 /** Paths of the current version's shard files of b/key that exist, by shard. */
-function shardFiles(vault: Vault, key: string, _kind: 's'): string[] {
+async function shardFiles(vault: Vault, key: string, _kind: 's'): Promise<string[]> {
   const where = (await vault.locate('bkt', key));
   if (where === undefined) return [];
   return where.shards.map((s) => s.shardFile).filter((f): f is string => f !== undefined && existsSync(f));
 }
 
 /** Where the current version's manifest copies of b/key are (records in the disks' copy logs), by shard. */
-function copiesOf(vault: Vault, key: string): CopyLoc[] {
+async function copiesOf(vault: Vault, key: string): Promise<CopyLoc[]> {
   return ((await vault.locate('bkt', key))?.shards ?? []).map((s) => s.copy).filter((c): c is CopyLoc => c !== undefined);
 }
 
@@ -57,7 +57,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const { vault } = await makeVault();
     const data = randomBytes(10 * 4096 + 7);
     await vault.put('bkt', 'x', data);
-    const shards = shardFiles(vault, 'x', 's');
+    const shards = await shardFiles(vault, 'x', 's');
     expect(shards).toHaveLength(6);
     const saved = shards.map((f) => readFileSync(f));
     unlinkSync(shards[0]); // lost
@@ -76,12 +76,12 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   it('a replayed older manifest cannot roll an object back', async () => {
     const { vault } = await makeVault();
     await vault.put('bkt', 'r', Buffer.from('version one'));
-    const old = copyPayload(copiesOf(vault, 'r')[0]);
+    const old = copyPayload((await copiesOf(vault, 'r'))[0]);
     await vault.put('bkt', 'r', Buffer.from('version two'));
     expect(Buffer.from(await vault.getBuffer('bkt', 'r')).toString()).toBe('version two');
     // A disk that serves old, validly signed copies where the new ones were: every copy of v2 replaced by a
     // well-formed record holding v1's copy.
-    for (const c of copiesOf(vault, 'r')) forgeCopy(c, old);
+    for (const c of await copiesOf(vault, 'r')) forgeCopy(c, old);
     await expect(vault.getBuffer('bkt', 'r')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
@@ -106,7 +106,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const { vault } = await makeVault();
     const data = randomBytes(9 * 4096 + 11);
     await vault.put('bkt', 'y', data);
-    const shards = shardFiles(vault, 'y', 's');
+    const shards = await shardFiles(vault, 'y', 's');
     const originals = shards.map((f) => readFileSync(f));
     unlinkSync(shards[1]);
     const rot = Buffer.from(originals[5]);
@@ -136,7 +136,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const { vault } = await makeVault();
     await vault.put('bkt', 'z', randomBytes(6 * 4096));
     await vault.put('bkt', 'z2', randomBytes(100));
-    const shards = shardFiles(vault, 'z', 's');
+    const shards = await shardFiles(vault, 'z', 's');
     const parity = readFileSync(shards[4]);
     parity[HEADER + 10] ^= 1;
     writeFileSync(shards[4], parity);
@@ -208,8 +208,8 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     const { vault } = await makeVault();
     const data = randomBytes(5000);
     await vault.put('bkt', 'small', data);
-    expect(shardFiles(vault, 'small', 's')).toEqual([]); // no shard files at all
-    const copies = copiesOf(vault, 'small');
+    expect(await shardFiles(vault, 'small', 's')).toEqual([]); // no shard files at all
+    const copies = await copiesOf(vault, 'small');
     expect(copies).toHaveLength(6);
     expect(new Set(copies.map((c) => c.file)).size).toBe(6); // one per disk
     damageCopy(copies[0], 'zero');
@@ -218,9 +218,9 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
     expect(Buffer.from(await vault.getBuffer('bkt', 'small', { range: { start: 100, end: 200 } })).equals(data.subarray(100, 200))).toBe(true);
     expect((await vault.scrub()).bad).toBe(2);
     expect((await vault.repair()).repaired).toBe(2);
-    expect(copiesOf(vault, 'small')).toHaveLength(6);
+    expect(await copiesOf(vault, 'small')).toHaveLength(6);
     expect((await vault.scrub()).bad).toBe(0);
-    for (const c of copiesOf(vault, 'small')) damageCopy(c, 'truncate');
+    for (const c of await copiesOf(vault, 'small')) damageCopy(c, 'truncate');
     await expect(vault.getBuffer('bkt', 'small')).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
     await vault.close();
   });
@@ -228,7 +228,7 @@ describe.skipIf(!hasNative)(`vault${hasNative ? '' : ` (skipped: ${nativeUnavail
   it('scrub is resumable: an aborted pass continues after the last object it checked, a finished one starts over', async () => {
     const { vault } = await makeVault();
     for (let i = 0; i < 6; i++) await vault.put('bkt', `s${i}`, randomBytes(i % 2 === 0 ? 3 * 4096 * 4 : 200));
-    const rot = shardFiles(vault, 's4', 's')[1];
+    const rot = (await shardFiles(vault, 's4', 's'))[1];
     const bytes = readFileSync(rot);
     bytes[HEADER + 5] ^= 0x40;
     writeFileSync(rot, bytes);
@@ -287,7 +287,7 @@ describe.skipIf(!hasNative)('vault: range reads', () => {
     const { vault } = await makeVault();
     const data = randomBytes(4 * 4096 * 3); // 3 stripes of 4 x 4 KiB
     await vault.put('bkt', 'r', data);
-    const files = shardFiles(vault, 'r', 's');
+    const files = await shardFiles(vault, 'r', 's');
     // Data block 2 of every stripe is unreadable; a range inside block 1 of stripe 1 does not touch it.
     writeFileSync(files[2], Buffer.alloc(10));
     const start = 4 * 4096 + 4096 + 100;
@@ -330,7 +330,7 @@ describe.skipIf(!hasNative)('vault: small streams', () => {
       const chunks = Array.from({ length: Math.ceil(size / 3000) }, (_, i) => data.subarray(i * 3000, (i + 1) * 3000));
       await vault.put('bkt', `s${size}`, Readable.from(chunks));
       expect(Buffer.from(await vault.getBuffer('bkt', `s${size}`)).equals(data), String(size)).toBe(true);
-      expect(shardFiles(vault, `s${size}`, 's').length, String(size)).toBe(size <= 16 * 1024 ? 0 : 6);
+      expect((await shardFiles(vault, `s${size}`, 's')).length, String(size)).toBe(size <= 16 * 1024 ? 0 : 6);
     }
     await vault.close();
   });
