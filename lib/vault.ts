@@ -31,7 +31,7 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 
-import { collect, type AuditRecord, type RepairItem } from './catalog/catalog.js';
+import { collect, type AuditRecord, type Head, type RepairItem } from './catalog/catalog.js';
 import { LmdbCatalog } from './catalog/lmdb.js';
 import { ReedSolomon } from './codec.js';
 import { ErrorCode, ShardVaultError, diskError, rangeError, typeError } from './errors.js';
@@ -619,6 +619,11 @@ export class Vault {
   /** Work waiting for repair() (shards missing or bad, per object version). */
   async repairQueue(): Promise<RepairItem[]> {
     return collect(this.#engine.catalog.repairQueue());
+  }
+
+  /** Work waiting for gc(): superseded versions (and parts) whose files go once their grace period passed. */
+  async garbageQueue(): Promise<Array<{ bucket: string; key: string; head: Head; supersededMs: number }>> {
+    return collect(this.#engine.catalog.garbageQueue());
   }
 
   /**

@@ -93,9 +93,9 @@ describe.skipIf(!hasNative)(`disk lifecycle${hasNative ? '' : ` (skipped: ${nati
     objects.set('while-down', Buffer.from(await degraded.getBuffer('bkt', 'while-down')));
     await expectAllClean(degraded, objects);
     await expect(degraded.getBuffer('bkt', 'o1')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
-    const audit = degraded['catalog'].auditLog().map((a: { action: string }) => a.action);
+    const audit = (await degraded.auditLog()).map((a: { action: string }) => a.action);
     expect(audit).toEqual(expect.arrayContaining(['disk.add', 'disk.remove', 'repair.move']));
-    expect(degraded['catalog'].verifyAudit()).toBe(-1);
+    expect((await degraded.verifyAudit())).toBe(-1);
     await degraded.close();
 
     // After a reopen the moved objects still read from their new places, and gc leaves nothing to repair.
@@ -334,7 +334,7 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     await vault.createBucket('empty'); // no object: known only from the saved bucket list
     await vault.createBucket('gone');
     await vault.deleteBucket('gone');
-    const lastAudit = vault['catalog'].auditLog().at(-1).hash as string;
+    const lastAudit = (await vault.auditLog()).at(-1).hash as string;
     const listed = (await vault.list('bkt')).objects.map((o) => o.key);
     await vault.close();
 
@@ -347,7 +347,7 @@ describe.skipIf(!hasNative)('catalog rebuild from the disks', () => {
     expect((await v.listBuckets())).toEqual(['bkt', 'empty']);
     await expect(v.getBuffer('bkt', 'o3')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     await expectAllClean(v, objects);
-    const audit = v['catalog'].auditLog();
+    const audit = (await v.auditLog());
     expect(audit[0]).toMatchObject({ action: 'catalog.rebuild' });
     expect(audit[0].detail).toContain(lastAudit);
     expect((await v.status()).disks.find((d) => d.id === victim.id)?.state).toBe('removed'); // the pool config came from pool.json
@@ -386,13 +386,13 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     await vault.put('bkt', 'x', randomBytes(500));
     const v2 = (await vault.locate('bkt', 'x'))!;
     await vault.delete('bkt', 'x');
-    expect(vault['catalog'].garbageQueue().map((g: { head: { versionId: string } }) => g.head.versionId)).toEqual([v1.versionId, v2.versionId].sort());
+    expect((await vault.garbageQueue()).map((g: { head: { versionId: string } }) => g.head.versionId)).toEqual([v1.versionId, v2.versionId].sort());
     expect(await vault.gc({ graceMs: 3600_000, walk: false })).toMatchObject({ supersededRemoved: 0 }); // too young
     expect(v1.shards.every((s) => existsSync(s.shardFile!))).toBe(true);
     expect(await vault.gc({ graceMs: 0, walk: false })).toMatchObject({ supersededRemoved: 6 }); // v1's shard files
     expect(v1.shards.some((s) => existsSync(s.shardFile!))).toBe(false);
     expect(v2.shards.every((s) => s.shardFile === undefined)).toBe(true); // inline: its copies are all it had
-    expect(vault['catalog'].garbageQueue()).toEqual([]);
+    expect((await vault.garbageQueue())).toEqual([]);
     await expect(vault.getBuffer('bkt', 'x')).rejects.toMatchObject({ code: 'ERR_SV_NOT_FOUND' });
     expect((await vault.gc({ graceMs: 0 })).repairQueued).toBe(0); // the tombstone's copies are kept and complete
     await vault.close();
@@ -448,11 +448,11 @@ describe.skipIf(!hasNative)('garbage of superseded versions', () => {
     const v = await Vault.open(meta);
     for (let i = 0; i < 25; i++) await v.put('bkt', `o${i}`, Buffer.from(`v2 of ${i}`));
     expect((await v.gc({ graceMs: 0, compact: false })).segmentsRemoved).toBe(0); // 15 of 40 still live there
-    const before = v['catalog'].auditLog().length;
+    const before = (await v.auditLog()).length;
     const r = await v.gc({ graceMs: 0 });
     expect(r).toMatchObject({ copiesCompacted: 15 * 6, segmentsRemoved: 6 });
     expect([...old].some((f) => existsSync(f))).toBe(false);
-    expect(v['catalog'].auditLog().slice(before).every((a: { action: string }) => a.action === 'gc.compact')).toBe(true);
+    expect((await v.auditLog()).slice(before).every((a: { action: string }) => a.action === 'gc.compact')).toBe(true);
     for (let i = 0; i < 40; i++) expect(Buffer.from(await v.getBuffer('bkt', `o${i}`)).toString()).toBe(`${i < 25 ? 'v2' : 'v1'} of ${i}`);
     expect((await v.scrub()).bad).toBe(0);
     expect(await v.gc({ graceMs: 0 })).toMatchObject({ copiesCompacted: 0, segmentsRemoved: 0 });
