@@ -300,6 +300,20 @@ export class Engine {
   }
 
   /**
+   * The end of a write that did not commit, rethrowing `err`: nothing of the version may stay, so what it
+   * wrote is removed (cleanUpFailedPut, its note appended to the message) -- unless the commit itself failed in
+   * the catalog's write or sync: whether that reached the disk is unknown (I9), so its files stay, and the
+   * next open's recovery keeps them if the catalog committed it, else removes them as never committed.
+   */
+  async abandonWrite(err: unknown, bucket: string, key: string, vid: string, oid: string, placement: string[], created: readonly boolean[], refs: ReadonlyArray<CopyRef | undefined>): Promise<never> {
+    if (!isUnknownCommit(err)) {
+      const note = await this.cleanUpFailedPut(bucket, key, vid, oid, placement, created, refs);
+      if (note !== '' && err instanceof Error) err.message += note;
+    }
+    throw err;
+  }
+
+  /**
    * Removes what a write that did not commit wrote (I2 without waiting for gc): its shards, sealed or not
    * (`created[i]`: shard i of body `vid` was created on placement[i]), and its manifest copies. What cannot be
    * removed (a member that refuses even that) is queued for gc as a garbage entry of the uncommitted version;

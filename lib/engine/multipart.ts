@@ -16,7 +16,7 @@ import { blake3Sync } from '../hash.js';
 import { place, placementKey } from '../placement.js';
 import { abortableIterable, checkSignal, throwIfAborted } from '../abort.js';
 import { integer, optionsObject } from '../validate.js';
-import { copyDigest, isUnknownCommit, type Engine, type Receipt } from './context.js';
+import { copyDigest, type Engine, type Receipt } from './context.js';
 import { listString } from './names.js';
 import { checkCondition, multipartContentHash, multipartEtag, objectMetadata, writeCondition, type StoredChecksum } from './object-meta.js';
 import { writeBody } from './put.js';
@@ -139,10 +139,7 @@ export async function putPart(ctx: Engine, bucket: string, key: string, uploadId
       hashTable: w.hashTable, timeMs: Date.now(), ...(meta.checksum !== undefined ? { checksum: { algorithm: meta.checksum.algorithm, value: Buffer.from(meta.checksum.digest).toString('base64') } } : {}),
     }, principal);
   } catch (err) {
-    if (isUnknownCommit(err)) throw err; // its files stay; the next open's walk keeps or removes them
-    const note = await ctx.cleanUpFailedPut(bucket, key, w.vid, w.oid, w.placement, w.created, []);
-    if (note !== '' && err instanceof Error) err.message += note;
-    throw err;
+    return await ctx.abandonWrite(err, bucket, key, w.vid, w.oid, w.placement, w.created, []);
   }
   return { etag, size: w.size };
 }
@@ -281,10 +278,7 @@ export async function completeUpload(ctx: Engine, bucket: string, key: string, u
       ctx.events.emit('put', { bucket, key, versionId: vid, bytes: size, durationMs: performance.now() - started, degraded: receipt.degraded });
       return { ...receipt, etag };
     } catch (err) {
-      if (isUnknownCommit(err)) throw err;
-      const note = await ctx.cleanUpFailedPut(bucket, key, vid, hex(objectId(bucket, key)), placement, [], refs);
-      if (note !== '' && err instanceof Error) err.message += note;
-      throw err;
+      return await ctx.abandonWrite(err, bucket, key, vid, hex(objectId(bucket, key)), placement, [], refs);
     } finally {
       ctx.unpin(placement, refs);
     }

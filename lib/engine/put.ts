@@ -23,7 +23,7 @@ import { place, placementKey } from '../placement.js';
 import type { CopyRef, ShardSink } from '../store/shard-store.js';
 import { abortableIterable, checkSignal, throwIfAborted } from '../abort.js';
 import { optionsObject } from '../validate.js';
-import { copyDigest, isUnknownCommit, type Engine, type Receipt } from './context.js';
+import { copyDigest, type Engine, type Receipt } from './context.js';
 import { checkCondition, etagOf, manifestMetadata, objectMetadata, writeCondition, type ManifestMetadata, type PutOptions, type WriteCondition } from './object-meta.js';
 
 /** Objects up to this size live inline in every manifest copy (no shard files). */
@@ -356,13 +356,7 @@ export async function putObject(ctx: Engine, bucket: string, key: string, data: 
       stats.bytes = size;
       return receipt;
     } catch (err) {
-      // Not committed (too few members sealed, or the commit itself failed): nothing of this version may stay.
-      // A commit the catalog failed to write or sync may or may not be on disk (I9): its files stay, and the next
-      // open's recovery keeps them if the catalog committed it, else removes them as never committed.
-      if (isUnknownCommit(err)) throw err;
-      const note = await ctx.cleanUpFailedPut(bucket, key, vid, oid, placement, created, refs);
-      if (note !== '' && err instanceof Error) err.message += note;
-      throw err;
+      return await ctx.abandonWrite(err, bucket, key, vid, oid, placement, created, refs); // too few sealed, or the commit failed
     } finally {
       ctx.unpin(placement, refs);
     }
@@ -415,10 +409,7 @@ async function putManifestOnlyLocked(ctx: Engine, bucket: string, key: string, h
       repair: repairWork,
     }, durable, durable.length < k + m);
   } catch (err) {
-    if (isUnknownCommit(err)) throw err; // its records stay; the next open's recovery keeps or removes them
-    const note = await ctx.cleanUpFailedPut(bucket, key, vid, hex(objectId(bucket, key)), placement, [], refs);
-    if (note !== '' && err instanceof Error) err.message += note;
-    throw err;
+    return await ctx.abandonWrite(err, bucket, key, vid, hex(objectId(bucket, key)), placement, [], refs);
   } finally {
     ctx.unpin(placement, refs);
   }
