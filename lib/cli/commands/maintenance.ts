@@ -53,9 +53,12 @@ const remoteStatus = async (ctx: Ctx, client: AdminClient): Promise<StatusView> 
  * with ERR_SV_ABORTED; a job that failed in the daemon ends with the daemon's error code.
  */
 async function followRemoteJob<P, R>(client: AdminClient, kind: 'scrub' | 'repair', body: Record<string, unknown>, kept: string, bar: ProgressBar, show: (p: P) => void): Promise<R> {
-  const started = await client.post<RemoteJob<P, R>>(kind, body);
+  // Ctrl-C is handled from before the job is started: a SIGINT that arrives while the daemon is starting it
+  // (the job already running there, the answer not yet here) cancels it like any other, instead of killing
+  // this process with the job left running.
   const intr = interruptible(kind, kept, () => bar);
   try {
+    const started = await client.post<RemoteJob<P, R>>(kind, body);
     let job = started;
     while (job.state === 'running') {
       await new Promise<void>((resolve) => {
