@@ -13,15 +13,10 @@ import { LOG_DIR } from './copylog.js';
 import { FORMAT_VERSION } from '../../format/shard-header.js';
 import { fanoutDirs } from './layout.js';
 import { statDisk } from './shardio.js';
+import type { MemberConfig } from '../shard-store.js';
 
-export interface DiskConfig {
-  id: string;
-  path: string;
-  labels: Record<string, string>;
-  dev: number;
-  /** active: takes new shards; draining: read only, its shards are being moved; removed: gone from the pool. */
-  state: 'active' | 'draining' | 'removed';
-}
+/** A directory disk as the pool configuration describes it: a pool member (lib/store/shard-store.ts). */
+export type DiskConfig = MemberConfig;
 
 export async function fsyncPath(path: string): Promise<void> {
   const fh = await fsOpen(path, 'r');
