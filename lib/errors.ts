@@ -90,6 +90,18 @@ export const ErrorCode = {
   ENTITY_TOO_SMALL: 'ERR_SV_ENTITY_TOO_SMALL',
   /** A request's authentication failed or was refused (lib/auth AuthError: `s3Code`, `status` and `reason` say how). */
   AUTH: 'ERR_SV_AUTH',
+  /** A manifest, tombstone, receipt or pool record whose only valid signature is by a revoked pool key (issue 13). */
+  KEY_REVOKED: 'ERR_SV_KEY_REVOKED',
+  /** A setting is weaker than the pool's security floor (I5); the message names the setting and the floor. */
+  FLOOR: 'ERR_SV_FLOOR',
+  /** The catalog is behind the newest freshness witness: the store was restored from an older state (I4). */
+  ROLLBACK: 'ERR_SV_ROLLBACK',
+  /** A read cannot meet the caller's minimum sequence (the store holds only an older version, or none). */
+  STALE: 'ERR_SV_STALE',
+  /** The pool's format version is one this release does not read, or needs a newer (or finalized) release. */
+  FORMAT_VERSION: 'ERR_SV_FORMAT_VERSION',
+  /** An action needs the pool's new format, which is written only after `shardvault upgrade finalize`. */
+  UPGRADE_PENDING: 'ERR_SV_UPGRADE_PENDING',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -87,6 +87,12 @@ export const EXIT_CODE_OF: { readonly [C in ErrorCodeValue]: ExitCode } = {
   [ErrorCode.INVALID_PART_ORDER]: Exit.USAGE,
   [ErrorCode.ENTITY_TOO_SMALL]: Exit.USAGE,
   [ErrorCode.AUTH]: Exit.USAGE,
+  [ErrorCode.KEY_REVOKED]: Exit.INTEGRITY,
+  [ErrorCode.FLOOR]: Exit.USAGE,
+  [ErrorCode.ROLLBACK]: Exit.INTEGRITY,
+  [ErrorCode.STALE]: Exit.INTEGRITY,
+  [ErrorCode.FORMAT_VERSION]: Exit.GENERIC,
+  [ErrorCode.UPGRADE_PENDING]: Exit.GENERIC,
 };
 
 const CLI_EXIT_CODE_OF: { readonly [C in CliCodeValue]: ExitCode } = {
@@ -163,6 +169,12 @@ export const HINT_OF: { readonly [C in ErrorCodeValue | CliCodeValue]: Hint } = 
   [ErrorCode.ENTITY_TOO_SMALL]: () => 'every part but the last must be at least the minimum part size (5 MiB)',
   [ErrorCode.AUTH]: () => 'check the access key, its secret and the clock (requests more than 15 minutes off are refused); `shardvault keys list` shows which keys are enabled',
   [ErrorCode.NO_SPACE]: (c) => `free space on that disk, or add one: \`shardvault disk add PATH${c.metaFlag}\`; then \`shardvault repair${c.metaFlag}\``,
+  [ErrorCode.KEY_REVOKED]: (c) => `re-sign what still verifies by its hash chain under the active key: \`shardvault repair --resign${c.metaFlag}\` (docs/runbooks/compromised-signing-key.md)`,
+  [ErrorCode.FLOOR]: () => 'keep the setting at or above the pool\'s security floor; lowering the floor needs --break-glass --reason TEXT (docs/runbooks/security-floor-override.md)',
+  [ErrorCode.ROLLBACK]: () => 'the store is older than its freshness witness: find out why before accepting it (docs/runbooks/rollback-alarm.md)',
+  [ErrorCode.STALE]: () => 'the store does not hold the version the receipt names: retry later, or follow docs/runbooks/rollback-alarm.md',
+  [ErrorCode.FORMAT_VERSION]: () => 'open the pool with a release that reads its format (`shardvault upgrade status` says which; docs/runbooks/upgrade-and-downgrade.md)',
+  [ErrorCode.UPGRADE_PENDING]: (c) => `finalize the upgrade once no older release needs the pool: \`shardvault upgrade finalize${c.metaFlag}\``,
   [CliCode.USAGE]: see,
   [CliCode.INTERNAL]: () => 'unexpected: rerun with SHARDVAULT_DEBUG=1 for a stack trace and report it',
   [CliCode.CREDENTIALS]: () => 'export SHARDVAULT_ROOT_ACCESS_KEY and SHARDVAULT_ROOT_SECRET_KEY (the root key `shardvault serve` printed at its first start)',

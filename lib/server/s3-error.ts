@@ -72,6 +72,13 @@ const ENGINE_TO_S3: Record<string, [string, number, string?]> = {
   ERR_SV_INVALID_PART: ['InvalidPart', 400, "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag."],
   ERR_SV_INVALID_PART_ORDER: ['InvalidPartOrder', 400, 'The list of parts was not in ascending order. The parts list must be specified in order by part number.'],
   ERR_SV_ENTITY_TOO_SMALL: ['EntityTooSmall', 400, 'Your proposed upload is smaller than the minimum allowed object size.'],
+  // Issue 13: keys, floor, freshness and formats.
+  ERR_SV_KEY_REVOKED: ['InternalError', 500, 'The stored object is signed only by a revoked key; it is queued for re-signing.'],
+  ERR_SV_FLOOR: ['InvalidRequest', 400, 'The request would weaken the pool below its security floor.'],
+  ERR_SV_ROLLBACK: ['ServiceUnavailable', 503, 'The store is older than its freshness witness.'],
+  ERR_SV_STALE: ['ServiceUnavailable', 503, 'The store cannot yet serve the minimum sequence asked for.'],
+  ERR_SV_FORMAT_VERSION: ['ServiceUnavailable', 503, 'The pool format is not one this release reads.'],
+  ERR_SV_UPGRADE_PENDING: ['InvalidRequest', 400, 'This needs the new pool format: finalize the upgrade first.'],
 };
 
 /** The S3 codes the table can produce for engine errors (tests check every ErrorCode is mapped). */

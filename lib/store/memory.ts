@@ -10,13 +10,13 @@ import { constants } from 'node:os';
 
 import { ErrorCode, ShardVaultError } from '../errors.js';
 import { blake3Sync } from '../hash.js';
-import { checkShardName } from './names.js';
+import { checkRecord, checkShardName } from './names.js';
 import type {
   CopyRef, MemberConfig, ReadVerify, ShardName, ShardRead, ShardSink, ShardStore, StoreProblem, StoreProvider, StoreSpace, StoredItem, SweepResult,
 } from './shard-store.js';
 
 /** The operation kinds a fault can hit; a sink's pwrite counts as an append (both are writes to the shard). */
-export type FaultOp = 'create' | 'append' | 'seal' | 'read' | 'appendCopy' | 'readCopy' | 'remove' | 'check';
+export type FaultOp = 'create' | 'append' | 'seal' | 'read' | 'appendCopy' | 'readCopy' | 'remove' | 'check' | 'writeRecord' | 'readRecord';
 /** once: the next call only; always: every call; a number n: every nth call (the nth, the 2nth, ...). */
 export type FaultWhen = 'once' | 'always' | number;
 
@@ -79,6 +79,8 @@ export class MemoryStore implements ShardStore {
   readonly #pins = new Map<number, number>();
   readonly #unpinnedMs = new Map<number, number>();
   readonly #faults = new Map<FaultOp, Fault>();
+  /** Pool records: replaced whole, so a crash keeps the old or the new bytes (as rename does on a disk). */
+  readonly #records = new Map<string, Uint8Array>();
   readonly #flips = new Map<'shard' | 'copy', Flip>();
   #condition: StoreProblem | undefined;
 
@@ -309,6 +311,18 @@ export class MemoryStore implements ShardStore {
     }
     // Memory has no temporary copy-store files (an append is all or nothing).
     return { removed, temporaryRemoved: 0, holds: (ref) => this.#containers.has(copyRef(ref).seg) };
+  }
+
+  async writeRecord(name: string, bytes: Uint8Array): Promise<void> {
+    checkRecord(name, bytes);
+    this.#inject('writeRecord', name);
+    this.#records.set(name, bytes.slice());
+  }
+
+  async readRecord(name: string): Promise<Uint8Array | undefined> {
+    checkRecord(name);
+    this.#inject('readRecord', name);
+    return this.#records.get(name)?.slice();
   }
 
   async space(): Promise<StoreSpace> {

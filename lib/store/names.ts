@@ -14,3 +14,18 @@ export function checkShardName(name: ShardName): ShardName {
   }
   return name;
 }
+
+/** Names of pool records: lower-case letters, digits and '-', starting with a letter, up to 32 characters. */
+const RECORD_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/** The largest pool record a store keeps (a key ring of many keys fits with room to spare). */
+export const RECORD_BYTES_MAX = 1 << 20;
+
+/** A pool record's name and size (ShardStore.writeRecord / readRecord). */
+export function checkRecord(name: string, bytes?: Uint8Array): void {
+  if (typeof name !== 'string' || !RECORD_NAME.test(name)) {
+    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `pool record name ${JSON.stringify(name)} must be 1-32 lower-case letters, digits or '-', starting with a letter`);
+  }
+  if (bytes !== undefined && (!(bytes instanceof Uint8Array) || bytes.length > RECORD_BYTES_MAX)) {
+    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `pool record ${name} must be a Uint8Array of at most ${RECORD_BYTES_MAX} bytes`);
+  }
+}

@@ -131,6 +131,16 @@ export interface ShardStore {
    */
   sweepCopies(live: Iterable<CopyRef>, options: { graceMs: number; nowMs: number; removeTemporary: boolean }): Promise<SweepResult>;
 
+  /**
+   * Pool records (issue 13): small signed pool-wide records (the public key ring, the security floor) kept on
+   * every member, so a catalog rebuild can verify without the meta directory. `name` and the size are as
+   * lib/store/names.ts checkRecord takes them; a write replaces the previous record atomically and durably (a
+   * crash leaves the old or the new bytes, never a mix). The store does not interpret them: they are signed,
+   * and readers verify them. readRecord gives undefined when the member holds no such record.
+   */
+  writeRecord(name: string, bytes: Uint8Array): Promise<void>;
+  readRecord(name: string): Promise<Uint8Array | undefined>;
+
   /** Free and total space, and the copy store's footprint. */
   space(): Promise<StoreSpace>;
 

@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { blake3Sync } from '../../lib/hash.js';
+import { RECORD_BYTES_MAX } from '../../lib/store/names.js';
 import type { CopyRef, ShardName, ShardStore, StoredItem } from '../../lib/store/shard-store.js';
 
 const BLOCK = 4096;
@@ -195,6 +196,27 @@ export function storeContract(label: string, makeStore: () => Promise<{ store: S
         await expect(store.sweepCopies([ref], { graceMs: 0, nowMs: Date.now(), removeTemporary: false })).rejects.toMatchObject({ code: 'ERR_SV_CORRUPT' });
       }
       expect(await store.readCopy(good)).toEqual(bytesOf(10, 1));
+    });
+
+    it('keeps pool records: absent until written, replaced whole, bounded and named', async () => {
+      expect(await store.readRecord('keyring')).toBeUndefined();
+      await store.writeRecord('keyring', bytesOf(300, 1));
+      await store.writeRecord('floor', bytesOf(10, 2));
+      await store.writeRecord('keyring', bytesOf(50, 3));
+      expect(await store.readRecord('keyring')).toEqual(bytesOf(50, 3));
+      expect(await store.readRecord('floor')).toEqual(bytesOf(10, 2));
+      await store.close(); // records are durable state, not this process's
+      expect(await store.readRecord('keyring')).toEqual(bytesOf(50, 3));
+      for (const bad of ['', '../x', 'Key', '1abc', 'a'.repeat(33), 'a/b', 'a.b']) {
+        await expect(store.writeRecord(bad, bytesOf(1, 1))).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+        await expect(store.readRecord(bad)).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+      }
+      await expect(store.writeRecord('big', new Uint8Array(RECORD_BYTES_MAX + 1))).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+      expect(await store.readRecord('big')).toBeUndefined();
+      // Records are not shards: a listing for gc never shows them.
+      const listed: StoredItem[] = [];
+      for await (const i of store.listShards()) listed.push(i);
+      expect(listed).toEqual([]);
     });
   });
 }

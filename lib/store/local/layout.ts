@@ -11,10 +11,15 @@
  *   <disk>/log/                                       the disk's copy log (lib/store/local/copylog.ts): manifest copies
  *                                                     (signed manifest + hash table, small objects inline) as
  *                                                     records in preallocated segments, made durable at format
+ *   <disk>/records/<name>                             pool records (issue 13: the public key ring, the security
+ *                                                     floor), signed by the pool; made on first write
  * <oid> is 32 hex digits of BLAKE3(derive "shardvault/object-id/v1", bucket NUL key); <ff> its first two.
  *
  */
 import { join } from 'node:path';
+
+/** Pool records (ShardStore.writeRecord), beside objects/ and log/ (older releases never look there). */
+export const RECORDS_DIR = 'records';
 
 export function fanoutDirs(): string[] {
   return Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

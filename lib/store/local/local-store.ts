@@ -15,10 +15,10 @@ import {
   CopyLog, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, listSegments, readRecord, recordBytes, releaseSegment, scanSegment, segmentPath,
   type CopyRef as LogRef,
 } from './copylog.js';
-import { diskCondition, formatDisk } from './disk.js';
-import { fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
+import { diskCondition, formatDisk, mkdirDurable, writeFileDurable } from './disk.js';
+import { RECORDS_DIR, fanoutDirs, objectDir, parseFileName, shardFileName } from './layout.js';
 import { openShardWriter, readRange } from './shardio.js';
-import { checkShardName } from '../names.js';
+import { RECORD_BYTES_MAX, checkRecord, checkShardName } from '../names.js';
 import { prepareDisk } from './preflight.js';
 
 /**
@@ -178,6 +178,26 @@ export class LocalStore implements ShardStore {
       removed++;
     }
     return { removed, temporaryRemoved, holds: (ref) => present.has(logRef(ref).seg) };
+  }
+
+  async writeRecord(name: string, bytes: Uint8Array): Promise<void> {
+    checkRecord(name, bytes);
+    // Made on first use: disks formatted before pool records existed have no such directory.
+    await mkdirDurable(join(this.#member.path, RECORDS_DIR));
+    await writeFileDurable(join(this.#member.path, RECORDS_DIR, name), bytes, 0o644);
+  }
+
+  async readRecord(name: string): Promise<Uint8Array | undefined> {
+    checkRecord(name);
+    const path = join(this.#member.path, RECORDS_DIR, name);
+    const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (st === undefined) return undefined;
+    // Bounded before reading: a record file grown by someone else is refused, not read into memory whole.
+    if (st.size > RECORD_BYTES_MAX) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `pool record ${path} is ${st.size} bytes, more than ${RECORD_BYTES_MAX}`);
+    return new Uint8Array(await readFile(path));
   }
 
   async space(): Promise<StoreSpace> {
