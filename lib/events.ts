@@ -63,6 +63,16 @@ export interface ScrubProgressEvent {
   last?: { bucket: string; key: string };
 }
 
+/** The freshness witness (lib/security/witness.ts): a problem found at open, a write, or a write that failed. */
+export interface WitnessEvent {
+  /** 'ignored': a witness file did not verify; 'same-filesystem': a location shares the meta directory's
+   *  filesystem; 'unanchored': no witness verified on a pool with commits; 'rollback-accepted': break-glass
+   *  accepted a catalog behind its witness; 'flushed' / 'flush-failed': a witness write. */
+  kind: 'ignored' | 'same-filesystem' | 'unanchored' | 'rollback-accepted' | 'flushed' | 'flush-failed';
+  location?: string;
+  message: string;
+}
+
 export interface VaultEventMap {
   put: [PutEvent];
   get: [GetEvent];
@@ -70,6 +80,7 @@ export interface VaultEventMap {
   diskDropped: [DiskDroppedEvent];
   repairQueued: [RepairQueuedEvent];
   scrubProgress: [ScrubProgressEvent];
+  witness: [WitnessEvent];
 }
 
 export const LISTENER_ERROR_WARNING = 'SV_LISTENER_ERROR';

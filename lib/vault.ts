@@ -45,9 +45,11 @@ import { formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig }
 import { localStores } from './store/local/local-store.js';
 import { preflightDisk, unformatDisk } from './store/local/preflight.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
+import { checkWitnessLocations, defaultWitnessPath, headOf, openWitness, Witness, type WitnessStatus } from './security/witness.js';
+import { describeHead } from './format/witness.js';
 import { Engine, POOL_CONFIG, type MetaFiles, type Receipt } from './engine/context.js';
 import { gc, type GcOptions, type GcResult } from './engine/gc.js';
-import { headObject, locate, readObject, type GetOptions, type Location, type ObjectHead } from './engine/get.js';
+import { headObject, locate, readObject, type GetOptions, type Location, type MinSequence, type ObjectHead } from './engine/get.js';
 import type { MemberCondition } from './engine/health.js';
 import { Buckets, listObjects, type ListOptions, type ListResult } from './engine/list.js';
 import { abortUpload, completeUpload, createUpload, listParts, listUploads, putPart, type CompleteUploadOptions, type CreateUploadOptions, type PutPartOptions } from './engine/multipart.js';
@@ -85,6 +87,8 @@ export interface VaultInitOptions {
   /** As VaultOpenOptions (for the Vault init returns). */
   uploadTtlMs?: number;
   minPartBytes?: number;
+  /** As VaultOpenOptions. */
+  witness?: string[];
 }
 
 export interface VaultOpenOptions {
@@ -104,10 +108,16 @@ export interface VaultOpenOptions {
   uploadTtlMs?: number;
   /** The smallest size of a part other than the last that completeUpload accepts (default 5 MiB, S3's). */
   minPartBytes?: number;
+  /** Freshness witness files, outside the pool (default `$XDG_STATE_HOME/shardvault/<poolId>.witness`, else
+   *  under `~/.local/state`; docs/witness.md). */
+  witness?: string[];
+  /** Accepts a catalog behind its freshness witness (a restored older state): audited with `reason`, and the
+   *  witness re-anchored. Without it such an open fails with ERR_SV_ROLLBACK. */
+  breakGlass?: { reason: string; principal?: string };
 }
 
-const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'uploadTtlMs', 'minPartBytes'] as const;
-const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes'] as const;
+const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'uploadTtlMs', 'minPartBytes', 'witness'] as const;
+const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes', 'witness', 'breakGlass'] as const;
 const UPLOAD_TTL_MS_DEFAULT = 7 * 24 * 3600 * 1000;
 const MIN_PART_BYTES_DEFAULT = 5 << 20;
 
@@ -129,10 +139,32 @@ export const AUDIT_FIELD_LIMITS = { principal: 128, action: 64, target: 1100, re
 /** A disk's condition in status() and scrub(): online, draining or removed, else why it is unusable. */
 export type DiskHealthCondition = MemberCondition;
 
+/** The witness options of an open, validated. */
+interface WitnessChoice {
+  locations: string[] | undefined;
+  breakGlass?: { reason: string; principal: string };
+}
+
+function witnessOptions(o: VaultOpenOptions): WitnessChoice {
+  let locations: string[] | undefined;
+  if (o.witness !== undefined) {
+    if (!Array.isArray(o.witness)) throw typeError('witness', 'an array of paths', o.witness);
+    locations = o.witness.map((p, i) => nonEmptyString(`witness[${i}]`, p));
+  }
+  if (o.breakGlass === undefined) return { locations };
+  const b = optionsObject<{ reason: string; principal?: string }>('breakGlass', o.breakGlass, ['reason', 'principal']);
+  const reason = nonEmptyString('breakGlass.reason', b.reason);
+  if (Buffer.byteLength(reason, 'utf8') > 512 || /[\x00-\x1f\x7f]/.test(reason)) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'breakGlass.reason must be 1..512 UTF-8 bytes without control characters');
+  const principal = b.principal ?? 'local';
+  checkPrincipal(principal);
+  return { locations, breakGlass: { reason, principal } };
+}
+
 export class Vault {
   readonly #engine: Engine;
   readonly #buckets: Buckets;
   readonly #listTokenKey: Uint8Array;
+  #witness: Witness | undefined;
   #unlock: () => Promise<void> = async () => undefined;
 
   /** What the engine did, for logging and metrics (lib/events.ts; a throwing listener never breaks the engine). */
@@ -215,7 +247,7 @@ export class Vault {
       // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
       // changes are committed there together with their audit record, I6).
       await writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(config, null, 2));
-      return await Vault.open(metaDir, { ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}) });
+      return await Vault.open(metaDir, { ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}), ...(o.witness !== undefined ? { witness: o.witness } : {}) });
     } catch (err) {
       await rollBack();
       throw err;
@@ -244,6 +276,7 @@ export class Vault {
     const orphanGraceMs = o.orphanGraceMs === undefined ? undefined : integer('orphanGraceMs', o.orphanGraceMs, 0, Number.MAX_SAFE_INTEGER);
     const recover = o.recover === undefined ? undefined : oneOf('recover', o.recover, ['walk', 'quick'] as const);
     const readOnly = o.readOnly === undefined ? false : boolean('readOnly', o.readOnly);
+    const witness = witnessOptions(o);
     const settings = {
       readOnly,
       uploadTtlMs: o.uploadTtlMs === undefined ? UPLOAD_TTL_MS_DEFAULT : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER),
@@ -254,17 +287,17 @@ export class Vault {
       throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `pool format version ${String(boot.formatVersion)} is not ${FORMAT_VERSION}`);
     }
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
-    if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey, settings);
+    if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey, settings, witness);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick') });
+      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick') }, witness);
     } catch (err) {
       await unlock();
       throw err;
     }
   }
 
-  static async #openReadOnly(metaDir: string, boot: PoolConfig, privateKey: KeyObject, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }): Promise<Vault> {
+  static async #openReadOnly(metaDir: string, boot: PoolConfig, privateKey: KeyObject, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, witness: WitnessChoice): Promise<Vault> {
     const catalogDir = join(metaDir, 'catalog');
     if (!existsSync(join(catalogDir, 'data.mdb'))) {
       throw new ShardVaultError(ErrorCode.NOT_FOUND, `pool ${metaDir} has no catalog yet (open it once read-write)`);
@@ -276,6 +309,7 @@ export class Vault {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
       }
       const vault = new Vault(metaDir, config, catalog, privateKey, settings);
+      await vault.#checkWitness(metaDir, witness);
       await vault.#engine.health.checkAll();
       return vault;
     } catch (err) {
@@ -284,7 +318,7 @@ export class Vault {
     }
   }
 
-  static async #openLocked(metaDir: string, boot: PoolConfig, privateKey: KeyObject, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick' }): Promise<Vault> {
+  static async #openLocked(metaDir: string, boot: PoolConfig, privateKey: KeyObject, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick' }, witness: WitnessChoice): Promise<Vault> {
     await mkdirDurable(join(metaDir, 'catalog')); // LMDB syncs its files, not the directory entry it lives in
     const catalog = await LmdbCatalog.open(join(metaDir, 'catalog'));
     try {
@@ -299,6 +333,8 @@ export class Vault {
       config = mergePaths(config, boot);
       const vault = new Vault(metaDir, config, catalog, privateKey, settings);
       vault.#unlock = unlock;
+      // Before recovery writes anything: a rolled-back catalog is refused as it was found.
+      await vault.#checkWitness(metaDir, witness);
       const health = vault.#engine.health;
       await health.checkAll();
       const usable = config.disks.filter((d) => health.usable(d)).length;
@@ -326,11 +362,15 @@ export class Vault {
    * Caveats: freshness falls back to what the disks hold (a put that sealed its copies but crashed before its
    * commit can surface; a version whose every copy was lost cannot), empty buckets come back from the saved
    * list `buckets.json` (as of the last bucket change), and the repair queue starts empty (the next open queues
-   * what is missing).
+   * what is missing). The rebuilt chain is new, so the freshness witness is re-anchored at its head (the
+   * rebuild is the operator's acceptance of what the disks hold): the `catalog.rebuild` record names the
+   * witness head it replaces (`previous-witness=`), and `witness` says where the witness files are (default as
+   * for open).
    */
-  static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; movedAside?: string }> {
+  static async rebuildCatalog(metaDir: string, principal = 'local', options: { witness?: string[] } = {}): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; movedAside?: string }> {
     nonEmptyString('metaDir', metaDir);
     checkPrincipal(principal);
+    const { locations } = witnessOptions(optionsObject<VaultOpenOptions>('options', options, ['witness']));
     const boot = await readPoolJson(metaDir);
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
     const publicKey = createPublicKey(privateKey);
@@ -359,9 +399,12 @@ export class Vault {
         const store = localStores.open(d, boot.poolId);
         if ((await store.check()) === undefined) stores.push(store);
       }
-      const found = await collectHeads(stores, (id) => (Buffer.compare(id, trustedId) === 0 ? publicKey : null));
+      const publicKeyFor = (id: Uint8Array) => (Buffer.compare(id, trustedId) === 0 ? publicKey : null);
+      const found = await collectHeads(stores, publicKeyFor);
       await Promise.all(stores.map((s) => s.close()));
       await mkdirDurable(catalogDir);
+      const witness = new Witness(checkWitnessLocations(locations ?? [defaultWitnessPath(boot.poolId)], metaDir, boot.disks), boot.poolId, () => ({ keyId: trustedId, privateKey }), new VaultEvents(), true);
+      const previousWitness = await witness.readNewest(publicKeyFor);
       const catalog = await LmdbCatalog.open(catalogDir);
       try {
         await catalog.setMeta(POOL_CONFIG, boot);
@@ -369,8 +412,9 @@ export class Vault {
         const buckets = Array.isArray(saved) ? saved.filter((b): b is string => typeof b === 'string' && b.length > 0 && Buffer.byteLength(b, 'utf8') <= NAME_LIMITS.bucketBytesMax && !b.includes('\0')) : [];
         await catalog.restore(found.entries, buckets, {
           action: 'catalog.rebuild', principal, timeMs: Date.now(),
-          detail: `objects=${found.entries.length} versions=${found.versions} copies=${found.copiesRead} rejected=${found.copiesRejected} previous-audit-head=${oldAuditHead}`,
+          detail: `objects=${found.entries.length} versions=${found.versions} copies=${found.copiesRead} rejected=${found.copiesRejected} previous-audit-head=${oldAuditHead} previous-witness=${previousWitness === undefined ? 'none' : describeHead(previousWitness.record.head)}`,
         });
+        await witness.close(headOf(await catalog.auditHead()));
       } finally {
         await catalog.close();
       }
@@ -384,8 +428,22 @@ export class Vault {
     return this.#engine.settings.readOnly;
   }
 
+  /** Opens the freshness witness (lib/security/witness.ts: refuses a rolled-back catalog) and has every commit noted in it. */
+  async #checkWitness(metaDir: string, witness: WitnessChoice): Promise<void> {
+    const e = this.#engine;
+    this.#witness = await openWitness({
+      locations: witness.locations, metaDir, poolId: e.config.poolId, members: e.config.disks, catalog: e.catalog,
+      signer: () => ({ keyId: e.keyId, privateKey: e.privateKey }), publicKeyFor: (id) => e.publicKeyFor(id),
+      events: this.events, writable: !e.settings.readOnly, ...(witness.breakGlass !== undefined ? { breakGlass: witness.breakGlass } : {}),
+    });
+    const w = this.#witness;
+    e.onCommitted = (a) => w.note({ index: a.index, hash: a.hash });
+  }
+
   async close(): Promise<void> {
     await this.#engine.closeStores();
+    // The witness's last write names the catalog's final head (records after the last commit: repair, audit).
+    await this.#witness?.close(headOf(await this.#engine.catalog.auditHead().catch(() => undefined)));
     await this.#engine.catalog.close();
     await this.#unlock();
   }
@@ -476,10 +534,11 @@ export class Vault {
 
   /**
    * Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. `etag`
-   * is the hex MD5 of the bytes when the put computed it (`computeMd5` or a declared `md5`).
+   * is the hex MD5 of the bytes when the put computed it (`computeMd5` or a declared `md5`). `minSequence` (a
+   * receipt's `sequence`) as for get().
    */
-  async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
-    return headObject(this.#engine, bucket, key);
+  async head(bucket: string, key: string, options: { minSequence?: MinSequence } = {}): Promise<ObjectHead | undefined> {
+    return headObject(this.#engine, bucket, key, options);
   }
 
   /**
@@ -557,7 +616,8 @@ export class Vault {
    * stripes of the range are read, every block is verified against the hash table, missing or bad blocks are
    * rebuilt from parity and verified again (I3), and a whole-object read is checked against the content hash
    * before the stream ends. Throws ERR_SV_CORRUPT (never wrong bytes) when more than m blocks of a stripe are
-   * bad. Memory is one stripe at a time.
+   * bad. Memory is one stripe at a time. With `minSequence` (a receipt's `sequence`), a key whose head is older
+   * or absent fails with ERR_SV_STALE, never older bytes (a store restored from an older state, docs/witness.md).
    */
   get(bucket: string, key: string, options: GetOptions = {}): Readable {
     return Readable.from(this.#timedStripes(bucket, key, options), { objectMode: false });
@@ -602,8 +662,8 @@ export class Vault {
    * how many shards of queued repair work it holds; objects at risk (queued work, or shards on unusable
    * disks); live object count; the pool's coding parameters.
    */
-  async status(): Promise<PoolStatus> {
-    return status(this.#engine);
+  async status(): Promise<PoolStatus & { witness: WitnessStatus | undefined }> {
+    return { ...(await status(this.#engine)), witness: this.#witness?.status };
   }
 
   /** The audit log (hash-chained records of every mutation, I6), oldest first. */
