@@ -108,8 +108,8 @@ export interface VaultOpenOptions {
   uploadTtlMs?: number;
   /** The smallest size of a part other than the last that completeUpload accepts (default 5 MiB, S3's). */
   minPartBytes?: number;
-  /** Freshness witness files, outside the pool (default `$XDG_STATE_HOME/shardvault/<poolId>.witness`, else
-   *  under `~/.local/state`; docs/witness.md). */
+  /** Freshness witness files, outside the pool (default `$XDG_STATE_HOME/shardvault/<poolId>-<tag>.witness`,
+   *  else under `~/.local/state`: lib/security/witness.ts defaultWitnessPath; docs/witness.md). */
   witness?: string[];
   /** Accepts a catalog behind its freshness witness (a restored older state): audited with `reason`, and the
    *  witness re-anchored. Without it such an open fails with ERR_SV_ROLLBACK. */
@@ -403,7 +403,7 @@ export class Vault {
       const found = await collectHeads(stores, publicKeyFor);
       await Promise.all(stores.map((s) => s.close()));
       await mkdirDurable(catalogDir);
-      const witness = new Witness(checkWitnessLocations(locations ?? [defaultWitnessPath(boot.poolId)], metaDir, boot.disks), boot.poolId, () => ({ keyId: trustedId, privateKey }), new VaultEvents(), true);
+      const witness = new Witness(checkWitnessLocations(locations ?? [defaultWitnessPath(boot.poolId, metaDir)], metaDir, boot.disks), boot.poolId, () => ({ keyId: trustedId, privateKey }), new VaultEvents(), true);
       const previousWitness = await witness.readNewest(publicKeyFor);
       const catalog = await LmdbCatalog.open(catalogDir);
       try {

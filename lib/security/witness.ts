@@ -20,6 +20,8 @@ import type { AuditRecord, Catalog } from '../catalog/catalog.js';
 import { ErrorCode, ShardVaultError } from '../errors.js';
 import type { VaultEvents } from '../events.js';
 import { describeHead, signWitness, verifyWitness, WITNESS_BYTES, WITNESS_FORMAT, type AuditHead, type WitnessRecord } from '../format/witness.js';
+import { hex } from '../format/ids.js';
+import { blake3Sync } from '../hash.js';
 import { mkdirDurable, writeFileDurable } from '../store/local/disk.js';
 import { within } from '../engine/pool-setup.js';
 
@@ -47,14 +49,17 @@ export interface WitnessStatus {
 }
 
 /**
- * The default witness file: `$XDG_STATE_HOME/shardvault/<poolId>.witness`, else
- * `~/.local/state/shardvault/<poolId>.witness` (the XDG base directory for state that should survive a reboot
- * but is not configuration), outside the pool wherever the pool is.
+ * The default witness file: `$XDG_STATE_HOME/shardvault/<poolId>-<tag>.witness`, else the same under
+ * `~/.local/state` (the XDG base directory for state that should survive a reboot but is not configuration),
+ * outside the pool wherever the pool is. `<tag>` (8 hex digits of the BLAKE3 of the meta directory's absolute
+ * path) keeps copies of one pool at other paths (a backup restored elsewhere to look at it) from writing over
+ * the witness of the pool itself; a pool moved to another path starts unanchored once.
  */
-export function defaultWitnessPath(poolId: string, env: NodeJS.ProcessEnv = process.env): string {
+export function defaultWitnessPath(poolId: string, metaDir: string, env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_STATE_HOME;
   const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'state');
-  return join(base, 'shardvault', `${poolId}.witness`);
+  const tag = hex(blake3Sync(new TextEncoder().encode(resolve(metaDir)))).slice(0, 8);
+  return join(base, 'shardvault', `${poolId}-${tag}.witness`);
 }
 
 /**
@@ -156,6 +161,7 @@ export class Witness {
 
   #problem(kind: 'ignored' | 'same-filesystem', location: string, message: string): void {
     this.status.problems.push(message);
+    if (kind === 'ignored') warnOnce(kind, message);
     this.events.emit('witness', { kind, location, message });
   }
 
@@ -236,6 +242,14 @@ export class Witness {
   }
 }
 
+/**
+ * A process warning (code SV_WITNESS_<KIND>) besides the event: what open finds is emitted before any caller
+ * could listen to the Vault's events, and an unanchored or overridden open must not pass unseen.
+ */
+function warnOnce(kind: 'ignored' | 'unanchored' | 'rollback-accepted', message: string): void {
+  process.emitWarning(message, { type: 'ShardVaultWarning', code: `SV_WITNESS_${kind.toUpperCase().replace('-', '_')}` });
+}
+
 /** An audit record as the head the witness keeps. */
 export function headOf(r: AuditRecord | undefined): AuditHead | null {
   return r === undefined ? null : { index: r.index, hash: r.hash };
@@ -269,7 +283,7 @@ export interface OpenWitnessOptions {
  * open then writes the witness at the catalog's head, so the next open is anchored.
  */
 export async function openWitness(o: OpenWitnessOptions): Promise<Witness> {
-  const locations = checkWitnessLocations(o.locations ?? [defaultWitnessPath(o.poolId)], o.metaDir, o.members);
+  const locations = checkWitnessLocations(o.locations ?? [defaultWitnessPath(o.poolId, o.metaDir)], o.metaDir, o.members);
   if (o.breakGlass !== undefined && !o.writable) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'breakGlass needs a read-write open: accepting an older state is audited and re-anchors the witness');
   const w = new Witness(locations, o.poolId, o.signer, o.events, o.writable);
   await w.checkFilesystems(o.metaDir);
@@ -286,6 +300,7 @@ export async function openWitness(o: OpenWitnessOptions): Promise<Witness> {
       w.status.state = 'unanchored';
       const message = `no freshness witness verified at ${locations.join(', ')}: the pool has commits, so this open cannot tell whether the store was rolled back; it runs unanchored${o.writable ? ' and writes the witness from now on' : ''}`;
       w.status.problems.push(message);
+      warnOnce('unanchored', message);
       o.events.emit('witness', { kind: 'unanchored', message });
     }
     await w.anchor(head);
@@ -314,6 +329,7 @@ export async function openWitness(o: OpenWitnessOptions): Promise<Witness> {
   w.status.state = 'rollback-accepted';
   const message = `break-glass accepted a catalog that ${problem} its freshness witness (${both}); reason: ${o.breakGlass.reason}; re-anchored at ${describeHead(head)}`;
   w.status.problems.push(message);
+  warnOnce('rollback-accepted', message);
   o.events.emit('witness', { kind: 'rollback-accepted', location: newest.location, message });
   await w.anchor(head);
   return w;
