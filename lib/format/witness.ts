@@ -95,7 +95,8 @@ export function signWitness(r: WitnessRecord, privateKey: KeyObject): Uint8Array
  * that does not verify.
  */
 export function verifyWitness(untrusted: Uint8Array, publicKeyFor: (keyId: Uint8Array) => KeyObject | null): WitnessRecord {
-  if (!(untrusted instanceof Uint8Array) || untrusted.length !== WITNESS_BYTES) throw formatError(`must be ${WITNESS_BYTES} bytes, got ${untrusted instanceof Uint8Array ? untrusted.length : typeof untrusted}`);
+  if (!(untrusted instanceof Uint8Array)) throw formatError(`must be ${WITNESS_BYTES} bytes, got ${typeof untrusted}`);
+  if (untrusted.length !== WITNESS_BYTES) throw formatError(`must be ${WITNESS_BYTES} bytes, got ${untrusted.length < WITNESS_BYTES ? untrusted.length : 'more'}`);
   const b = Buffer.from(untrusted.buffer, untrusted.byteOffset, untrusted.length);
   if (Buffer.compare(b.subarray(0, 4), MAGIC) !== 0) throw formatError('bad magic');
   const format = b.readUInt16BE(4);

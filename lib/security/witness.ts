@@ -33,7 +33,7 @@ export interface WitnessStatus {
   /**
    * 'anchored': a witness verified and the catalog is at or ahead of it; 'unanchored': no witness verified
    * while the catalog has commits (the open could not check for a rollback; the witness is written from now
-   * on); 'new': the pool has no commits yet; 'rollback-accepted': the catalog was behind its witness and
+   * on); 'new': the pool has no commits and no witness was written yet; 'rollback-accepted': the catalog was behind its witness and
    * break-glass accepted it (re-anchored).
    */
   state: 'anchored' | 'unanchored' | 'new' | 'rollback-accepted';
@@ -161,7 +161,7 @@ export class Witness {
 
   #problem(kind: 'ignored' | 'same-filesystem', location: string, message: string): void {
     this.status.problems.push(message);
-    if (kind === 'ignored') warnOnce(kind, message);
+    if (kind === 'ignored') processWarning(kind, message);
     this.events.emit('witness', { kind, location, message });
   }
 
@@ -217,7 +217,10 @@ export class Witness {
         this.events.emit('witness', { kind: 'flush-failed', location, message });
       }
     }));
-    if (failed.length < this.locations.length) this.#written = head;
+    if (failed.length < this.locations.length) {
+      this.#written = head;
+      if (this.status.state === 'new') this.status.state = 'anchored'; // the first commits of a new pool are witnessed now
+    }
     this.status.lastFlush = { timeMs: Date.now(), head: describeHead(head), ...(failed.length > 0 ? { error: failed.join('; ') } : {}) };
     if (failed.length === 0) this.events.emit('witness', { kind: 'flushed', message: `witness written at audit head ${describeHead(head)}` });
   }
@@ -246,7 +249,7 @@ export class Witness {
  * A process warning (code SV_WITNESS_<KIND>) besides the event: what open finds is emitted before any caller
  * could listen to the Vault's events, and an unanchored or overridden open must not pass unseen.
  */
-function warnOnce(kind: 'ignored' | 'unanchored' | 'rollback-accepted', message: string): void {
+function processWarning(kind: 'ignored' | 'unanchored' | 'rollback-accepted', message: string): void {
   process.emitWarning(message, { type: 'ShardVaultWarning', code: `SV_WITNESS_${kind.toUpperCase().replace('-', '_')}` });
 }
 
@@ -300,7 +303,7 @@ export async function openWitness(o: OpenWitnessOptions): Promise<Witness> {
       w.status.state = 'unanchored';
       const message = `no freshness witness verified at ${locations.join(', ')}: the pool has commits, so this open cannot tell whether the store was rolled back; it runs unanchored${o.writable ? ' and writes the witness from now on' : ''}`;
       w.status.problems.push(message);
-      warnOnce('unanchored', message);
+      processWarning('unanchored', message);
       o.events.emit('witness', { kind: 'unanchored', message });
     }
     await w.anchor(head);
@@ -329,7 +332,7 @@ export async function openWitness(o: OpenWitnessOptions): Promise<Witness> {
   w.status.state = 'rollback-accepted';
   const message = `break-glass accepted a catalog that ${problem} its freshness witness (${both}); reason: ${o.breakGlass.reason}; re-anchored at ${describeHead(head)}`;
   w.status.problems.push(message);
-  warnOnce('rollback-accepted', message);
+  processWarning('rollback-accepted', message);
   o.events.emit('witness', { kind: 'rollback-accepted', location: newest.location, message });
   await w.anchor(head);
   return w;
