@@ -67,6 +67,8 @@ export const configSchema = z.object({
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
   pool: poolSchema.optional(),
   limits: limitsSchema.optional(),
+  /** Freshness witness files, outside the pool (docs/witness.md); default: one under $XDG_STATE_HOME. */
+  witness: z.array(z.string().min(1).max(4096)).min(1).max(16).optional(),
 }).strict();
 
 export type ConfigFile = z.infer<typeof configSchema>;
@@ -80,6 +82,7 @@ export interface EffectiveConfig {
   logLevel: string;
   pool: { disks?: Array<{ path: string; labels?: Record<string, string>; mountPoint?: boolean }>; k: number; m: number; blockBytes: number; failureDomain: string; writeQuorum?: number };
   limits: Limits;
+  witness?: string[];
 }
 
 function configError(where: string, issues: z.core.$ZodIssue[]): ShardVaultError {
@@ -126,7 +129,7 @@ export function parseAddress(s: string, where = 'address'): { host: string; port
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
-export interface ConfigOverrides { dataDir?: string; address?: string; metricsAddress?: string; domain?: string; region?: string; logLevel?: string; limits?: Partial<Limits> }
+export interface ConfigOverrides { dataDir?: string; address?: string; metricsAddress?: string; domain?: string; region?: string; logLevel?: string; limits?: Partial<Limits>; witness?: string[] }
 
 /** Defaults < config file < explicit options. */
 export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides): EffectiveConfig {
@@ -145,6 +148,8 @@ export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides
   const domain = o.domain ?? f.domain;
   if (domain !== undefined) parseConfig({ domain }, 'domain');
   const p = f.pool ?? {};
+  const witness = o.witness ?? f.witness;
+  if (witness !== undefined) parseConfig({ witness }, 'witness');
   return {
     data,
     address: parseAddress(o.address ?? f.address ?? '127.0.0.1:9000'),
@@ -161,6 +166,7 @@ export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides
       ...(p.writeQuorum !== undefined ? { writeQuorum: p.writeQuorum } : {}),
     },
     limits: { ...DEFAULT_LIMITS, ...(f.limits ?? {}), ...limitsOverride } as Limits,
+    ...(witness !== undefined ? { witness } : {}),
   };
 }
 

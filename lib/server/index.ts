@@ -19,7 +19,7 @@ import { configHash, effectiveConfig, readConfigFile, type EffectiveConfig } fro
 import type { ServerState } from './context.js';
 import { createPipeline } from './http.js';
 import type { Limits } from './limits.js';
-import { createObserver } from './observe.js';
+import { createObserver, type Observer } from './observe.js';
 import { metaDirOf, openOrCreatePool } from './pool.js';
 import { S3Error } from './s3-error.js';
 
@@ -43,6 +43,10 @@ export interface StartServerOptions {
   limits?: Partial<Limits>;
   logLevel?: string;
   logDestination?: NodeJS.WritableStream;
+  /** Freshness witness files (over the config file's `witness`; default one under $XDG_STATE_HOME). */
+  witness?: string[];
+  /** Opens a pool whose catalog is behind its freshness witness (audited, re-anchored): `serve --break-glass --reason`. */
+  breakGlass?: { reason: string };
 }
 
 export interface RunningServer {
@@ -72,10 +76,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...(opts.region !== undefined ? { region: opts.region } : {}),
     ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
     ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+    ...(opts.witness !== undefined ? { witness: opts.witness } : {}),
   });
   const sha = configHash(config);
   const observer = createObserver({ level: config.logLevel, ...(opts.logDestination !== undefined ? { destination: opts.logDestination } : {}) });
-  const { vault, created } = await openOrCreatePool(config, { k: file?.pool?.k !== undefined, m: file?.pool?.m !== undefined, failureDomain: file?.pool?.failureDomain !== undefined });
+  const { vault, created } = await openOrCreatePool(config, { k: file?.pool?.k !== undefined, m: file?.pool?.m !== undefined, failureDomain: file?.pool?.failureDomain !== undefined }, opts.breakGlass);
   let server: Server | undefined;
   try {
     const env = {
@@ -85,6 +90,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     const auth = await openAuth(metaDirOf(config.data), { region: config.region, env });
     await auditStart(vault, `config sha256=${sha}${created ? ' (pool created)' : ''}`);
     observer.attachVault(vault);
+    await followWitness(observer, vault);
     const state: ServerState = { vault, auth, limits: config.limits, region: config.region, ...(config.domain !== undefined ? { domain: config.domain } : {}), observer, bucketTimes: await BucketTimes.open(metaDirOf(config.data)) };
     const pipeline = createPipeline(state, {
       // The admin API (lib/server/admin.ts): signed like any request, admin principals only (it checks).
@@ -225,4 +231,20 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     await vault.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The freshness witness in the log: what the open found (its events were emitted before anyone could listen,
+ * so it is read from status), then every failed witness write (a warning; the metric counts them).
+ */
+async function followWitness(observer: Observer, vault: Vault): Promise<void> {
+  const w = (await vault.status()).witness;
+  if (w !== undefined) {
+    const fields = { witness: w.state, locations: w.locations, catalogHead: w.catalogHead, ...(w.witness !== undefined ? { witnessHead: w.witness.head } : {}), problems: w.problems };
+    if (w.state === 'unanchored' || w.state === 'rollback-accepted' || w.problems.length > 0) observer.warn(`freshness witness: ${w.state}${w.problems.length > 0 ? `: ${w.problems.join('; ')}` : ''}`, fields);
+    else observer.info(`freshness witness: ${w.state}`, fields);
+  }
+  vault.events.on('witness', (e) => {
+    if (e.kind === 'flush-failed') observer.warn(e.message, { witness: 'flush-failed', ...(e.location !== undefined ? { location: e.location } : {}) });
+  });
 }

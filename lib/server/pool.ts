@@ -18,10 +18,11 @@ export function metaDirOf(dataDir: string): string {
   return join(resolve(dataDir), 'meta');
 }
 
-export async function openOrCreatePool(c: EffectiveConfig, explicit: { k: boolean; m: boolean; failureDomain: boolean }): Promise<{ vault: Vault; created: boolean }> {
+export async function openOrCreatePool(c: EffectiveConfig, explicit: { k: boolean; m: boolean; failureDomain: boolean }, breakGlass?: { reason: string }): Promise<{ vault: Vault; created: boolean }> {
   const meta = metaDirOf(c.data);
+  const witness = c.witness !== undefined ? { witness: c.witness } : {};
   if (existsSync(join(meta, 'pool.json'))) {
-    const vault = await Vault.open(meta);
+    const vault = await Vault.open(meta, { ...witness, ...(breakGlass !== undefined ? { breakGlass: { reason: breakGlass.reason, principal: 'serve' } } : {}) });
     const s = await vault.status();
     const wrong: string[] = [];
     if (explicit.k && s.pool.k !== c.pool.k) wrong.push(`k is ${s.pool.k}, the config says ${c.pool.k}`);
@@ -44,6 +45,7 @@ export async function openOrCreatePool(c: EffectiveConfig, explicit: { k: boolea
     blockBytes: c.pool.blockBytes,
     failureDomain: c.pool.failureDomain,
     ...(c.pool.writeQuorum !== undefined ? { writeQuorum: c.pool.writeQuorum } : {}),
+    ...witness,
   });
   return { vault, created: true };
 }
