@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 import type { Command } from 'commander';
 
@@ -41,9 +41,30 @@ const jsonText = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (
 
 let active: Ctx | undefined;
 
+/** How a command opens its pool beyond --meta: the freshness witness files and a break-glass acceptance. */
+export interface OpenChoices {
+  witness?: string[];
+  breakGlass?: { reason: string; principal: string };
+}
+
+/**
+ * The global `--witness PATH` (repeatable; else `$SHARDVAULT_WITNESS`, paths separated by the platform's path
+ * delimiter) and `--break-glass --reason TEXT` (accept a pool whose catalog is behind its freshness witness;
+ * docs/witness.md, docs/runbooks/rollback-alarm.md).
+ */
+function openChoicesOf(o: { witness?: string[]; breakGlass?: boolean; reason?: string }): OpenChoices {
+  const fromEnv = process.env.SHARDVAULT_WITNESS?.split(delimiter).filter((p) => p !== '');
+  const witness = o.witness ?? (fromEnv !== undefined && fromEnv.length > 0 ? fromEnv : undefined);
+  if (o.reason !== undefined && o.breakGlass !== true) throw new CliError(CliCode.USAGE, '--reason goes with --break-glass: it says why an override is accepted');
+  if (o.breakGlass === true && (o.reason === undefined || o.reason.trim() === '')) throw new CliError(CliCode.USAGE, '--break-glass needs --reason TEXT: the reason is written to the audit log');
+  return { ...(witness !== undefined ? { witness } : {}), ...(o.breakGlass === true ? { breakGlass: { reason: o.reason!, principal: 'cli' } } : {}) };
+}
+
 export class Ctx {
   /** The hint context of the running command, filled in as the command learns its names. */
   readonly hint: HintContext;
+  /** The witness and break-glass choices of the command line (withVault and serve pass them to the open). */
+  open: OpenChoices = {};
 
   constructor(
     readonly json: boolean,
@@ -58,7 +79,7 @@ export class Ctx {
 
   /** The context of a command as commander parsed it (global flags merged in). */
   static of(cmd: Command): Ctx {
-    const o = cmd.optsWithGlobals<{ json?: boolean; meta?: string; data?: string; endpoint?: string; region?: string }>();
+    const o = cmd.optsWithGlobals<{ json?: boolean; meta?: string; data?: string; endpoint?: string; region?: string; witness?: string[]; breakGlass?: boolean; reason?: string }>();
     const path: string[] = [];
     for (let c: Command | null = cmd; c !== null && c.parent !== null; c = c.parent) path.unshift(c.name());
     const command = path.join(' ');
@@ -71,6 +92,7 @@ export class Ctx {
     const meta = o.data !== undefined ? join(o.data, 'meta') : o.meta;
     const region = o.region ?? process.env.SHARDVAULT_REGION ?? DEFAULT_REGION;
     active = new Ctx(o.json === true, command, meta, o.endpoint, region);
+    active.open = openChoicesOf(o);
     return active;
   }
 
@@ -141,7 +163,9 @@ export async function poolFacts(meta: string): Promise<PoolFacts | undefined> {
 /** Opens the pool at ctx.meta, runs `fn`, closes the pool whatever happens. */
 /**
  * Opens the pool for one command. `readOnly`: commands that only read (ls, get, buckets, status, audit) open
- * without the pool lock, so they work in a second shell while a daemon or a long repair holds the pool.
+ * without the pool lock, so they work in a second shell while a daemon or a long repair holds the pool; with
+ * --break-glass they open read-write (accepting an older state is audited and re-anchors the witness). An
+ * unanchored or overridden open is a process warning on stderr (lib/security/witness.ts).
  */
 export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   if (!existsSync(join(ctx.meta, 'pool.json'))) {
@@ -151,7 +175,8 @@ export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>, optio
       `pass the pool's metadata directory with --meta DIR, or create a pool: \`shardvault init --disk PATH --disk PATH ... --meta ${ctx.meta}\``,
     );
   }
-  const vault = await Vault.open(ctx.meta, options.readOnly === true ? { readOnly: true } : {}).catch((err: unknown) => {
+  const readOnly = options.readOnly === true && ctx.open.breakGlass === undefined;
+  const vault = await Vault.open(ctx.meta, { ...(readOnly ? { readOnly: true } : {}), ...ctx.open }).catch((err: unknown) => {
     // A running daemon holds the pool: say how to reach it rather than only "wait".
     if ((err as { code?: string }).code === ErrorCode.POOL_BUSY && REMOTE_COMMANDS.has(ctx.command)) {
       throw new CliError(ErrorCode.POOL_BUSY, (err as Error).message, `if \`shardvault serve\` holds it, ask the daemon: \`shardvault ${ctx.command} --endpoint URL\` (with SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY set)`);

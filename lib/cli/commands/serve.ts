@@ -32,6 +32,8 @@ export function registerServe(program: Command): void {
         ...(o.domain !== undefined ? { domain: o.domain } : {}),
         ...(o.region !== undefined ? { region: o.region } : {}),
         ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
+        ...(ctx.open.witness !== undefined ? { witness: ctx.open.witness } : {}),
+        ...(ctx.open.breakGlass !== undefined ? { breakGlass: { reason: ctx.open.breakGlass.reason } } : {}),
       });
       const { url, root } = running;
       // A daemon stays up: a stray rejected promise is logged, not fatal (uncaught exceptions still are:
