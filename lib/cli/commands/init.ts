@@ -31,7 +31,7 @@ export function registerInit(program: Command): void {
       if (existsSync(join(ctx.meta, 'pool.json'))) {
         throw new CliError(ErrorCode.DISK_IDENTITY, `${ctx.meta} already holds a pool`, `use another --meta directory, or look at this pool: \`shardvault status --meta ${ctx.meta}\``);
       }
-      const vault = await Vault.init({ disks, metaDir: ctx.meta, k: o.k, m: o.m, blockBytes: o.block, failureDomain: o.domain, format: o.format });
+      const vault = await Vault.init({ disks, metaDir: ctx.meta, k: o.k, m: o.m, blockBytes: o.block, failureDomain: o.domain, format: o.format, ...(ctx.open.witness !== undefined ? { witness: ctx.open.witness } : {}) });
       let formatted;
       try {
         formatted = (await vault.status()).disks.map((d) => ({ id: d.id, path: d.path, labels: d.labels }));
