@@ -25,7 +25,7 @@
  *   repair for heads whose files are short.
  * One Vault per pool (a lock file in the meta directory); disk lifecycle and catalog rebuild are below.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -75,6 +75,7 @@ export { LIST_KEYS_MAX } from './engine/list.js';
 export type { CreateUploadOptions, PutPartOptions, CompleteUploadOptions } from './engine/multipart.js';
 export { PARTS_MAX, LIST_PARTS_MAX } from './engine/multipart.js';
 export type { ScrubProgress } from './engine/scrub.js';
+export type { ResignResult } from './engine/resign.js';
 export { INLINE_BYTES_MAX } from './engine/put.js';
 
 export interface VaultInitOptions {
@@ -158,7 +159,7 @@ export class Vault {
       saveBuckets: (b) => writeFileDurable(join(metaDir, 'buckets.json'), JSON.stringify(b)),
     };
     this.#keys = keys;
-    this.#engine = new Engine(config, catalog, localStores, new ReedSolomon(config.k, config.m), keys, this.events, meta, settings);
+    this.#engine = new Engine(config, catalog, localStores, new ReedSolomon(config.k, config.m), keys.original, createPublicKey(keys.original), this.events, meta, settings, keys);
     this.#buckets = new Buckets(this.#engine);
     // Derived from the original key, not the active one, so list tokens survive a rotation.
     this.#listTokenKey = listTokenKey(keys.original);

@@ -14,7 +14,7 @@ import type { Catalog, CommitRequest, Head, RepairItem } from '../catalog/catalo
 import type { ReedSolomon } from '../codec.js';
 import { ErrorCode, ShardVaultError, errnoNameOf, type DiskFailure } from '../errors.js';
 import type { VaultEvents } from '../events.js';
-import { hex } from '../format/ids.js';
+import { hex, keyId } from '../format/ids.js';
 import { copyBytes, manifestHashOf, openCopy } from '../format/manifest-copy.js';
 import { signManifest, type Manifest } from '../format/manifest.js';
 import { blake3Sync } from '../hash.js';
@@ -54,6 +54,13 @@ export interface SigningKeys {
   known(id: Uint8Array): KeyObject | null;
 }
 
+/** A ring of one key, active: the original key alone (a pool without a key ring, as an embedding may run). */
+export function soleKey(privateKey: KeyObject, publicKey: KeyObject): SigningKeys {
+  const id = keyId(publicKey);
+  const lookup = (k: Uint8Array) => (Buffer.compare(k, id) === 0 ? publicKey : null);
+  return { signer: () => ({ id, privateKey }), trusted: lookup, known: lookup };
+}
+
 /** The catalog meta item listing heads refused for a revoked signer, for `repair --resign` (bounded). */
 export const RESIGN_QUEUE = 'keyring.resign';
 const RESIGN_QUEUE_MAX = 10000;
@@ -91,10 +98,14 @@ export class Engine {
     readonly catalog: Catalog,
     readonly storeProvider: StoreProvider,
     readonly codec: ReedSolomon,
-    readonly keys: SigningKeys,
+    /** The pool's original key (pool.key): what the list-token secret is derived from. */
+    readonly privateKey: KeyObject,
+    readonly publicKey: KeyObject,
     readonly events: VaultEvents,
     readonly meta: MetaFiles,
     readonly settings: EngineSettings,
+    /** The key ring that signs and verifies (Vault passes the pool's; without one, the original key alone). */
+    readonly keys: SigningKeys = soleKey(privateKey, publicKey),
   ) {
     this.#config = config;
     this.health = new MemberHealth(() => this.#config.disks, (d) => this.storeOf(d), events);
