@@ -125,7 +125,7 @@ function checkEntries(entries: readonly KeyEntry[]): void {
     }
     if (e.createdMs === 0) throw ringError(`key ${e.id}: no creation time`);
     if ((e.state === 'active') !== (e.retiredMs === undefined)) throw ringError(`key ${e.id}: a retirement time exactly when not active`);
-    if ((e.state === 'revoked') !== (e.revokedMs !== undefined && e.revokeReason !== undefined)) throw ringError(`key ${e.id}: a revocation time and reason exactly when revoked`);
+    if ((e.state === 'revoked') !== (e.revokedMs !== undefined) || (e.state === 'revoked') !== (e.revokeReason !== undefined)) throw ringError(`key ${e.id}: a revocation time and reason exactly when revoked`);
     if (e.revokeReason !== undefined) {
       const n = Buffer.byteLength(e.revokeReason, 'utf8');
       if (n < 1 || n > KEYRING_LIMITS.reasonBytesMax) throw ringError(`key ${e.id}: the revocation reason must be 1..${KEYRING_LIMITS.reasonBytesMax} UTF-8 bytes`);
