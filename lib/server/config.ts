@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 
 import { ErrorCode, ShardVaultError } from '../errors.js';
+import { canonicalJson } from '../format/canonical-json.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 
 const CONFIG_BYTES_MAX = 1024 * 1024;
@@ -162,15 +163,6 @@ export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides
     },
     limits: { ...DEFAULT_LIMITS, ...(f.limits ?? {}), ...limitsOverride } as Limits,
   };
-}
-
-/** JSON with object keys sorted at every level: one text per value. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 export function configHash(c: EffectiveConfig): string {
