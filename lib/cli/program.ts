@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander';
 
 import { registerAudit } from './commands/audit.js';
 import { registerBuckets } from './commands/buckets.js';
+import { registerConfig } from './commands/config.js';
 import { registerDisk } from './commands/disk.js';
 import { registerInfo } from './commands/info.js';
 import { registerInit } from './commands/init.js';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerDisk(program);
   registerKeys(program);
+  registerConfig(program);
   registerMetrics(program);
   registerServe(program);
   return program;

@@ -14,13 +14,14 @@
  */
 import { ErrorCode, ShardVaultError } from '../errors.js';
 import {
-  FLOOR_FORMAT, FLOOR_RECORD, REASON_BYTES_MAX, describeWeakenings, floorStatus, openFloor, signFloor, strongest, weakerThan, weakest,
+  FLOOR_FORMAT, FLOOR_RECORD, FLOOR_SETTING_NAMES, HASH_ALGORITHMS, SIGNATURE_ALGORITHMS, REASON_BYTES_MAX, describeWeakenings, floorStatus, openFloor, signFloor, strongest, weakerThan, weakest,
   type FloorRecord, type FloorSettings, type FloorStatus,
 } from '../format/floor.js';
 import { hex } from '../format/ids.js';
 import { MANIFEST_VERSIONS_READ } from '../format/manifest.js';
 import type { Engine } from '../engine/context.js';
 import type { PoolConfig } from '../engine/pool-setup.js';
+import { boolean, integer, oneOf, optionsObject } from '../validate.js';
 
 /** The catalog meta item holding the signed floor record (hex of its bytes). */
 export const FLOOR_META = 'security.floor';
@@ -56,6 +57,22 @@ export function checkBreakGlass(value: unknown): BreakGlass | undefined {
     throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `breakGlass.reason must be 1..${REASON_BYTES_MAX} UTF-8 bytes of text without control characters`);
   }
   return { reason };
+}
+
+/** Checks the settings given to raiseFloor/lowerFloor: known names, each of its type and bound. */
+export function floorSettingsInput(value: unknown): Partial<FloorSettings> {
+  const o = optionsObject<FloorSettings>('settings', value, FLOOR_SETTING_NAMES);
+  if (Object.keys(o).length === 0) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `settings: name at least one of ${FLOOR_SETTING_NAMES.join(', ')}`);
+  return {
+    ...(o.k !== undefined ? { k: integer('k', o.k, 1, 255) } : {}),
+    ...(o.m !== undefined ? { m: integer('m', o.m, 1, 255) } : {}),
+    ...(o.hash !== undefined ? { hash: oneOf('hash', o.hash, HASH_ALGORITHMS) } : {}),
+    ...(o.signature !== undefined ? { signature: oneOf('signature', o.signature, SIGNATURE_ALGORITHMS) } : {}),
+    ...(o.fsync !== undefined ? { fsync: boolean('fsync', o.fsync) } : {}),
+    ...(o.verifyOnRead !== undefined ? { verifyOnRead: boolean('verifyOnRead', o.verifyOnRead) } : {}),
+    ...(o.manifestFormat !== undefined ? { manifestFormat: integer('manifestFormat', o.manifestFormat, 1, 65535) } : {}),
+    ...(o.writeQuorumAboveK !== undefined ? { writeQuorumAboveK: integer('writeQuorumAboveK', o.writeQuorumAboveK, 1, 255) } : {}),
+  };
 }
 
 export class SecurityFloor {
