@@ -104,8 +104,11 @@ export function diffConfig(before: unknown, after: unknown): ConfigChange[] {
   const out: ConfigChange[] = [];
   const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
   const walk = (a: unknown, b: unknown, path: string) => {
-    if (isObject(a) && isObject(b)) {
-      for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) walk(a[k], b[k], path === '' ? k : `${path}.${k}`);
+    // A section that appears or goes is listed setting by setting, so each one's relevance is judged.
+    if ((isObject(a) || a === undefined) && (isObject(b) || b === undefined) && (isObject(a) || isObject(b))) {
+      const x = (a ?? {}) as Record<string, unknown>;
+      const y = (b ?? {}) as Record<string, unknown>;
+      for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()) walk(x[k], y[k], path === '' ? k : `${path}.${k}`);
       return;
     }
     if (canonicalJson(a) === canonicalJson(b)) return;

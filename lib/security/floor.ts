@@ -183,6 +183,7 @@ export class SecurityFloor {
     const unmet = weakerThan(currentSettings(this.ctx), next);
     if (unmet.length > 0) throw new ShardVaultError(ErrorCode.FLOOR, `raising the floor refused: the pool runs below it: ${describeWeakenings(unmet)} (raise the setting first, e.g. \`shardvault config set write-quorum N\`)`);
     const cleared = record.override !== undefined && weakerThan(next, record.override.previous).length === 0;
+    if (!cleared && weakerThan(record.settings, next).length === 0) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `nothing to raise: the floor is ${settingsText(record.settings)} already`);
     const updated: FloorRecord = {
       format: FLOOR_FORMAT, poolId: record.poolId, serial: record.serial + 1, timeMs: Date.now(), settings: next,
       ...(record.override !== undefined && !cleared ? { override: record.override } : {}),
