@@ -46,7 +46,7 @@ export class Observer {
     });
     if (vault.lastConfigDrift !== undefined) onDrift(vault.lastConfigDrift);
     const floor = vault.floor();
-    if (floor?.overridden === true) this.warn('the security floor is overridden (lowered with break-glass)', { reason: floor.reason, since: new Date(floor.sinceMs ?? 0).toISOString(), previous: floor.previous });
+    if (floor?.overridden === true) this.warn('the security floor is overridden (lowered with break-glass)', { reason: floor.reason, since: new Date(floor.sinceMs ?? 0).toISOString(), ...(floor.previous !== undefined ? { raiseBackTo: { k: floor.previous.k, m: floor.previous.m, writeQuorum: `k+${floor.previous.writeQuorumAboveK}` } } : {}) });
     vault.events.on('configDrift', onDrift);
     this.#detachVault = () => vault.events.off('configDrift', onDrift);
   }
