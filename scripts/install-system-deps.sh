@@ -5,8 +5,9 @@
 #   g++-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user   NEON kernels run under emulation
 #   xfsprogs, strace       loop-mounted xfs disks for power-cut tests; syscall fault injection
 #   awscli, prometheus     the S3 daemon driven by the AWS CLI; promtool checks the /metrics text
+#   jq                     docs/runbooks/ read `status --json` with it (test/runbooks.test.ts runs them)
 set -euo pipefail
-pkgs=(libisal-dev b3sum g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user xfsprogs strace awscli prometheus)
+pkgs=(libisal-dev b3sum g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user xfsprogs strace awscli prometheus jq)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "system packages present"; exit 0; fi
