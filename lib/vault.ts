@@ -805,7 +805,9 @@ export class Vault {
    * existing objects stay where they are (no rebalancing).
    */
   async addDisk(spec: VaultDiskSpec, principal = 'local'): Promise<string> {
-    return addDisk(this.#engine, spec, principal);
+    const id = await addDisk(this.#engine, spec, principal);
+    await this.#floor.copyTo(id);
+    return id;
   }
 
   /**
@@ -823,7 +825,9 @@ export class Vault {
    * used when the failure-domain rule allows). Run repair() next. Returns the new disk's id.
    */
   async replaceDisk(diskId: string, spec: VaultDiskSpec, principal = 'local'): Promise<string> {
-    return replaceDisk(this.#engine, diskId, spec, principal);
+    const id = await replaceDisk(this.#engine, diskId, spec, principal);
+    await this.#floor.copyTo(id);
+    return id;
   }
 
   /** Removes a drained disk from the pool; refused while any current version still has a shard on it. */

@@ -78,5 +78,17 @@ describe.skipIf(!ready)('the daemon and the security floor', () => {
     } finally {
       await back.close();
     }
+
+    // The config file's quorum with break-glass: accepted once, audited; the floor stays lowered after it.
+    writeFileSync(file, JSON.stringify({ logLevel: 'warn', pool: { k: 2, m: 2, writeQuorum: 3 } }));
+    await expect(start()).rejects.toMatchObject({ code: 'ERR_SV_FLOOR' });
+    const glass = await start({ breakGlass: { reason: 'config file drill' } });
+    try {
+      expect((await glass.vault.status()).pool.writeQuorum).toBe(3);
+      expect(glass.vault.floor()).toMatchObject({ overridden: true, reason: 'config file drill' });
+      expect((await glass.vault.auditLog()).filter((r) => r.action === 'floor.lower').map((r) => r.detail)).toEqual([expect.stringContaining('host h3'), expect.stringContaining('config file drill')]);
+    } finally {
+      await glass.close();
+    }
   });
 });

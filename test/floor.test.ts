@@ -2,7 +2,7 @@
 // disk, every weakening with a knob refused with ERR_SV_FLOOR naming it, break-glass allowing it once (audited,
 // shown by status until the floor is raised back), configuration drift recorded and diffed, and a floor record
 // that was tampered with, replayed or replaced refused rather than read as a lower floor.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -178,6 +178,16 @@ describe('a tampered floor record is refused, never read as a lower floor', () =
     await v.close();
     const catalogHex = await withCatalog(meta, (c) => c.getMeta<string>(FLOOR_META));
     for (const d of disks) expect(readFileSync(floorFile(d.path)).toString('hex')).toBe(catalogHex);
+  });
+
+  it('a disk added to the pool gets its copy at once', async () => {
+    const { vault, base } = await make();
+    const path = join(base, 'd4');
+    mkdirSync(path);
+    await vault.addDisk({ path, labels: { host: 'h4' } });
+    await vault.close();
+    const catalogHex = await withCatalog(join(base, 'meta'), (c) => c.getMeta<string>(FLOOR_META));
+    expect(readFileSync(floorFile(path)).toString('hex')).toBe(catalogHex);
   });
 
   it('a rebuilt catalog takes the floor from the disks (floor.restore), not a fresh lower one', async () => {

@@ -230,6 +230,15 @@ export class SecurityFloor {
   }
 
   /**
+   * Gives a member added to the pool its copy of the floor: the catalog's bytes, not a new signature (after a key
+   * rotation that would be a different record with the same serial, which the next open refuses).
+   */
+  async copyTo(id: string): Promise<void> {
+    const found = await this.#fromCatalog();
+    if (found !== undefined) await this.#spread(found.bytes, [id]);
+  }
+
+  /**
    * Writes the record to members (`ids`). A member that fails keeps its older copy (counted as a write error);
    * the catalog is the commit point and the next open brings the member up to date.
    */
