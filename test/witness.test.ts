@@ -149,13 +149,13 @@ describe.skipIf(!hasNative)(`freshness witness${hasNative ? '' : ` (skipped: ${n
     expect(err?.message).toContain(witness);
     // The refused open changed nothing: the same refusal again, also read-only (which may not break glass).
     await expect(Vault.open(meta, { witness: [witness], readOnly: true })).rejects.toMatchObject({ code: 'ERR_SV_ROLLBACK' });
-    await expect(Vault.open(meta, { witness: [witness], readOnly: true, breakGlass: { reason: 'x' } })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    await expect(Vault.open(meta, { witness: [witness], readOnly: true, breakGlass: { reason: 'x' } })).rejects.toMatchObject({ code: 'ERR_SV_READ_ONLY' });
     await expect(Vault.open(meta, { witness: [witness], breakGlass: { reason: '' } })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
 
     const warnings: string[] = [];
     const onWarning = (w: Error & { code?: string }) => { if (w.code?.startsWith('SV_WITNESS_')) warnings.push(w.code); };
     process.on('warning', onWarning);
-    v = await Vault.open(meta, { witness: [witness], breakGlass: { reason: 'restored from the Tuesday backup after the array failed', principal: 'oncall' } });
+    v = await Vault.open(meta, { witness: [witness], breakGlass: { reason: 'restored from the Tuesday backup after the array failed' } });
     await new Promise((r) => setImmediate(r));
     process.off('warning', onWarning);
     expect(warnings).toContain('SV_WITNESS_ROLLBACK_ACCEPTED');
@@ -163,7 +163,7 @@ describe.skipIf(!hasNative)(`freshness witness${hasNative ? '' : ` (skipped: ${n
     expect(s.witness?.state).toBe('rollback-accepted');
     const accepted = (await v.auditLog()).filter((r) => r.action === 'witness.rollback-accepted');
     expect(accepted).toHaveLength(1);
-    expect(accepted[0].principal).toBe('oncall');
+    expect(accepted[0].principal).toBe('local');
     expect(accepted[0].detail).toContain(`witness audit head ${newer}`);
     expect(accepted[0].detail).toContain('reason: restored from the Tuesday backup');
     expect(await v.verifyAudit()).toBe(-1);

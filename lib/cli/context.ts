@@ -28,6 +28,19 @@ export const DEFAULT_REGION = 'us-east-1';
 const REMOTE_COMMANDS = new Set(['status', 'scrub', 'repair', 'audit', 'audit verify', 'audit tail', 'keys create', 'keys list', 'keys disable', 'keys enable', 'keys delete', 'keys policy', 'disk add', 'disk drain', 'disk replace', 'disk rm']);
 export const regionOption = ['--region <region>', `the daemon's SigV4 region (default $SHARDVAULT_REGION or ${DEFAULT_REGION})`] as const;
 
+/** Global options (lib/cli/program.ts), so every command that opens a pool, and serve, takes them. */
+export const breakGlassOption = ['--break-glass', "accept, audited (needs --reason): a setting weaker than the pool's security floor (lowers the floor), and a catalog behind its freshness witness (re-anchors it)"] as const;
+export const reasonOption = ['--reason <text>', 'why --break-glass is used (kept in the floor record and the audit log)'] as const;
+export const witnessOption = ['--witness <path>', 'a freshness witness file, outside the pool (repeatable; default $SHARDVAULT_WITNESS, else one under $XDG_STATE_HOME; docs/witness.md)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v]] as const;
+
+/** `--break-glass --reason TEXT` as the library's breakGlass; either one alone is a usage error. */
+export function breakGlassOf(o: { breakGlass?: boolean; reason?: string }): { reason: string } | undefined {
+  if (o.breakGlass !== true && o.reason === undefined) return undefined;
+  if (o.breakGlass !== true) throw new CliError(CliCode.USAGE, '--reason is only for --break-glass');
+  if (o.reason === undefined || o.reason.trim() === '') throw new CliError(CliCode.USAGE, '--break-glass needs --reason TEXT (why the override is accepted; it goes to the audit log)');
+  return { reason: o.reason };
+}
+
 /** Set once stdout's reader went away (`shardvault ls | head`): later output is dropped, the command ends quietly. */
 let stdoutClosed = false;
 export function markStdoutClosed(): void {
@@ -44,7 +57,7 @@ let active: Ctx | undefined;
 /** How a command opens its pool beyond --meta: the freshness witness files and a break-glass acceptance. */
 export interface OpenChoices {
   witness?: string[];
-  breakGlass?: { reason: string; principal: string };
+  breakGlass?: { reason: string };
 }
 
 /**
@@ -55,9 +68,8 @@ export interface OpenChoices {
 function openChoicesOf(o: { witness?: string[]; breakGlass?: boolean; reason?: string }): OpenChoices {
   const fromEnv = process.env.SHARDVAULT_WITNESS?.split(delimiter).filter((p) => p !== '');
   const witness = o.witness ?? (fromEnv !== undefined && fromEnv.length > 0 ? fromEnv : undefined);
-  if (o.reason !== undefined && o.breakGlass !== true) throw new CliError(CliCode.USAGE, '--reason goes with --break-glass: it says why an override is accepted');
-  if (o.breakGlass === true && (o.reason === undefined || o.reason.trim() === '')) throw new CliError(CliCode.USAGE, '--break-glass needs --reason TEXT: the reason is written to the audit log');
-  return { ...(witness !== undefined ? { witness } : {}), ...(o.breakGlass === true ? { breakGlass: { reason: o.reason!, principal: 'cli' } } : {}) };
+  const breakGlass = breakGlassOf(o);
+  return { ...(witness !== undefined ? { witness } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}) };
 }
 
 export class Ctx {
@@ -176,7 +188,7 @@ export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>, optio
     );
   }
   const readOnly = options.readOnly === true && ctx.open.breakGlass === undefined;
-  const vault = await Vault.open(ctx.meta, { ...(readOnly ? { readOnly: true } : {}), ...ctx.open }).catch((err: unknown) => {
+  const vault = await Vault.open(ctx.meta, { ...(readOnly ? { readOnly: true } : { configSource: { name: 'cli' } }), ...ctx.open }).catch((err: unknown) => {
     // A running daemon holds the pool: say how to reach it rather than only "wait".
     if ((err as { code?: string }).code === ErrorCode.POOL_BUSY && REMOTE_COMMANDS.has(ctx.command)) {
       throw new CliError(ErrorCode.POOL_BUSY, (err as Error).message, `if \`shardvault serve\` holds it, ask the daemon: \`shardvault ${ctx.command} --endpoint URL\` (with SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY set)`);

@@ -11,9 +11,11 @@ import { Command, CommanderError } from 'commander';
 
 import { registerAudit } from './commands/audit.js';
 import { registerBuckets } from './commands/buckets.js';
+import { registerConfig } from './commands/config.js';
 import { registerDisk } from './commands/disk.js';
 import { registerInfo } from './commands/info.js';
 import { registerInit } from './commands/init.js';
+import { registerKeyring } from './commands/keyring.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerMetrics } from './commands/metrics.js';
@@ -21,7 +23,7 @@ import { registerObjects } from './commands/objects.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerUpgrade } from './commands/upgrade.js';
-import { Ctx, DEFAULT_META, markStdoutClosed } from './context.js';
+import { Ctx, DEFAULT_META, breakGlassOption, markStdoutClosed, reasonOption, witnessOption } from './context.js';
 import { describeError, Exit, printError } from './errors.js';
 
 /** This package's version: the nearest package.json named shardvault above this file (dist/lib/cli/ or lib/cli/). */
@@ -44,9 +46,9 @@ export function buildProgram(): Command {
     .description('Erasure-coded, fsync-durable object storage engine')
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--json', 'print the result as one JSON document on stdout (errors as JSON on stderr); field names are stable, see docs/cli.md')
-    .option('--witness <path>', 'a freshness witness file, outside the pool (repeatable; default $SHARDVAULT_WITNESS, else one under $XDG_STATE_HOME; docs/witness.md)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
-    .option('--break-glass', 'accept a pool whose catalog is behind its freshness witness (restored from an older state): audited, re-anchors the witness; needs --reason')
-    .option('--reason <text>', 'why --break-glass is used (written to the audit log)')
+    .option(...witnessOption)
+    .option(...breakGlassOption)
+    .option(...reasonOption)
     // Settings below are inherited by every command added after them.
     .exitOverride()
     .configureOutput({ outputError: () => undefined }) // usage errors are reported by main(), in the shardvault format
@@ -60,6 +62,8 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerDisk(program);
   registerKeys(program);
+  registerKeyring(program);
+  registerConfig(program);
   registerMetrics(program);
   registerUpgrade(program);
   registerServe(program);

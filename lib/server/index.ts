@@ -15,7 +15,7 @@ import { auditStart } from './audit.js';
 import { openAuth } from './auth-backend.js';
 import { readSmallBody } from './body.js';
 import { BucketTimes } from './bucket-times.js';
-import { configHash, effectiveConfig, readConfigFile, type EffectiveConfig } from './config.js';
+import { configHash, effectiveConfig, environmentOverrides, readConfigFile, type EffectiveConfig } from './config.js';
 import type { ServerState } from './context.js';
 import { createPipeline } from './http.js';
 import type { Limits } from './limits.js';
@@ -45,7 +45,10 @@ export interface StartServerOptions {
   logDestination?: NodeJS.WritableStream;
   /** Freshness witness files (over the config file's `witness`; default one under $XDG_STATE_HOME). */
   witness?: string[];
-  /** Opens a pool whose catalog is behind its freshness witness (audited, re-anchored): `serve --break-glass --reason`. */
+  /** Environment read for configuration (default process.env; see lib/server/config.ts environmentOverrides). */
+  env?: NodeJS.ProcessEnv;
+  /** `serve --break-glass --reason TEXT`, audited: accepts a configuration weaker than the pool's security floor,
+   *  and a catalog behind its freshness witness (re-anchored). */
   breakGlass?: { reason: string };
 }
 
@@ -69,6 +72,7 @@ export interface RunningServer {
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const file = opts.configFile !== undefined ? await readConfigFile(opts.configFile) : undefined;
   const config = effectiveConfig(file, {
+    ...environmentOverrides(opts.env ?? process.env),
     dataDir: opts.dataDir,
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     ...(opts.metricsAddress !== undefined ? { metricsAddress: opts.metricsAddress } : {}),

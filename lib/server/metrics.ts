@@ -88,6 +88,8 @@ export class ServerMetrics {
   readonly #objectsAtRisk: Gauge;
   readonly #repairQueued: Gauge;
   readonly #auditRecords: Gauge;
+  readonly #floorOverridden: Gauge;
+  readonly #configSecurityChange: Gauge;
   readonly #scrubObjects: Gauge;
   readonly #scrubBytes: Gauge;
   readonly #scrubBad: Gauge;
@@ -100,6 +102,7 @@ export class ServerMetrics {
   readonly #witnessWritten: Gauge;
   readonly #witnessFailures: Counter;
   readonly #witnessProblems: Gauge;
+  readonly #keyRevoked: Counter;
 
   constructor(options: ServerMetricsOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -177,6 +180,8 @@ export class ServerMetrics {
     this.#objectsAtRisk = new Gauge({ name: 'shardvault_objects_at_risk', help: 'Object versions with queued repair work or a shard on an unusable disk', registers });
     this.#repairQueued = new Gauge({ name: 'shardvault_repair_queued_shards', help: 'Shards waiting for repair (the repair backlog)', registers });
     this.#auditRecords = new Gauge({ name: 'shardvault_audit_chain_records', help: 'Records in the hash-chained audit log', registers });
+    this.#floorOverridden = new Gauge({ name: 'shardvault_security_floor_overridden', help: '1 while the security floor stands lowered by break-glass (until it is raised back), else 0', registers });
+    this.#configSecurityChange = new Gauge({ name: 'shardvault_config_security_change_timestamp_seconds', help: 'Unix time of the last recorded change of a security-relevant setting (0: none recorded)', registers });
     this.#scrubObjects = new Gauge({ name: 'shardvault_scrub_objects_checked', help: 'Objects checked by the running or last scrub (since the daemon started)', registers });
     this.#scrubBytes = new Gauge({ name: 'shardvault_scrub_checked_bytes', help: 'Bytes read by the running or last scrub (since the daemon started)', registers });
     this.#scrubBad = new Gauge({ name: 'shardvault_scrub_bad_shards', help: 'Bad shards found by the running or last scrub (queued for repair)', registers });
@@ -189,6 +194,7 @@ export class ServerMetrics {
     this.#witnessWritten = new Gauge({ name: 'shardvault_witness_last_write_timestamp_seconds', help: 'Unix time of the last freshness witness write that reached every location (0: none since start)', registers });
     this.#witnessFailures = new Counter({ name: 'shardvault_witness_write_failures_total', help: 'Freshness witness writes that failed, by location', labelNames: ['location'], registers });
     this.#witnessProblems = new Gauge({ name: 'shardvault_witness_problems', help: 'Witness files ignored at open (did not verify) and other witness warnings (same filesystem as the pool)', registers });
+    this.#keyRevoked = new Counter({ name: 'shardvault_key_revoked_refusals_total', help: 'Reads refused because the manifest is signed only by a revoked pool key (queued for repair --resign), by key id', labelNames: ['key_id'], registers });
     this.#poolUp.set(0);
     this.#scrubLast.set(0);
     this.#witnessWritten.set(0);
@@ -251,7 +257,10 @@ export class ServerMetrics {
     vault.events.on('repair', onRepair);
     vault.events.on('repairQueued', onQueued);
     vault.events.on('diskDropped', onDropped);
+    const onRevoked = (r: { keyId: string }) => this.#keyRevoked.inc({ key_id: r.keyId });
+    vault.events.on('keyRevoked', onRevoked);
     this.#detachVault = () => {
+      vault.events.off('keyRevoked', onRevoked);
       vault.events.off('scrubProgress', onScrub);
       vault.events.off('repair', onRepair);
       vault.events.off('repairQueued', onQueued);
@@ -318,5 +327,7 @@ export class ServerMetrics {
       for (const w of WITNESS_STATES) this.#witnessState.set({ state: w }, status.witness.state === w ? 1 : 0);
       this.#witnessProblems.set(status.witness.problems.length);
     }
+    this.#floorOverridden.set(status.floor?.overridden === true ? 1 : 0);
+    this.#configSecurityChange.set((status.config?.lastSecurityChange?.timeMs ?? 0) / 1000);
   }
 }

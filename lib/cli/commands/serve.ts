@@ -25,6 +25,7 @@ export function registerServe(program: Command): void {
     .action(async (o: ServeOptions, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       const running = await startServer({
+        ...(ctx.open.breakGlass !== undefined ? { breakGlass: ctx.open.breakGlass } : {}),
         dataDir: o.data,
         ...(o.address !== undefined ? { address: o.address } : {}),
         ...(o.metricsAddress !== undefined ? { metricsAddress: o.metricsAddress } : {}),
@@ -33,7 +34,6 @@ export function registerServe(program: Command): void {
         ...(o.region !== undefined ? { region: o.region } : {}),
         ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
         ...(ctx.open.witness !== undefined ? { witness: ctx.open.witness } : {}),
-        ...(ctx.open.breakGlass !== undefined ? { breakGlass: { reason: ctx.open.breakGlass.reason } } : {}),
       });
       const { url, root } = running;
       // A daemon stays up: a stray rejected promise is logged, not fatal (uncaught exceptions still are:
