@@ -28,7 +28,7 @@ export const DEFAULT_REGION = 'us-east-1';
 const REMOTE_COMMANDS = new Set(['status', 'scrub', 'repair', 'audit', 'audit verify', 'audit tail', 'keys create', 'keys list', 'keys disable', 'keys enable', 'keys delete', 'keys policy', 'disk add', 'disk drain', 'disk replace', 'disk rm']);
 export const regionOption = ['--region <region>', `the daemon's SigV4 region (default $SHARDVAULT_REGION or ${DEFAULT_REGION})`] as const;
 
-/** Global options (lib/cli/program.ts), so every command that opens a pool, and serve, takes them. */
+/** Options of every command (lib/cli/program.ts: --witness globally, --break-glass --reason per command). */
 export const breakGlassOption = ['--break-glass', "accept, audited (needs --reason): a setting weaker than the pool's security floor (lowers the floor), and a catalog behind its freshness witness (re-anchors it)"] as const;
 export const reasonOption = ['--reason <text>', 'why --break-glass is used (kept in the floor record and the audit log)'] as const;
 export const witnessOption = ['--witness <path>', 'a freshness witness file, outside the pool (repeatable; default $SHARDVAULT_WITNESS, else one under $XDG_STATE_HOME; docs/witness.md)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v]] as const;
@@ -65,10 +65,11 @@ export interface OpenChoices {
  * delimiter) and `--break-glass --reason TEXT` (accept a pool whose catalog is behind its freshness witness;
  * docs/witness.md, docs/runbooks/rollback-alarm.md).
  */
-function openChoicesOf(o: { witness?: string[]; breakGlass?: boolean; reason?: string }): OpenChoices {
+function openChoicesOf(o: { witness?: string[]; breakGlass?: boolean; reason?: string }, ownReason: boolean): OpenChoices {
   const fromEnv = process.env.SHARDVAULT_WITNESS?.split(delimiter).filter((p) => p !== '');
   const witness = o.witness ?? (fromEnv !== undefined && fromEnv.length > 0 ? fromEnv : undefined);
-  const breakGlass = breakGlassOf(o);
+  // A command's own --reason (`keyring revoke`) alone is that command's, not an override.
+  const breakGlass = ownReason && o.breakGlass !== true ? undefined : breakGlassOf(o);
   return { ...(witness !== undefined ? { witness } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}) };
 }
 
@@ -104,7 +105,7 @@ export class Ctx {
     const meta = o.data !== undefined ? join(o.data, 'meta') : o.meta;
     const region = o.region ?? process.env.SHARDVAULT_REGION ?? DEFAULT_REGION;
     active = new Ctx(o.json === true, command, meta, o.endpoint, region);
-    active.open = openChoicesOf(o);
+    active.open = openChoicesOf(o, cmd.options.some((x) => x.long === '--reason' && x.description !== reasonOption[1]));
     return active;
   }
 

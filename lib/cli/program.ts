@@ -47,8 +47,6 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--json', 'print the result as one JSON document on stdout (errors as JSON on stderr); field names are stable, see docs/cli.md')
     .option(...witnessOption)
-    .option(...breakGlassOption)
-    .option(...reasonOption)
     // Settings below are inherited by every command added after them.
     .exitOverride()
     .configureOutput({ outputError: () => undefined }) // usage errors are reported by main(), in the shardvault format
@@ -67,7 +65,23 @@ export function buildProgram(): Command {
   registerMetrics(program);
   registerUpgrade(program);
   registerServe(program);
+  addBreakGlass(program);
   return program;
+}
+
+/**
+ * `--break-glass --reason TEXT` on every command (docs/witness.md, docs/security-floor.md): per command, not
+ * global, because a global --reason would take the value of a command's own --reason (`keyring revoke`). A
+ * command with its own --reason shares it with --break-glass.
+ */
+function addBreakGlass(cmd: Command): void {
+  for (const c of cmd.commands) {
+    if (c.commands.length === 0) {
+      if (!c.options.some((o) => o.long === '--break-glass')) c.option(...breakGlassOption);
+      if (!c.options.some((o) => o.long === '--reason')) c.option(...reasonOption);
+    }
+    addBreakGlass(c);
+  }
 }
 
 /** The command path named on the command line (for the hint of a usage error raised before any action ran). */
