@@ -91,6 +91,16 @@ export interface ConfigDriftEvent {
   changes: ConfigChange[];
 }
 
+/** The freshness witness (lib/security/witness.ts): a problem found at open, a write, or a write that failed. */
+export interface WitnessEvent {
+  /** 'ignored': a witness file did not verify; 'same-filesystem': a location shares the meta directory's
+   *  filesystem; 'unanchored': no witness verified on a pool with commits; 'rollback-accepted': break-glass
+   *  accepted a catalog behind its witness; 'flushed' / 'flush-failed': a witness write. */
+  kind: 'ignored' | 'same-filesystem' | 'unanchored' | 'rollback-accepted' | 'flushed' | 'flush-failed';
+  location?: string;
+  message: string;
+}
+
 export interface VaultEventMap {
   put: [PutEvent];
   get: [GetEvent];
@@ -100,6 +110,7 @@ export interface VaultEventMap {
   scrubProgress: [ScrubProgressEvent];
   keyRevoked: [KeyRevokedEvent];
   configDrift: [ConfigDriftEvent];
+  witness: [WitnessEvent];
 }
 
 export const LISTENER_ERROR_WARNING = 'SV_LISTENER_ERROR';

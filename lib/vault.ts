@@ -45,12 +45,14 @@ import { formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig }
 import { localStores } from './store/local/local-store.js';
 import { preflightDisk, unformatDisk } from './store/local/preflight.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
+import { checkWitnessLocations, defaultWitnessPath, headOf, openWitness, Witness, type WitnessStatus } from './security/witness.js';
+import { describeHead } from './format/witness.js';
 import { Engine, POOL_CONFIG, type MetaFiles, type Receipt } from './engine/context.js';
 import { resign, type ResignResult } from './engine/resign.js';
 import { currentRing, encodeChain } from './format/keyring.js';
-import { KEYRING_ITEM, PoolKeys, chainFromItem, chainLookups, rebuildChain, saveRecords } from './security/keyring.js';
+import { KEYRING_ITEM, PoolKeys, activeSigner, chainFromItem, chainLookups, rebuildChain, saveRecords } from './security/keyring.js';
 import { gc, type GcOptions, type GcResult } from './engine/gc.js';
-import { headObject, locate, readObject, type GetOptions, type Location, type ObjectHead } from './engine/get.js';
+import { headObject, locate, readObject, type GetOptions, type Location, type MinSequence, type ObjectHead } from './engine/get.js';
 import type { MemberCondition } from './engine/health.js';
 import { Buckets, listObjects, type ListOptions, type ListResult } from './engine/list.js';
 import { abortUpload, completeUpload, createUpload, listParts, listUploads, putPart, type CompleteUploadOptions, type CreateUploadOptions, type PutPartOptions } from './engine/multipart.js';
@@ -103,6 +105,7 @@ export interface VaultInitOptions {
   minPartBytes?: number;
   /** As VaultOpenOptions. */
   configSource?: ConfigSource;
+  witness?: string[];
 }
 
 export interface VaultOpenOptions {
@@ -127,14 +130,22 @@ export interface VaultOpenOptions {
    * it at open (audited `pool.reconfigure`), as by reconfigure(). Below the security floor: ERR_SV_FLOOR.
    */
   writeQuorum?: number;
-  /** Accepts a configuration weaker than the security floor: the floor is lowered, audited with the reason. */
-  breakGlass?: BreakGlass;
   /** Who opens the pool and its own effective settings, part of the configuration digest (default `library`). */
   configSource?: ConfigSource;
+  /** Freshness witness files, outside the pool (default `$XDG_STATE_HOME/shardvault/<poolId>-<tag>.witness`,
+   *  else under `~/.local/state`: lib/security/witness.ts defaultWitnessPath; docs/witness.md). */
+  witness?: string[];
+  /**
+   * The operator's deliberate override (CLI `--break-glass --reason TEXT`), for this open only: it accepts a
+   * configuration weaker than the security floor (the floor is lowered, `floor.lower`) and a catalog behind its
+   * freshness witness (a restored older state, `witness.rollback-accepted`; the witness is re-anchored). Each
+   * acceptance is audited with the reason; without it those opens fail with ERR_SV_FLOOR / ERR_SV_ROLLBACK.
+   */
+  breakGlass?: BreakGlass;
 }
 
-const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'format', 'uploadTtlMs', 'minPartBytes', 'configSource'] as const;
-const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes', 'writeQuorum', 'breakGlass', 'configSource'] as const;
+const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'format', 'uploadTtlMs', 'minPartBytes', 'configSource', 'witness'] as const;
+const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes', 'writeQuorum', 'breakGlass', 'configSource', 'witness'] as const;
 const UPLOAD_TTL_MS_DEFAULT = 7 * 24 * 3600 * 1000;
 const MIN_PART_BYTES_DEFAULT = 5 << 20;
 
@@ -156,6 +167,27 @@ export const AUDIT_FIELD_LIMITS = { principal: 128, action: 64, target: 1100, re
 /** A disk's condition in status() and scrub(): online, draining or removed, else why it is unusable. */
 export type DiskHealthCondition = MemberCondition;
 
+/** The witness options of an open, validated. */
+interface WitnessChoice {
+  locations: string[] | undefined;
+  breakGlass?: { reason: string; principal: string };
+}
+
+function witnessOptions(o: VaultOpenOptions): WitnessChoice {
+  let locations: string[] | undefined;
+  if (o.witness !== undefined) {
+    if (!Array.isArray(o.witness)) throw typeError('witness', 'an array of paths', o.witness);
+    locations = o.witness.map((p, i) => nonEmptyString(`witness[${i}]`, p));
+  }
+  if (o.breakGlass === undefined) return { locations };
+  const b = optionsObject<{ reason: string; principal?: string }>('breakGlass', o.breakGlass, ['reason', 'principal']);
+  const reason = nonEmptyString('breakGlass.reason', b.reason);
+  if (Buffer.byteLength(reason, 'utf8') > 512 || /[\x00-\x1f\x7f]/.test(reason)) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'breakGlass.reason must be 1..512 UTF-8 bytes without control characters');
+  const principal = b.principal ?? 'local';
+  checkPrincipal(principal);
+  return { locations, breakGlass: { reason, principal } };
+}
+
 export class Vault {
   readonly #engine: Engine;
   readonly #buckets: Buckets;
@@ -164,6 +196,7 @@ export class Vault {
   /** Who opened the pool and with which options: this open's part of the effective configuration. */
   #source: ConfigSource = { name: 'library' };
   #openOptions: Record<string, unknown> = {};
+  #witness: Witness | undefined;
   #unlock: () => Promise<void> = async () => undefined;
 
   /** What the engine did, for logging and metrics (lib/events.ts; a throwing listener never breaks the engine). */
@@ -256,7 +289,7 @@ export class Vault {
       // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
       // changes are committed there together with their audit record, I6).
       await writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(config, null, 2));
-      return await Vault.open(metaDir, { ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}), ...(configSource !== undefined ? { configSource } : {}) });
+      return await Vault.open(metaDir, { ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}), ...(configSource !== undefined ? { configSource } : {}), ...(o.witness !== undefined ? { witness: o.witness } : {}) });
     } catch (err) {
       await rollBack();
       throw err;
@@ -285,6 +318,7 @@ export class Vault {
     const orphanGraceMs = o.orphanGraceMs === undefined ? undefined : integer('orphanGraceMs', o.orphanGraceMs, 0, Number.MAX_SAFE_INTEGER);
     const recover = o.recover === undefined ? undefined : oneOf('recover', o.recover, ['walk', 'quick'] as const);
     const readOnly = o.readOnly === undefined ? false : boolean('readOnly', o.readOnly);
+    const witness = witnessOptions(o);
     const settings = {
       readOnly,
       uploadTtlMs: o.uploadTtlMs === undefined ? UPLOAD_TTL_MS_DEFAULT : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER),
@@ -297,17 +331,17 @@ export class Vault {
       throw new ShardVaultError(ErrorCode.READ_ONLY, 'writeQuorum and breakGlass change the pool: open it without readOnly');
     }
     const boot = await readPoolJson(metaDir); // refuses a format this release does not read, before any write
-    if (readOnly) return Vault.#openReadOnly(metaDir, boot, settings);
+    if (readOnly) return Vault.#openReadOnly(metaDir, boot, settings, witness);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick'), ...(writeQuorum !== undefined ? { writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}), source });
+      return await Vault.#openLocked(metaDir, boot, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick'), ...(writeQuorum !== undefined ? { writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}), source }, witness);
     } catch (err) {
       await unlock();
       throw err;
     }
   }
 
-  static async #openReadOnly(metaDir: string, boot: PoolConfig, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }): Promise<Vault> {
+  static async #openReadOnly(metaDir: string, boot: PoolConfig, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, witness: WitnessChoice): Promise<Vault> {
     const catalogDir = join(metaDir, 'catalog');
     if (!existsSync(join(catalogDir, 'data.mdb'))) {
       throw new ShardVaultError(ErrorCode.NOT_FOUND, `pool ${metaDir} has no catalog yet (open it once read-write)`);
@@ -321,6 +355,7 @@ export class Vault {
       }
       const { keys } = await PoolKeys.load(metaDir, chainFromItem(await catalog.getMeta(KEYRING_ITEM)));
       const vault = new Vault(metaDir, config, catalog, keys, settings);
+      await vault.#checkWitness(metaDir, witness);
       await vault.#engine.health.checkAll();
       // A reader takes the floor as the catalog holds it (verified) and refuses a pool that runs below it.
       await vault.#floor.loadReadOnly();
@@ -332,7 +367,7 @@ export class Vault {
     }
   }
 
-  static async #openLocked(metaDir: string, boot: PoolConfig, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick'; writeQuorum?: number; breakGlass?: BreakGlass; source: ConfigSource }): Promise<Vault> {
+  static async #openLocked(metaDir: string, boot: PoolConfig, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick'; writeQuorum?: number; breakGlass?: BreakGlass; source: ConfigSource }, witness: WitnessChoice): Promise<Vault> {
     await mkdirDurable(join(metaDir, 'catalog')); // LMDB syncs its files, not the directory entry it lives in
     const catalog = await LmdbCatalog.open(join(metaDir, 'catalog'));
     try {
@@ -350,6 +385,8 @@ export class Vault {
       const { keys, adopted, fileBehind } = await PoolKeys.load(metaDir, stored);
       const vault = new Vault(metaDir, config, catalog, keys, settings);
       vault.#unlock = unlock;
+      // Before recovery writes anything: a rolled-back catalog is refused as it was found.
+      await vault.#checkWitness(metaDir, witness);
       // A finalize that committed in the catalog but crashed before pool.json was saved: pool.json gets the
       // catalog's format now, before anything is written in it, so the previous release refuses the pool again.
       if (config.formatVersion !== boot.formatVersion || config.minRelease !== boot.minRelease) await vault.#engine.meta.savePool(config);
@@ -391,11 +428,15 @@ export class Vault {
    * Caveats: freshness falls back to what the disks hold (a put that sealed its copies but crashed before its
    * commit can surface; a version whose every copy was lost cannot), empty buckets come back from the saved
    * list `buckets.json` (as of the last bucket change), and the repair queue starts empty (the next open queues
-   * what is missing).
+   * what is missing). The rebuilt chain is new, so the freshness witness is re-anchored at its head (the
+   * rebuild is the operator's acceptance of what the disks hold): the `catalog.rebuild` record names the
+   * witness head it replaces (`previous-witness=`), and `witness` says where the witness files are (default as
+   * for open).
    */
-  static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; copiesRevoked: number; ringsRefused: number; movedAside?: string }> {
+  static async rebuildCatalog(metaDir: string, principal = 'local', options: { witness?: string[] } = {}): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; copiesRevoked: number; ringsRefused: number; movedAside?: string; witnessReanchored: boolean }> {
     nonEmptyString('metaDir', metaDir);
     checkPrincipal(principal);
+    const { locations } = witnessOptions(optionsObject<VaultOpenOptions>('options', options, ['witness']));
     const boot = await readPoolJson(metaDir);
     const { release: unlock } = await lockPool(metaDir);
     try {
@@ -429,8 +470,19 @@ export class Vault {
         throw err;
       }
       const found = await collectHeads(stores, chainLookups(ring.chain));
+      // The freshness witness is re-anchored at the rebuilt chain's head, signed by the ring's active key (its
+      // private key from the meta directory; without it the witness cannot be re-anchored: the next open then
+      // needs break-glass to accept the rebuilt state, which is said in the audit record).
+      const lookups = chainLookups(ring.chain);
+      const signer = await activeSigner(metaDir, ring.chain);
       await Promise.all(stores.map((s) => s.close()));
       await mkdirDurable(catalogDir);
+      const witnessFiles = checkWitnessLocations(locations ?? [defaultWitnessPath(boot.poolId, metaDir)], metaDir, boot.disks);
+      const witness = new Witness(witnessFiles, boot.poolId, () => {
+        if (signer === undefined) throw new ShardVaultError(ErrorCode.NOT_FOUND, `the meta directory ${metaDir} has no private key of the key ring's active key: the witness cannot be signed`);
+        return { keyId: signer.id, privateKey: signer.privateKey };
+      }, new VaultEvents(), signer !== undefined);
+      const previousWitness = await witness.readNewest(lookups.trusted);
       const catalog = await LmdbCatalog.open(catalogDir);
       try {
         await catalog.setMeta(POOL_CONFIG, boot);
@@ -439,12 +491,13 @@ export class Vault {
         const buckets = Array.isArray(saved) ? saved.filter((b): b is string => typeof b === 'string' && b.length > 0 && Buffer.byteLength(b, 'utf8') <= NAME_LIMITS.bucketBytesMax && !b.includes('\0')) : [];
         await catalog.restore(found.entries, buckets, {
           action: 'catalog.rebuild', principal, timeMs: Date.now(),
-          detail: `objects=${found.entries.length} versions=${found.versions} copies=${found.copiesRead} rejected=${found.copiesRejected} revoked=${found.copiesRevoked} keyring-generation=${currentRing(ring.chain).generation} previous-audit-head=${oldAuditHead}`,
+          detail: `objects=${found.entries.length} versions=${found.versions} copies=${found.copiesRead} rejected=${found.copiesRejected} revoked=${found.copiesRevoked} keyring-generation=${currentRing(ring.chain).generation} previous-audit-head=${oldAuditHead} previous-witness=${previousWitness === undefined ? 'none' : describeHead(previousWitness.record.head)}${signer === undefined ? ' witness=not-re-anchored (no private key of the active key in the meta directory)' : ''}`,
         });
+        if (signer !== undefined) await witness.close(headOf(await catalog.auditHead()));
       } finally {
         await catalog.close();
       }
-      return { objects: found.entries.length, versions: found.versions, copiesRead: found.copiesRead, copiesRejected: found.copiesRejected, copiesRevoked: found.copiesRevoked, ringsRefused: ring.refused, ...(movedAside !== undefined ? { movedAside } : {}) };
+      return { objects: found.entries.length, versions: found.versions, copiesRead: found.copiesRead, copiesRejected: found.copiesRejected, copiesRevoked: found.copiesRevoked, ringsRefused: ring.refused, ...(movedAside !== undefined ? { movedAside } : {}), witnessReanchored: signer !== undefined };
     } finally {
       await unlock();
     }
@@ -611,8 +664,22 @@ export class Vault {
     return { ...(current !== undefined ? { current } : {}), changes, ...(drift !== undefined ? { lastSecurityChange: drift } : {}) };
   }
 
+  /** Opens the freshness witness (lib/security/witness.ts: refuses a rolled-back catalog) and has every commit noted in it. */
+  async #checkWitness(metaDir: string, witness: WitnessChoice): Promise<void> {
+    const e = this.#engine;
+    this.#witness = await openWitness({
+      locations: witness.locations, metaDir, poolId: e.config.poolId, members: e.config.disks, catalog: e.catalog,
+      signer: () => { const { id, privateKey } = e.keys.signer(); return { keyId: id, privateKey }; }, publicKeyFor: (id) => e.publicKeyFor(id),
+      events: this.events, writable: !e.settings.readOnly, ...(witness.breakGlass !== undefined ? { breakGlass: witness.breakGlass } : {}),
+    });
+    const w = this.#witness;
+    e.onCommitted = (a) => w.note({ index: a.index, hash: a.hash });
+  }
+
   async close(): Promise<void> {
     await this.#engine.closeStores();
+    // The witness's last write names the catalog's final head (records after the last commit: repair, audit).
+    await this.#witness?.close(headOf(await this.#engine.catalog.auditHead().catch(() => undefined)));
     await this.#engine.catalog.close();
     await this.#unlock();
   }
@@ -703,10 +770,11 @@ export class Vault {
 
   /**
    * Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. `etag`
-   * is the hex MD5 of the bytes when the put computed it (`computeMd5` or a declared `md5`).
+   * is the hex MD5 of the bytes when the put computed it (`computeMd5` or a declared `md5`). `minSequence` (a
+   * receipt's `sequence`) as for get().
    */
-  async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
-    return headObject(this.#engine, bucket, key);
+  async head(bucket: string, key: string, options: { minSequence?: MinSequence } = {}): Promise<ObjectHead | undefined> {
+    return headObject(this.#engine, bucket, key, options);
   }
 
   /**
@@ -784,7 +852,8 @@ export class Vault {
    * stripes of the range are read, every block is verified against the hash table, missing or bad blocks are
    * rebuilt from parity and verified again (I3), and a whole-object read is checked against the content hash
    * before the stream ends. Throws ERR_SV_CORRUPT (never wrong bytes) when more than m blocks of a stripe are
-   * bad. Memory is one stripe at a time.
+   * bad. Memory is one stripe at a time. With `minSequence` (a receipt's `sequence`), a key whose head is older
+   * or absent fails with ERR_SV_STALE, never older bytes (a store restored from an older state, docs/witness.md).
    */
   get(bucket: string, key: string, options: GetOptions = {}): Readable {
     return Readable.from(this.#timedStripes(bucket, key, options), { objectMode: false });
@@ -829,13 +898,14 @@ export class Vault {
    * how many shards of queued repair work it holds; objects at risk (queued work, or shards on unusable
    * disks); live object count; the pool's coding parameters.
    */
-  async status(): Promise<PoolStatus> {
+  async status(): Promise<PoolStatus & { witness: WitnessStatus | undefined }> {
     const s = await status(this.#engine);
     const floor = this.#floor.status();
     const { current, lastSecurityChange } = await this.configHistory();
     return {
       ...s, ...(floor !== undefined ? { floor } : {}),
       ...(current !== undefined ? { config: { digest: current.digest, recordedMs: current.timeMs, source: current.source, ...(lastSecurityChange !== undefined ? { lastSecurityChange: { timeMs: lastSecurityChange.timeMs, source: lastSecurityChange.source, settings: lastSecurityChange.changes.map((c) => c.path) } } : {}) } } : {}),
+      witness: this.#witness?.status,
     };
   }
 

@@ -175,6 +175,10 @@ export interface Catalog {
   auditLog(): AsyncIterable<AuditRecord>;
   /** Recomputes the audit chain: the index of the first bad record, or -1 when it is intact. */
   verifyAudit(): Promise<number>;
+  /** The newest audit record (the head of the chain: how far the catalog's history got), or undefined when there is none. */
+  auditHead(): Promise<AuditRecord | undefined>;
+  /** The audit record at `index`, or undefined when the chain is shorter (the freshness witness checks its history with it). */
+  auditRecord(index: number): Promise<AuditRecord | undefined>;
 }
 
 /** An async iterable's items as an array (Node 20 has no Array.fromAsync). */

@@ -801,6 +801,17 @@ export class LmdbCatalog implements Catalog {
     return verifyChain(this.auditLog());
   }
 
+  async auditHead(): Promise<AuditRecord | undefined> {
+    const { start, end } = tableRange('audit');
+    for (const { value } of this.#db.getRange({ start: end, end: start, reverse: true, limit: 1 })) return value as AuditRecord;
+    return undefined;
+  }
+
+  async auditRecord(index: number): Promise<AuditRecord | undefined> {
+    if (!Number.isSafeInteger(index) || index < 0) return undefined;
+    return this.#db.get(dbKey('audit', String(index).padStart(16, '0'))) as AuditRecord | undefined;
+  }
+
   /**
    * A table range as an async iterable read one page (PAGE entries, one read each) at a time, resuming after
    * the last key: a long walk holds no read transaction across the awaits of its consumer and sees commits

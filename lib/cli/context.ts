@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 import type { Command } from 'commander';
 
@@ -28,17 +28,6 @@ export const DEFAULT_REGION = 'us-east-1';
 const REMOTE_COMMANDS = new Set(['status', 'scrub', 'repair', 'audit', 'audit verify', 'audit tail', 'keys create', 'keys list', 'keys disable', 'keys enable', 'keys delete', 'keys policy', 'disk add', 'disk drain', 'disk replace', 'disk rm']);
 export const regionOption = ['--region <region>', `the daemon's SigV4 region (default $SHARDVAULT_REGION or ${DEFAULT_REGION})`] as const;
 
-export const breakGlassOption = ['--break-glass', "accept a setting weaker than the pool's security floor (lowers the floor, audited; needs --reason)"] as const;
-export const reasonOption = ['--reason <text>', 'why the security floor is overridden (kept in the floor record and the audit log)'] as const;
-
-/** `--break-glass --reason TEXT` as the library's breakGlass; either one alone is a usage error. */
-export function breakGlassOf(o: { breakGlass?: boolean; reason?: string }): { reason: string } | undefined {
-  if (o.breakGlass !== true && o.reason === undefined) return undefined;
-  if (o.breakGlass !== true) throw new CliError(CliCode.USAGE, '--reason is only for --break-glass');
-  if (o.reason === undefined || o.reason.trim() === '') throw new CliError(CliCode.USAGE, '--break-glass needs --reason TEXT (why the security floor is overridden)');
-  return { reason: o.reason };
-}
-
 /** Set once stdout's reader went away (`shardvault ls | head`): later output is dropped, the command ends quietly. */
 let stdoutClosed = false;
 export function markStdoutClosed(): void {
@@ -52,9 +41,31 @@ const jsonText = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (
 
 let active: Ctx | undefined;
 
+/** How a command opens its pool beyond --meta: the freshness witness files and a break-glass acceptance. */
+export interface OpenChoices {
+  witness?: string[];
+  breakGlass?: { reason: string; principal: string };
+}
+
+/**
+ * The global `--witness PATH` (repeatable; else `$SHARDVAULT_WITNESS`, paths separated by the platform's path
+ * delimiter) and `--break-glass --reason TEXT` (accept a pool whose catalog is behind its freshness witness;
+ * docs/witness.md, docs/runbooks/rollback-alarm.md).
+ */
+function openChoicesOf(o: { witness?: string[]; breakGlass?: boolean; reason?: string }, command: string): OpenChoices {
+  const fromEnv = process.env.SHARDVAULT_WITNESS?.split(delimiter).filter((p) => p !== '');
+  const witness = o.witness ?? (fromEnv !== undefined && fromEnv.length > 0 ? fromEnv : undefined);
+  // `keyring revoke --reason TEXT` is the one other use of --reason.
+  if (o.reason !== undefined && o.breakGlass !== true && command !== 'keyring revoke') throw new CliError(CliCode.USAGE, '--reason goes with --break-glass: it says why an override is accepted');
+  if (o.breakGlass === true && (o.reason === undefined || o.reason.trim() === '')) throw new CliError(CliCode.USAGE, '--break-glass needs --reason TEXT: the reason is written to the audit log');
+  return { ...(witness !== undefined ? { witness } : {}), ...(o.breakGlass === true ? { breakGlass: { reason: o.reason!, principal: 'cli' } } : {}) };
+}
+
 export class Ctx {
   /** The hint context of the running command, filled in as the command learns its names. */
   readonly hint: HintContext;
+  /** The witness and break-glass choices of the command line (withVault and serve pass them to the open). */
+  open: OpenChoices = {};
 
   constructor(
     readonly json: boolean,
@@ -69,7 +80,7 @@ export class Ctx {
 
   /** The context of a command as commander parsed it (global flags merged in). */
   static of(cmd: Command): Ctx {
-    const o = cmd.optsWithGlobals<{ json?: boolean; meta?: string; data?: string; endpoint?: string; region?: string }>();
+    const o = cmd.optsWithGlobals<{ json?: boolean; meta?: string; data?: string; endpoint?: string; region?: string; witness?: string[]; breakGlass?: boolean; reason?: string }>();
     const path: string[] = [];
     for (let c: Command | null = cmd; c !== null && c.parent !== null; c = c.parent) path.unshift(c.name());
     const command = path.join(' ');
@@ -82,6 +93,7 @@ export class Ctx {
     const meta = o.data !== undefined ? join(o.data, 'meta') : o.meta;
     const region = o.region ?? process.env.SHARDVAULT_REGION ?? DEFAULT_REGION;
     active = new Ctx(o.json === true, command, meta, o.endpoint, region);
+    active.open = openChoicesOf(o, command);
     return active;
   }
 
@@ -152,7 +164,9 @@ export async function poolFacts(meta: string): Promise<PoolFacts | undefined> {
 /** Opens the pool at ctx.meta, runs `fn`, closes the pool whatever happens. */
 /**
  * Opens the pool for one command. `readOnly`: commands that only read (ls, get, buckets, status, audit) open
- * without the pool lock, so they work in a second shell while a daemon or a long repair holds the pool.
+ * without the pool lock, so they work in a second shell while a daemon or a long repair holds the pool; with
+ * --break-glass they open read-write (accepting an older state is audited and re-anchors the witness). An
+ * unanchored or overridden open is a process warning on stderr (lib/security/witness.ts).
  */
 export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   if (!existsSync(join(ctx.meta, 'pool.json'))) {
@@ -162,7 +176,8 @@ export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>, optio
       `pass the pool's metadata directory with --meta DIR, or create a pool: \`shardvault init --disk PATH --disk PATH ... --meta ${ctx.meta}\``,
     );
   }
-  const vault = await Vault.open(ctx.meta, options.readOnly === true ? { readOnly: true } : { configSource: { name: 'cli' } }).catch((err: unknown) => {
+  const readOnly = options.readOnly === true && ctx.open.breakGlass === undefined;
+  const vault = await Vault.open(ctx.meta, { ...(readOnly ? { readOnly: true } : { configSource: { name: 'cli' } }), ...ctx.open }).catch((err: unknown) => {
     // A running daemon holds the pool: say how to reach it rather than only "wait".
     if ((err as { code?: string }).code === ErrorCode.POOL_BUSY && REMOTE_COMMANDS.has(ctx.command)) {
       throw new CliError(ErrorCode.POOL_BUSY, (err as Error).message, `if \`shardvault serve\` holds it, ask the daemon: \`shardvault ${ctx.command} --endpoint URL\` (with SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY set)`);

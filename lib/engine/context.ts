@@ -10,7 +10,7 @@
 import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { getSystemErrorMap } from 'node:util';
 
-import type { Catalog, CommitRequest, Head, RepairItem } from '../catalog/catalog.js';
+import type { AuditRecord, Catalog, CommitRequest, Head, RepairItem } from '../catalog/catalog.js';
 import type { ReedSolomon } from '../codec.js';
 import { ErrorCode, ShardVaultError, errnoNameOf, type DiskFailure } from '../errors.js';
 import type { VaultEvents } from '../events.js';
@@ -26,8 +26,12 @@ import { KeyLock } from './key-lock.js';
 import { checkBucket, checkKey, checkPrincipal } from './names.js';
 import type { PoolConfig } from './pool-setup.js';
 
+/** The receipt format this release writes: 2 adds `receiptFormat` and the audit head (none: format 1). */
+export const RECEIPT_FORMAT = 2;
+
 /** A signed durability receipt: what a commit made durable, and where. */
 export interface Receipt {
+  receiptFormat: number;
   bucket: string;
   key: string;
   versionId: string;
@@ -37,6 +41,10 @@ export interface Receipt {
   durableDisks: string[];
   /** Fewer than k + m members were durable (repair was queued for the rest). */
   degraded: boolean;
+  /** The audit record of the commit (index and hash): where it is in the pool's global order, which the
+   *  freshness witness anchors (docs/witness.md). */
+  auditIndex: number;
+  auditHash: string;
   /** Hex id of the key ring key that signed it (the active key at the commit). */
   signerKeyId: string;
   /** Ed25519 signature by that key over the JSON of the other fields, in the order above. */
@@ -92,6 +100,8 @@ export class Engine {
   readonly keyLock = new KeyLock();
   /** The verified stripe reader get, scrub and repair share. */
   readonly reader: StripeReader;
+  /** Told the audit record of every commit with a receipt, once it is durable (the freshness witness notes it). */
+  onCommitted: (audit: AuditRecord) => void = () => undefined;
 
   constructor(
     config: PoolConfig,
@@ -206,30 +216,31 @@ export class Engine {
   /**
    * The commit point of every write (striped put, small put, delete, multipart complete): the flushed catalog
    * commit `req` (head compare-and-set, version, audit, repair work for the members that did not seal) through
-   * `commit` (Catalog.commit unless given), the receipt signed meanwhile and handed out only once the commit
-   * resolved, then a 'repairQueued' event per item of repair work.
+   * `commit` (Catalog.commit unless given); its audit record is told to `onCommitted` (the freshness witness)
+   * and named in the receipt, which is signed once the commit resolved; then a 'repairQueued' event per item
+   * of repair work.
    */
-  async commitWithReceipt(req: CommitRequest, durableDisks: string[], degraded: boolean, commit: (r: CommitRequest) => Promise<unknown> = (r) => this.catalog.commit(r)): Promise<Receipt> {
+  async commitWithReceipt(req: CommitRequest, durableDisks: string[], degraded: boolean, commit: (r: CommitRequest) => Promise<AuditRecord> = (r) => this.catalog.commit(r)): Promise<Receipt> {
     const { bucket, key, head } = req;
-    const receipt = await this.receiptWith(
-      { bucket, key, versionId: head.versionId, sequence: head.sequence.toString(), manifestHash: head.manifestHash, durableDisks, degraded },
-      commit(req),
-    );
+    const audit = await commit(req);
+    this.onCommitted(audit);
+    const receipt = await this.receiptWith({
+      receiptFormat: RECEIPT_FORMAT, bucket, key, versionId: head.versionId, sequence: head.sequence.toString(), manifestHash: head.manifestHash, durableDisks, degraded,
+      auditIndex: audit.index, auditHash: audit.hash,
+    });
     for (const w of req.repair ?? []) this.events.emit('repairQueued', { bucket, key, versionId: head.versionId, disk: w.disk, shard: w.shard, reason: 'put' });
     return receipt;
   }
 
   /**
-   * The signed receipt of a commit, signed on the thread pool while the commit is flushed (its contents are
-   * known before); handed out only once `commit` resolved. A failed commit's receipt is dropped unseen.
+   * The signed receipt of a durable commit, signed on the thread pool. It names the commit's audit record,
+   * which the catalog assigns inside the commit's transaction, so it is signed after the commit resolved.
    */
-  async receiptWith(fields: Omit<Receipt, 'signature' | 'signerKeyId'>, commit: Promise<unknown>): Promise<Receipt> {
+  async receiptWith(fields: Omit<Receipt, 'signature' | 'signerKeyId'>): Promise<Receipt> {
     const { id, privateKey } = this.keys.signer();
     const body = receiptBody({ ...fields, signerKeyId: hex(id) });
-    const signature = new Promise<Buffer>((resolve, reject) => edSign(null, Buffer.from(JSON.stringify(body)), privateKey, (err, sig) => (err === null ? resolve(sig) : reject(err))));
-    signature.catch(() => undefined); // awaited below, after the commit; never an unhandled rejection
-    await commit;
-    return { ...body, signature: (await signature).toString('hex') };
+    const signature = await new Promise<Buffer>((resolve, reject) => edSign(null, Buffer.from(JSON.stringify(body)), privateKey, (err, sig) => (err === null ? resolve(sig) : reject(err))));
+    return { ...body, signature: signature.toString('hex') };
   }
 
   /**
@@ -429,7 +440,10 @@ export function copyDigest(copy: Uint8Array): Uint8Array {
 
 /** The signed fields of a receipt, in their signed order. */
 function receiptBody(r: Omit<Receipt, 'signature'>): Omit<Receipt, 'signature'> {
-  return { bucket: r.bucket, key: r.key, versionId: r.versionId, sequence: r.sequence, manifestHash: r.manifestHash, durableDisks: r.durableDisks, degraded: r.degraded, signerKeyId: r.signerKeyId };
+  return {
+    receiptFormat: r.receiptFormat, bucket: r.bucket, key: r.key, versionId: r.versionId, sequence: r.sequence, manifestHash: r.manifestHash,
+    durableDisks: r.durableDisks, degraded: r.degraded, auditIndex: r.auditIndex, auditHash: r.auditHash, signerKeyId: r.signerKeyId,
+  };
 }
 
 /** ERR_SV_KEY_REVOKED for `what`, signed only by revoked key `id`. */

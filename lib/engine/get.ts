@@ -5,7 +5,7 @@
  * repair. Also head() (metadata from a verified manifest) and locate() (where a version's pieces are, for
  * tools and tests).
  */
-import type { RepairItem } from '../catalog/catalog.js';
+import type { Head, RepairItem } from '../catalog/catalog.js';
 import { ErrorCode, ShardVaultError } from '../errors.js';
 import { hex, objectId } from '../format/ids.js';
 import type { Manifest, SystemHeaders } from '../format/manifest.js';
@@ -37,12 +37,45 @@ export interface ObjectHead {
 export interface GetOptions {
   range?: { start: number; end?: number };
   signal?: AbortSignal;
+  /** The oldest per-key sequence the caller accepts (a receipt's `sequence`): see readAtLeast. */
+  minSequence?: MinSequence;
+}
+
+/** A minimum sequence as a caller may hold it: a receipt's decimal string, a bigint, or a safe integer. */
+export type MinSequence = bigint | string | number;
+
+/** The largest per-key sequence a caller may ask for (manifests store sequences as u64). */
+const SEQUENCE_MAX = (1n << 64n) - 1n;
+
+/** A caller's minimum sequence as a bigint, or undefined when none was given; bad input is a clear error. */
+export function minSequenceOf(value: unknown): bigint | undefined {
+  if (value === undefined) return undefined;
+  let n: bigint;
+  if (typeof value === 'bigint') n = value;
+  else if (typeof value === 'number' && Number.isSafeInteger(value)) n = BigInt(value);
+  else if (typeof value === 'string' && /^[0-9]{1,20}$/.test(value)) n = BigInt(value);
+  else throw new ShardVaultError(ErrorCode.INVALID_ARG_TYPE, `minSequence must be a non-negative integer (a bigint, a safe integer or a decimal string), got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`);
+  if (n < 0n || n > SEQUENCE_MAX) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `minSequence must be 0..${SEQUENCE_MAX}, got ${n}`);
+  return n;
+}
+
+/**
+ * Refuses to answer from a head older than the caller's minimum sequence (I4 for a client holding a receipt):
+ * ERR_SV_STALE when the key has no head or one with a lower sequence, so a store restored from an older state
+ * (and accepted with break-glass) answers with an error rather than with older bytes. A tombstone at or after
+ * the minimum is a newer state (the key was deleted since): the caller gets "not found" as usual.
+ */
+function readAtLeast(bucket: string, key: string, head: Head | undefined, min: bigint | undefined): void {
+  if (min === undefined || (head !== undefined && head.sequence >= min)) return;
+  throw new ShardVaultError(ErrorCode.STALE, `${bucket}/${key}: the store holds ${head === undefined ? 'no version' : `sequence ${head.sequence}`}, older than the minimum sequence ${min} asked for`);
 }
 
 /** Metadata of the latest version, from a verified manifest copy; undefined when absent or deleted. */
-export async function headObject(ctx: Engine, bucket: string, key: string): Promise<ObjectHead | undefined> {
+export async function headObject(ctx: Engine, bucket: string, key: string, options: { minSequence?: MinSequence } = {}): Promise<ObjectHead | undefined> {
+  const min = minSequenceOf(options.minSequence);
   await ctx.checkObjectName(bucket, key);
   const head = await ctx.catalog.getHead(bucket, key);
+  readAtLeast(bucket, key, head, min);
   if (head === undefined || head.tombstone) return undefined;
   const { manifest } = await ctx.loadManifest(bucket, key, head);
   return {
@@ -61,8 +94,10 @@ export async function headObject(ctx: Engine, bucket: string, key: string): Prom
 export async function* readObject(ctx: Engine, bucket: string, key: string, options: GetOptions): AsyncGenerator<Uint8Array> {
   checkSignal(options.signal);
   throwIfAborted(options.signal, 'get');
+  const min = minSequenceOf(options.minSequence);
   await ctx.checkObjectName(bucket, key);
   const head = await ctx.catalog.getHead(bucket, key);
+  readAtLeast(bucket, key, head, min);
   if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
   const { manifest, hashTable, badCopies } = await ctx.loadManifest(bucket, key, head);
   const { placement, size } = manifest;

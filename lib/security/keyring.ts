@@ -246,6 +246,22 @@ export async function rebuildChain(metaDir: string, stores: readonly ShardStore[
 }
 
 /** Lookups over a chain's current ring (for a rebuild, which has no PoolKeys). */
+/**
+ * The active key of `chain` with its private key from the meta directory (`keyring/<id>.key`, or pool.key when
+ * the active key is the original one), or undefined when the meta directory does not hold it (a catalog rebuild
+ * then cannot sign: it verifies only).
+ */
+export async function activeSigner(metaDir: string, chain: KeyChain): Promise<{ id: Uint8Array; privateKey: KeyObject } | undefined> {
+  const id = activeEntry(currentRing(chain)).id;
+  for (const file of [privateFile(metaDir, id), poolKeyFile(metaDir)]) {
+    const pem = await readIfPresent(file);
+    if (pem === undefined) continue;
+    const key = createPrivateKey(Buffer.from(pem));
+    if (hex(keyId(createPublicKey(key))) === id) return { id: Buffer.from(id, 'hex'), privateKey: key };
+  }
+  return undefined;
+}
+
 export function chainLookups(chain: KeyChain): { trusted: (id: Uint8Array) => KeyObject | null; known: (id: Uint8Array) => KeyObject | null } {
   const ring = currentRing(chain);
   const find = (id: Uint8Array) => ring.entries.find((e) => e.id === hex(id));

@@ -68,6 +68,8 @@ export const configSchema = z.object({
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
   pool: poolSchema.optional(),
   limits: limitsSchema.optional(),
+  /** Freshness witness files, outside the pool (docs/witness.md); default: one under $XDG_STATE_HOME. */
+  witness: z.array(z.string().min(1).max(4096)).min(1).max(16).optional(),
 }).strict();
 
 export type ConfigFile = z.infer<typeof configSchema>;
@@ -81,6 +83,7 @@ export interface EffectiveConfig {
   logLevel: string;
   pool: { disks?: Array<{ path: string; labels?: Record<string, string>; mountPoint?: boolean }>; k: number; m: number; blockBytes: number; failureDomain: string; writeQuorum?: number };
   limits: Limits;
+  witness?: string[];
 }
 
 function configError(where: string, issues: z.core.$ZodIssue[]): ShardVaultError {
@@ -127,7 +130,7 @@ export function parseAddress(s: string, where = 'address'): { host: string; port
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
-export interface ConfigOverrides { dataDir?: string; address?: string; metricsAddress?: string; domain?: string; region?: string; logLevel?: string; limits?: Partial<Limits>; writeQuorum?: number }
+export interface ConfigOverrides { dataDir?: string; address?: string; metricsAddress?: string; domain?: string; region?: string; logLevel?: string; limits?: Partial<Limits>; writeQuorum?: number; witness?: string[] }
 
 /**
  * The daemon's environment variables that set configuration (between the config file and the command line):
@@ -160,6 +163,8 @@ export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides
   if (domain !== undefined) parseConfig({ domain }, 'domain');
   const p = f.pool ?? {};
   const writeQuorum = o.writeQuorum ?? p.writeQuorum;
+  const witness = o.witness ?? f.witness;
+  if (witness !== undefined) parseConfig({ witness }, 'witness');
   return {
     data,
     address: parseAddress(o.address ?? f.address ?? '127.0.0.1:9000'),
@@ -176,6 +181,7 @@ export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides
       ...(writeQuorum !== undefined ? { writeQuorum } : {}),
     },
     limits: { ...DEFAULT_LIMITS, ...(f.limits ?? {}), ...limitsOverride } as Limits,
+    ...(witness !== undefined ? { witness } : {}),
   };
 }
 

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { KeyStore } from '../auth/index.js';
-import type { Vault } from '../vault.js';
+import type { BreakGlass, Vault } from '../vault.js';
 import { ADMIN_PREFIX, abortAdminJobs, handleAdmin } from './admin.js';
 import { auditStart } from './audit.js';
 import { openAuth } from './auth-backend.js';
@@ -19,7 +19,7 @@ import { configHash, effectiveConfig, environmentOverrides, readConfigFile, type
 import type { ServerState } from './context.js';
 import { createPipeline } from './http.js';
 import type { Limits } from './limits.js';
-import { createObserver } from './observe.js';
+import { createObserver, type Observer } from './observe.js';
 import { metaDirOf, openOrCreatePool } from './pool.js';
 import { S3Error } from './s3-error.js';
 
@@ -45,8 +45,11 @@ export interface StartServerOptions {
   logDestination?: NodeJS.WritableStream;
   /** Environment read for configuration (default process.env; see lib/server/config.ts environmentOverrides). */
   env?: NodeJS.ProcessEnv;
-  /** Accepts a configuration weaker than the pool's security floor (serve --break-glass --reason TEXT), audited. */
-  breakGlass?: { reason: string };
+  /** Freshness witness files (over the config file's `witness`; default one under $XDG_STATE_HOME). */
+  witness?: string[];
+  /** The operator's override (serve --break-glass --reason TEXT): accepts a configuration weaker than the pool's
+   *  security floor and a catalog behind its freshness witness, each audited (VaultOpenOptions.breakGlass). */
+  breakGlass?: BreakGlass;
 }
 
 export interface RunningServer {
@@ -77,6 +80,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...(opts.region !== undefined ? { region: opts.region } : {}),
     ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
     ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+    ...(opts.witness !== undefined ? { witness: opts.witness } : {}),
   });
   const sha = configHash(config);
   const observer = createObserver({ level: config.logLevel, ...(opts.logDestination !== undefined ? { destination: opts.logDestination } : {}) });
@@ -90,6 +94,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     const auth = await openAuth(metaDirOf(config.data), { region: config.region, env });
     await auditStart(vault, `config sha256=${sha}${created ? ' (pool created)' : ''}`);
     observer.attachVault(vault);
+    await followWitness(observer, vault);
     const state: ServerState = { vault, auth, limits: config.limits, region: config.region, ...(config.domain !== undefined ? { domain: config.domain } : {}), observer, bucketTimes: await BucketTimes.open(metaDirOf(config.data)) };
     const pipeline = createPipeline(state, {
       // The admin API (lib/server/admin.ts): signed like any request, admin principals only (it checks).
@@ -230,4 +235,20 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     await vault.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The freshness witness in the log: what the open found (its events were emitted before anyone could listen,
+ * so it is read from status), then every failed witness write (a warning; the metric counts them).
+ */
+async function followWitness(observer: Observer, vault: Vault): Promise<void> {
+  const w = (await vault.status()).witness;
+  if (w !== undefined) {
+    const fields = { witness: w.state, locations: w.locations, catalogHead: w.catalogHead, ...(w.witness !== undefined ? { witnessHead: w.witness.head } : {}), problems: w.problems };
+    if (w.state === 'unanchored' || w.state === 'rollback-accepted' || w.problems.length > 0) observer.warn(`freshness witness: ${w.state}${w.problems.length > 0 ? `: ${w.problems.join('; ')}` : ''}`, fields);
+    else observer.info(`freshness witness: ${w.state}`, fields);
+  }
+  vault.events.on('witness', (e) => {
+    if (e.kind === 'flush-failed') observer.warn(e.message, { witness: 'flush-failed', ...(e.location !== undefined ? { location: e.location } : {}) });
+  });
 }

@@ -25,6 +25,9 @@ import type { DiskHealthCondition, Vault } from '../vault.js';
 /** Every condition status() can report for a disk (the state-set of `shardvault_disk_condition`). */
 const DISK_CONDITIONS: readonly DiskHealthCondition[] = ['online', 'draining', 'removed', 'missing', 'empty', 'foreign', 'wrong-device', 'unreadable'];
 
+/** Every state of the freshness witness at open (the state-set of `shardvault_witness_state`, lib/security/witness.ts). */
+const WITNESS_STATES = ['anchored', 'unanchored', 'new', 'rollback-accepted'] as const;
+
 /** Request latency buckets, seconds: 1 ms (a cached HEAD) to 60 s (a 64 MiB PUT on a slow disk, or a repair). */
 export const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -96,6 +99,10 @@ export class ServerMetrics {
   readonly #repairQueuedTotal: Counter;
   readonly #diskDropped: Counter;
   readonly #keyRevoked: Counter;
+  readonly #witnessState: Gauge;
+  readonly #witnessWritten: Gauge;
+  readonly #witnessFailures: Counter;
+  readonly #witnessProblems: Gauge;
 
   constructor(options: ServerMetricsOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -184,8 +191,13 @@ export class ServerMetrics {
     this.#repairQueuedTotal = new Counter({ name: 'shardvault_repair_queued_total', help: 'Shards queued for repair since start, by who found them (put, read, scrub, gc, drain, replace, rebalance, repair)', labelNames: ['reason'], registers });
     this.#diskDropped = new Counter({ name: 'shardvault_disk_dropped_total', help: 'Times a disk dropped out of an operation, by disk and what failed', labelNames: ['disk', 'op'], registers });
     this.#keyRevoked = new Counter({ name: 'shardvault_key_revoked_refusals_total', help: 'Reads refused because the manifest is signed only by a revoked pool key (queued for repair --resign), by key id', labelNames: ['key_id'], registers });
+    this.#witnessState = new Gauge({ name: 'shardvault_witness_state', help: 'Freshness witness at open as a state set: anchored, unanchored (no witness verified: rollbacks undetected), new, rollback-accepted (break-glass)', labelNames: ['state'], registers });
+    this.#witnessWritten = new Gauge({ name: 'shardvault_witness_last_write_timestamp_seconds', help: 'Unix time of the last freshness witness write that reached every location (0: none since start)', registers });
+    this.#witnessFailures = new Counter({ name: 'shardvault_witness_write_failures_total', help: 'Freshness witness writes that failed, by location', labelNames: ['location'], registers });
+    this.#witnessProblems = new Gauge({ name: 'shardvault_witness_problems', help: 'Witness files ignored at open (did not verify) and other witness warnings (same filesystem as the pool)', registers });
     this.#poolUp.set(0);
     this.#scrubLast.set(0);
+    this.#witnessWritten.set(0);
   }
 
   /** The Prometheus text exposition (reads the pool first when a Vault is attached and the snapshot is stale). */
@@ -236,6 +248,11 @@ export class ServerMetrics {
     };
     const onQueued = (q: { reason: string }) => this.#repairQueuedTotal.inc({ reason: q.reason });
     const onDropped = (d: { disk: string; op: string }) => this.#diskDropped.inc({ disk: d.disk, op: d.op });
+    const onWitness = (w: { kind: string; location?: string }) => {
+      if (w.kind === 'flushed') this.#witnessWritten.set(this.#now() / 1000);
+      if (w.kind === 'flush-failed') this.#witnessFailures.inc({ location: w.location ?? '' });
+    };
+    vault.events.on('witness', onWitness);
     vault.events.on('scrubProgress', onScrub);
     vault.events.on('repair', onRepair);
     vault.events.on('repairQueued', onQueued);
@@ -248,6 +265,7 @@ export class ServerMetrics {
       vault.events.off('repair', onRepair);
       vault.events.off('repairQueued', onQueued);
       vault.events.off('diskDropped', onDropped);
+      vault.events.off('witness', onWitness);
     };
   }
 
@@ -307,5 +325,9 @@ export class ServerMetrics {
     this.#auditRecords.set(s.auditRecords);
     this.#floorOverridden.set(status.floor?.overridden === true ? 1 : 0);
     this.#configSecurityChange.set((status.config?.lastSecurityChange?.timeMs ?? 0) / 1000);
+    if (status.witness !== undefined) {
+      for (const w of WITNESS_STATES) this.#witnessState.set({ state: w }, status.witness.state === w ? 1 : 0);
+      this.#witnessProblems.set(status.witness.problems.length);
+    }
   }
 }

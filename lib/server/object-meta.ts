@@ -12,6 +12,11 @@ export type { StoredChecksum, SystemHeaders };
 export type PutOptionsX = PutOptions;
 export type HeadX = ObjectHead;
 
+/** The per-key sequence of the version a PUT made or a GET/HEAD answers with (docs/s3.md, docs/witness.md). */
+export const SEQUENCE_HEADER = 'x-shardvault-sequence';
+/** GET/HEAD: answer only from this per-key sequence or a newer one, else 503 ERR_SV_STALE (never older bytes). */
+export const MIN_SEQUENCE_HEADER = 'x-shardvault-min-sequence';
+
 export const SYSTEM_HEADERS: ReadonlyArray<[keyof SystemHeaders, string]> = [
   ['contentEncoding', 'content-encoding'],
   ['contentDisposition', 'content-disposition'],
@@ -89,6 +94,7 @@ export function objectHeaders(ctx: RequestContext, h: HeadX): Record<string, str
     'Last-Modified': httpDate(h.timeMs),
     'Accept-Ranges': 'bytes',
     'Content-Type': h.contentType ?? 'binary/octet-stream',
+    [SEQUENCE_HEADER]: h.sequence.toString(),
   };
   const hs = h.headers ?? {};
   for (const [field, name] of SYSTEM_HEADERS) {

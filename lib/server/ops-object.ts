@@ -7,7 +7,7 @@ import { evaluate, parseRange, type Conditions } from './conditions.js';
 import { bucketOf, header, isoDate, keyOf, sendEmpty, sendXml, type RequestContext } from './context.js';
 import { ChecksumVerifier, headerOf } from './checksums.js';
 import {
-  applyOverrides, checkHeaderValue, contentMd5, contentType, etagOf, objectHeaders, quoted, systemHeaders, userMetadata,
+  applyOverrides, checkHeaderValue, contentMd5, contentType, etagOf, MIN_SEQUENCE_HEADER, objectHeaders, quoted, SEQUENCE_HEADER, systemHeaders, userMetadata,
   type HeadX, type PutOptionsX, type SystemHeaders,
 } from './object-meta.js';
 import { S3Error } from './s3-error.js';
@@ -18,7 +18,7 @@ import { S3Error } from './s3-error.js';
  *  reading the new manifest back (vault.head costs a disk read and a signature check: most of a small put). */
 const LOCAL_MD5_BYTES_MAX = 1024 * 1024;
 
-export async function putFromRequest(ctx: RequestContext, bucket: string, key: string, extra: Partial<PutOptionsX>): Promise<{ etag: string; checksum?: { algorithm: string; value: string } }> {
+export async function putFromRequest(ctx: RequestContext, bucket: string, key: string, extra: Partial<PutOptionsX>): Promise<{ etag: string; sequence: string; checksum?: { algorithm: string; value: string } }> {
   const md5 = contentMd5(ctx); // before the body stages exist: a refusal here leaves nothing running
   const { stream, size } = uploadStream(ctx, { sizeMax: ctx.state.limits.objectBytesMax, checksums: true });
   const opts: PutOptionsX = { principal: ctx.who.principal, signal: ctx.signal, computeMd5: true, ...(md5 !== undefined ? { md5 } : {}), ...extra };
@@ -54,7 +54,7 @@ export async function putFromRequest(ctx: RequestContext, bucket: string, key: s
     etag = head !== undefined && head.versionId === receipt.versionId ? etagOf(head) : '';
   }
   const sum = stream.checksum();
-  return { etag, ...(sum !== undefined ? { checksum: sum } : {}) };
+  return { etag, sequence: receipt.sequence, ...(sum !== undefined ? { checksum: sum } : {}) };
 }
 
 function conditionsOf(ctx: RequestContext, prefix = ''): Conditions {
@@ -98,7 +98,8 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
   const r = await putFromRequest(ctx, bucket, key, { ...putOptionsFromHeaders(ctx), ...putConditions(ctx) });
-  const headers: Record<string, string> = { ETag: quoted(r.etag) };
+  // The receipt's sequence: a client that later reads with x-shardvault-min-sequence gets this version or newer.
+  const headers: Record<string, string> = { ETag: quoted(r.etag), [SEQUENCE_HEADER]: r.sequence };
   if (r.checksum !== undefined) headers[headerOf(r.checksum.algorithm as never)] = r.checksum.value;
   sendEmpty(ctx, 200, headers);
 }
@@ -125,7 +126,9 @@ async function headOrGet(ctx: RequestContext, withBody: boolean): Promise<void> 
   const key = keyOf(ctx);
   const vid = ctx.target.query.get('versionId');
   if (vid !== undefined && vid !== 'null') throw new S3Error('NotImplemented', 501, 'Reading an older version (versionId) is not implemented by ShardVault.');
-  const h = (await ctx.state.vault.head(bucket, key)) as HeadX | undefined;
+  const minSequence = header(ctx, MIN_SEQUENCE_HEADER);
+  const fresh = minSequence !== undefined ? { minSequence } : {};
+  const h = (await ctx.state.vault.head(bucket, key, fresh)) as HeadX | undefined;
   if (h === undefined) {
     if (!(await ctx.state.vault.listBuckets()).includes(bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: bucket } });
     throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', { extra: { Key: key } });
@@ -157,7 +160,7 @@ async function headOrGet(ctx: RequestContext, withBody: boolean): Promise<void> 
     ctx.res.end();
     return;
   }
-  const body = ctx.state.vault.get(bucket, key, { ...(range !== undefined ? { range: { start, end } } : {}), signal: ctx.signal });
+  const body = ctx.state.vault.get(bucket, key, { ...(range !== undefined ? { range: { start, end } } : {}), ...fresh, signal: ctx.signal });
   await streamOut(ctx, body, status, headers);
 }
 

@@ -26,8 +26,9 @@ export function metaDirOf(dataDir: string): string {
 export async function openOrCreatePool(c: EffectiveConfig, explicit: { k: boolean; m: boolean; failureDomain: boolean }, breakGlass?: BreakGlass): Promise<{ vault: Vault; created: boolean }> {
   const meta = metaDirOf(c.data);
   const configSource = { name: 'daemon', settings: c };
+  const witness = c.witness !== undefined ? { witness: c.witness } : {};
   if (existsSync(join(meta, 'pool.json'))) {
-    const vault = await Vault.open(meta, { configSource, ...(c.pool.writeQuorum !== undefined ? { writeQuorum: c.pool.writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}) });
+    const vault = await Vault.open(meta, { configSource, ...witness, ...(c.pool.writeQuorum !== undefined ? { writeQuorum: c.pool.writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass: { principal: 'serve', ...breakGlass } } : {}) });
     const s = await vault.status();
     const wrong: string[] = [];
     if (explicit.k && s.pool.k !== c.pool.k) wrong.push(`k is ${s.pool.k}, the config says ${c.pool.k}`);
@@ -51,6 +52,7 @@ export async function openOrCreatePool(c: EffectiveConfig, explicit: { k: boolea
     failureDomain: c.pool.failureDomain,
     ...(c.pool.writeQuorum !== undefined ? { writeQuorum: c.pool.writeQuorum } : {}),
     configSource,
+    ...witness,
   });
   return { vault, created: true };
 }

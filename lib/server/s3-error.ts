@@ -75,8 +75,9 @@ const ENGINE_TO_S3: Record<string, [string, number, string?]> = {
   // Issue 13: keys, floor, freshness and formats.
   ERR_SV_KEY_REVOKED: ['InternalError', 500, 'The stored object is signed only by a revoked key; it is queued for re-signing.'],
   ERR_SV_FLOOR: ['InvalidRequest', 400, 'The request would weaken the pool below its security floor.'],
-  ERR_SV_ROLLBACK: ['ServiceUnavailable', 503, 'The store is older than its freshness witness.'],
-  ERR_SV_STALE: ['ServiceUnavailable', 503, 'The store cannot yet serve the minimum sequence asked for.'],
+  ERR_SV_ROLLBACK: ['ServiceUnavailable', 503, 'ERR_SV_ROLLBACK: The store is older than its freshness witness.'],
+  // A client that sent x-shardvault-min-sequence tells this 503 from overload by the code in the message.
+  ERR_SV_STALE: ['ServiceUnavailable', 503, 'ERR_SV_STALE: The store cannot yet serve the minimum sequence asked for (x-shardvault-min-sequence).'],
   ERR_SV_FORMAT_VERSION: ['ServiceUnavailable', 503, 'The pool format is not one this release reads.'],
   ERR_SV_UPGRADE_PENDING: ['InvalidRequest', 400, 'This needs the new pool format: finalize the upgrade first.'],
 };

@@ -83,6 +83,17 @@ export function catalogContract(name: string, backend: CatalogBackend): void {
       await cat.close();
     });
 
+    it('has no audit head before its first record, and commit returns the record that becomes the head', async () => {
+      const cat = await fresh();
+      expect(await cat.auditHead()).toBeUndefined();
+      expect(await cat.auditRecord(0)).toBeUndefined();
+      await cat.createBucket('b', 'alice', 1);
+      const rec = await cat.commit(req('k', 0n, 1n));
+      expect(rec.index).toBe(1);
+      expect(await cat.auditHead()).toEqual(rec);
+      await cat.close();
+    });
+
     it('persists across reopen, and its audit chain is the one audit-chain.ts computes', async () => {
       const where = backend.fresh();
       let cat = await backend.open(where);
@@ -104,6 +115,11 @@ export function catalogContract(name: string, backend: CatalogBackend): void {
       });
       expect(await verifyChain(log)).toBe(-1);
       expect(await cat.verifyAudit()).toBe(-1);
+      // The head and single records are the log's own (the freshness witness compares them across reopens).
+      expect(await cat.auditHead()).toEqual(log[3]);
+      expect(await cat.auditRecord(1)).toEqual(log[1]);
+      expect(await cat.auditRecord(4)).toBeUndefined();
+      expect(await cat.auditRecord(-1)).toBeUndefined();
       // The pure verifier finds an edited record (each backend's tamper test is its own).
       expect(await verifyChain(log.map((r, i) => (i === 1 ? { ...r, principal: 'mallory' } : r)))).toBe(1);
       await cat.close();

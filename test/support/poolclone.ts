@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+import { defaultWitnessPath } from '../../lib/security/witness.js';
+
 /** Every file under a pool's disks (not the meta directory), relative to the pool; `dirs` collects directories. */
 export function poolFiles(pool: string, dirs?: string[]): string[] {
   const out: string[] = [];
@@ -58,6 +60,10 @@ export class PoolTemplate {
   }
 
   #copyMeta(pool: string): void {
+    // Going back to the template is a restore of an older state on purpose: the clone's freshness witness
+    // (ahead of the template) goes too, or the next open would rightly refuse the pool as rolled back.
+    const { poolId } = JSON.parse(readFileSync(join(this.template, 'meta', 'pool.json'), 'utf8')) as { poolId: string };
+    rmSync(defaultWitnessPath(poolId, join(pool, 'meta')), { force: true });
     rmSync(join(pool, 'meta'), { recursive: true, force: true });
     cpSync(join(this.template, 'meta'), join(pool, 'meta'), { recursive: true });
     const meta = join(pool, 'meta', 'pool.json');

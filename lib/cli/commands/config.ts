@@ -9,7 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 
 import type { ConfigChange, FloorSettings, FloorStatus } from '../../vault.js';
 import { positiveInt } from '../args.js';
-import { Ctx, breakGlassOf, breakGlassOption, dataOption, metaOption, reasonOption, withVault } from '../context.js';
+import { Ctx, dataOption, metaOption, withVault } from '../context.js';
 import { CliCode, CliError } from '../errors.js';
 
 /** `k+N` (or N) as the floor's writeQuorumAboveK. */
@@ -19,7 +19,7 @@ function quorumMargin(value: string): number {
   return Number(m[1]);
 }
 
-interface FloorFlags { k?: number; m?: number; writeQuorum?: number; manifestFormat?: number; breakGlass?: boolean; reason?: string }
+interface FloorFlags { k?: number; m?: number; writeQuorum?: number; manifestFormat?: number }
 
 function floorSettingsOf(o: FloorFlags): Partial<FloorSettings> {
   const s: Partial<FloorSettings> = {
@@ -69,8 +69,6 @@ export function registerConfig(program: Command): void {
   withPool(config
     .command('set <setting> <value>')
     .description('change a pool setting: write-quorum N (k+1..k+m); below the security floor needs --break-glass --reason'))
-    .option(...breakGlassOption)
-    .option(...reasonOption)
     .action(async (setting: string, raw: string, o: FloorFlags, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       if (setting !== 'write-quorum') throw new CliError(CliCode.USAGE, `unknown setting ${JSON.stringify(setting)}: the setting with a knob is write-quorum (k, m and the failure domain are fixed at init; fsync and verify-on-read are always on)`);
@@ -80,7 +78,7 @@ export function registerConfig(program: Command): void {
       } catch {
         throw new CliError(CliCode.USAGE, `write-quorum ${JSON.stringify(raw)}: expected a positive integer`);
       }
-      const breakGlass = breakGlassOf(o);
+      const breakGlass = ctx.open.breakGlass; // the global --break-glass --reason TEXT
       const r = await withVault(ctx, async (v) => {
         const before = (await v.status()).pool.writeQuorum;
         await v.reconfigure({ writeQuorum: n, ...(breakGlass !== undefined ? { breakGlass } : {}) });
@@ -134,12 +132,10 @@ export function registerConfig(program: Command): void {
   withPool(settingOptions(floor
     .command('lower')
     .description('lower the security floor: needs --break-glass --reason TEXT; audited and shown by status until raised back')))
-    .option(...breakGlassOption)
-    .option(...reasonOption)
     .action(async (o: FloorFlags, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       const asked = floorSettingsOf(o);
-      const breakGlass = breakGlassOf(o);
+      const breakGlass = ctx.open.breakGlass; // the global --break-glass --reason TEXT
       const f = await withVault(ctx, (v) => v.lowerFloor(asked, breakGlass !== undefined ? { breakGlass } : {}));
       ctx.result({ floor: f }, floorLines(f));
     });

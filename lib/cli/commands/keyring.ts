@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 
 import type { Vault } from '../../vault.js';
 import { Ctx, metaOption, withVault } from '../context.js';
+import { CliCode, CliError } from '../errors.js';
 
 type Ring = ReturnType<Vault['keyring']>;
 
@@ -40,12 +41,14 @@ export function registerKeyring(program: Command): void {
     });
 
   keyring.command('revoke <id>').description('revoke a signing key: what only it signed is refused until `repair --resign`')
-    .requiredOption('--reason <text>', 'why (kept in the ring and the audit record)')
     .option('--rotate', 'the key is the active one: make a new active key in the same change')
     .option(...metaOption)
-    .action(async (id: string, o: { reason: string; rotate?: boolean }, cmd: Command) => {
+    .action(async (id: string, o: { rotate?: boolean }, cmd: Command) => {
       const ctx = Ctx.of(cmd);
-      const r = await withVault(ctx, async (v) => v.revokeKey(id, o.reason, { rotate: o.rotate === true, principal: 'cli' }));
+      // --reason TEXT is the program's option (it is also --break-glass's reason): required here.
+      const reason = cmd.optsWithGlobals<{ reason?: string }>().reason;
+      if (reason === undefined || reason.trim() === '') throw new CliError(CliCode.USAGE, 'keyring revoke needs --reason TEXT (kept in the ring and the audit record)');
+      const r = await withVault(ctx, async (v) => v.revokeKey(id, reason, { rotate: o.rotate === true, principal: 'cli' }));
       ctx.result(r, [`keyring revoke: ${r.revoked} is revoked; the active key is ${r.active} (generation ${r.generation})`, 'next: `shardvault repair --resign` re-signs what the revoked key signed']);
     });
 }

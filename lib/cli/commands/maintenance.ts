@@ -254,7 +254,7 @@ export function registerMaintenance(program: Command): void {
       if (!existsSync(join(ctx.meta, 'pool.json'))) {
         throw new CliError(ErrorCode.NOT_FOUND, `no pool in ${ctx.meta} (no pool.json)`, 'rebuild-catalog needs the pool\'s pool.json and pool.key or keyring/ring: pass their directory with --meta DIR');
       }
-      const r = await Vault.rebuildCatalog(ctx.meta);
+      const r = await Vault.rebuildCatalog(ctx.meta, 'local', ctx.open.witness !== undefined ? { witness: ctx.open.witness } : {});
       ctx.result(r, `rebuild-catalog: ${r.objects} objects, ${r.versions} versions from ${r.copiesRead} manifest copies (${r.copiesRejected} rejected, ${r.copiesRevoked} signed by a revoked key; ${r.ringsRefused} key ring copies refused)${r.movedAside !== undefined ? `; the old catalog is in ${r.movedAside}` : ''}`);
     });
 }

@@ -87,7 +87,8 @@ export function registerObjects(program: Command): void {
     .description('read an object (verified, streamed) to OUT, or to stdout when OUT is "-" or absent')
     .option(...metaOption)
     .option(...progressOption)
-    .action((bucket: string, key: string, out: string | undefined, o: { progress?: boolean }, cmd: Command) => {
+    .option('--min-sequence <n>', "fail with ERR_SV_STALE unless the object is at this per-key sequence or newer (a put receipt's `sequence`)")
+    .action((bucket: string, key: string, out: string | undefined, o: { progress?: boolean; minSequence?: string }, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       Object.assign(ctx.hint, { bucket, key });
       const toStdout = out === undefined || out === '-';
@@ -96,12 +97,13 @@ export function registerObjects(program: Command): void {
       }
       return withVault(ctx, async (v) => {
         if (!(await v.listBuckets()).includes(bucket)) throw new CliError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket}`);
-        const head = await v.head(bucket, key);
+        const fresh = o.minSequence !== undefined ? { minSequence: o.minSequence } : {};
+        const head = await v.head(bucket, key, fresh);
         if (head === undefined) throw new CliError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
         // To stdout, a bar only when asked: the terminal showing stderr is likely showing the object too.
         const bar = ctx.bar(`get ${bucket}/${key}`, head.size, o, 'bytes', !toStdout);
         let got = 0;
-        const source = v.get(bucket, key);
+        const source = v.get(bucket, key, fresh);
         source.on('data', (c: Buffer) => bar.update((got += c.length)));
         if (toStdout) {
           try {

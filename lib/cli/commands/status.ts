@@ -49,6 +49,8 @@ export interface StatusView {
   /** The pool's security floor (absent when the pool did not open, or none is recorded yet). */
   floor?: LibraryStatus['floor'];
   actions: Action[];
+  /** The freshness witness as the open found it (absent when the pool did not open; docs/witness.md). */
+  witness?: NonNullable<LibraryStatus['witness']>;
 }
 
 /** The library's status() with conditions, domains and actions added (shared by status, scrub and repair). */
@@ -97,6 +99,7 @@ export function statusViewOf(ctx: Ctx, s: LibraryStatus): StatusView {
     repairQueued: s.repairQueued,
     ...(s.floor !== undefined ? { floor: s.floor } : {}),
     actions,
+    ...(s.witness !== undefined ? { witness: s.witness } : {}),
   };
 }
 
@@ -168,6 +171,12 @@ export function statusLines(ctx: Ctx, s: StatusView): string[] {
   const shared = shown.filter((d) => d.condition === 'online' && d.sameDeviceAs.length > 0);
   if (s.actions.length === 0) lines.push('nothing to do: every disk is online and no repair is queued');
   else lines.push('what to do:', ...s.actions.map((a) => `  ${a.message}`));
+  if (s.witness !== undefined) {
+    const w = s.witness;
+    lines.push(`witness ${w.state}: ${w.locations.join(', ')} (catalog audit head ${w.catalogHead}${w.witness !== undefined ? `, witness ${w.witness.head}` : ''})`);
+    for (const p of w.problems) lines.push(`  ${p}`);
+    if (w.lastFlush?.error !== undefined) lines.push(`  last write failed: ${w.lastFlush.error}`);
+  }
   if (shared.length > 0) lines.push(`note: ${shared.length} disk(s) share a device with another disk: their failure domains are nominal (one device failure takes them together)`);
   return lines;
 }
