@@ -63,6 +63,15 @@ export interface ScrubProgressEvent {
   last?: { bucket: string; key: string };
 }
 
+/** Something was refused because its only valid signature is by a revoked key (queued for `repair --resign`). */
+export interface KeyRevokedEvent {
+  bucket: string;
+  key: string;
+  versionId: string;
+  /** Hex id of the revoked signer. */
+  keyId: string;
+}
+
 /** One setting of the effective configuration that differs from the last recorded one (lib/security/config-digest.ts). */
 export interface ConfigChange {
   /** Dotted path of the setting (`pool.writeQuorum`, `sources.daemon.settings.limits.objectBytesMax`). */
@@ -89,6 +98,7 @@ export interface VaultEventMap {
   diskDropped: [DiskDroppedEvent];
   repairQueued: [RepairQueuedEvent];
   scrubProgress: [ScrubProgressEvent];
+  keyRevoked: [KeyRevokedEvent];
   configDrift: [ConfigDriftEvent];
 }
 

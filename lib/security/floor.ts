@@ -23,6 +23,11 @@ import type { Engine } from '../engine/context.js';
 import type { PoolConfig } from '../engine/pool-setup.js';
 import { boolean, integer, oneOf, optionsObject } from '../validate.js';
 
+/** The signer key id (hex) of floor record bytes that openFloor verified. */
+function signerOf(bytes: Uint8Array): string {
+  return (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signerKeyId: string }).signerKeyId;
+}
+
 /** The catalog meta item holding the signed floor record (hex of its bytes). */
 export const FLOOR_META = 'security.floor';
 
@@ -77,6 +82,8 @@ export function floorSettingsInput(value: unknown): Partial<FloorSettings> {
 
 export class SecurityFloor {
   #record: FloorRecord | undefined;
+  /** Hex id of the key that signed #record's bytes. */
+  #signer: string | undefined;
 
   constructor(private readonly ctx: Engine) {}
 
@@ -89,24 +96,34 @@ export class SecurityFloor {
     return this.#record === undefined ? undefined : floorStatus(this.#record);
   }
 
-  #open(bytes: Uint8Array, where: string): FloorRecord {
-    return openFloor(bytes, this.ctx.config.poolId, (id) => this.ctx.publicKeyFor(id), where);
+  /**
+   * Verifies a floor record by any key of the ring, revoked ones included, and says whether its signer is
+   * still trusted: a key ring change (rotate, revoke) re-signs the floor under the new active key, but a crash
+   * between the ring's commit and the floor's, or members not written yet, can leave a record signed by a key
+   * revoked since. The catalog's copy is then still the floor (the catalog's chained record vouches for it, as
+   * it does for manifests `repair --resign` re-signs) and is re-signed at open; a member's such copy is only
+   * stale: never adopted, never compared, overwritten.
+   */
+  #open(bytes: Uint8Array, where: string): { record: FloorRecord; trusted: boolean } {
+    const record = openFloor(bytes, this.ctx.config.poolId, (id) => this.ctx.keys.known(id), where);
+    return { record, trusted: this.ctx.keys.trusted(Buffer.from(signerOf(bytes), 'hex')) !== null };
   }
 
-  async #fromCatalog(): Promise<{ record: FloorRecord; bytes: Uint8Array } | undefined> {
+  async #fromCatalog(): Promise<{ record: FloorRecord; bytes: Uint8Array; trusted: boolean } | undefined> {
     const stored = await this.ctx.catalog.getMeta<unknown>(FLOOR_META);
     if (stored === undefined) return undefined;
     if (typeof stored !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(stored)) {
       throw new ShardVaultError(ErrorCode.FLOOR, 'the security floor record in the catalog is refused: not the hex of a record (it was damaged or tampered with; the floor is not lowered by it)');
     }
     const bytes = new Uint8Array(Buffer.from(stored, 'hex'));
-    return { record: this.#open(bytes, 'the catalog'), bytes };
+    return { ...this.#open(bytes, 'the catalog'), bytes };
   }
 
   /** Read-only open: the catalog's record, verified; nothing is reconciled or written. */
   async loadReadOnly(): Promise<void> {
     const found = await this.#fromCatalog();
     this.#record = found?.record;
+    this.#signer = found === undefined ? undefined : signerOf(found.bytes);
   }
 
   /** Read-write open: reconciles the catalog's record with the members' (see the header). */
@@ -124,9 +141,17 @@ export class SecurityFloor {
         ctx.health.countError(d.id, 'read'); // an unreadable member is brought up to date when it is readable again
         continue;
       }
-      members.push(bytes === undefined ? { id: d.id } : { id: d.id, record: this.#open(bytes, `disk ${d.id} (${d.path})`), bytes });
+      if (bytes === undefined) {
+        members.push({ id: d.id });
+        continue;
+      }
+      const opened = this.#open(bytes, `disk ${d.id} (${d.path})`);
+      members.push(opened.trusted ? { id: d.id, record: opened.record, bytes } : { id: d.id }); // a revoked signer's copy is stale
     }
-    let current = found;
+    let current: { record: FloorRecord; bytes: Uint8Array } | undefined = found;
+    if (found !== undefined && !found.trusted) {
+      current = await this.#commit({ ...found.record, serial: found.record.serial + 1, timeMs: Date.now() }, 'floor.resign', principal, 'the floor record was signed by a key revoked since: re-signed by the active key', false);
+    }
     if (current !== undefined) {
       for (const m of members) {
         if (m.record === undefined || m.bytes === undefined) continue;
@@ -148,6 +173,7 @@ export class SecurityFloor {
       }
     }
     this.#record = current.record;
+    this.#signer = signerOf(current.bytes);
     const behind = members.filter((m) => m.bytes === undefined || Buffer.compare(m.bytes, current.bytes) !== 0).map((m) => m.id);
     await this.#spread(current.bytes, behind);
   }
@@ -215,6 +241,17 @@ export class SecurityFloor {
     await this.#commit(updated, 'floor.lower', principal, `reason=${JSON.stringify(breakGlass.reason)} ${what}`);
   }
 
+  /**
+   * After a key ring change: the floor record again, unchanged but for its serial, signed by the active key
+   * (`floor.resign`), so revoking the key that signed it leaves a floor that verifies. Nothing when the record
+   * is already signed by the active key.
+   */
+  async resign(principal: string): Promise<void> {
+    const record = this.#need();
+    if (this.#signer === hex(this.ctx.keys.signer().id)) return;
+    await this.#commit({ ...record, serial: record.serial + 1, timeMs: Date.now() }, 'floor.resign', principal, 'the key ring changed: re-signed by the active key');
+  }
+
   #need(): FloorRecord {
     if (this.#record === undefined) throw new ShardVaultError(ErrorCode.READ_ONLY, 'the pool has no security floor record yet: open it read-write once');
     return this.#record;
@@ -222,9 +259,12 @@ export class SecurityFloor {
 
   /** The catalog commit (with its audit record), then the members. */
   async #commit(record: FloorRecord, action: string, principal: string, detail: string, spread = true): Promise<{ record: FloorRecord; bytes: Uint8Array }> {
-    const bytes = signFloor(record, { keyId: this.ctx.keyId, privateKey: this.ctx.privateKey });
+    // The key ring's active key (a floor signed after a rotation is verified by the new key).
+    const { id, privateKey } = this.ctx.keys.signer();
+    const bytes = signFloor(record, { keyId: id, privateKey });
     await this.ctx.catalog.setMeta(FLOOR_META, hex(bytes), { action, principal, timeMs: record.timeMs, detail: detail.slice(0, 1000) });
     this.#record = record;
+    this.#signer = hex(id);
     if (spread) await this.#spread(bytes, this.ctx.config.disks.filter((d) => d.state !== 'removed').map((d) => d.id));
     return { record, bytes };
   }
