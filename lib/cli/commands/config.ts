@@ -13,7 +13,7 @@ import { positiveInt } from '../args.js';
 import { Ctx, breakGlassOf, breakGlassOption, dataOption, endpointOption, metaOption, reasonOption, regionOption, withVault } from '../context.js';
 import { CliCode, CliError } from '../errors.js';
 
-/** `k+N` (or N) as the floor's writeQuorumAboveK. */
+/** `--write-quorum k+N` as the floor's writeQuorumAboveK (N; the floor is relative to k, as the pool's quorum is). */
 function quorumMargin(value: string): number {
   const m = /^k\+(\d{1,3})$/.exec(value.trim());
   if (m === null || Number(m[1]) < 1) throw new InvalidArgumentError('expected k+N with N >= 1 (the write quorum is at least k + N)');
