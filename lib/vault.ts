@@ -614,9 +614,13 @@ export class Vault {
   /** Checks a write quorum against its range and the floor, and commits it when it differs from the pool's. */
   async #setWriteQuorum(value: unknown, what: string, principal: string, breakGlass: BreakGlass | undefined, how: string): Promise<void> {
     const config = this.#engine.config;
-    const writeQuorum = integer('writeQuorum', value, config.k + 1, config.k + config.m);
+    // A value asked for must be in range before the floor sees it (break-glass never lowers the floor to a
+    // quorum the pool cannot have); the pool's own value goes to the floor first, so a configuration edited
+    // behind the engine (m lowered, say) is named as what it is.
+    const writeQuorum = value === config.writeQuorum ? config.writeQuorum : integer('writeQuorum', value, config.k + 1, config.k + config.m);
     const wanted = { ...config, writeQuorum };
     await this.#floor.require(currentSettings(this.#engine, wanted), what, principal, breakGlass);
+    integer('writeQuorum', writeQuorum, config.k + 1, config.k + config.m);
     if (writeQuorum !== config.writeQuorum) await this.#engine.commitConfig(wanted, 'pool.reconfigure', principal, `writeQuorum ${config.writeQuorum} -> ${writeQuorum} (${how})`);
   }
 

@@ -25,7 +25,7 @@ export const dataOption = ['--data <dir>', "a daemon's data directory: the pool 
 export const endpointOption = ['--endpoint <url>', 'talk to the running daemon at URL (admin API, SigV4 with SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY)'] as const;
 export const DEFAULT_REGION = 'us-east-1';
 /** Commands that can ask a running daemon instead (`--endpoint`). */
-const REMOTE_COMMANDS = new Set(['status', 'scrub', 'repair', 'audit', 'audit verify', 'audit tail', 'keys create', 'keys list', 'keys disable', 'keys enable', 'keys delete', 'keys policy', 'disk add', 'disk drain', 'disk replace', 'disk rm']);
+const REMOTE_COMMANDS = new Set(['status', 'scrub', 'repair', 'audit', 'audit verify', 'audit tail', 'keys create', 'keys list', 'keys disable', 'keys enable', 'keys delete', 'keys policy', 'disk add', 'disk drain', 'disk replace', 'disk rm', 'config show', 'config set', 'config diff', 'config floor', 'config floor raise', 'config floor lower']);
 export const regionOption = ['--region <region>', `the daemon's SigV4 region (default $SHARDVAULT_REGION or ${DEFAULT_REGION})`] as const;
 
 /** Set once stdout's reader went away (`shardvault ls | head`): later output is dropped, the command ends quietly. */

@@ -40,12 +40,12 @@ export interface BreakGlass {
 
 /**
  * The settings a pool runs with, in the floor's terms. k, m and the write quorum are the pool's configuration;
- * the hash is BLAKE3 and signatures are by the engine's key type, the only ones this release has. fsync and
- * verify-on-read have no switch in this release (every seal is fsync-durable, every read is verified), so they
- * are on; manifests are accepted from the oldest format this release reads.
+ * the hash is BLAKE3 and signatures are of the active key's type (Ed25519), the only ones this release has.
+ * fsync and verify-on-read have no switch in this release (every seal is fsync-durable, every read is
+ * verified), so they are on; manifests are accepted from the oldest format this release reads.
  */
 export function currentSettings(ctx: Engine, config: PoolConfig = ctx.config): FloorSettings {
-  const keyType = ctx.privateKey.asymmetricKeyType;
+  const keyType = ctx.keys.signer().privateKey.asymmetricKeyType;
   if (keyType !== 'ed25519') throw new ShardVaultError(ErrorCode.FLOOR, `signature ${String(keyType)} is not one this release signs with (ed25519)`);
   return {
     k: config.k, m: config.m, hash: 'blake3', signature: keyType, fsync: true, verifyOnRead: true,
