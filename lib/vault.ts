@@ -46,7 +46,7 @@ import { formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig }
 import { localStores } from './store/local/local-store.js';
 import { preflightDisk, unformatDisk } from './store/local/preflight.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
-import { Engine, POOL_CONFIG, type MetaFiles, type Receipt } from './engine/context.js';
+import { Engine, POOL_CONFIG, RESIGN_QUEUE, type MetaFiles, type Receipt } from './engine/context.js';
 import { resign, type ResignResult } from './engine/resign.js';
 import { currentRing, encodeChain } from './format/keyring.js';
 import { KEYRING_ITEM, PoolKeys, chainFromItem, chainLookups, rebuildChain, saveRecords } from './security/keyring.js';
@@ -427,9 +427,13 @@ export class Vault {
     return saveRecords(members, bytes);
   }
 
-  /** The key ring: its generation and every key with its state and times (public keys in hex). */
-  keyring(): { generation: number; keys: Array<{ id: string; state: string; publicKey: string; createdMs: number; retiredMs?: number; revokedMs?: number; revokeReason?: string }> } {
-    return { generation: this.#keys.generation, keys: this.#keys.entries().map((e) => ({ ...e, publicKey: hex(e.publicKey) })) };
+  /**
+   * The key ring: its generation, every key with its state and times (public keys in hex), and how many heads
+   * reads refused for a revoked signer are waiting for `repair({ resign: true })`.
+   */
+  async keyring(): Promise<{ generation: number; keys: Array<{ id: string; state: string; publicKey: string; createdMs: number; retiredMs?: number; revokedMs?: number; revokeReason?: string }>; resignQueued: number }> {
+    const queued = await this.#engine.catalog.getMeta<unknown[]>(RESIGN_QUEUE);
+    return { generation: this.#keys.generation, keys: this.#keys.entries().map((e) => ({ ...e, publicKey: hex(e.publicKey) })), resignQueued: Array.isArray(queued) ? queued.length : 0 };
   }
 
   /**

@@ -55,7 +55,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
   it('rotate, write, revoke the old key: its objects are refused; repair --resign brings them back byte for byte; a forgery stays refused', async () => {
     const { vault, meta } = await makePool();
     const first = originalId(meta);
-    expect(vault.keyring().keys.map((k) => [k.id, k.state])).toEqual([[first, 'active']]);
+    expect((await vault.keyring()).keys.map((k) => [k.id, k.state])).toEqual([[first, 'active']]);
     const a = randomBytes(4 * 4096 * 3 + 17); // striped
     const small = Buffer.from('small and inline');
     const receiptA = await vault.put('bkt', 'a', a);
@@ -69,7 +69,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const rotated = await vault.rotateKey();
     expect(rotated.retired).toBe(first);
     const second = rotated.id;
-    expect(vault.keyring().keys.find((k) => k.id === first)!.state).toBe('retired');
+    expect((await vault.keyring()).keys.find((k) => k.id === first)!.state).toBe('retired');
     const b = randomBytes(9000);
     const receiptB = await vault.put('bkt', 'b', b);
     expect(receiptB.signerKeyId).toBe(second);
@@ -81,7 +81,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const refused: string[] = [];
     vault.events.on('keyRevoked', (e) => refused.push(`${e.key}:${e.keyId}`));
     await vault.revokeKey(first, 'laptop stolen');
-    expect(vault.keyring().keys.find((k) => k.id === first)).toMatchObject({ state: 'revoked', revokeReason: 'laptop stolen' });
+    expect((await vault.keyring()).keys.find((k) => k.id === first)).toMatchObject({ state: 'revoked', revokeReason: 'laptop stolen' });
     const audit = await vault.auditLog();
     expect(audit.filter((r) => r.action.startsWith('keyring.')).map((r) => r.action)).toEqual(['keyring.adopt', 'keyring.rotate', 'keyring.revoke']);
     expect(audit.find((r) => r.action === 'keyring.revoke')!.detail).toContain('reason=laptop stolen');
@@ -92,8 +92,13 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     expect(err?.message).toContain(first);
     expect(await code(vault.head('bkt', 'small'))).toBe(ErrorCode.KEY_REVOKED);
     expect(refused).toEqual([`a:${first}`, `small:${first}`]);
+    refused.length = 0;
+    expect((await vault.keyring()).resignQueued).toBe(2);
     expect(Buffer.from(await vault.getBuffer('bkt', 'b')).equals(b)).toBe(true);
     expect(await code(vault.verifyReceipt(receiptA))).toBe(ErrorCode.KEY_REVOKED);
+    // Scrub tells a revoked signer apart from bad shards.
+    expect(await vault.scrub()).toMatchObject({ objects: 3, bad: 0, revoked: 2 });
+    expect(await vault.repairQueue()).toEqual([]);
     expect(await code(vault.verifyReceipt({ ...receiptB, size: 1 } as never))).toBeUndefined(); // extra fields are not signed
     expect(await code(vault.verifyReceipt({ ...receiptB, sequence: '99' }))).toBe(ErrorCode.MANIFEST_SIGNATURE);
 
@@ -118,6 +123,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     expect(await code(vault.getBuffer('bkt', 'gone'))).toBe(ErrorCode.NOT_FOUND);
     expect((await vault.auditLog()).filter((x) => x.action === 'manifest.resign').map((x) => x.key).sort()).toEqual(['a', 'gone', 'small']);
     expect((await vault.repair({ resign: true })).resign).toMatchObject({ resigned: 0, failed: 0 }); // nothing left
+    expect((await vault.keyring()).resignQueued).toBe(0);
     expect((await vault.scrub()).bad).toBe(0);
     await vault.close();
 
@@ -130,7 +136,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     expect(Buffer.from(await v.getBuffer('bkt', 'small')).equals(small)).toBe(true);
     expect(Buffer.from(await v.getBuffer('bkt', 'a')).equals(a)).toBe(true);
     expect(await code(v.getBuffer('bkt', 'gone'))).toBe(ErrorCode.NOT_FOUND);
-    expect(v.keyring().generation).toBe(3);
+    expect((await v.keyring()).generation).toBe(3);
     await v.close();
   });
 
@@ -138,7 +144,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const { vault, meta } = await makePool();
     await vault.put('bkt', 'x', randomBytes(20000));
     await vault.rotateKey();
-    const active = vault.keyring().keys.find((k) => k.state === 'active')!.id;
+    const active = (await vault.keyring()).keys.find((k) => k.state === 'active')!.id;
     await vault.put('bkt', 'y', Buffer.from('after the rotation'));
     await vault.close();
 
@@ -167,8 +173,8 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const v = await Vault.open(meta);
     // The rebuilt catalog's ring is the pool's first one (pool.key alone): 'y', signed by the rotated key, is
     // not trusted from a disk's word. Restoring keyring/ring from a backup brings it back (docs/keyring.md).
-    expect(v.keyring().keys.map((k) => k.id)).not.toContain(theirId);
-    expect(v.keyring().keys.map((k) => k.id)).not.toContain(active);
+    expect((await v.keyring()).keys.map((k) => k.id)).not.toContain(theirId);
+    expect((await v.keyring()).keys.map((k) => k.id)).not.toContain(active);
     await v.close();
   });
 
@@ -187,7 +193,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const poolKey = readFileSync(join(meta, 'pool.key'));
 
     const v = await Vault.open(meta);
-    expect(v.keyring().keys).toEqual([expect.objectContaining({ id: originalId(meta), state: 'active' })]);
+    expect((await v.keyring()).keys).toEqual([expect.objectContaining({ id: originalId(meta), state: 'active' })]);
     expect(Buffer.from(await v.getBuffer('bkt', 'old')).toString()).toBe('written by a 0.1.0 pool');
     expect(readFileSync(join(meta, 'pool.key')).equals(poolKey)).toBe(true);
     expect(readdirSync(join(meta, 'keyring'))).toEqual(['ring']); // the original private key stays pool.key only
@@ -202,7 +208,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const { vault, meta } = await makePool();
     const { id } = await vault.rotateKey();
     await vault.revokeKey(id, 'rotate away at once', { rotate: true });
-    const ring = vault.keyring();
+    const ring = (await vault.keyring());
     expect(ring.keys.map((k) => k.state).sort()).toEqual(['active', 'retired', 'revoked']);
     await vault.close();
     expect(statSync(join(meta, 'pool.key')).mode & 0o777).toBe(0o600);
