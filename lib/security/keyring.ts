@@ -265,16 +265,13 @@ export async function rebuildChain(metaDir: string, stores: readonly ShardStore[
 
 /** Lookups over a chain's current ring (for a rebuild, which has no PoolKeys). */
 export function chainLookups(chain: KeyChain): { trusted: (id: Uint8Array) => KeyObject | null; known: (id: Uint8Array) => KeyObject | null } {
-  const ring = currentRing(chain);
-  const find = (id: Uint8Array) => ring.entries.find((e) => e.id === hex(id));
+  // Made once: a rebuild looks a key up for every copy on every member.
+  const keys = new Map(currentRing(chain).entries.map((e) => [e.id, { key: publicKeyObject(e.publicKey), revoked: e.state === 'revoked' }]));
   return {
     trusted: (id) => {
-      const e = find(id);
-      return e === undefined || e.state === 'revoked' ? null : publicKeyObject(e.publicKey);
+      const e = keys.get(hex(id));
+      return e === undefined || e.revoked ? null : e.key;
     },
-    known: (id) => {
-      const e = find(id);
-      return e === undefined ? null : publicKeyObject(e.publicKey);
-    },
+    known: (id) => keys.get(hex(id))?.key ?? null,
   };
 }
