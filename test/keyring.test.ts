@@ -18,6 +18,7 @@ import { signManifest } from '../lib/format/manifest.js';
 import { blake3Sync } from '../lib/hash.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { KEYRING_ITEM } from '../lib/security/keyring.js';
+import { ServerMetrics } from '../lib/server/metrics.js';
 import { localStores } from '../lib/store/local/local-store.js';
 import type { MemberConfig } from '../lib/store/shard-store.js';
 import { Vault } from '../lib/vault.js';
@@ -80,6 +81,8 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     expect(await code(vault.revokeKey(second, 'no successor'))).toBe(ErrorCode.CONFLICT);
     const refused: string[] = [];
     vault.events.on('keyRevoked', (e) => refused.push(`${e.key}:${e.keyId}`));
+    const metrics = new ServerMetrics();
+    metrics.attachVault(vault);
     await vault.revokeKey(first, 'laptop stolen');
     expect((await vault.keyring()).keys.find((k) => k.id === first)).toMatchObject({ state: 'revoked', revokeReason: 'laptop stolen' });
     const audit = await vault.auditLog();
@@ -92,6 +95,8 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     expect(err?.message).toContain(first);
     expect(await code(vault.head('bkt', 'small'))).toBe(ErrorCode.KEY_REVOKED);
     expect(refused).toEqual([`a:${first}`, `small:${first}`]);
+    expect(await metrics.text()).toContain(`shardvault_key_revoked_refusals_total{key_id="${first}"} 2`);
+    metrics.close();
     refused.length = 0;
     expect((await vault.keyring()).resignQueued).toBe(2);
     expect(Buffer.from(await vault.getBuffer('bkt', 'b')).equals(b)).toBe(true);
