@@ -33,7 +33,7 @@ describe.skipIf(!ready)(`shardvault keyring${ready ? '' : ' (skipped: dist/ or t
       mkdirSync(join(work, `d${i}`), { recursive: true });
       return { path: join(work, `d${i}`) };
     });
-    const v = await Vault.init({ disks, metaDir: meta, k: 4, m: 2, blockBytes: 4096, formatVersion: 4 });
+    const v = await Vault.init({ disks, metaDir: meta, k: 4, m: 2, blockBytes: 4096 });
     await v.createBucket('bkt');
     await v.put('bkt', 'doc', Buffer.from('signed by the first key'));
     await v.close();

@@ -37,7 +37,7 @@ async function makePool(formatVersion = 4) {
     return { path: join(base, `d${i}`) };
   });
   const meta = join(base, 'meta');
-  const vault = await Vault.init({ disks, metaDir: meta, k: 4, m: 2, blockBytes: 4096, formatVersion });
+  const vault = await Vault.init({ disks, metaDir: meta, k: 4, m: 2, blockBytes: 4096, format: formatVersion });
   await vault.createBucket('bkt');
   return { vault, base, meta };
 }

@@ -21,6 +21,7 @@ import { registerMetrics } from './commands/metrics.js';
 import { registerObjects } from './commands/objects.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
+import { registerUpgrade } from './commands/upgrade.js';
 import { Ctx, DEFAULT_META, markStdoutClosed } from './context.js';
 import { describeError, Exit, printError } from './errors.js';
 
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerKeyring(program);
   registerMetrics(program);
+  registerUpgrade(program);
   registerServe(program);
   return program;
 }
