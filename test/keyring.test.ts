@@ -29,7 +29,7 @@ const root = mkdtempSync(join(tmpdir(), 'sv-keyring-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 
-/** A pool of six directory disks, 4 + 2. Format 4 is set at init (`upgrade finalize` is another part of issue 13). */
+/** A pool of six directory disks, 4 + 2, at format 4 (the default) or 3 (what release 0.1.0 opens). */
 async function makePool(formatVersion = 4) {
   const base = join(root, `p${n++}`);
   const disks = Array.from({ length: 6 }, (_, i) => {
@@ -183,7 +183,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     await v.close();
   });
 
-  it('adopts a pool.key-only meta directory (release 0.1.0) without touching pool.key; rotation waits for format 4', async () => {
+  it('adopts a pool.key-only meta directory (release 0.1.0) without touching pool.key; rotation waits for upgrade finalize', async () => {
     const { vault, meta, base } = await makePool(3);
     await vault.put('bkt', 'old', Buffer.from('written by a 0.1.0 pool'));
     expect(await code(vault.rotateKey())).toBe(ErrorCode.UPGRADE_PENDING);
@@ -206,6 +206,11 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const { poolId, disks } = members(meta);
     const record = await localStores.open(disks[3], poolId).readRecord(KEYRING_ITEM);
     expect(verifyChain(record!, originalId(meta)).versions).toHaveLength(1);
+    // Once finalized (the previous release can no longer open it), the adopted key rotates like any other.
+    await v.finalizeUpgrade();
+    const { retired } = await v.rotateKey();
+    expect(retired).toBe(originalId(meta));
+    expect(Buffer.from(await v.getBuffer('bkt', 'old')).toString()).toBe('written by a 0.1.0 pool');
     await v.close();
   });
 
