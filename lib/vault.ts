@@ -62,6 +62,9 @@ import { putManifestOnly, putObject, type PutBody } from './engine/put.js';
 import { collectHeads } from './engine/rebuild.js';
 import { repair, type RepairOptions, type RepairResult } from './engine/repair.js';
 import { scrub, type ScrubOptions, type ScrubProgress } from './engine/scrub.js';
+import type { FloorSettings, FloorStatus } from './format/floor.js';
+import { CONFIG_DRIFT_META, CONFIG_META, checkSource, diffConfig, effectiveConfig, recordConfig, type ConfigDrift, type ConfigSource, type RecordedConfig } from './security/config-digest.js';
+import { SecurityFloor, checkBreakGlass, currentSettings, floorSettingsInput, type BreakGlass } from './security/floor.js';
 import { finalizeUpgrade, upgradeStatus, type UpgradeStatus } from './engine/upgrade.js';
 
 export type { SystemHeaders } from './format/manifest.js';
@@ -75,6 +78,10 @@ export { LIST_KEYS_MAX } from './engine/list.js';
 export type { CreateUploadOptions, PutPartOptions, CompleteUploadOptions } from './engine/multipart.js';
 export { PARTS_MAX, LIST_PARTS_MAX } from './engine/multipart.js';
 export type { ScrubProgress } from './engine/scrub.js';
+export type { FloorSettings, FloorStatus } from './format/floor.js';
+export type { BreakGlass } from './security/floor.js';
+export type { ConfigDrift, ConfigSource, RecordedConfig } from './security/config-digest.js';
+export type { ConfigChange } from './events.js';
 export type { UpgradeStatus } from './engine/upgrade.js';
 export type { ResignResult } from './engine/resign.js';
 export { INLINE_BYTES_MAX } from './engine/put.js';
@@ -94,6 +101,8 @@ export interface VaultInitOptions {
   /** As VaultOpenOptions (for the Vault init returns). */
   uploadTtlMs?: number;
   minPartBytes?: number;
+  /** As VaultOpenOptions. */
+  configSource?: ConfigSource;
 }
 
 export interface VaultOpenOptions {
@@ -113,10 +122,19 @@ export interface VaultOpenOptions {
   uploadTtlMs?: number;
   /** The smallest size of a part other than the last that completeUpload accepts (default 5 MiB, S3's). */
   minPartBytes?: number;
+  /**
+   * The write quorum to run with (k + 1 .. k + m): when it differs from the pool's, the pool is reconfigured to
+   * it at open (audited `pool.reconfigure`), as by reconfigure(). Below the security floor: ERR_SV_FLOOR.
+   */
+  writeQuorum?: number;
+  /** Accepts a configuration weaker than the security floor: the floor is lowered, audited with the reason. */
+  breakGlass?: BreakGlass;
+  /** Who opens the pool and its own effective settings, part of the configuration digest (default `library`). */
+  configSource?: ConfigSource;
 }
 
-const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'format', 'uploadTtlMs', 'minPartBytes'] as const;
-const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes'] as const;
+const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'format', 'uploadTtlMs', 'minPartBytes', 'configSource'] as const;
+const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes', 'writeQuorum', 'breakGlass', 'configSource'] as const;
 const UPLOAD_TTL_MS_DEFAULT = 7 * 24 * 3600 * 1000;
 const MIN_PART_BYTES_DEFAULT = 5 << 20;
 
@@ -142,6 +160,10 @@ export class Vault {
   readonly #engine: Engine;
   readonly #buckets: Buckets;
   readonly #listTokenKey: Uint8Array;
+  readonly #floor: SecurityFloor;
+  /** Who opened the pool and with which options: this open's part of the effective configuration. */
+  #source: ConfigSource = { name: 'library' };
+  #openOptions: Record<string, unknown> = {};
   #unlock: () => Promise<void> = async () => undefined;
 
   /** What the engine did, for logging and metrics (lib/events.ts; a throwing listener never breaks the engine). */
@@ -151,6 +173,9 @@ export class Vault {
   lastRecovery: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, copiesCompacted: 0, repairQueued: 0 };
 
   readonly #keys: PoolKeys;
+
+  /** Security-relevant settings the last open found changed (also a 'configDrift' event, before any listener could attach). */
+  lastConfigDrift: ConfigDrift | undefined;
 
   private constructor(metaDir: string, config: PoolConfig, catalog: LmdbCatalog, keys: PoolKeys, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }) {
     const meta: MetaFiles = {
@@ -162,6 +187,7 @@ export class Vault {
     this.#buckets = new Buckets(this.#engine);
     // Derived from the original key, not the active one, so list tokens survive a rotation.
     this.#listTokenKey = listTokenKey(keys.original);
+    this.#floor = new SecurityFloor(this.#engine);
   }
 
   /**
@@ -185,6 +211,7 @@ export class Vault {
     const formatVersion = o.format === undefined ? POOL_FORMAT : integer('format', o.format, POOL_FORMAT_PREVIOUS, POOL_FORMAT);
     const uploadTtlMs = o.uploadTtlMs === undefined ? undefined : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER);
     const minPartBytes = o.minPartBytes === undefined ? undefined : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER);
+    const configSource = o.configSource === undefined ? undefined : checkSource(o.configSource);
     const specs = diskSpecs('disks', required('disks', o.disks));
     const poolId = hex(randomBytes(16));
     const disks: DiskConfig[] = specs.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0, state: 'active' }));
@@ -229,7 +256,7 @@ export class Vault {
       // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
       // changes are committed there together with their audit record, I6).
       await writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(config, null, 2));
-      return await Vault.open(metaDir, { ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}) });
+      return await Vault.open(metaDir, { ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}), ...(configSource !== undefined ? { configSource } : {}) });
     } catch (err) {
       await rollBack();
       throw err;
@@ -263,11 +290,17 @@ export class Vault {
       uploadTtlMs: o.uploadTtlMs === undefined ? UPLOAD_TTL_MS_DEFAULT : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER),
       minPartBytes: o.minPartBytes === undefined ? MIN_PART_BYTES_DEFAULT : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER),
     };
+    const writeQuorum = o.writeQuorum === undefined ? undefined : integer('writeQuorum', o.writeQuorum, 2, 511);
+    const breakGlass = checkBreakGlass(o.breakGlass);
+    const source = o.configSource === undefined ? { name: 'library' } : checkSource(o.configSource);
+    if (readOnly && (writeQuorum !== undefined || breakGlass !== undefined)) {
+      throw new ShardVaultError(ErrorCode.READ_ONLY, 'writeQuorum and breakGlass change the pool: open it without readOnly');
+    }
     const boot = await readPoolJson(metaDir); // refuses a format this release does not read, before any write
     if (readOnly) return Vault.#openReadOnly(metaDir, boot, settings);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick') });
+      return await Vault.#openLocked(metaDir, boot, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick'), ...(writeQuorum !== undefined ? { writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}), source });
     } catch (err) {
       await unlock();
       throw err;
@@ -289,6 +322,9 @@ export class Vault {
       const { keys } = await PoolKeys.load(metaDir, chainFromItem(await catalog.getMeta(KEYRING_ITEM)));
       const vault = new Vault(metaDir, config, catalog, keys, settings);
       await vault.#engine.health.checkAll();
+      // A reader takes the floor as the catalog holds it (verified) and refuses a pool that runs below it.
+      await vault.#floor.loadReadOnly();
+      if (vault.#floor.record !== undefined) await vault.#floor.require(currentSettings(vault.#engine), 'read-only open', 'local');
       return vault;
     } catch (err) {
       await catalog.close();
@@ -296,7 +332,7 @@ export class Vault {
     }
   }
 
-  static async #openLocked(metaDir: string, boot: PoolConfig, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick' }): Promise<Vault> {
+  static async #openLocked(metaDir: string, boot: PoolConfig, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick'; writeQuorum?: number; breakGlass?: BreakGlass; source: ConfigSource }): Promise<Vault> {
     await mkdirDurable(join(metaDir, 'catalog')); // LMDB syncs its files, not the directory entry it lives in
     const catalog = await LmdbCatalog.open(join(metaDir, 'catalog'));
     try {
@@ -324,6 +360,12 @@ export class Vault {
       if (usable < config.k) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `only ${usable} disks of pool ${config.poolId} are usable, ${config.k} needed: ${health.problems().map(([id, p]) => `${id}: ${p}`).join('; ')}`);
       }
+      // The security floor before anything else is written (I5): a configuration weaker than it opens nothing.
+      vault.#source = options.source;
+      vault.#openOptions = { uploadTtlMs: settings.uploadTtlMs, minPartBytes: settings.minPartBytes, ...(options.writeQuorum !== undefined ? { writeQuorum: options.writeQuorum } : {}) };
+      await vault.#floor.load('local');
+      await vault.#setWriteQuorum(options.writeQuorum ?? config.writeQuorum, 'opening the pool', 'local', options.breakGlass, 'open option');
+      vault.lastConfigDrift = await vault.#recordConfig('config.open', 'local');
       // After an unclean shutdown (or when asked) the full walk removes what any crash left; after a clean
       // close only the garbage queue is worked off, so opening a big pool stays cheap.
       // No grace is needed by default: the pool lock means no writer or reader of this pool is running.
@@ -481,7 +523,10 @@ export class Vault {
     await this.#engine.catalog.setMeta(KEYRING_ITEM, hex(next.bytes), { action, principal, timeMs: Date.now(), detail: `generation=${currentRing(next.chain).generation} ${detail}` });
     this.#keys.accept(next);
     await this.#keys.saveFile();
-    return this.#saveRecords(next.bytes);
+    const membersFailed = await this.#saveRecords(next.bytes);
+    // What else the pool signed with a key that is not the active one any more: the floor record.
+    await this.#floor.resign(principal);
+    return membersFailed;
   }
 
   /**
@@ -496,6 +541,78 @@ export class Vault {
 
   get readOnly(): boolean {
     return this.#engine.settings.readOnly;
+  }
+
+  /**
+   * Changes the pool's settings that have a knob: `writeQuorum` (k + 1 .. k + m; how many members must seal a
+   * write before it is acknowledged). One catalog commit with its audit record (`pool.reconfigure`), then
+   * pool.json; the effective configuration is recorded (`config.change`). A setting weaker than the security
+   * floor is refused with ERR_SV_FLOOR naming it (`writeQuorum k+1 is below the floor k+2`), unless `breakGlass`
+   * gives a reason: then the floor is lowered to it (`floor.lower`) and status() shows the override until the
+   * floor is raised back (raiseFloor).
+   */
+  async reconfigure(options: { writeQuorum?: number; breakGlass?: BreakGlass; principal?: string }): Promise<void> {
+    this.#engine.writable('reconfigure');
+    const o = optionsObject<{ writeQuorum: number; breakGlass: BreakGlass; principal: string }>('options', options, ['writeQuorum', 'breakGlass', 'principal']);
+    const principal = o.principal ?? 'local';
+    checkPrincipal(principal);
+    const breakGlass = checkBreakGlass(o.breakGlass);
+    if (o.writeQuorum === undefined) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'reconfigure: nothing to change (writeQuorum is the setting with a knob)');
+    await this.#setWriteQuorum(o.writeQuorum, 'reconfigure', principal, breakGlass, 'reconfigure');
+    await this.#recordConfig('config.change', principal);
+  }
+
+  /** Checks a write quorum against its range and the floor, and commits it when it differs from the pool's. */
+  async #setWriteQuorum(value: unknown, what: string, principal: string, breakGlass: BreakGlass | undefined, how: string): Promise<void> {
+    const config = this.#engine.config;
+    const writeQuorum = integer('writeQuorum', value, config.k + 1, config.k + config.m);
+    const wanted = { ...config, writeQuorum };
+    await this.#floor.require(currentSettings(this.#engine, wanted), what, principal, breakGlass);
+    if (writeQuorum !== config.writeQuorum) await this.#engine.commitConfig(wanted, 'pool.reconfigure', principal, `writeQuorum ${config.writeQuorum} -> ${writeQuorum} (${how})`);
+  }
+
+  async #recordConfig(action: string, principal: string): Promise<ConfigDrift | undefined> {
+    const last = await this.#engine.catalog.getMeta<RecordedConfig>(CONFIG_META);
+    return recordConfig(this.#engine, effectiveConfig(this.#engine, this.#floor.record, this.#source, this.#openOptions, last?.config), this.#source.name, action, principal);
+  }
+
+  /** The pool's security floor (signed, in the catalog and on every member), with its override if lowered. */
+  floor(): FloorStatus | undefined {
+    return this.#floor.status();
+  }
+
+  /**
+   * Raises the security floor to `settings` (each at least the floor's; the pool must already meet it): audited
+   * `floor.raise`. Back at or above the floor before a break-glass lowering, the override ends.
+   */
+  async raiseFloor(settings: Partial<FloorSettings>, principal = 'local'): Promise<FloorStatus> {
+    this.#engine.writable('raiseFloor');
+    checkPrincipal(principal);
+    const r = await this.#floor.raise(floorSettingsInput(settings), principal);
+    await this.#recordConfig('config.change', principal);
+    return r;
+  }
+
+  /** Lowers the security floor to `settings`: needs `breakGlass` with a reason (audited `floor.lower`); status() shows it. */
+  async lowerFloor(settings: Partial<FloorSettings>, options: { breakGlass?: BreakGlass; principal?: string }): Promise<FloorStatus> {
+    this.#engine.writable('lowerFloor');
+    const o = optionsObject<{ breakGlass: BreakGlass; principal: string }>('options', options, ['breakGlass', 'principal']);
+    const principal = o.principal ?? 'local';
+    checkPrincipal(principal);
+    const r = await this.#floor.lowerTo(floorSettingsInput(settings), principal, checkBreakGlass(o.breakGlass));
+    await this.#recordConfig('config.change', principal);
+    return r;
+  }
+
+  /**
+   * The last recorded effective configuration (digest, time, who), the one before it and what changed between
+   * them (`shardvault config diff`), and the last change of a security-relevant setting.
+   */
+  async configHistory(): Promise<{ current?: RecordedConfig; changes: ReturnType<typeof diffConfig>; lastSecurityChange?: ConfigDrift }> {
+    const current = await this.#engine.catalog.getMeta<RecordedConfig>(CONFIG_META);
+    const drift = await this.#engine.catalog.getMeta<ConfigDrift>(CONFIG_DRIFT_META);
+    const changes = current?.previous === undefined ? [] : diffConfig(current.previous.config, current.config);
+    return { ...(current !== undefined ? { current } : {}), changes, ...(drift !== undefined ? { lastSecurityChange: drift } : {}) };
   }
 
   async close(): Promise<void> {
@@ -717,7 +834,13 @@ export class Vault {
    * disks); live object count; the pool's coding parameters.
    */
   async status(): Promise<PoolStatus> {
-    return status(this.#engine);
+    const s = await status(this.#engine);
+    const floor = this.#floor.status();
+    const { current, lastSecurityChange } = await this.configHistory();
+    return {
+      ...s, ...(floor !== undefined ? { floor } : {}),
+      ...(current !== undefined ? { config: { digest: current.digest, recordedMs: current.timeMs, source: current.source, ...(lastSecurityChange !== undefined ? { lastSecurityChange: { timeMs: lastSecurityChange.timeMs, source: lastSecurityChange.source, settings: lastSecurityChange.changes.map((c) => c.path) } } : {}) } } : {}),
+    };
   }
 
   /**
@@ -797,7 +920,9 @@ export class Vault {
    * existing objects stay where they are (no rebalancing).
    */
   async addDisk(spec: VaultDiskSpec, principal = 'local'): Promise<string> {
-    return addDisk(this.#engine, spec, principal);
+    const id = await addDisk(this.#engine, spec, principal);
+    await this.#floor.copyTo(id);
+    return id;
   }
 
   /**
@@ -815,7 +940,9 @@ export class Vault {
    * used when the failure-domain rule allows). Run repair() next. Returns the new disk's id.
    */
   async replaceDisk(diskId: string, spec: VaultDiskSpec, principal = 'local'): Promise<string> {
-    return replaceDisk(this.#engine, diskId, spec, principal);
+    const id = await replaceDisk(this.#engine, diskId, spec, principal);
+    await this.#floor.copyTo(id);
+    return id;
   }
 
   /** Removes a drained disk from the pool; refused while any current version still has a shard on it. */

@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander';
 
 import { registerAudit } from './commands/audit.js';
 import { registerBuckets } from './commands/buckets.js';
+import { registerConfig } from './commands/config.js';
 import { registerDisk } from './commands/disk.js';
 import { registerInfo } from './commands/info.js';
 import { registerInit } from './commands/init.js';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerDisk(program);
   registerKeys(program);
   registerKeyring(program);
+  registerConfig(program);
   registerMetrics(program);
   registerUpgrade(program);
   registerServe(program);

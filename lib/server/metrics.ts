@@ -85,6 +85,8 @@ export class ServerMetrics {
   readonly #objectsAtRisk: Gauge;
   readonly #repairQueued: Gauge;
   readonly #auditRecords: Gauge;
+  readonly #floorOverridden: Gauge;
+  readonly #configSecurityChange: Gauge;
   readonly #scrubObjects: Gauge;
   readonly #scrubBytes: Gauge;
   readonly #scrubBad: Gauge;
@@ -171,6 +173,8 @@ export class ServerMetrics {
     this.#objectsAtRisk = new Gauge({ name: 'shardvault_objects_at_risk', help: 'Object versions with queued repair work or a shard on an unusable disk', registers });
     this.#repairQueued = new Gauge({ name: 'shardvault_repair_queued_shards', help: 'Shards waiting for repair (the repair backlog)', registers });
     this.#auditRecords = new Gauge({ name: 'shardvault_audit_chain_records', help: 'Records in the hash-chained audit log', registers });
+    this.#floorOverridden = new Gauge({ name: 'shardvault_security_floor_overridden', help: '1 while the security floor stands lowered by break-glass (until it is raised back), else 0', registers });
+    this.#configSecurityChange = new Gauge({ name: 'shardvault_config_security_change_timestamp_seconds', help: 'Unix time of the last recorded change of a security-relevant setting (0: none recorded)', registers });
     this.#scrubObjects = new Gauge({ name: 'shardvault_scrub_objects_checked', help: 'Objects checked by the running or last scrub (since the daemon started)', registers });
     this.#scrubBytes = new Gauge({ name: 'shardvault_scrub_checked_bytes', help: 'Bytes read by the running or last scrub (since the daemon started)', registers });
     this.#scrubBad = new Gauge({ name: 'shardvault_scrub_bad_shards', help: 'Bad shards found by the running or last scrub (queued for repair)', registers });
@@ -301,5 +305,7 @@ export class ServerMetrics {
     this.#objectsAtRisk.set(status.objectsAtRisk);
     this.#repairQueued.set(status.repairQueued);
     this.#auditRecords.set(s.auditRecords);
+    this.#floorOverridden.set(status.floor?.overridden === true ? 1 : 0);
+    this.#configSecurityChange.set((status.config?.lastSecurityChange?.timeMs ?? 0) / 1000);
   }
 }
