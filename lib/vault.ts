@@ -47,7 +47,7 @@ import { preflightDisk, unformatDisk } from './store/local/preflight.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
 import { Engine, POOL_CONFIG, RESIGN_QUEUE, type MetaFiles, type Receipt } from './engine/context.js';
 import { resign, type ResignResult } from './engine/resign.js';
-import { currentRing, encodeChain } from './format/keyring.js';
+import { KEYRING_LIMITS, currentRing, encodeChain } from './format/keyring.js';
 import { KEYRING_ITEM, PoolKeys, chainFromItem, chainLookups, rebuildChain, saveRecords } from './security/keyring.js';
 import { gc, type GcOptions, type GcResult } from './engine/gc.js';
 import { headObject, locate, readObject, type GetOptions, type Location, type ObjectHead } from './engine/get.js';
@@ -509,8 +509,8 @@ export class Vault {
     checkPrincipal(principal);
     const rotate = o.rotate === undefined ? false : boolean('rotate', o.rotate);
     if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw typeError('id', 'a key id (32 lower-case hex digits)', id);
-    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason, 'utf8') > 255 || /[\x00-\x1f\x7f]/.test(reason) || !isWellFormed(reason)) {
-      throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the revocation reason must be 1..255 UTF-8 bytes without control characters');
+    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason, 'utf8') > KEYRING_LIMITS.reasonBytesMax || /[\x00-\x1f\x7f]/.test(reason) || !isWellFormed(reason)) {
+      throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `the revocation reason must be 1..${KEYRING_LIMITS.reasonBytesMax} UTF-8 bytes without control characters`);
     }
     requireWriteFormat(this.#engine.config.formatVersion, POOL_FORMAT, 'keyring revoke');
     const next = await this.#keys.prepare({ rotate, revoke: { id, reason } }, Date.now());

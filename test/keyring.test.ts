@@ -37,7 +37,7 @@ async function makePool(formatVersion = 4) {
     return { path: join(base, `d${i}`) };
   });
   const meta = join(base, 'meta');
-  const vault = await Vault.init({ disks, metaDir: meta, k: 4, m: 2, blockBytes: 4096, format: formatVersion });
+  const vault = await Vault.init({ disks, metaDir: meta, k: 4, m: 2, blockBytes: 4096, format: formatVersion, minPartBytes: 0 });
   await vault.createBucket('bkt');
   return { vault, base, meta };
 }
@@ -63,6 +63,11 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     await vault.put('bkt', 'small', small);
     await vault.put('bkt', 'gone', Buffer.from('deleted next'));
     await vault.delete('bkt', 'gone');
+    const parts = [randomBytes(5000), randomBytes(3000)];
+    const { uploadId } = await vault.createUpload('bkt', 'multi');
+    const etags = [];
+    for (const [i, p] of parts.entries()) etags.push({ partNumber: i + 1, etag: (await vault.putPart('bkt', 'multi', uploadId, i + 1, p)).etag });
+    await vault.completeUpload('bkt', 'multi', uploadId, etags);
     expect(receiptA.signerKeyId).toBe(first);
     expect(await vault.verifyReceipt(receiptA)).toBe(true);
 
@@ -94,15 +99,17 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     expect(err?.code).toBe(ErrorCode.KEY_REVOKED);
     expect(err?.message).toContain(first);
     expect(await code(vault.head('bkt', 'small'))).toBe(ErrorCode.KEY_REVOKED);
-    expect(refused).toEqual([`a:${first}`, `small:${first}`]);
-    expect(await metrics.text()).toContain(`shardvault_key_revoked_refusals_total{key_id="${first}"} 2`);
+    expect(await code(vault.getBuffer('bkt', 'multi'))).toBe(ErrorCode.KEY_REVOKED);
+    expect(refused).toEqual([`a:${first}`, `small:${first}`, `multi:${first}`]);
+    expect(await metrics.text()).toContain(`shardvault_key_revoked_refusals_total{key_id="${first}"} 3`);
     metrics.close();
     refused.length = 0;
-    expect((await vault.keyring()).resignQueued).toBe(2);
+    expect((await vault.keyring()).resignQueued).toBe(3);
+    expect(await code(vault.revokeKey(first, 'bad\nreason'))).toBe(ErrorCode.OUT_OF_RANGE);
     expect(Buffer.from(await vault.getBuffer('bkt', 'b')).equals(b)).toBe(true);
     expect(await code(vault.verifyReceipt(receiptA))).toBe(ErrorCode.KEY_REVOKED);
     // Scrub tells a revoked signer apart from bad shards.
-    expect(await vault.scrub()).toMatchObject({ objects: 3, bad: 0, revoked: 2 });
+    expect(await vault.scrub()).toMatchObject({ objects: 4, bad: 0, revoked: 3 });
     expect(await vault.repairQueue()).toEqual([]);
     expect(await code(vault.verifyReceipt({ ...receiptB, size: 1 } as never))).toBeUndefined(); // extra fields are not signed
     expect(await code(vault.verifyReceipt({ ...receiptB, sequence: '99' }))).toBe(ErrorCode.MANIFEST_SIGNATURE);
@@ -122,11 +129,12 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
 
     // Resign: the three heads the revoked key signed (a, small, and the tombstone of gone) get new copies.
     const r = await vault.repair({ resign: true });
-    expect(r.resign).toMatchObject({ resigned: 3, failed: 0 });
+    expect(r.resign).toMatchObject({ resigned: 4, failed: 0 });
     expect(Buffer.from(await vault.getBuffer('bkt', 'a')).equals(a)).toBe(true);
     expect(Buffer.from(await vault.getBuffer('bkt', 'small')).equals(small)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'multi')).equals(Buffer.concat(parts))).toBe(true);
     expect(await code(vault.getBuffer('bkt', 'gone'))).toBe(ErrorCode.NOT_FOUND);
-    expect((await vault.auditLog()).filter((x) => x.action === 'manifest.resign').map((x) => x.key).sort()).toEqual(['a', 'gone', 'small']);
+    expect((await vault.auditLog()).filter((x) => x.action === 'manifest.resign').map((x) => x.key).sort()).toEqual(['a', 'gone', 'multi', 'small']);
     expect((await vault.repair({ resign: true })).resign).toMatchObject({ resigned: 0, failed: 0 }); // nothing left
     expect((await vault.keyring()).resignQueued).toBe(0);
     expect((await vault.scrub()).bad).toBe(0);
@@ -135,11 +143,12 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     // rebuild-catalog verifies with the ring: the re-signed copies are taken, the revoked key's (old honest
     // ones and the forgery) refused, so 'small' is its real bytes, not the forged newer version.
     const rebuilt = await Vault.rebuildCatalog(meta);
-    expect(rebuilt.objects).toBe(4);
-    expect(rebuilt.copiesRevoked).toBeGreaterThanOrEqual(6 * 3 + 6); // the three old heads' copies and the forgery, per member
+    expect(rebuilt.objects).toBe(5);
+    expect(rebuilt.copiesRevoked).toBeGreaterThanOrEqual(6 * 4 + 6); // the four old heads' copies and the forgery, per member
     const v = await Vault.open(meta);
     expect(Buffer.from(await v.getBuffer('bkt', 'small')).equals(small)).toBe(true);
     expect(Buffer.from(await v.getBuffer('bkt', 'a')).equals(a)).toBe(true);
+    expect(Buffer.from(await v.getBuffer('bkt', 'multi')).equals(Buffer.concat(parts))).toBe(true);
     expect(await code(v.getBuffer('bkt', 'gone'))).toBe(ErrorCode.NOT_FOUND);
     expect((await v.keyring()).generation).toBe(3);
     await v.close();
