@@ -47,9 +47,9 @@ import { preflightDisk, unformatDisk } from './store/local/preflight.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
 import { checkWitnessLocations, defaultWitnessPath, headOf, openWitness, Witness, type WitnessStatus } from './security/witness.js';
 import { describeHead } from './format/witness.js';
-import { Engine, POOL_CONFIG, type MetaFiles, type Receipt } from './engine/context.js';
+import { Engine, POOL_CONFIG, RESIGN_QUEUE, type MetaFiles, type Receipt } from './engine/context.js';
 import { resign, type ResignResult } from './engine/resign.js';
-import { currentRing, encodeChain } from './format/keyring.js';
+import { KEYRING_LIMITS, currentRing, encodeChain } from './format/keyring.js';
 import { KEYRING_ITEM, PoolKeys, activeSigner, chainFromItem, chainLookups, rebuildChain, saveRecords } from './security/keyring.js';
 import { gc, type GcOptions, type GcResult } from './engine/gc.js';
 import { headObject, locate, readObject, type GetOptions, type Location, type MinSequence, type ObjectHead } from './engine/get.js';
@@ -523,9 +523,13 @@ export class Vault {
     return saveRecords(members, bytes);
   }
 
-  /** The key ring: its generation and every key with its state and times (public keys in hex). */
-  keyring(): { generation: number; keys: Array<{ id: string; state: string; publicKey: string; createdMs: number; retiredMs?: number; revokedMs?: number; revokeReason?: string }> } {
-    return { generation: this.#keys.generation, keys: this.#keys.entries().map((e) => ({ ...e, publicKey: hex(e.publicKey) })) };
+  /**
+   * The key ring: its generation, every key with its state and times (public keys in hex), and how many heads
+   * reads refused for a revoked signer are waiting for `repair({ resign: true })`.
+   */
+  async keyring(): Promise<{ generation: number; keys: Array<{ id: string; state: string; publicKey: string; createdMs: number; retiredMs?: number; revokedMs?: number; revokeReason?: string }>; resignQueued: number }> {
+    const queued = await this.#engine.catalog.getMeta<unknown[]>(RESIGN_QUEUE);
+    return { generation: this.#keys.generation, keys: this.#keys.entries().map((e) => ({ ...e, publicKey: hex(e.publicKey) })), resignQueued: Array.isArray(queued) ? queued.length : 0 };
   }
 
   /**
@@ -558,8 +562,8 @@ export class Vault {
     checkPrincipal(principal);
     const rotate = o.rotate === undefined ? false : boolean('rotate', o.rotate);
     if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw typeError('id', 'a key id (32 lower-case hex digits)', id);
-    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason, 'utf8') > 255 || /[\x00-\x1f\x7f]/.test(reason) || !isWellFormed(reason)) {
-      throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the revocation reason must be 1..255 UTF-8 bytes without control characters');
+    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason, 'utf8') > KEYRING_LIMITS.reasonBytesMax || /[\x00-\x1f\x7f]/.test(reason) || !isWellFormed(reason)) {
+      throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `the revocation reason must be 1..${KEYRING_LIMITS.reasonBytesMax} UTF-8 bytes without control characters`);
     }
     requireWriteFormat(this.#engine.config.formatVersion, POOL_FORMAT, 'keyring revoke');
     const next = await this.#keys.prepare({ rotate, revoke: { id, reason } }, Date.now());

@@ -11,14 +11,14 @@ import type { Vault } from '../../vault.js';
 import { Ctx, metaOption, withVault } from '../context.js';
 import { CliCode, CliError } from '../errors.js';
 
-type Ring = ReturnType<Vault['keyring']>;
+type Ring = Awaited<ReturnType<Vault['keyring']>>;
 
 function lines(ring: Ring): string[] {
   const time = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
   const rows = [['KEY ID', 'STATE', 'CREATED', 'RETIRED', 'REVOKED', 'REASON'],
     ...ring.keys.map((k) => [k.id, k.state, time(k.createdMs), time(k.retiredMs), time(k.revokedMs), k.revokeReason ?? ''])];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return [`key ring generation ${ring.generation}`, ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd())];
+  return [`key ring generation ${ring.generation}${ring.resignQueued > 0 ? `; ${ring.resignQueued} object(s) refused for a revoked signer wait for \`shardvault repair --resign\`` : ''}`, ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd())];
 }
 
 export function registerKeyring(program: Command): void {
@@ -28,7 +28,7 @@ export function registerKeyring(program: Command): void {
     .option(...metaOption)
     .action(async (_o: unknown, cmd: Command) => {
       const ctx = Ctx.of(cmd);
-      const ring = await withVault(ctx, async (v) => v.keyring(), { readOnly: true });
+      const ring = await withVault(ctx, (v) => v.keyring(), { readOnly: true });
       ctx.result(ring, lines(ring));
     });
 
