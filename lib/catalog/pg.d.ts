@@ -37,6 +37,8 @@ declare module 'pg' {
 
   export interface PoolClient {
     query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+    /** A checked-out client emits 'error' when its connection ends unexpectedly (its query, if any, fails too). */
+    on(event: 'error', listener: (err: Error) => void): this;
     /** Back to the pool; with an error (or true) the connection is closed instead. */
     release(destroy?: Error | boolean): void;
   }

@@ -304,6 +304,9 @@ export class PostgresCatalog implements Catalog {
       });
     }
     if (this.#checked.has(client)) return client;
+    // pg emits 'error' on a checked-out client whose connection ends (a server restart), besides failing its
+    // query; unhandled, that event would end the process. The query's own failure is what reports it.
+    client.on('error', () => undefined);
     try {
       const { rows } = await client.query<{ sc: string; fsync: string; enc: string }>(
         "SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fsync, current_setting('server_encoding') AS enc",
