@@ -13,10 +13,12 @@ import { LmdbCatalog } from '../lib/catalog/lmdb.js';
 import { PostgresCatalog } from '../lib/catalog/postgres.js';
 import { ShardVaultError } from '../lib/errors.js';
 import { catalogContract, req } from './support/catalog-contract.js';
-import { postgresUnavailable, startPostgres, type PostgresCluster } from './support/postgres.js';
+import { postgresMissing, startPostgres, type PostgresCluster } from './support/postgres.js';
+import { tier } from './support/tier.js';
 
-const unavailable = postgresUnavailable();
-if (unavailable !== undefined) console.log(`test/catalog-postgres.test.ts skipped: ${unavailable}`);
+// A tier (test/support/tier.ts): it skips, saying why, when not root or without Debian's PostgreSQL, except
+// under SHARDVAULT_CI_REQUIRE_ALL=1 (.ci/run, which installs it), where it fails.
+const t = tier('the PostgreSQL catalog', postgresMissing());
 
 const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: string }) => e.code ?? String(e));
 
@@ -130,7 +132,7 @@ async function rebuild(cat: Catalog): Promise<Record<string, unknown>> {
   };
 }
 
-describe.skipIf(unavailable !== undefined)('catalog on PostgreSQL', () => {
+describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
   let pg: PostgresCluster;
   let admin: Pool;
   const lmdbRoot = mkdtempSync(join(tmpdir(), 'sv-catpg-'));

@@ -8,16 +8,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
+import { isRoot } from './tier.js';
+
 const scripts = resolve(__dirname, '..', '..', 'scripts');
 const run = promisify(execFile);
 
-/** Why PostgreSQL tests cannot run here (printed by the test file that skips), or undefined when they can. */
-export function postgresUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root (the private cluster runs as the postgres user)';
+/** What PostgreSQL tests lack here (for tier(), test/support/tier.ts): root, and Debian's server binaries. */
+export function postgresMissing(): string[] {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : [];
-  if (versions.length === 0) return `no ${root}/*/bin/initdb (Debian package postgresql: scripts/install-system-deps.sh)`;
-  return undefined;
+  return [
+    ...(isRoot() ? [] : ['root (the private cluster runs as the postgres user)']),
+    ...(versions.length > 0 ? [] : [`${root}/*/bin/initdb (apt-get install postgresql: scripts/install-system-deps.sh)`]),
+  ];
 }
 
 export interface PostgresCluster {
