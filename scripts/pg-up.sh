@@ -19,7 +19,10 @@ dir=$(cd "$dir" && pwd)
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
-if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir" "$dir/sock"; fi
+if [ "$(id -u)" -eq 0 ]; then
+  chown postgres: "$dir" "$dir/sock"
+  as_owner test -w "$dir" || { echo "$dir is not reachable for the postgres user: a parent directory is closed to it (mkdtemp makes 0700 directories: use one as DIR itself)" >&2; exit 1; }
+fi
 if [ ! -f "$dir/data/PG_VERSION" ]; then
   as_owner "$bin/initdb" -D "$dir/data" -A trust -U shardvault -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
 fi
