@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import type { PoolConfig } from './engine/pool-setup.js';
 import { ErrorCode, ShardVaultError, diskError } from './errors.js';
+import { checkPoolFormat } from './format/versions.js';
 import { writableAncestor } from './store/local/preflight.js';
 
 /** Refuses a meta directory that already holds (part of) a pool or is not a directory. Writes nothing. */
@@ -26,6 +27,7 @@ export async function preflightMetaDir(metaDir: string): Promise<void> {
   }
 }
 
+/** The bootstrap pool configuration, refused (ERR_SV_FORMAT_VERSION) when its format is not one this release reads. */
 export async function readPoolJson(metaDir: string): Promise<PoolConfig> {
   let text: string;
   try {
@@ -34,5 +36,16 @@ export async function readPoolJson(metaDir: string): Promise<PoolConfig> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ShardVaultError(ErrorCode.NOT_FOUND, `no pool in ${metaDir} (no pool.json there)`, { path: metaDir, cause: err });
     throw diskError('metaDir', metaDir, err, 'reading pool.json');
   }
-  return JSON.parse(text) as PoolConfig;
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (err) {
+    throw new ShardVaultError(ErrorCode.CORRUPT, `pool.json in ${metaDir} is not JSON: ${(err as Error).message}`, { path: metaDir, cause: err });
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new ShardVaultError(ErrorCode.CORRUPT, `pool.json in ${metaDir} is not a pool configuration (not a JSON object)`, { path: metaDir });
+  }
+  // Before anything of the pool is opened or written: a format this release does not read is refused here.
+  checkPoolFormat(config, `pool.json in ${metaDir}`);
+  return config as PoolConfig;
 }

@@ -37,7 +37,7 @@ import { ReedSolomon } from './codec.js';
 import { ErrorCode, ShardVaultError, diskError, rangeError, typeError } from './errors.js';
 import { VaultEvents } from './events.js';
 import { hex, keyId } from './format/ids.js';
-import { FORMAT_VERSION } from './format/shard-header.js';
+import { POOL_FORMAT, POOL_FORMAT_PREVIOUS, checkPoolFormat, minReleaseOf } from './format/versions.js';
 import { listTokenKey } from './listing.js';
 import { preflightMetaDir, readPoolJson } from './meta-dir.js';
 import { checkPoolLayout } from './placement.js';
@@ -59,6 +59,7 @@ import { putManifestOnly, putObject, type PutBody } from './engine/put.js';
 import { collectHeads } from './engine/rebuild.js';
 import { repair, type RepairOptions, type RepairResult } from './engine/repair.js';
 import { scrub, type ScrubOptions, type ScrubProgress } from './engine/scrub.js';
+import { finalizeUpgrade, upgradeStatus, type UpgradeStatus } from './engine/upgrade.js';
 
 export type { SystemHeaders } from './format/manifest.js';
 export type { PutOptions, StoredChecksum } from './engine/object-meta.js';
@@ -71,6 +72,7 @@ export { LIST_KEYS_MAX } from './engine/list.js';
 export type { CreateUploadOptions, PutPartOptions, CompleteUploadOptions } from './engine/multipart.js';
 export { PARTS_MAX, LIST_PARTS_MAX } from './engine/multipart.js';
 export type { ScrubProgress } from './engine/scrub.js';
+export type { UpgradeStatus } from './engine/upgrade.js';
 export { INLINE_BYTES_MAX } from './engine/put.js';
 
 export interface VaultInitOptions {
@@ -82,6 +84,9 @@ export interface VaultInitOptions {
   blockBytes?: number;
   failureDomain?: string;
   writeQuorum?: number;
+  /** The pool format to write (default 4, this release's; 3 makes a pool release 0.1.0 can open, for staged
+   *  rollouts: it stays at 3 until finalizeUpgrade). */
+  format?: number;
   /** As VaultOpenOptions (for the Vault init returns). */
   uploadTtlMs?: number;
   minPartBytes?: number;
@@ -106,7 +111,7 @@ export interface VaultOpenOptions {
   minPartBytes?: number;
 }
 
-const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'uploadTtlMs', 'minPartBytes'] as const;
+const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'format', 'uploadTtlMs', 'minPartBytes'] as const;
 const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes'] as const;
 const UPLOAD_TTL_MS_DEFAULT = 7 * 24 * 3600 * 1000;
 const MIN_PART_BYTES_DEFAULT = 5 << 20;
@@ -169,6 +174,7 @@ export class Vault {
     const blockBytes = integer('blockBytes', o.blockBytes ?? 1 << 20, 1, 1 << 26);
     const failureDomain = nonEmptyString('failureDomain', o.failureDomain ?? 'disk');
     const writeQuorum = integer('writeQuorum', o.writeQuorum ?? k + m, k + 1, k + m);
+    const formatVersion = o.format === undefined ? POOL_FORMAT : integer('format', o.format, POOL_FORMAT_PREVIOUS, POOL_FORMAT);
     const uploadTtlMs = o.uploadTtlMs === undefined ? undefined : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER);
     const minPartBytes = o.minPartBytes === undefined ? undefined : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER);
     const specs = diskSpecs('disks', required('disks', o.disks));
@@ -211,7 +217,7 @@ export class Vault {
       else if (metaExisted) undo.push(async () => { for (const f of ['pool.json', 'pool.key', 'catalog', 'buckets.json', 'lock']) await rm(join(metaDir, f), { recursive: true, force: true }); });
       const { privateKey } = generateKeyPairSync('ed25519');
       await writeFileDurable(join(metaDir, 'pool.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
-      const config: PoolConfig = { poolId, formatVersion: FORMAT_VERSION, k, m, blockBytes, failureDomain, writeQuorum, disks };
+      const config: PoolConfig = { poolId, formatVersion, minRelease: minReleaseOf(formatVersion), k, m, blockBytes, failureDomain, writeQuorum, disks };
       // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
       // changes are committed there together with their audit record, I6).
       await writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(config, null, 2));
@@ -249,10 +255,7 @@ export class Vault {
       uploadTtlMs: o.uploadTtlMs === undefined ? UPLOAD_TTL_MS_DEFAULT : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER),
       minPartBytes: o.minPartBytes === undefined ? MIN_PART_BYTES_DEFAULT : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER),
     };
-    const boot = await readPoolJson(metaDir);
-    if (boot.formatVersion !== FORMAT_VERSION) {
-      throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `pool format version ${String(boot.formatVersion)} is not ${FORMAT_VERSION}`);
-    }
+    const boot = await readPoolJson(metaDir); // refuses a format this release does not read, before any write
     const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
     if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey, settings);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
@@ -272,6 +275,7 @@ export class Vault {
     const catalog = await LmdbCatalog.open(catalogDir, { readOnly: true });
     try {
       const config = mergePaths((await catalog.getMeta<PoolConfig>(POOL_CONFIG)) ?? boot, boot);
+      checkPoolFormat(config, `the catalog in ${metaDir}`);
       if (config.poolId !== boot.poolId) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
       }
@@ -296,9 +300,13 @@ export class Vault {
       if (config.poolId !== boot.poolId) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
       }
+      checkPoolFormat(config, `the catalog in ${metaDir}`);
       config = mergePaths(config, boot);
       const vault = new Vault(metaDir, config, catalog, privateKey, settings);
       vault.#unlock = unlock;
+      // A finalize that committed in the catalog but crashed before pool.json was saved: pool.json gets the
+      // catalog's format now, before anything is written in it, so the previous release refuses the pool again.
+      if (config.formatVersion !== boot.formatVersion || config.minRelease !== boot.minRelease) await vault.#engine.meta.savePool(config);
       const health = vault.#engine.health;
       await health.checkAll();
       const usable = config.disks.filter((d) => health.usable(d)).length;
@@ -604,6 +612,25 @@ export class Vault {
    */
   async status(): Promise<PoolStatus> {
     return status(this.#engine);
+  }
+
+  /**
+   * The pool's format: the format it writes, the formats this release reads, the oldest release that may open
+   * it, whether `finalizeUpgrade` is pending, and this and the previous release (docs/upgrades.md).
+   */
+  upgradeStatus(): UpgradeStatus {
+    return upgradeStatus(this.#engine);
+  }
+
+  /**
+   * Finalizes an upgrade: the pool writes this release's format from now on, and the previous release refuses to
+   * open it (instead of meeting what it cannot verify). One configuration commit (catalog with an
+   * `upgrade.finalize` audit record, then pool.json); idempotent, `changed: false` when already finalized.
+   * Refused on a read-only Vault. There is no way back: until this call, the pool stays open to the previous release.
+   */
+  async finalizeUpgrade(principal = 'local'): Promise<{ changed: boolean; from: number; formatVersion: number; minRelease: string }> {
+    checkPrincipal(principal);
+    return finalizeUpgrade(this.#engine, principal);
   }
 
   /** The audit log (hash-chained records of every mutation, I6), oldest first. */

@@ -20,6 +20,7 @@ import { registerMetrics } from './commands/metrics.js';
 import { registerObjects } from './commands/objects.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
+import { registerUpgrade } from './commands/upgrade.js';
 import { Ctx, DEFAULT_META, markStdoutClosed } from './context.js';
 import { describeError, Exit, printError } from './errors.js';
 
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerDisk(program);
   registerKeys(program);
   registerMetrics(program);
+  registerUpgrade(program);
   registerServe(program);
   return program;
 }

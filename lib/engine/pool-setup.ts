@@ -11,7 +11,10 @@ import { boolean, nonEmptyString, optionsObject, stringRecord } from '../validat
 
 export interface PoolConfig {
   poolId: string;
+  /** The pool format this pool writes (lib/format/versions.ts): 3 stays open to release 0.1.0, 4 after finalize. */
   formatVersion: number;
+  /** The oldest release that may open the pool; absent in pools made by 0.1.0 (which is then that release). */
+  minRelease?: string;
   k: number;
   m: number;
   blockBytes: number;

@@ -11,7 +11,8 @@
  */
 import { ErrorCode, ShardVaultError } from '../errors.js';
 
-/** The pool disk format: shard header, copy log records, disk.json. */
+/** The disk structures' format: shard header, copy-log segments, disk.json. Not the pool's format (pool.json,
+ *  lib/format/versions.ts), which moves on when the pool is upgraded while these bytes stay as they are. */
 export const FORMAT_VERSION = 3;
 export const HEADER_BYTES = 128;
 const MAGIC = [0x53, 0x56, 0x53, 0x48]; // "SVSH"
