@@ -244,6 +244,10 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     await expect(cat.setMeta('when', { at: new Date(0) })).rejects.toMatchObject({ code: 'ERR_SV_INVALID_ARG_TYPE' });
     await expect(cat.setMeta('nan', { x: Number.NaN })).rejects.toMatchObject({ code: 'ERR_SV_INVALID_ARG_TYPE' });
+    // Counts that become LIMITs are checked before a statement is sent.
+    await expect(cat.listPage('b', { maxKeys: 1.5 })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    await expect(cat.listUploads('b', { limit: -1 })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    await expect(cat.listParts('u', { limit: Number.NaN })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
     await cat.close();
   });
 

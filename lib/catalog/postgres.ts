@@ -34,7 +34,7 @@ import { DatabaseError, Pool, escapeIdentifier, type PoolClient, type PoolConfig
 import { nextRecord, verifyChain } from './audit-chain.js';
 import type { AuditRecord, Catalog, CommitRequest, Head, ListEntry, ListPageOptions, PartRecord, RepairItem, UploadRecord, VersionOwner } from './catalog.js';
 import { BUCKET_BYTES_MAX, KEY_BYTES_MAX, WALK_PAGE, catalogName as name, repairSlot } from './keys.js';
-import { ErrorCode, ShardVaultError, typeError } from '../errors.js';
+import { ErrorCode, ShardVaultError, rangeError, typeError } from '../errors.js';
 
 /** The newest schema version this release creates and reads (MIGRATIONS has one entry per version). */
 export const CATALOG_SCHEMA_VERSION = 1;
@@ -119,6 +119,13 @@ function define(o: Record<string, unknown>, k: string, value: unknown): void {
 
 function stored(v: unknown): string {
   return JSON.stringify(toStored(v));
+}
+
+/** A count that becomes a LIMIT or a bound of a statement: a bad one is refused here, not by the server as a
+ *  failed read. */
+function count(kind: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw rangeError(kind, 'an integer >= 0', v);
+  return v;
 }
 
 function sequence(kind: string, v: unknown): string {
@@ -559,6 +566,8 @@ export class PostgresCatalog implements Catalog {
     name('bucket', bucket, BUCKET_BYTES_MAX);
     const prefix = options.prefix ?? '';
     const { delimiter, maxKeys } = options;
+    count('maxKeys', maxKeys);
+    if (options.scanMax !== undefined) count('scanMax', options.scanMax);
     const upper = successor(prefix);
     let lower: { value: string; inclusive: boolean } | undefined = { value: prefix, inclusive: true };
     if (options.after !== undefined) {
@@ -728,6 +737,7 @@ export class PostgresCatalog implements Catalog {
    * part id, audited, one transaction. ERR_SV_NO_SUCH_UPLOAD when the upload is gone.
    */
   async commitPart(bucket: string, key: string, uploadId: string, partNumber: number, part: PartRecord, principal: string): Promise<void> {
+    count('partNumber', partNumber);
     const s = this.#s;
     await this.#write('commitPart', async (tx) => {
       // A share lock: an abort or a Complete (which lock the upload for update) waits for this part, or wins.
@@ -760,14 +770,14 @@ export class PostgresCatalog implements Catalog {
   }
 
   async getPart(uploadId: string, partNumber: number): Promise<PartRecord | undefined> {
-    const rows = await this.#read<{ value: unknown }>('getPart', `SELECT value FROM ${this.#s}.part WHERE upload_id = $1 AND part_number = $2`, [uploadId, partNumber]);
+    const rows = await this.#read<{ value: unknown }>('getPart', `SELECT value FROM ${this.#s}.part WHERE upload_id = $1 AND part_number = $2`, [uploadId, count('partNumber', partNumber)]);
     return rows.length === 0 ? undefined : (fromStored(rows[0].value) as PartRecord);
   }
 
   async listParts(uploadId: string, options: { after?: number; limit?: number } = {}): Promise<Array<{ partNumber: number; part: PartRecord }>> {
     const rows = await this.#read<{ part_number: number; value: unknown }>('listParts',
       `SELECT part_number, value FROM ${this.#s}.part WHERE upload_id = $1 AND part_number > $2 ORDER BY part_number ${options.limit !== undefined ? 'LIMIT $3' : ''}`,
-      [uploadId, options.after ?? -1, ...(options.limit !== undefined ? [options.limit] : [])]);
+      [uploadId, options.after === undefined ? -1 : count('after', options.after), ...(options.limit !== undefined ? [count('limit', options.limit)] : [])]);
     return rows.map((r) => ({ partNumber: r.part_number, part: fromStored(r.value) as PartRecord }));
   }
 
@@ -776,7 +786,7 @@ export class PostgresCatalog implements Catalog {
     name('bucket', bucket, BUCKET_BYTES_MAX);
     const prefix = options.prefix ?? '';
     const upper = successor(prefix);
-    const values: unknown[] = [bucket, prefix, options.limit];
+    const values: unknown[] = [bucket, prefix, count('limit', options.limit)];
     let where = 'bucket = $1 AND key >= $2';
     if (upper !== undefined) where += ` AND key < $${values.push(upper)}`;
     if (options.after !== undefined) {
