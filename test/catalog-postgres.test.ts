@@ -277,6 +277,35 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
     await Promise.all([a.close(), b.close()]);
   }, 60_000);
 
+  it('orders racing structural changes from two catalogs: one wins, the other gets its code, nothing deadlocks', async () => {
+    const a = await PostgresCatalog.open(pg.url, { schema: 'racing_ops' });
+    const b = await PostgresCatalog.open(pg.url, { schema: 'racing_ops' });
+    const settle = async (...ps: Array<Promise<unknown>>) => (await Promise.allSettled(ps)).map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code));
+    const part = (partId: string): PartRecord => ({ partId, size: 1, md5: '00', contentHash: '11', placement: ['d0'], missing: [], hashTable: new Uint8Array(1), timeMs: 1 });
+    for (let i = 0; i < 8; i++) {
+      // A commit into a bucket against its deletion: the commit lands and the bucket stays, or the bucket goes first.
+      await a.createBucket(`x${i}`, 'alice', 1);
+      const r1 = await settle(a.commit({ ...req('k', 0n, 1n), bucket: `x${i}` }), b.deleteBucket(`x${i}`, 'bob', 2));
+      expect([['ok', 'ERR_SV_BUCKET_NOT_EMPTY'], ['ERR_SV_NO_SUCH_BUCKET', 'ok']]).toContainEqual(r1);
+      expect(await b.hasBucket(`x${i}`)).toBe(r1[0] === 'ok');
+      // A Complete against an abort of the same upload, and against the deletion of its (emptied) bucket.
+      await a.createBucket(`y${i}`, 'alice', 1);
+      await a.commit({ ...req('gone', 0n, 1n), bucket: `y${i}` });
+      await a.commit({ ...req('gone', 1n, 2n), bucket: `y${i}`, head: { ...req('gone', 1n, 2n).head, tombstone: true } });
+      for (const u of ['u1', 'u2']) {
+        await a.createUpload(`y${i}`, 'mp', u, { initiatedMs: 1, principal: 'alice' });
+        await a.commitPart(`y${i}`, 'mp', u, 1, part(`${u}p${i}`), 'alice');
+      }
+      const complete = (u: string) => a.completeUpload({ ...req('mp', 0n, 1n), bucket: `y${i}`, head: { ...req('mp', 0n, 1n).head, versionId: `${u}v${i}` } }, u, [{ partNumber: 1, partId: `${u}p${i}` }]);
+      const r2 = await settle(complete('u1'), b.abortUpload(`y${i}`, 'mp', 'u1', 'multipart.abort', 'bob', 2));
+      expect([['ok', 'ERR_SV_NO_SUCH_UPLOAD'], ['ERR_SV_NO_SUCH_UPLOAD', 'ok']]).toContainEqual(r2);
+      const r3 = await settle(b.deleteBucket(`y${i}`, 'bob', 3), r2[0] === 'ok' ? b.abortUpload(`y${i}`, 'mp', 'u2', 'multipart.abort', 'bob', 3) : complete('u2'));
+      expect([['ok', 'ERR_SV_NO_SUCH_UPLOAD'], ['ERR_SV_BUCKET_NOT_EMPTY', 'ok']]).toContainEqual(r3);
+    }
+    expect(await a.verifyAudit()).toBe(-1);
+    await Promise.all([a.close(), b.close()]);
+  }, 60_000);
+
   it('finds a record edited or removed in the database', async () => {
     const cat = await PostgresCatalog.open(pg.url, { schema: 'tamper' });
     await cat.createBucket('b', 'alice', 1);
