@@ -141,7 +141,7 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
     pg = startPostgres();
     admin = new Pool({ connectionString: pg.url, max: 2 });
     admin.on('error', () => undefined); // its idle connections end when the cluster is stopped below
-  }, 60_000);
+  });
   afterAll(async () => {
     await admin?.end().catch(() => undefined);
     pg?.destroy();
@@ -162,7 +162,7 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
     expect(gotRebuild).toEqual(wantRebuild);
     expect(gotRebuild.again).toBe('ERR_SV_CONFLICT');
     await Promise.all([lmdb.close(), pgc.close()]);
-  }, 60_000);
+  });
 
   it('refuses a server whose commits are not durable (synchronous_commit off or local, fsync off) with ERR_SV_FLOOR', async () => {
     for (const setting of ['off', 'local']) {
@@ -203,7 +203,7 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
       await sql('ALTER SYSTEM RESET fsync');
       await reload('on');
     }
-  }, 30_000);
+  });
 
   it('versions its schema: migration 1 once, a newer schema refused with ERR_SV_FORMAT_VERSION; bad targets are clear errors', async () => {
     await (await PostgresCatalog.open(pg.url, { schema: 'versioned' })).close();
@@ -275,7 +275,7 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
     expect(await a.verifyAudit()).toBe(-1);
     expect((await b.getHead('b', 'hot'))!.sequence).toBe(15n);
     await Promise.all([a.close(), b.close()]);
-  }, 60_000);
+  });
 
   it('orders racing structural changes from two catalogs: one wins, the other gets its code, nothing deadlocks', async () => {
     const a = await PostgresCatalog.open(pg.url, { schema: 'racing_ops' });
@@ -304,7 +304,7 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
     }
     expect(await a.verifyAudit()).toBe(-1);
     await Promise.all([a.close(), b.close()]);
-  }, 60_000);
+  });
 
   it('finds a record edited or removed in the database', async () => {
     const cat = await PostgresCatalog.open(pg.url, { schema: 'tamper' });
@@ -372,5 +372,5 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
     expect((await cat.getHead('b', 'idle'))!.sequence).toBe(1n);
     if (cat.failure !== undefined) await expect(cat.commit(req('idle', 1n, 2n))).rejects.toMatchObject({ code: 'ERR_SV_CATALOG_FAILED' });
     await Promise.all([cat.close(), idle.close(), after.close()]);
-  }, 60_000);
+  });
 });
