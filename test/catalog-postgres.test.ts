@@ -244,6 +244,12 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     await expect(cat.setMeta('when', { at: new Date(0) })).rejects.toMatchObject({ code: 'ERR_SV_INVALID_ARG_TYPE' });
     await expect(cat.setMeta('nan', { x: Number.NaN })).rejects.toMatchObject({ code: 'ERR_SV_INVALID_ARG_TYPE' });
+    // A multipart object of more parts (and repair items) than one statement carries: its rows go separately.
+    const parts = Array.from({ length: 1500 }, (_, i) => ({ partId: `many.p${i}`, placement: ['d0'] }));
+    const repair = Array.from({ length: 1200 }, (_, i) => ({ disk: 'd0', shard: 0, part: i }));
+    await cat.commit({ ...req('many', 0n, 1n), head: { ...req('many', 0n, 1n).head, versionId: 'many', parts }, repair });
+    expect(await cat.versionOwner('many.p1499')).toEqual({ bucket: 'b', key: 'many', sequence: 1n, partOf: 'many' });
+    expect((await collect(cat.repairQueue())).filter((r) => r.key === 'many')).toHaveLength(1200);
     // Counts that become LIMITs are checked before a statement is sent.
     await expect(cat.listPage('b', { maxKeys: 1.5 })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
     await expect(cat.listUploads('b', { limit: -1 })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });

@@ -42,9 +42,13 @@ export const CATALOG_SCHEMA_VERSION = 1;
 const SEQUENCE_MAX = 2n ** 64n - 1n;
 /** Rows per multi-row INSERT (PostgreSQL takes at most 65535 parameters per statement). */
 const ROWS_PER_INSERT = 1000;
+/** The casts of a repair row's values (#repairRows). */
+const REPAIR_CASTS = ['', '', '', '', '', '::integer', '', '::integer'];
 
 type AuditFields = Omit<AuditRecord, 'hash' | 'index' | 'prevHash'>;
 type Tx = <R = Record<string, unknown>>(text: string, values?: unknown[]) => Promise<QueryResult<R>>;
+/** Tables whose rows are written as LMDB's put writes: inserted, or replacing the row with the same key. */
+type UpsertKind = 'garbage' | 'version' | 'repair';
 
 /**
  * The schema, one migration per version; migration i (0-based) takes the schema from version i to i + 1 and
@@ -218,6 +222,8 @@ export class PostgresCatalog implements Catalog {
   /** The schema, quoted for SQL. */
   readonly #s: string;
   readonly #where: string;
+  /** INSERT ... VALUES, the casts of the value columns and the ON CONFLICT clause of each UpsertKind. */
+  readonly #upserts: Record<UpsertKind, { head: string; casts: readonly string[]; tail: string }>;
   /** Connections whose durability settings were checked (#connect): pg keeps one Client object per connection. */
   readonly #checked = new WeakSet<PoolClient>();
   /** Set by a COMMIT whose outcome is unknown: from then on every write is refused with it (see #write). */
@@ -226,8 +232,17 @@ export class PostgresCatalog implements Catalog {
 
   private constructor(pool: Pool, schema: string, where: string) {
     this.#pool = pool;
-    this.#s = escapeIdentifier(schema);
+    const s = escapeIdentifier(schema);
+    this.#s = s;
     this.#where = where;
+    this.#upserts = {
+      garbage: { head: `INSERT INTO ${s}.garbage (version_id, value) VALUES`, casts: ['', '::json'], tail: 'ON CONFLICT (version_id) DO UPDATE SET value = EXCLUDED.value' },
+      version: { head: `INSERT INTO ${s}.version (version_id, value) VALUES`, casts: ['', '::json'], tail: 'ON CONFLICT (version_id) DO UPDATE SET value = EXCLUDED.value' },
+      repair: {
+        head: `INSERT INTO ${s}.repair (bucket, key, version_id, slot, disk, shard, dest, part) VALUES`, casts: REPAIR_CASTS,
+        tail: 'ON CONFLICT (bucket, key, version_id, slot) DO UPDATE SET disk = EXCLUDED.disk, shard = EXCLUDED.shard, dest = EXCLUDED.dest, part = EXCLUDED.part',
+      },
+    };
   }
 
   /**
@@ -457,55 +472,86 @@ export class PostgresCatalog implements Catalog {
 
   async #commitIn(tx: Tx, req: CommitRequest): Promise<AuditRecord> {
     const s = this.#s;
-    // A share lock on the bucket row: deleteBucket (which locks it for update) waits for this commit and then
-    // sees its head.
-    if ((await tx(`SELECT 1 FROM ${s}.bucket WHERE bucket = $1 FOR SHARE`, [req.bucket])).rowCount === 0) {
-      throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${req.bucket}`);
-    }
+    // Round trips are most of a commit's cost besides the WAL flush, so it takes two statements before the
+    // audit append: the locks and the reads, then every write. The first takes a share lock on the bucket row
+    // (deleteBucket, which locks it for update, waits for this commit and then sees its head) and the head
+    // row's lock for the compare-and-set.
+    const { rows } = await tx<{ bucket: number | null; generation: string | null; value: unknown }>(
+      `SELECT b.one AS bucket, h.generation, h.value FROM (SELECT 1) x
+         LEFT JOIN (SELECT 1 AS one FROM ${s}.bucket WHERE bucket = $1 FOR SHARE) b ON true
+         LEFT JOIN (SELECT generation, value FROM ${s}.head WHERE bucket = $1 AND key = $2 FOR UPDATE) h ON true`, [req.bucket, req.key]);
+    if (rows[0].bucket === null) throw new ShardVaultError(ErrorCode.NO_SUCH_BUCKET, `no bucket ${req.bucket}`);
     const conflict = (at: bigint) => new ShardVaultError(ErrorCode.CONFLICT, `head of ${req.bucket}/${req.key} is at sequence ${at}, expected ${req.expectedSequence}`);
-    const { rows } = await tx<{ generation: string; value: unknown }>(`SELECT generation, value FROM ${s}.head WHERE bucket = $1 AND key = $2 FOR UPDATE`, [req.bucket, req.key]);
-    const currentSequence = rows.length === 0 ? 0n : BigInt(rows[0].generation);
-    if (currentSequence !== req.expectedSequence) throw conflict(currentSequence);
-    const values = [req.bucket, req.key, req.head.sequence.toString(), req.head.tombstone === true, stored(req.head)];
-    if (rows.length === 0) {
-      const ins = await tx(`INSERT INTO ${s}.head (bucket, key, generation, tombstone, value) VALUES ($1, $2, $3, $4, $5::json) ON CONFLICT (bucket, key) DO NOTHING`, values);
-      if (ins.rowCount !== 1) {
-        // Another first writer committed the key meanwhile (it had no row to lock).
-        const now = await tx<{ generation: string }>(`SELECT generation FROM ${s}.head WHERE bucket = $1 AND key = $2`, [req.bucket, req.key]);
-        throw conflict(now.rows.length === 0 ? 0n : BigInt(now.rows[0].generation));
-      }
-    } else {
-      const current = fromStored(rows[0].value) as Head;
+    const current = rows[0].generation === null ? undefined : { sequence: BigInt(rows[0].generation), head: fromStored(rows[0].value) as Head };
+    if ((current?.sequence ?? 0n) !== req.expectedSequence) throw conflict(current?.sequence ?? 0n);
+
+    // The writes, as one statement of data-modifying WITH queries; `h` says whether the head was written. When
+    // it was not, the transaction is rolled back by the CONFLICT thrown below, with everything else written here.
+    const values: unknown[] = [];
+    const p = (v: unknown, cast = '') => `$${values.push(v)}${cast}`;
+    const head = [p(req.head.sequence.toString()), p(req.head.tombstone === true), p(stored(req.head), '::json')];
+    const writes = [current === undefined
+      // A key without a head had no row to lock: of two first writers, the one that inserts second gets nothing.
+      ? `h AS (INSERT INTO ${s}.head (bucket, key, generation, tombstone, value) VALUES (${p(req.bucket)}, ${p(req.key)}, ${head.join(', ')}) ON CONFLICT (bucket, key) DO NOTHING RETURNING 1)`
       // The row is locked, so the generation cannot have moved since the SELECT; the condition is the
       // compare-and-set all the same, the one statement that decides.
-      const up = await tx(`UPDATE ${s}.head SET generation = $3, tombstone = $4, value = $5::json WHERE bucket = $1 AND key = $2 AND generation = $6`, [...values, req.expectedSequence.toString()]);
-      if (up.rowCount !== 1) throw conflict(currentSequence);
+      : `h AS (UPDATE ${s}.head SET generation = ${head[0]}, tombstone = ${head[1]}, value = ${head[2]} WHERE bucket = ${p(req.bucket)} AND key = ${p(req.key)} AND generation = ${p(req.expectedSequence.toString())} RETURNING 1)`];
+    if (current !== undefined) {
       // The version this head replaces is garbage once readers that started on it are done (gc's grace period).
-      await this.#putGarbage(tx, current.versionId, { bucket: req.bucket, key: req.key, head: current, supersededMs: req.head.committedMs ?? req.audit.timeMs });
+      const entry = { bucket: req.bucket, key: req.key, head: current.head, supersededMs: req.head.committedMs ?? req.audit.timeMs };
+      writes.push(`g AS (${this.#upserts.garbage.head} (${p(current.head.versionId)}, ${p(stored(entry), '::json')}) ${this.#upserts.garbage.tail})`);
     }
     const owners: Array<[string, VersionOwner]> = [[req.head.versionId, { bucket: req.bucket, key: req.key, sequence: req.head.sequence }]];
-    for (const p of req.head.parts ?? []) owners.push([p.partId, { bucket: req.bucket, key: req.key, sequence: req.head.sequence, partOf: req.head.versionId }]);
-    await this.#putVersions(tx, owners);
-    await this.#putRepair(tx, (req.repair ?? []).map((r) => ({ bucket: req.bucket, key: req.key, versionId: req.head.versionId, ...r })));
+    for (const part of req.head.parts ?? []) owners.push([part.partId, { bucket: req.bucket, key: req.key, sequence: req.head.sequence, partOf: req.head.versionId }]);
+    const versionRows = this.#versionRows(owners);
+    const repairRows = this.#repairRows((req.repair ?? []).map((r) => ({ bucket: req.bucket, key: req.key, versionId: req.head.versionId, ...r })));
+    // A multipart object of many parts would exceed a statement's parameters: its rows go in statements of
+    // their own (#insert), after this one.
+    const inline = versionRows.length <= ROWS_PER_INSERT && repairRows.length <= ROWS_PER_INSERT;
+    if (inline) {
+      writes.push(this.#upsertCte('v', 'version', versionRows, values));
+      if (repairRows.length > 0) writes.push(this.#upsertCte('r', 'repair', repairRows, values));
+    }
+    const written = await tx<{ n: string }>(`WITH ${writes.join(', ')} SELECT count(*) AS n FROM h`, values);
+    if (written.rows[0].n !== '1') {
+      // Only a first writer can get here: another one committed the key meanwhile.
+      const now = await tx<{ generation: string }>(`SELECT generation FROM ${s}.head WHERE bucket = $1 AND key = $2`, [req.bucket, req.key]);
+      throw conflict(now.rows.length === 0 ? 0n : BigInt(now.rows[0].generation));
+    }
+    if (!inline) {
+      await this.#upsert(tx, 'version', versionRows);
+      await this.#upsert(tx, 'repair', repairRows);
+    }
     return this.#appendAudit(tx, {
       action: req.audit.action, principal: req.audit.principal, timeMs: req.audit.timeMs, bucket: req.bucket,
       key: req.key, versionId: req.head.versionId, detail: req.audit.detail,
     });
   }
 
+  /** A WITH query `name AS (INSERT ... ON CONFLICT ...)` of the rows of table `kind`, its values appended to `values`. */
+  #upsertCte(name: string, kind: UpsertKind, rows: unknown[][], values: unknown[]): string {
+    const u = this.#upserts[kind];
+    const sql = `${name} AS (${u.head} ${valuesList(rows.length, u.casts, values.length)} ${u.tail})`;
+    values.push(...rows.flat());
+    return sql;
+  }
+
+  /** Writes rows of table `kind`, replacing those with the same key (what LMDB's put does). */
+  async #upsert(tx: Tx, kind: UpsertKind, rows: unknown[][]): Promise<void> {
+    const u = this.#upserts[kind];
+    await this.#insert(tx, u.head, u.casts, rows, u.tail);
+  }
+
   async #putGarbage(tx: Tx, versionId: string, entry: { bucket: string; key: string; head: Head; supersededMs: number }): Promise<void> {
-    await tx(`INSERT INTO ${this.#s}.garbage (version_id, value) VALUES ($1, $2::json) ON CONFLICT (version_id) DO UPDATE SET value = EXCLUDED.value`, [versionId, stored(entry)]);
+    await this.#upsert(tx, 'garbage', [[versionId, stored(entry)]]);
   }
 
   async #putVersions(tx: Tx, owners: Array<[string, VersionOwner]>): Promise<void> {
-    const rows = lastByKey(owners, ([id]) => id).map(([id, owner]) => [id, stored(owner)]);
-    await this.#insert(tx, `INSERT INTO ${this.#s}.version (version_id, value) VALUES`, ['', '::json'], rows, 'ON CONFLICT (version_id) DO UPDATE SET value = EXCLUDED.value');
+    await this.#upsert(tx, 'version', this.#versionRows(owners));
   }
 
-  /** Writes repair items (replacing queued ones of the same slot, as LMDB's put does). */
-  async #putRepair(tx: Tx, items: RepairItem[]): Promise<void> {
-    await this.#insert(tx, `INSERT INTO ${this.#s}.repair (bucket, key, version_id, slot, disk, shard, dest, part) VALUES`, ['', '', '', '', '', '::integer', '', '::integer'],
-      this.#repairRows(items), 'ON CONFLICT (bucket, key, version_id, slot) DO UPDATE SET disk = EXCLUDED.disk, shard = EXCLUDED.shard, dest = EXCLUDED.dest, part = EXCLUDED.part');
+  #versionRows(owners: Array<[string, VersionOwner]>): unknown[][] {
+    return lastByKey(owners, ([id]) => id).map(([id, owner]) => [id, stored(owner)]);
   }
 
   #repairRows(items: RepairItem[]): unknown[][] {
@@ -854,7 +900,7 @@ export class PostgresCatalog implements Catalog {
       // Already queued work is not queued (or audited) again; an item that now names a destination (a
       // replacement disk) updates the queued one. The upsert's RETURNING names exactly the rows it wrote.
       const written = await this.#insert<{ bucket: string; key: string; version_id: string; slot: string }>(tx,
-        `INSERT INTO ${s}.repair AS r (bucket, key, version_id, slot, disk, shard, dest, part) VALUES`, ['', '', '', '', '', '::integer', '', '::integer'], this.#repairRows(items),
+        `INSERT INTO ${s}.repair AS r (bucket, key, version_id, slot, disk, shard, dest, part) VALUES`, REPAIR_CASTS, this.#repairRows(items),
         'ON CONFLICT (bucket, key, version_id, slot) DO UPDATE SET disk = EXCLUDED.disk, shard = EXCLUDED.shard, dest = EXCLUDED.dest, part = EXCLUDED.part WHERE EXCLUDED.dest IS NOT NULL AND EXCLUDED.dest IS DISTINCT FROM r.dest RETURNING bucket, key, version_id, slot');
       const ids = new Set(written.map((w) => JSON.stringify([w.bucket, w.key, w.version_id, w.slot])));
       const queued = items.filter((r) => ids.has(JSON.stringify([r.bucket, r.key, r.versionId, repairSlot(r)])));
