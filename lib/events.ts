@@ -63,6 +63,34 @@ export interface ScrubProgressEvent {
   last?: { bucket: string; key: string };
 }
 
+/** Something was refused because its only valid signature is by a revoked key (queued for `repair --resign`). */
+export interface KeyRevokedEvent {
+  bucket: string;
+  key: string;
+  versionId: string;
+  /** Hex id of the revoked signer. */
+  keyId: string;
+}
+
+/** One setting of the effective configuration that differs from the last recorded one (lib/security/config-digest.ts). */
+export interface ConfigChange {
+  /** Dotted path of the setting (`pool.writeQuorum`, `sources.daemon.settings.limits.objectBytesMax`). */
+  path: string;
+  before?: unknown;
+  after?: unknown;
+  /** The setting can weaken what the pool promises (coding, quorum, security settings and floor, listeners, limits). */
+  security: boolean;
+}
+
+/** Security-relevant settings changed since the last recorded configuration (also a `config.drift` audit record). */
+export interface ConfigDriftEvent {
+  timeMs: number;
+  /** Who opened or reconfigured the pool: `library`, `cli`, `daemon`. */
+  source: string;
+  digest: string;
+  changes: ConfigChange[];
+}
+
 export interface VaultEventMap {
   put: [PutEvent];
   get: [GetEvent];
@@ -70,6 +98,8 @@ export interface VaultEventMap {
   diskDropped: [DiskDroppedEvent];
   repairQueued: [RepairQueuedEvent];
   scrubProgress: [ScrubProgressEvent];
+  keyRevoked: [KeyRevokedEvent];
+  configDrift: [ConfigDriftEvent];
 }
 
 export const LISTENER_ERROR_WARNING = 'SV_LISTENER_ERROR';

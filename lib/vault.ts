@@ -25,7 +25,7 @@
  *   repair for heads whose files are short.
  * One Vault per pool (a lock file in the meta directory); disk lifecycle and catalog rebuild are below.
  */
-import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -36,8 +36,8 @@ import { LmdbCatalog } from './catalog/lmdb.js';
 import { ReedSolomon } from './codec.js';
 import { ErrorCode, ShardVaultError, diskError, rangeError, typeError } from './errors.js';
 import { VaultEvents } from './events.js';
-import { hex, keyId } from './format/ids.js';
-import { POOL_FORMAT, POOL_FORMAT_PREVIOUS, checkPoolFormat, minReleaseOf } from './format/versions.js';
+import { hex } from './format/ids.js';
+import { POOL_FORMAT, POOL_FORMAT_PREVIOUS, checkPoolFormat, minReleaseOf, requireWriteFormat } from './format/versions.js';
 import { listTokenKey } from './listing.js';
 import { preflightMetaDir, readPoolJson } from './meta-dir.js';
 import { checkPoolLayout } from './placement.js';
@@ -46,6 +46,9 @@ import { localStores } from './store/local/local-store.js';
 import { preflightDisk, unformatDisk } from './store/local/preflight.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
 import { Engine, POOL_CONFIG, type MetaFiles, type Receipt } from './engine/context.js';
+import { resign, type ResignResult } from './engine/resign.js';
+import { currentRing, encodeChain } from './format/keyring.js';
+import { KEYRING_ITEM, PoolKeys, chainFromItem, chainLookups, rebuildChain, saveRecords } from './security/keyring.js';
 import { gc, type GcOptions, type GcResult } from './engine/gc.js';
 import { headObject, locate, readObject, type GetOptions, type Location, type ObjectHead } from './engine/get.js';
 import type { MemberCondition } from './engine/health.js';
@@ -59,6 +62,9 @@ import { putManifestOnly, putObject, type PutBody } from './engine/put.js';
 import { collectHeads } from './engine/rebuild.js';
 import { repair, type RepairOptions, type RepairResult } from './engine/repair.js';
 import { scrub, type ScrubOptions, type ScrubProgress } from './engine/scrub.js';
+import type { FloorSettings, FloorStatus } from './format/floor.js';
+import { CONFIG_DRIFT_META, CONFIG_META, checkSource, diffConfig, effectiveConfig, recordConfig, type ConfigDrift, type ConfigSource, type RecordedConfig } from './security/config-digest.js';
+import { SecurityFloor, checkBreakGlass, currentSettings, floorSettingsInput, type BreakGlass } from './security/floor.js';
 import { finalizeUpgrade, upgradeStatus, type UpgradeStatus } from './engine/upgrade.js';
 
 export type { SystemHeaders } from './format/manifest.js';
@@ -72,7 +78,12 @@ export { LIST_KEYS_MAX } from './engine/list.js';
 export type { CreateUploadOptions, PutPartOptions, CompleteUploadOptions } from './engine/multipart.js';
 export { PARTS_MAX, LIST_PARTS_MAX } from './engine/multipart.js';
 export type { ScrubProgress } from './engine/scrub.js';
+export type { FloorSettings, FloorStatus } from './format/floor.js';
+export type { BreakGlass } from './security/floor.js';
+export type { ConfigDrift, ConfigSource, RecordedConfig } from './security/config-digest.js';
+export type { ConfigChange } from './events.js';
 export type { UpgradeStatus } from './engine/upgrade.js';
+export type { ResignResult } from './engine/resign.js';
 export { INLINE_BYTES_MAX } from './engine/put.js';
 
 export interface VaultInitOptions {
@@ -90,6 +101,8 @@ export interface VaultInitOptions {
   /** As VaultOpenOptions (for the Vault init returns). */
   uploadTtlMs?: number;
   minPartBytes?: number;
+  /** As VaultOpenOptions. */
+  configSource?: ConfigSource;
 }
 
 export interface VaultOpenOptions {
@@ -109,10 +122,19 @@ export interface VaultOpenOptions {
   uploadTtlMs?: number;
   /** The smallest size of a part other than the last that completeUpload accepts (default 5 MiB, S3's). */
   minPartBytes?: number;
+  /**
+   * The write quorum to run with (k + 1 .. k + m): when it differs from the pool's, the pool is reconfigured to
+   * it at open (audited `pool.reconfigure`), as by reconfigure(). Below the security floor: ERR_SV_FLOOR.
+   */
+  writeQuorum?: number;
+  /** Accepts a configuration weaker than the security floor: the floor is lowered, audited with the reason. */
+  breakGlass?: BreakGlass;
+  /** Who opens the pool and its own effective settings, part of the configuration digest (default `library`). */
+  configSource?: ConfigSource;
 }
 
-const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'format', 'uploadTtlMs', 'minPartBytes'] as const;
-const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes'] as const;
+const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'format', 'uploadTtlMs', 'minPartBytes', 'configSource'] as const;
+const OPEN_OPTION_KEYS = ['orphanGraceMs', 'recover', 'readOnly', 'uploadTtlMs', 'minPartBytes', 'writeQuorum', 'breakGlass', 'configSource'] as const;
 const UPLOAD_TTL_MS_DEFAULT = 7 * 24 * 3600 * 1000;
 const MIN_PART_BYTES_DEFAULT = 5 << 20;
 
@@ -138,6 +160,10 @@ export class Vault {
   readonly #engine: Engine;
   readonly #buckets: Buckets;
   readonly #listTokenKey: Uint8Array;
+  readonly #floor: SecurityFloor;
+  /** Who opened the pool and with which options: this open's part of the effective configuration. */
+  #source: ConfigSource = { name: 'library' };
+  #openOptions: Record<string, unknown> = {};
   #unlock: () => Promise<void> = async () => undefined;
 
   /** What the engine did, for logging and metrics (lib/events.ts; a throwing listener never breaks the engine). */
@@ -146,14 +172,22 @@ export class Vault {
   /** What the gc() of the last open did. */
   lastRecovery: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, copiesCompacted: 0, repairQueued: 0 };
 
-  private constructor(metaDir: string, config: PoolConfig, catalog: LmdbCatalog, privateKey: KeyObject, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }) {
+  readonly #keys: PoolKeys;
+
+  /** Security-relevant settings the last open found changed (also a 'configDrift' event, before any listener could attach). */
+  lastConfigDrift: ConfigDrift | undefined;
+
+  private constructor(metaDir: string, config: PoolConfig, catalog: LmdbCatalog, keys: PoolKeys, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }) {
     const meta: MetaFiles = {
       savePool: (c) => writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(c, null, 2)),
       saveBuckets: (b) => writeFileDurable(join(metaDir, 'buckets.json'), JSON.stringify(b)),
     };
-    this.#engine = new Engine(config, catalog, localStores, new ReedSolomon(config.k, config.m), privateKey, createPublicKey(privateKey), this.events, meta, settings);
+    this.#keys = keys;
+    this.#engine = new Engine(config, catalog, localStores, new ReedSolomon(config.k, config.m), keys.original, createPublicKey(keys.original), this.events, meta, settings, keys);
     this.#buckets = new Buckets(this.#engine);
-    this.#listTokenKey = listTokenKey(privateKey);
+    // Derived from the original key, not the active one, so list tokens survive a rotation.
+    this.#listTokenKey = listTokenKey(keys.original);
+    this.#floor = new SecurityFloor(this.#engine);
   }
 
   /**
@@ -177,6 +211,7 @@ export class Vault {
     const formatVersion = o.format === undefined ? POOL_FORMAT : integer('format', o.format, POOL_FORMAT_PREVIOUS, POOL_FORMAT);
     const uploadTtlMs = o.uploadTtlMs === undefined ? undefined : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER);
     const minPartBytes = o.minPartBytes === undefined ? undefined : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER);
+    const configSource = o.configSource === undefined ? undefined : checkSource(o.configSource);
     const specs = diskSpecs('disks', required('disks', o.disks));
     const poolId = hex(randomBytes(16));
     const disks: DiskConfig[] = specs.map((d, i) => ({ id: `disk-${i}-${hex(randomBytes(4))}`, path: d.path, labels: d.labels ?? {}, dev: 0, state: 'active' }));
@@ -214,14 +249,14 @@ export class Vault {
       const metaExisted = existsSync(metaDir);
       const firstMeta = await mkdirDurable(metaDir);
       if (firstMeta !== undefined) undo.push(() => rm(firstMeta, { recursive: true, force: true }));
-      else if (metaExisted) undo.push(async () => { for (const f of ['pool.json', 'pool.key', 'catalog', 'buckets.json', 'lock']) await rm(join(metaDir, f), { recursive: true, force: true }); });
+      else if (metaExisted) undo.push(async () => { for (const f of ['pool.json', 'pool.key', 'keyring', 'catalog', 'buckets.json', 'lock']) await rm(join(metaDir, f), { recursive: true, force: true }); });
       const { privateKey } = generateKeyPairSync('ed25519');
       await writeFileDurable(join(metaDir, 'pool.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
       const config: PoolConfig = { poolId, formatVersion, minRelease: minReleaseOf(formatVersion), k, m, blockBytes, failureDomain, writeQuorum, disks };
       // pool.json is the bootstrap copy; the catalog's copy is authoritative once written (disk lifecycle
       // changes are committed there together with their audit record, I6).
       await writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(config, null, 2));
-      return await Vault.open(metaDir, { ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}) });
+      return await Vault.open(metaDir, { ...(uploadTtlMs !== undefined ? { uploadTtlMs } : {}), ...(minPartBytes !== undefined ? { minPartBytes } : {}), ...(configSource !== undefined ? { configSource } : {}) });
     } catch (err) {
       await rollBack();
       throw err;
@@ -255,19 +290,24 @@ export class Vault {
       uploadTtlMs: o.uploadTtlMs === undefined ? UPLOAD_TTL_MS_DEFAULT : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER),
       minPartBytes: o.minPartBytes === undefined ? MIN_PART_BYTES_DEFAULT : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER),
     };
+    const writeQuorum = o.writeQuorum === undefined ? undefined : integer('writeQuorum', o.writeQuorum, 2, 511);
+    const breakGlass = checkBreakGlass(o.breakGlass);
+    const source = o.configSource === undefined ? { name: 'library' } : checkSource(o.configSource);
+    if (readOnly && (writeQuorum !== undefined || breakGlass !== undefined)) {
+      throw new ShardVaultError(ErrorCode.READ_ONLY, 'writeQuorum and breakGlass change the pool: open it without readOnly');
+    }
     const boot = await readPoolJson(metaDir); // refuses a format this release does not read, before any write
-    const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
-    if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey, settings);
+    if (readOnly) return Vault.#openReadOnly(metaDir, boot, settings);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick') });
+      return await Vault.#openLocked(metaDir, boot, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick'), ...(writeQuorum !== undefined ? { writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}), source });
     } catch (err) {
       await unlock();
       throw err;
     }
   }
 
-  static async #openReadOnly(metaDir: string, boot: PoolConfig, privateKey: KeyObject, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }): Promise<Vault> {
+  static async #openReadOnly(metaDir: string, boot: PoolConfig, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }): Promise<Vault> {
     const catalogDir = join(metaDir, 'catalog');
     if (!existsSync(join(catalogDir, 'data.mdb'))) {
       throw new ShardVaultError(ErrorCode.NOT_FOUND, `pool ${metaDir} has no catalog yet (open it once read-write)`);
@@ -279,8 +319,12 @@ export class Vault {
       if (config.poolId !== boot.poolId) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
       }
-      const vault = new Vault(metaDir, config, catalog, privateKey, settings);
+      const { keys } = await PoolKeys.load(metaDir, chainFromItem(await catalog.getMeta(KEYRING_ITEM)));
+      const vault = new Vault(metaDir, config, catalog, keys, settings);
       await vault.#engine.health.checkAll();
+      // A reader takes the floor as the catalog holds it (verified) and refuses a pool that runs below it.
+      await vault.#floor.loadReadOnly();
+      if (vault.#floor.record !== undefined) await vault.#floor.require(currentSettings(vault.#engine), 'read-only open', 'local');
       return vault;
     } catch (err) {
       await catalog.close();
@@ -288,7 +332,7 @@ export class Vault {
     }
   }
 
-  static async #openLocked(metaDir: string, boot: PoolConfig, privateKey: KeyObject, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick' }): Promise<Vault> {
+  static async #openLocked(metaDir: string, boot: PoolConfig, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick'; writeQuorum?: number; breakGlass?: BreakGlass; source: ConfigSource }): Promise<Vault> {
     await mkdirDurable(join(metaDir, 'catalog')); // LMDB syncs its files, not the directory entry it lives in
     const catalog = await LmdbCatalog.open(join(metaDir, 'catalog'));
     try {
@@ -302,17 +346,26 @@ export class Vault {
       }
       checkPoolFormat(config, `the catalog in ${metaDir}`);
       config = mergePaths(config, boot);
-      const vault = new Vault(metaDir, config, catalog, privateKey, settings);
+      const stored = chainFromItem(await catalog.getMeta(KEYRING_ITEM));
+      const { keys, adopted, fileBehind } = await PoolKeys.load(metaDir, stored);
+      const vault = new Vault(metaDir, config, catalog, keys, settings);
       vault.#unlock = unlock;
       // A finalize that committed in the catalog but crashed before pool.json was saved: pool.json gets the
       // catalog's format now, before anything is written in it, so the previous release refuses the pool again.
       if (config.formatVersion !== boot.formatVersion || config.minRelease !== boot.minRelease) await vault.#engine.meta.savePool(config);
       const health = vault.#engine.health;
       await health.checkAll();
+      await vault.#storeRing(stored, adopted, fileBehind);
       const usable = config.disks.filter((d) => health.usable(d)).length;
       if (usable < config.k) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `only ${usable} disks of pool ${config.poolId} are usable, ${config.k} needed: ${health.problems().map(([id, p]) => `${id}: ${p}`).join('; ')}`);
       }
+      // The security floor before anything else is written (I5): a configuration weaker than it opens nothing.
+      vault.#source = options.source;
+      vault.#openOptions = { uploadTtlMs: settings.uploadTtlMs, minPartBytes: settings.minPartBytes, ...(options.writeQuorum !== undefined ? { writeQuorum: options.writeQuorum } : {}) };
+      await vault.#floor.load('local');
+      await vault.#setWriteQuorum(options.writeQuorum ?? config.writeQuorum, 'opening the pool', 'local', options.breakGlass, 'open option');
+      vault.lastConfigDrift = await vault.#recordConfig('config.open', 'local');
       // After an unclean shutdown (or when asked) the full walk removes what any crash left; after a clean
       // close only the garbage queue is worked off, so opening a big pool stays cheap.
       // No grace is needed by default: the pool lock means no writer or reader of this pool is running.
@@ -330,19 +383,20 @@ export class Vault {
    * root); per key the highest valid sequence
    * becomes the head (a tombstone keeps a deleted key deleted), older versions go into the version index. The
    * old catalog directory is moved aside, and the new audit chain starts with a `catalog.rebuild` record that
-   * names the old chain's last hash when it was still readable (re-anchoring). Needs pool.json and pool.key.
+   * names the old chain's last hash when it was still readable (re-anchoring). Needs pool.json; copies are
+   * verified with the newest valid key ring in the meta directory or on the disks (lib/security/keyring.ts
+   * rebuildChain: anchored at pool.key, or without it at the meta directory's ring), and copies signed only
+   * by a revoked key are refused (`copiesRevoked`). No private key is needed: the audit chain is hash-chained,
+   * not signed.
    * Caveats: freshness falls back to what the disks hold (a put that sealed its copies but crashed before its
    * commit can surface; a version whose every copy was lost cannot), empty buckets come back from the saved
    * list `buckets.json` (as of the last bucket change), and the repair queue starts empty (the next open queues
    * what is missing).
    */
-  static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; movedAside?: string }> {
+  static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; copiesRevoked: number; ringsRefused: number; movedAside?: string }> {
     nonEmptyString('metaDir', metaDir);
     checkPrincipal(principal);
     const boot = await readPoolJson(metaDir);
-    const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
-    const publicKey = createPublicKey(privateKey);
-    const trustedId = keyId(publicKey);
     const { release: unlock } = await lockPool(metaDir);
     try {
       const catalogDir = join(metaDir, 'catalog');
@@ -367,29 +421,194 @@ export class Vault {
         const store = localStores.open(d, boot.poolId);
         if ((await store.check()) === undefined) stores.push(store);
       }
-      const found = await collectHeads(stores, (id) => (Buffer.compare(id, trustedId) === 0 ? publicKey : null));
+      let ring;
+      try {
+        ring = await rebuildChain(metaDir, stores);
+      } catch (err) {
+        await Promise.all(stores.map((s) => s.close()));
+        throw err;
+      }
+      const found = await collectHeads(stores, chainLookups(ring.chain));
       await Promise.all(stores.map((s) => s.close()));
       await mkdirDurable(catalogDir);
       const catalog = await LmdbCatalog.open(catalogDir);
       try {
         await catalog.setMeta(POOL_CONFIG, boot);
+        await catalog.setMeta(KEYRING_ITEM, hex(encodeChain(ring.chain.raw)));
         const saved = await readFile(join(metaDir, 'buckets.json'), 'utf8').then((t) => JSON.parse(t) as unknown, () => []);
         const buckets = Array.isArray(saved) ? saved.filter((b): b is string => typeof b === 'string' && b.length > 0 && Buffer.byteLength(b, 'utf8') <= NAME_LIMITS.bucketBytesMax && !b.includes('\0')) : [];
         await catalog.restore(found.entries, buckets, {
           action: 'catalog.rebuild', principal, timeMs: Date.now(),
-          detail: `objects=${found.entries.length} versions=${found.versions} copies=${found.copiesRead} rejected=${found.copiesRejected} previous-audit-head=${oldAuditHead}`,
+          detail: `objects=${found.entries.length} versions=${found.versions} copies=${found.copiesRead} rejected=${found.copiesRejected} revoked=${found.copiesRevoked} keyring-generation=${currentRing(ring.chain).generation} previous-audit-head=${oldAuditHead}`,
         });
       } finally {
         await catalog.close();
       }
-      return { objects: found.entries.length, versions: found.versions, copiesRead: found.copiesRead, copiesRejected: found.copiesRejected, ...(movedAside !== undefined ? { movedAside } : {}) };
+      return { objects: found.entries.length, versions: found.versions, copiesRead: found.copiesRead, copiesRejected: found.copiesRejected, copiesRevoked: found.copiesRevoked, ringsRefused: ring.refused, ...(movedAside !== undefined ? { movedAside } : {}) };
     } finally {
       await unlock();
     }
   }
 
+  /**
+   * Keeps the ring where it lives after an open: the catalog (with a `keyring.adopt` audit record when a pool
+   * that had only pool.key got its first ring, `keyring.restore` when a rebuilt catalog had none), the ring
+   * file, and every member's pool record whenever either changed.
+   */
+  async #storeRing(stored: Uint8Array | undefined, adopted: boolean, fileBehind: boolean): Promise<void> {
+    const bytes = this.#keys.bytes;
+    const catalogBehind = stored === undefined || Buffer.compare(stored, bytes) !== 0;
+    if (catalogBehind) {
+      await this.#engine.catalog.setMeta(KEYRING_ITEM, hex(bytes), { action: adopted ? 'keyring.adopt' : 'keyring.restore', principal: 'local', timeMs: Date.now(), detail: `generation=${this.#keys.generation} active=${hex(this.#keys.signer().id)}` });
+    }
+    if (fileBehind) await this.#keys.saveFile();
+    if (catalogBehind || fileBehind) await this.#saveRecords(bytes);
+  }
+
+  async #saveRecords(bytes: Uint8Array): Promise<string[]> {
+    const members = this.#engine.config.disks.filter((d) => d.state !== 'removed' && this.#engine.health.usable(d)).map((d) => ({ id: d.id, store: this.#engine.storeOf(d) }));
+    return saveRecords(members, bytes);
+  }
+
+  /** The key ring: its generation and every key with its state and times (public keys in hex). */
+  keyring(): { generation: number; keys: Array<{ id: string; state: string; publicKey: string; createdMs: number; retiredMs?: number; revokedMs?: number; revokeReason?: string }> } {
+    return { generation: this.#keys.generation, keys: this.#keys.entries().map((e) => ({ ...e, publicKey: hex(e.publicKey) })) };
+  }
+
+  /**
+   * Makes a new active signing key; the old one is retired (what it signed still verifies). The new private
+   * key is written 0600 under `<meta>/keyring/` first, then the new ring is committed to the catalog with a
+   * `keyring.rotate` audit record (the commit point), then written to the ring file and every member.
+   * Refused with ERR_SV_UPGRADE_PENDING while the pool writes format 3 (release 0.1.0 knows only pool.key).
+   */
+  async rotateKey(principal = 'local'): Promise<{ id: string; retired: string; generation: number; membersFailed: string[] }> {
+    this.#engine.writable('rotateKey');
+    checkPrincipal(principal);
+    requireWriteFormat(this.#engine.config.formatVersion, POOL_FORMAT, 'keyring rotate');
+    const retired = hex(this.#keys.signer().id);
+    const next = await this.#keys.prepare({ rotate: true }, Date.now());
+    const membersFailed = await this.#commitRing(next, 'keyring.rotate', principal, `new=${next.newId!} retired=${retired}`);
+    return { id: next.newId!, retired, generation: this.#keys.generation, membersFailed };
+  }
+
+  /**
+   * Revokes key `id`: nothing it signed is trusted any more (reads of it fail with ERR_SV_KEY_REVOKED until
+   * `repair({ resign: true })` re-signed what the catalog vouches for). The active key is revoked only with
+   * `rotate: true`, which makes a new active key in the same ring version (a pool always has a key to sign
+   * with); without it, revoking the active key is refused with ERR_SV_CONFLICT. Audited as `keyring.revoke`
+   * with the reason (1..255 UTF-8 bytes, no control characters). Refused while the pool writes format 3.
+   */
+  async revokeKey(id: string, reason: string, options: { rotate?: boolean; principal?: string } = {}): Promise<{ revoked: string; active: string; generation: number; membersFailed: string[] }> {
+    this.#engine.writable('revokeKey');
+    const o = optionsObject<{ rotate?: boolean; principal?: string }>('options', options, ['rotate', 'principal']);
+    const principal = o.principal ?? 'local';
+    checkPrincipal(principal);
+    const rotate = o.rotate === undefined ? false : boolean('rotate', o.rotate);
+    if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw typeError('id', 'a key id (32 lower-case hex digits)', id);
+    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason, 'utf8') > 255 || /[\x00-\x1f\x7f]/.test(reason) || !isWellFormed(reason)) {
+      throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the revocation reason must be 1..255 UTF-8 bytes without control characters');
+    }
+    requireWriteFormat(this.#engine.config.formatVersion, POOL_FORMAT, 'keyring revoke');
+    const next = await this.#keys.prepare({ rotate, revoke: { id, reason } }, Date.now());
+    const membersFailed = await this.#commitRing(next, 'keyring.revoke', principal, `key=${id} reason=${reason}${next.newId !== undefined ? ` new=${next.newId}` : ''}`);
+    return { revoked: id, active: hex(this.#keys.signer().id), generation: this.#keys.generation, membersFailed };
+  }
+
+  /** The commit of a ring change: the catalog (with its audit record), then the ring file and the members. */
+  async #commitRing(next: Awaited<ReturnType<PoolKeys['prepare']>>, action: string, principal: string, detail: string): Promise<string[]> {
+    await this.#engine.catalog.setMeta(KEYRING_ITEM, hex(next.bytes), { action, principal, timeMs: Date.now(), detail: `generation=${currentRing(next.chain).generation} ${detail}` });
+    this.#keys.accept(next);
+    await this.#keys.saveFile();
+    const membersFailed = await this.#saveRecords(next.bytes);
+    // What else the pool signed with a key that is not the active one any more: the floor record.
+    await this.#floor.resign(principal);
+    return membersFailed;
+  }
+
+  /**
+   * Checks a receipt's signature against the key ring: resolves true when an active or retired key signed it;
+   * ERR_SV_KEY_REVOKED (naming the key) when a revoked one did; ERR_SV_MANIFEST_SIGNATURE when it is not
+   * signed by a key of this pool or does not verify (altered).
+   */
+  async verifyReceipt(receipt: Receipt): Promise<true> {
+    this.#engine.verifyReceipt(receipt);
+    return true;
+  }
+
   get readOnly(): boolean {
     return this.#engine.settings.readOnly;
+  }
+
+  /**
+   * Changes the pool's settings that have a knob: `writeQuorum` (k + 1 .. k + m; how many members must seal a
+   * write before it is acknowledged). One catalog commit with its audit record (`pool.reconfigure`), then
+   * pool.json; the effective configuration is recorded (`config.change`). A setting weaker than the security
+   * floor is refused with ERR_SV_FLOOR naming it (`writeQuorum k+1 is below the floor k+2`), unless `breakGlass`
+   * gives a reason: then the floor is lowered to it (`floor.lower`) and status() shows the override until the
+   * floor is raised back (raiseFloor).
+   */
+  async reconfigure(options: { writeQuorum?: number; breakGlass?: BreakGlass; principal?: string }): Promise<void> {
+    this.#engine.writable('reconfigure');
+    const o = optionsObject<{ writeQuorum: number; breakGlass: BreakGlass; principal: string }>('options', options, ['writeQuorum', 'breakGlass', 'principal']);
+    const principal = o.principal ?? 'local';
+    checkPrincipal(principal);
+    const breakGlass = checkBreakGlass(o.breakGlass);
+    if (o.writeQuorum === undefined) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'reconfigure: nothing to change (writeQuorum is the setting with a knob)');
+    await this.#setWriteQuorum(o.writeQuorum, 'reconfigure', principal, breakGlass, 'reconfigure');
+    await this.#recordConfig('config.change', principal);
+  }
+
+  /** Checks a write quorum against its range and the floor, and commits it when it differs from the pool's. */
+  async #setWriteQuorum(value: unknown, what: string, principal: string, breakGlass: BreakGlass | undefined, how: string): Promise<void> {
+    const config = this.#engine.config;
+    const writeQuorum = integer('writeQuorum', value, config.k + 1, config.k + config.m);
+    const wanted = { ...config, writeQuorum };
+    await this.#floor.require(currentSettings(this.#engine, wanted), what, principal, breakGlass);
+    if (writeQuorum !== config.writeQuorum) await this.#engine.commitConfig(wanted, 'pool.reconfigure', principal, `writeQuorum ${config.writeQuorum} -> ${writeQuorum} (${how})`);
+  }
+
+  async #recordConfig(action: string, principal: string): Promise<ConfigDrift | undefined> {
+    const last = await this.#engine.catalog.getMeta<RecordedConfig>(CONFIG_META);
+    return recordConfig(this.#engine, effectiveConfig(this.#engine, this.#floor.record, this.#source, this.#openOptions, last?.config), this.#source.name, action, principal);
+  }
+
+  /** The pool's security floor (signed, in the catalog and on every member), with its override if lowered. */
+  floor(): FloorStatus | undefined {
+    return this.#floor.status();
+  }
+
+  /**
+   * Raises the security floor to `settings` (each at least the floor's; the pool must already meet it): audited
+   * `floor.raise`. Back at or above the floor before a break-glass lowering, the override ends.
+   */
+  async raiseFloor(settings: Partial<FloorSettings>, principal = 'local'): Promise<FloorStatus> {
+    this.#engine.writable('raiseFloor');
+    checkPrincipal(principal);
+    const r = await this.#floor.raise(floorSettingsInput(settings), principal);
+    await this.#recordConfig('config.change', principal);
+    return r;
+  }
+
+  /** Lowers the security floor to `settings`: needs `breakGlass` with a reason (audited `floor.lower`); status() shows it. */
+  async lowerFloor(settings: Partial<FloorSettings>, options: { breakGlass?: BreakGlass; principal?: string }): Promise<FloorStatus> {
+    this.#engine.writable('lowerFloor');
+    const o = optionsObject<{ breakGlass: BreakGlass; principal: string }>('options', options, ['breakGlass', 'principal']);
+    const principal = o.principal ?? 'local';
+    checkPrincipal(principal);
+    const r = await this.#floor.lowerTo(floorSettingsInput(settings), principal, checkBreakGlass(o.breakGlass));
+    await this.#recordConfig('config.change', principal);
+    return r;
+  }
+
+  /**
+   * The last recorded effective configuration (digest, time, who), the one before it and what changed between
+   * them (`shardvault config diff`), and the last change of a security-relevant setting.
+   */
+  async configHistory(): Promise<{ current?: RecordedConfig; changes: ReturnType<typeof diffConfig>; lastSecurityChange?: ConfigDrift }> {
+    const current = await this.#engine.catalog.getMeta<RecordedConfig>(CONFIG_META);
+    const drift = await this.#engine.catalog.getMeta<ConfigDrift>(CONFIG_DRIFT_META);
+    const changes = current?.previous === undefined ? [] : diffConfig(current.previous.config, current.config);
+    return { ...(current !== undefined ? { current } : {}), changes, ...(drift !== undefined ? { lastSecurityChange: drift } : {}) };
   }
 
   async close(): Promise<void> {
@@ -611,7 +830,13 @@ export class Vault {
    * disks); live object count; the pool's coding parameters.
    */
   async status(): Promise<PoolStatus> {
-    return status(this.#engine);
+    const s = await status(this.#engine);
+    const floor = this.#floor.status();
+    const { current, lastSecurityChange } = await this.configHistory();
+    return {
+      ...s, ...(floor !== undefined ? { floor } : {}),
+      ...(current !== undefined ? { config: { digest: current.digest, recordedMs: current.timeMs, source: current.source, ...(lastSecurityChange !== undefined ? { lastSecurityChange: { timeMs: lastSecurityChange.timeMs, source: lastSecurityChange.source, settings: lastSecurityChange.changes.map((c) => c.path) } } : {}) } } : {}),
+    };
   }
 
   /**
@@ -661,9 +886,15 @@ export class Vault {
    * or removed (I8). A move re-signs the manifest with the new placement, writes its copies to every disk of
    * the object and re-points the head in one catalog transaction (compare-and-set; the audit record and the
    * completed work go with it). Items of superseded versions are dropped. Memory is one stripe at a time.
+   * With `resign: true` it first re-signs, under the active key, every head whose manifest is signed by a
+   * revoked key and whose hash the catalog names (lib/engine/resign.ts; `resign` in the result).
    */
-  async repair(options: RepairOptions | string = {}): Promise<RepairResult> {
-    return repair(this.#engine, options);
+  async repair(options: (RepairOptions & { resign?: boolean }) | string = {}): Promise<RepairResult & { resign?: ResignResult }> {
+    if (typeof options === 'string' || options.resign === undefined) return repair(this.#engine, options);
+    const { resign: withResign, ...rest } = options;
+    if (!boolean('resign', withResign)) return repair(this.#engine, rest);
+    const resigned = await resign(this.#engine, { ...(rest.principal !== undefined ? { principal: rest.principal } : {}), ...(rest.signal !== undefined ? { signal: rest.signal } : {}) });
+    return { ...(await repair(this.#engine, rest)), resign: resigned };
   }
 
   /**
@@ -685,7 +916,9 @@ export class Vault {
    * existing objects stay where they are (no rebalancing).
    */
   async addDisk(spec: VaultDiskSpec, principal = 'local'): Promise<string> {
-    return addDisk(this.#engine, spec, principal);
+    const id = await addDisk(this.#engine, spec, principal);
+    await this.#floor.copyTo(id);
+    return id;
   }
 
   /**
@@ -703,7 +936,9 @@ export class Vault {
    * used when the failure-domain rule allows). Run repair() next. Returns the new disk's id.
    */
   async replaceDisk(diskId: string, spec: VaultDiskSpec, principal = 'local'): Promise<string> {
-    return replaceDisk(this.#engine, diskId, spec, principal);
+    const id = await replaceDisk(this.#engine, diskId, spec, principal);
+    await this.#floor.copyTo(id);
+    return id;
   }
 
   /** Removes a drained disk from the pool; refused while any current version still has a shard on it. */

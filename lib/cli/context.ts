@@ -28,6 +28,17 @@ export const DEFAULT_REGION = 'us-east-1';
 const REMOTE_COMMANDS = new Set(['status', 'scrub', 'repair', 'audit', 'audit verify', 'audit tail', 'keys create', 'keys list', 'keys disable', 'keys enable', 'keys delete', 'keys policy', 'disk add', 'disk drain', 'disk replace', 'disk rm']);
 export const regionOption = ['--region <region>', `the daemon's SigV4 region (default $SHARDVAULT_REGION or ${DEFAULT_REGION})`] as const;
 
+export const breakGlassOption = ['--break-glass', "accept a setting weaker than the pool's security floor (lowers the floor, audited; needs --reason)"] as const;
+export const reasonOption = ['--reason <text>', 'why the security floor is overridden (kept in the floor record and the audit log)'] as const;
+
+/** `--break-glass --reason TEXT` as the library's breakGlass; either one alone is a usage error. */
+export function breakGlassOf(o: { breakGlass?: boolean; reason?: string }): { reason: string } | undefined {
+  if (o.breakGlass !== true && o.reason === undefined) return undefined;
+  if (o.breakGlass !== true) throw new CliError(CliCode.USAGE, '--reason is only for --break-glass');
+  if (o.reason === undefined || o.reason.trim() === '') throw new CliError(CliCode.USAGE, '--break-glass needs --reason TEXT (why the security floor is overridden)');
+  return { reason: o.reason };
+}
+
 /** Set once stdout's reader went away (`shardvault ls | head`): later output is dropped, the command ends quietly. */
 let stdoutClosed = false;
 export function markStdoutClosed(): void {
@@ -151,7 +162,7 @@ export async function withVault<T>(ctx: Ctx, fn: (v: Vault) => Promise<T>, optio
       `pass the pool's metadata directory with --meta DIR, or create a pool: \`shardvault init --disk PATH --disk PATH ... --meta ${ctx.meta}\``,
     );
   }
-  const vault = await Vault.open(ctx.meta, options.readOnly === true ? { readOnly: true } : {}).catch((err: unknown) => {
+  const vault = await Vault.open(ctx.meta, options.readOnly === true ? { readOnly: true } : { configSource: { name: 'cli' } }).catch((err: unknown) => {
     // A running daemon holds the pool: say how to reach it rather than only "wait".
     if ((err as { code?: string }).code === ErrorCode.POOL_BUSY && REMOTE_COMMANDS.has(ctx.command)) {
       throw new CliError(ErrorCode.POOL_BUSY, (err as Error).message, `if \`shardvault serve\` holds it, ask the daemon: \`shardvault ${ctx.command} --endpoint URL\` (with SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY set)`);

@@ -11,9 +11,11 @@ import { Command, CommanderError } from 'commander';
 
 import { registerAudit } from './commands/audit.js';
 import { registerBuckets } from './commands/buckets.js';
+import { registerConfig } from './commands/config.js';
 import { registerDisk } from './commands/disk.js';
 import { registerInfo } from './commands/info.js';
 import { registerInit } from './commands/init.js';
+import { registerKeyring } from './commands/keyring.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerMetrics } from './commands/metrics.js';
@@ -57,6 +59,8 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerDisk(program);
   registerKeys(program);
+  registerKeyring(program);
+  registerConfig(program);
   registerMetrics(program);
   registerUpgrade(program);
   registerServe(program);

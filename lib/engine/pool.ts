@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { RepairItem } from '../catalog/catalog.js';
 import { ErrorCode, ShardVaultError } from '../errors.js';
+import type { FloorStatus } from '../format/floor.js';
 import { hex } from '../format/ids.js';
 import { checkPoolLayout, place, placementKey } from '../placement.js';
 import type { MemberConfig } from '../store/shard-store.js';
@@ -29,6 +30,10 @@ export interface PoolStatus {
   objects: number;
   objectsAtRisk: number;
   repairQueued: number;
+  /** The security floor (Vault.status adds it): `overridden` with the reason and since when after a break-glass lowering. */
+  floor?: FloorStatus;
+  /** The last recorded effective configuration's digest, and the last change of a security-relevant setting. */
+  config?: { digest: string; recordedMs: number; source: string; lastSecurityChange?: { timeMs: number; source: string; settings: string[] } };
 }
 
 /** Pool health (Vault.status documents it). */

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 
 import { ErrorCode, ShardVaultError } from '../errors.js';
+import { canonicalJson } from '../format/canonical-json.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 
 const CONFIG_BYTES_MAX = 1024 * 1024;
@@ -126,9 +127,22 @@ export function parseAddress(s: string, where = 'address'): { host: string; port
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
-export interface ConfigOverrides { dataDir?: string; address?: string; metricsAddress?: string; domain?: string; region?: string; logLevel?: string; limits?: Partial<Limits> }
+export interface ConfigOverrides { dataDir?: string; address?: string; metricsAddress?: string; domain?: string; region?: string; logLevel?: string; limits?: Partial<Limits>; writeQuorum?: number }
 
-/** Defaults < config file < explicit options. */
+/**
+ * The daemon's environment variables that set configuration (between the config file and the command line):
+ * SHARDVAULT_WRITE_QUORUM, the pool's write quorum (checked against the security floor at open like the file's
+ * pool.writeQuorum). A value that is not a positive integer is an error naming the variable.
+ */
+export function environmentOverrides(env: NodeJS.ProcessEnv): Pick<ConfigOverrides, 'writeQuorum'> {
+  const raw = env.SHARDVAULT_WRITE_QUORUM;
+  if (raw === undefined) return {};
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `SHARDVAULT_WRITE_QUORUM: expected a positive integer, got ${JSON.stringify(raw)}`);
+  return { writeQuorum: n };
+}
+
+/** Defaults < config file < environment (environmentOverrides) and explicit options. */
 export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides): EffectiveConfig {
   const f = file ?? {};
   const limitsOverride = o.limits === undefined ? {} : (() => {
@@ -145,6 +159,7 @@ export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides
   const domain = o.domain ?? f.domain;
   if (domain !== undefined) parseConfig({ domain }, 'domain');
   const p = f.pool ?? {};
+  const writeQuorum = o.writeQuorum ?? p.writeQuorum;
   return {
     data,
     address: parseAddress(o.address ?? f.address ?? '127.0.0.1:9000'),
@@ -158,19 +173,10 @@ export function effectiveConfig(file: ConfigFile | undefined, o: ConfigOverrides
       m: p.m ?? 2,
       blockBytes: p.blockBytes ?? 1 << 20,
       failureDomain: p.failureDomain ?? 'disk',
-      ...(p.writeQuorum !== undefined ? { writeQuorum: p.writeQuorum } : {}),
+      ...(writeQuorum !== undefined ? { writeQuorum } : {}),
     },
     limits: { ...DEFAULT_LIMITS, ...(f.limits ?? {}), ...limitsOverride } as Limits,
   };
-}
-
-/** JSON with object keys sorted at every level: one text per value. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 export function configHash(c: EffectiveConfig): string {

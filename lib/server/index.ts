@@ -15,7 +15,7 @@ import { auditStart } from './audit.js';
 import { openAuth } from './auth-backend.js';
 import { readSmallBody } from './body.js';
 import { BucketTimes } from './bucket-times.js';
-import { configHash, effectiveConfig, readConfigFile, type EffectiveConfig } from './config.js';
+import { configHash, effectiveConfig, environmentOverrides, readConfigFile, type EffectiveConfig } from './config.js';
 import type { ServerState } from './context.js';
 import { createPipeline } from './http.js';
 import type { Limits } from './limits.js';
@@ -43,6 +43,10 @@ export interface StartServerOptions {
   limits?: Partial<Limits>;
   logLevel?: string;
   logDestination?: NodeJS.WritableStream;
+  /** Environment read for configuration (default process.env; see lib/server/config.ts environmentOverrides). */
+  env?: NodeJS.ProcessEnv;
+  /** Accepts a configuration weaker than the pool's security floor (serve --break-glass --reason TEXT), audited. */
+  breakGlass?: { reason: string };
 }
 
 export interface RunningServer {
@@ -65,6 +69,7 @@ export interface RunningServer {
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const file = opts.configFile !== undefined ? await readConfigFile(opts.configFile) : undefined;
   const config = effectiveConfig(file, {
+    ...environmentOverrides(opts.env ?? process.env),
     dataDir: opts.dataDir,
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     ...(opts.metricsAddress !== undefined ? { metricsAddress: opts.metricsAddress } : {}),
@@ -75,7 +80,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   });
   const sha = configHash(config);
   const observer = createObserver({ level: config.logLevel, ...(opts.logDestination !== undefined ? { destination: opts.logDestination } : {}) });
-  const { vault, created } = await openOrCreatePool(config, { k: file?.pool?.k !== undefined, m: file?.pool?.m !== undefined, failureDomain: file?.pool?.failureDomain !== undefined });
+  const { vault, created } = await openOrCreatePool(config, { k: file?.pool?.k !== undefined, m: file?.pool?.m !== undefined, failureDomain: file?.pool?.failureDomain !== undefined }, opts.breakGlass);
   let server: Server | undefined;
   try {
     const env = {

@@ -85,6 +85,8 @@ export class ServerMetrics {
   readonly #objectsAtRisk: Gauge;
   readonly #repairQueued: Gauge;
   readonly #auditRecords: Gauge;
+  readonly #floorOverridden: Gauge;
+  readonly #configSecurityChange: Gauge;
   readonly #scrubObjects: Gauge;
   readonly #scrubBytes: Gauge;
   readonly #scrubBad: Gauge;
@@ -93,6 +95,7 @@ export class ServerMetrics {
   readonly #repairShards: Counter;
   readonly #repairQueuedTotal: Counter;
   readonly #diskDropped: Counter;
+  readonly #keyRevoked: Counter;
 
   constructor(options: ServerMetricsOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -170,6 +173,8 @@ export class ServerMetrics {
     this.#objectsAtRisk = new Gauge({ name: 'shardvault_objects_at_risk', help: 'Object versions with queued repair work or a shard on an unusable disk', registers });
     this.#repairQueued = new Gauge({ name: 'shardvault_repair_queued_shards', help: 'Shards waiting for repair (the repair backlog)', registers });
     this.#auditRecords = new Gauge({ name: 'shardvault_audit_chain_records', help: 'Records in the hash-chained audit log', registers });
+    this.#floorOverridden = new Gauge({ name: 'shardvault_security_floor_overridden', help: '1 while the security floor stands lowered by break-glass (until it is raised back), else 0', registers });
+    this.#configSecurityChange = new Gauge({ name: 'shardvault_config_security_change_timestamp_seconds', help: 'Unix time of the last recorded change of a security-relevant setting (0: none recorded)', registers });
     this.#scrubObjects = new Gauge({ name: 'shardvault_scrub_objects_checked', help: 'Objects checked by the running or last scrub (since the daemon started)', registers });
     this.#scrubBytes = new Gauge({ name: 'shardvault_scrub_checked_bytes', help: 'Bytes read by the running or last scrub (since the daemon started)', registers });
     this.#scrubBad = new Gauge({ name: 'shardvault_scrub_bad_shards', help: 'Bad shards found by the running or last scrub (queued for repair)', registers });
@@ -178,6 +183,7 @@ export class ServerMetrics {
     this.#repairShards = new Counter({ name: 'shardvault_repair_shards_total', help: 'Shards handled by repair runs, by outcome (repaired, moved, dropped, failed)', labelNames: ['outcome'], registers });
     this.#repairQueuedTotal = new Counter({ name: 'shardvault_repair_queued_total', help: 'Shards queued for repair since start, by who found them (put, read, scrub, gc, drain, replace, rebalance, repair)', labelNames: ['reason'], registers });
     this.#diskDropped = new Counter({ name: 'shardvault_disk_dropped_total', help: 'Times a disk dropped out of an operation, by disk and what failed', labelNames: ['disk', 'op'], registers });
+    this.#keyRevoked = new Counter({ name: 'shardvault_key_revoked_refusals_total', help: 'Reads refused because the manifest is signed only by a revoked pool key (queued for repair --resign), by key id', labelNames: ['key_id'], registers });
     this.#poolUp.set(0);
     this.#scrubLast.set(0);
   }
@@ -234,7 +240,10 @@ export class ServerMetrics {
     vault.events.on('repair', onRepair);
     vault.events.on('repairQueued', onQueued);
     vault.events.on('diskDropped', onDropped);
+    const onRevoked = (r: { keyId: string }) => this.#keyRevoked.inc({ key_id: r.keyId });
+    vault.events.on('keyRevoked', onRevoked);
     this.#detachVault = () => {
+      vault.events.off('keyRevoked', onRevoked);
       vault.events.off('scrubProgress', onScrub);
       vault.events.off('repair', onRepair);
       vault.events.off('repairQueued', onQueued);
@@ -296,5 +305,7 @@ export class ServerMetrics {
     this.#objectsAtRisk.set(status.objectsAtRisk);
     this.#repairQueued.set(status.repairQueued);
     this.#auditRecords.set(s.auditRecords);
+    this.#floorOverridden.set(status.floor?.overridden === true ? 1 : 0);
+    this.#configSecurityChange.set((status.config?.lastSecurityChange?.timeMs ?? 0) / 1000);
   }
 }

@@ -2,6 +2,7 @@
  * The daemon's observability in one object: the ops helper's ServerMetrics (prom-client, lib/server/metrics.ts)
  * and pino logger (lib/server/log.ts, credentials scrubbed) behind the few calls the request pipeline makes.
  */
+import type { ConfigDriftEvent } from '../events.js';
 import type { Vault } from '../vault.js';
 import { createLogger, logRequest, type Logger } from './log.js';
 import { ServerMetrics } from './metrics.js';
@@ -11,6 +12,7 @@ export interface RequestRecord { requestId: string; principal?: string; operatio
 export class Observer {
   readonly metrics = new ServerMetrics();
   readonly log: Logger;
+  #detachVault: (() => void) | undefined;
 
   constructor(opts: { level?: string; destination?: NodeJS.WritableStream }) {
     this.log = createLogger(opts);
@@ -32,8 +34,21 @@ export class Observer {
     this.metrics.admissionRejected(reason);
   }
 
+  /**
+   * Counts and reads `vault` (metrics), and logs what weakens the pool: a security-relevant configuration change
+   * (the one the open found, then every later one) and a security floor lowered with break-glass, as warnings.
+   */
   attachVault(vault: Vault): void {
+    this.#detachVault?.();
     this.metrics.attachVault(vault);
+    const onDrift = (d: ConfigDriftEvent) => this.warn('security-relevant configuration changed', {
+      source: d.source, digest: d.digest, changes: d.changes.map((c) => ({ setting: c.path, before: c.before ?? null, after: c.after ?? null })),
+    });
+    if (vault.lastConfigDrift !== undefined) onDrift(vault.lastConfigDrift);
+    const floor = vault.floor();
+    if (floor?.overridden === true) this.warn('the security floor is overridden (lowered with break-glass)', { reason: floor.reason, since: new Date(floor.sinceMs ?? 0).toISOString(), ...(floor.previous !== undefined ? { raiseBackTo: { k: floor.previous.k, m: floor.previous.m, writeQuorum: `k+${floor.previous.writeQuorumAboveK}` } } : {}) });
+    vault.events.on('configDrift', onDrift);
+    this.#detachVault = () => vault.events.off('configDrift', onDrift);
   }
 
   logRequest(r: RequestRecord): void {
@@ -53,6 +68,8 @@ export class Observer {
   }
 
   close(): void {
+    this.#detachVault?.();
+    this.#detachVault = undefined;
     this.metrics.close();
     this.log.flush?.();
   }

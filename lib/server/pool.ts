@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { ErrorCode, ShardVaultError } from '../errors.js';
-import { Vault } from '../vault.js';
+import { Vault, type BreakGlass } from '../vault.js';
 import type { EffectiveConfig } from './config.js';
 
 export const DEFAULT_DISKS = 6;
@@ -18,10 +18,16 @@ export function metaDirOf(dataDir: string): string {
   return join(resolve(dataDir), 'meta');
 }
 
-export async function openOrCreatePool(c: EffectiveConfig, explicit: { k: boolean; m: boolean; failureDomain: boolean }): Promise<{ vault: Vault; created: boolean }> {
+/**
+ * The daemon's effective configuration is its part of the pool's configuration digest (source `daemon`), and its
+ * write quorum (config file or SHARDVAULT_WRITE_QUORUM) is applied at open, checked against the security floor:
+ * weaker is ERR_SV_FLOOR unless `breakGlass` (serve --break-glass --reason TEXT) accepts it, audited.
+ */
+export async function openOrCreatePool(c: EffectiveConfig, explicit: { k: boolean; m: boolean; failureDomain: boolean }, breakGlass?: BreakGlass): Promise<{ vault: Vault; created: boolean }> {
   const meta = metaDirOf(c.data);
+  const configSource = { name: 'daemon', settings: c };
   if (existsSync(join(meta, 'pool.json'))) {
-    const vault = await Vault.open(meta);
+    const vault = await Vault.open(meta, { configSource, ...(c.pool.writeQuorum !== undefined ? { writeQuorum: c.pool.writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}) });
     const s = await vault.status();
     const wrong: string[] = [];
     if (explicit.k && s.pool.k !== c.pool.k) wrong.push(`k is ${s.pool.k}, the config says ${c.pool.k}`);
@@ -44,6 +50,7 @@ export async function openOrCreatePool(c: EffectiveConfig, explicit: { k: boolea
     blockBytes: c.pool.blockBytes,
     failureDomain: c.pool.failureDomain,
     ...(c.pool.writeQuorum !== undefined ? { writeQuorum: c.pool.writeQuorum } : {}),
+    configSource,
   });
   return { vault, created: true };
 }

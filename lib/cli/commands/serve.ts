@@ -7,9 +7,9 @@
 import type { Command } from 'commander';
 
 import { startServer } from '../../server/index.js';
-import { Ctx } from '../context.js';
+import { Ctx, breakGlassOf, breakGlassOption, reasonOption } from '../context.js';
 
-interface ServeOptions { data: string; address?: string; metricsAddress?: string; config?: string; domain?: string; region?: string; logLevel?: string }
+interface ServeOptions { data: string; address?: string; metricsAddress?: string; config?: string; domain?: string; region?: string; logLevel?: string; breakGlass?: boolean; reason?: string }
 
 export function registerServe(program: Command): void {
   program
@@ -22,9 +22,13 @@ export function registerServe(program: Command): void {
     .option('--domain <name>', 'serve virtual-host-style requests for BUCKET.<name>')
     .option('--region <name>', 'the region clients sign for (default us-east-1)')
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (default info)')
+    .option(...breakGlassOption)
+    .option(...reasonOption)
     .action(async (o: ServeOptions, cmd: Command) => {
       const ctx = Ctx.of(cmd);
+      const breakGlass = breakGlassOf(o);
       const running = await startServer({
+        ...(breakGlass !== undefined ? { breakGlass } : {}),
         dataDir: o.data,
         ...(o.address !== undefined ? { address: o.address } : {}),
         ...(o.metricsAddress !== undefined ? { metricsAddress: o.metricsAddress } : {}),

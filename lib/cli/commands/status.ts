@@ -46,6 +46,8 @@ export interface StatusView {
   objects: number | null;
   objectsAtRisk: number | null;
   repairQueued: number | null;
+  /** The pool's security floor (absent when the pool did not open, or none is recorded yet). */
+  floor?: LibraryStatus['floor'];
   actions: Action[];
 }
 
@@ -76,6 +78,10 @@ export function statusViewOf(ctx: Ctx, s: LibraryStatus): StatusView {
   if (!s.catalog.ok) {
     actions.unshift({ message: `the catalog failed: ${s.catalog.problem ?? 'unknown error'}; check the meta directory's disk, then reopen the pool (any command does)` });
   }
+  if (s.floor?.overridden === true) {
+    const p = s.floor.previous;
+    actions.push({ message: `the security floor is overridden since ${new Date(s.floor.sinceMs ?? 0).toISOString()} (break-glass: ${s.floor.reason ?? ''}); raise it back when the reason is gone${p !== undefined ? `: \`${suggest(`config floor raise --k ${p.k} --m ${p.m} --write-quorum k+${p.writeQuorumAboveK}`)}\`` : ''} (docs/runbooks/security-floor-override.md)` });
+  }
   if (usable < s.pool.k) {
     actions.unshift({ message: `the pool opens with ${s.pool.k} usable disks (${usable} now): bring disks back first; until then nothing can be read or written` });
   }
@@ -89,6 +95,7 @@ export function statusViewOf(ctx: Ctx, s: LibraryStatus): StatusView {
     objects: s.objects,
     objectsAtRisk: s.objectsAtRisk,
     repairQueued: s.repairQueued,
+    ...(s.floor !== undefined ? { floor: s.floor } : {}),
     actions,
   };
 }
