@@ -212,6 +212,19 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
     // Two gateways opening one new schema at once: one creates it, the other finds it (the advisory lock).
     const both = await Promise.all([PostgresCatalog.open(pg.url, { schema: 'racing' }), PostgresCatalog.open(pg.url, { schema: 'racing' })]);
     await Promise.all(both.map((c) => c.close()));
+    // A gateway's role that may use the tables but create nothing opens the existing catalog and commits.
+    await sql('CREATE ROLE gateway LOGIN');
+    await sql('GRANT USAGE ON SCHEMA versioned TO gateway');
+    await sql('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA versioned TO gateway');
+    const gatewayUrl = pg.url.replace('shardvault@', 'gateway@');
+    const gw = await PostgresCatalog.open(gatewayUrl, { schema: 'versioned' });
+    await gw.createBucket('b', 'alice', 1);
+    await gw.commit(req('k', 0n, 1n));
+    expect(await gw.verifyAudit()).toBe(-1);
+    await gw.close();
+    const denied = await PostgresCatalog.open(gatewayUrl, { schema: 'not_yet' }).catch((e: unknown) => e);
+    expect(denied).toMatchObject({ code: 'ERR_SV_CATALOG_FAILED' });
+    expect((denied as Error).message).toContain('permission denied');
     await sql('INSERT INTO versioned.schema_version (version, applied_ms) VALUES (2, 0)');
     const err = await PostgresCatalog.open(pg.url, { schema: 'versioned' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_SV_FORMAT_VERSION' });

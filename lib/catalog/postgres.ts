@@ -281,8 +281,13 @@ export class PostgresCatalog implements Catalog {
       // Gateways that open one new database at once would race on CREATE ... IF NOT EXISTS (which is not
       // atomic in PostgreSQL): the lock, named after the schema, makes them take turns.
       await tx('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`shardvault.catalog.migrate:${schema}`]);
-      await tx(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await tx(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (version integer PRIMARY KEY, applied_ms bigint NOT NULL)`);
+      // DDL only when there is something to create: a gateway whose role may use the tables but not create
+      // anything opens an existing catalog all the same.
+      const exists = (await tx<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${s}.schema_version`])).rows[0].t !== null;
+      if (!exists) {
+        await tx(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+        await tx(`CREATE TABLE ${s}.schema_version (version integer PRIMARY KEY, applied_ms bigint NOT NULL)`);
+      }
       const { rows } = await tx<{ v: number | null }>(`SELECT max(version) AS v FROM ${s}.schema_version`);
       const current = rows[0].v ?? 0;
       if (current > CATALOG_SCHEMA_VERSION) {
