@@ -477,10 +477,10 @@ export class PostgresCatalog implements Catalog {
 
   async #commitIn(tx: Tx, req: CommitRequest): Promise<AuditRecord> {
     const s = this.#s;
-    // Round trips are most of a commit's cost besides the WAL flush, so it takes two statements before the
-    // audit append: the locks and the reads, then every write. The first takes a share lock on the bucket row
-    // (deleteBucket, which locks it for update, waits for this commit and then sees its head) and the head
-    // row's lock for the compare-and-set.
+    // Every round trip adds to a commit what a fraction of its WAL flush costs (more once the database is on
+    // another host), so the change takes two statements before the audit append: the locks and the reads, then
+    // every write. The first takes a share lock on the bucket row (deleteBucket, which locks it for update,
+    // waits for this commit and then sees its head) and the head row's lock for the compare-and-set.
     const { rows } = await tx<{ bucket: number | null; generation: string | null; value: unknown }>(
       `SELECT b.one AS bucket, h.generation, h.value FROM (SELECT 1) x
          LEFT JOIN (SELECT 1 AS one FROM ${s}.bucket WHERE bucket = $1 FOR SHARE) b ON true
