@@ -1,7 +1,7 @@
 /**
  * Types of the part of npm `pg` 8.x that lib/catalog/postgres.ts uses (pg ships no declarations; @types/pg is
  * not a dependency of this project). Declared from pg's own documentation and sources (lib/index.js,
- * pg-pool/index.js), only as far as we call it.
+ * pg-pool/index.js), only as far as the catalog and its tests call it.
  */
 declare module 'pg' {
   import type { EventEmitter } from 'node:events';
@@ -46,6 +46,8 @@ declare module 'pg' {
   export class Pool extends EventEmitter {
     constructor(config?: PoolConfig);
     connect(): Promise<PoolClient>;
+    /** One statement on a pooled connection (the tests' administrator connection; the catalog uses connect()). */
+    query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
     end(): Promise<void>;
   }
 
