@@ -238,6 +238,7 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
 
   it('keeps u64 sequences and stored values exact', async () => {
     const cat = await PostgresCatalog.open(pg.url, { schema: 'exact' });
+    expect(await cat.auditHead()).toBeUndefined();
     await cat.createBucket('b', 'alice', 1);
     const big = 2n ** 63n + 1n; // above int8 and far above Number.MAX_SAFE_INTEGER
     const max = 2n ** 64n - 1n;
@@ -293,6 +294,10 @@ describe.skipIf(!t.ready)(`catalog on PostgreSQL${t.why}`, () => {
     expect(log.map((r) => r.index)).toEqual(log.map((_, i) => i));
     expect(await a.verifyAudit()).toBe(-1);
     expect((await b.getHead('b', 'hot'))!.sequence).toBe(15n);
+    // The chain head and single records (the freshness witness's accessors), as either catalog sees them.
+    expect(await a.auditHead()).toEqual(log[log.length - 1]);
+    expect(await b.auditRecord(5)).toEqual(log[5]);
+    for (const bad of [log.length, -1, 1.5]) expect(await a.auditRecord(bad)).toBeUndefined();
     await Promise.all([a.close(), b.close()]);
   });
 

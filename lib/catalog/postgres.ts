@@ -1001,6 +1001,19 @@ export class PostgresCatalog implements Catalog {
     return verifyChain(this.auditLog());
   }
 
+  /** The newest audit record (the chain head's row), or undefined when there is none. */
+  async auditHead(): Promise<AuditRecord | undefined> {
+    const rows = await this.#read<{ last: unknown }>('auditHead', `SELECT last FROM ${this.#s}.audit_head`);
+    return rows.length === 0 || rows[0].last === null ? undefined : (fromStored(rows[0].last) as AuditRecord);
+  }
+
+  /** The audit record at `index`, or undefined when the chain is shorter (or `index` is not one), as in LMDB. */
+  async auditRecord(index: number): Promise<AuditRecord | undefined> {
+    if (!Number.isSafeInteger(index) || index < 0) return undefined;
+    const rows = await this.#read<{ record: unknown }>('auditRecord', `SELECT record FROM ${this.#s}.audit WHERE idx = $1`, [index]);
+    return rows.length === 0 ? undefined : (fromStored(rows[0].record) as AuditRecord);
+  }
+
   /**
    * A walk read one page (WALK_PAGE rows, one statement each) at a time, resuming after the last row: a long
    * walk holds no transaction across the awaits of its consumer and sees commits made meanwhile. `page` makes
