@@ -63,16 +63,6 @@ export interface ScrubProgressEvent {
   last?: { bucket: string; key: string };
 }
 
-/** The freshness witness (lib/security/witness.ts): a problem found at open, a write, or a write that failed. */
-export interface WitnessEvent {
-  /** 'ignored': a witness file did not verify; 'same-filesystem': a location shares the meta directory's
-   *  filesystem; 'unanchored': no witness verified on a pool with commits; 'rollback-accepted': break-glass
-   *  accepted a catalog behind its witness; 'flushed' / 'flush-failed': a witness write. */
-  kind: 'ignored' | 'same-filesystem' | 'unanchored' | 'rollback-accepted' | 'flushed' | 'flush-failed';
-  location?: string;
-  message: string;
-}
-
 /** Something was refused because its only valid signature is by a revoked key (queued for `repair --resign`). */
 export interface KeyRevokedEvent {
   bucket: string;
@@ -101,6 +91,16 @@ export interface ConfigDriftEvent {
   changes: ConfigChange[];
 }
 
+/** The freshness witness (lib/security/witness.ts): a problem found at open, a write, or a write that failed. */
+export interface WitnessEvent {
+  /** 'ignored': a witness file did not verify; 'same-filesystem': a location shares the meta directory's
+   *  filesystem; 'unanchored': no witness verified on a pool with commits; 'rollback-accepted': break-glass
+   *  accepted a catalog behind its witness; 'flushed' / 'flush-failed': a witness write. */
+  kind: 'ignored' | 'same-filesystem' | 'unanchored' | 'rollback-accepted' | 'flushed' | 'flush-failed';
+  location?: string;
+  message: string;
+}
+
 export interface VaultEventMap {
   put: [PutEvent];
   get: [GetEvent];
@@ -108,9 +108,9 @@ export interface VaultEventMap {
   diskDropped: [DiskDroppedEvent];
   repairQueued: [RepairQueuedEvent];
   scrubProgress: [ScrubProgressEvent];
-  witness: [WitnessEvent];
   keyRevoked: [KeyRevokedEvent];
   configDrift: [ConfigDriftEvent];
+  witness: [WitnessEvent];
 }
 
 export const LISTENER_ERROR_WARNING = 'SV_LISTENER_ERROR';

@@ -45,10 +45,12 @@ import { formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig }
 import { localStores } from './store/local/local-store.js';
 import { preflightDisk, unformatDisk } from './store/local/preflight.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
-import { Engine, POOL_CONFIG, type MetaFiles, type Receipt } from './engine/context.js';
+import { checkWitnessLocations, defaultWitnessPath, headOf, openWitness, Witness, type WitnessStatus } from './security/witness.js';
+import { describeHead } from './format/witness.js';
+import { Engine, POOL_CONFIG, RESIGN_QUEUE, type MetaFiles, type Receipt } from './engine/context.js';
 import { resign, type ResignResult } from './engine/resign.js';
-import { currentRing, encodeChain } from './format/keyring.js';
-import { KEYRING_ITEM, PoolKeys, chainFromItem, chainLookups, rebuildChain, saveRecords } from './security/keyring.js';
+import { KEYRING_LIMITS, currentRing, encodeChain } from './format/keyring.js';
+import { KEYRING_ITEM, PoolKeys, activeSigner, chainFromItem, chainLookups, rebuildChain, saveRecords } from './security/keyring.js';
 import { gc, type GcOptions, type GcResult } from './engine/gc.js';
 import { headObject, locate, readObject, type GetOptions, type Location, type MinSequence, type ObjectHead } from './engine/get.js';
 import type { MemberCondition } from './engine/health.js';
@@ -105,7 +107,6 @@ export interface VaultInitOptions {
   minPartBytes?: number;
   /** As VaultOpenOptions. */
   configSource?: ConfigSource;
-  /** As VaultOpenOptions. */
   witness?: string[];
 }
 
@@ -131,17 +132,18 @@ export interface VaultOpenOptions {
    * it at open (audited `pool.reconfigure`), as by reconfigure(). Below the security floor: ERR_SV_FLOOR.
    */
   writeQuorum?: number;
-  /**
-   * Accepts, audited with the reason: a configuration weaker than the security floor (the floor is lowered),
-   * and a catalog behind its freshness witness (a restored older state; the witness is re-anchored). Without
-   * it such an open fails with ERR_SV_FLOOR or ERR_SV_ROLLBACK.
-   */
-  breakGlass?: BreakGlass;
+  /** Who opens the pool and its own effective settings, part of the configuration digest (default `library`). */
+  configSource?: ConfigSource;
   /** Freshness witness files, outside the pool (default `$XDG_STATE_HOME/shardvault/<poolId>-<tag>.witness`,
    *  else under `~/.local/state`: lib/security/witness.ts defaultWitnessPath; docs/witness.md). */
   witness?: string[];
-  /** Who opens the pool and its own effective settings, part of the configuration digest (default `library`). */
-  configSource?: ConfigSource;
+  /**
+   * The operator's deliberate override (CLI `--break-glass --reason TEXT`), for this open only: it accepts a
+   * configuration weaker than the security floor (the floor is lowered, `floor.lower`) and a catalog behind its
+   * freshness witness (a restored older state, `witness.rollback-accepted`; the witness is re-anchored). Each
+   * acceptance is audited with the reason; without it those opens fail with ERR_SV_FLOOR / ERR_SV_ROLLBACK.
+   */
+  breakGlass?: BreakGlass;
 }
 
 const INIT_OPTION_KEYS = ['disks', 'metaDir', 'k', 'm', 'blockBytes', 'failureDomain', 'writeQuorum', 'format', 'uploadTtlMs', 'minPartBytes', 'configSource', 'witness'] as const;
@@ -182,6 +184,7 @@ export class Vault {
   /** Who opened the pool and with which options: this open's part of the effective configuration. */
   #source: ConfigSource = { name: 'library' };
   #openOptions: Record<string, unknown> = {};
+  #witness: Witness | undefined;
   #unlock: () => Promise<void> = async () => undefined;
   #witness: Witness | undefined;
 
@@ -320,14 +323,14 @@ export class Vault {
     if (readOnly) return Vault.#openReadOnly(metaDir, boot, settings, witness);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick'), ...(writeQuorum !== undefined ? { writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}), source, witness });
+      return await Vault.#openLocked(metaDir, boot, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick'), ...(writeQuorum !== undefined ? { writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}), source }, witness);
     } catch (err) {
       await unlock();
       throw err;
     }
   }
 
-  static async #openReadOnly(metaDir: string, boot: PoolConfig, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, witness: string[] | undefined): Promise<Vault> {
+  static async #openReadOnly(metaDir: string, boot: PoolConfig, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, witness: WitnessChoice): Promise<Vault> {
     const catalogDir = join(metaDir, 'catalog');
     if (!existsSync(join(catalogDir, 'data.mdb'))) {
       throw new ShardVaultError(ErrorCode.NOT_FOUND, `pool ${metaDir} has no catalog yet (open it once read-write)`);
@@ -341,7 +344,7 @@ export class Vault {
       }
       const { keys } = await PoolKeys.load(metaDir, chainFromItem(await catalog.getMeta(KEYRING_ITEM)));
       const vault = new Vault(metaDir, config, catalog, keys, settings);
-      await vault.#checkWitness(metaDir, witness, undefined);
+      await vault.#checkWitness(metaDir, witness);
       await vault.#engine.health.checkAll();
       // A reader takes the floor as the catalog holds it (verified) and refuses a pool that runs below it.
       await vault.#floor.loadReadOnly();
@@ -353,7 +356,7 @@ export class Vault {
     }
   }
 
-  static async #openLocked(metaDir: string, boot: PoolConfig, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick'; writeQuorum?: number; breakGlass?: BreakGlass; source: ConfigSource; witness: string[] | undefined }): Promise<Vault> {
+  static async #openLocked(metaDir: string, boot: PoolConfig, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick'; writeQuorum?: number; breakGlass?: BreakGlass; source: ConfigSource }, witness: WitnessChoice): Promise<Vault> {
     await mkdirDurable(join(metaDir, 'catalog')); // LMDB syncs its files, not the directory entry it lives in
     const catalog = await LmdbCatalog.open(join(metaDir, 'catalog'));
     try {
@@ -420,7 +423,7 @@ export class Vault {
    * (default as for open). Without the active private key the witness is left as it was (`witness=not
    * re-anchored` in the record), and the next open needs breakGlass.
    */
-  static async rebuildCatalog(metaDir: string, principal = 'local', options: { witness?: string[] } = {}): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; copiesRevoked: number; ringsRefused: number; movedAside?: string }> {
+  static async rebuildCatalog(metaDir: string, principal = 'local', options: { witness?: string[] } = {}): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; copiesRevoked: number; ringsRefused: number; movedAside?: string; witnessReanchored: boolean }> {
     nonEmptyString('metaDir', metaDir);
     checkPrincipal(principal);
     const locations = witnessLocations(optionsObject<{ witness?: string[] }>('options', options, ['witness']).witness);
@@ -456,8 +459,12 @@ export class Vault {
         await Promise.all(stores.map((s) => s.close()));
         throw err;
       }
+      const found = await collectHeads(stores, chainLookups(ring.chain));
+      // The freshness witness is re-anchored at the rebuilt chain's head, signed by the ring's active key (its
+      // private key from the meta directory; without it the witness cannot be re-anchored: the next open then
+      // needs break-glass to accept the rebuilt state, which is said in the audit record).
       const lookups = chainLookups(ring.chain);
-      const found = await collectHeads(stores, lookups);
+      const signer = await activeSigner(metaDir, ring.chain);
       await Promise.all(stores.map((s) => s.close()));
       // The witness to re-anchor: signed by the ring's active key, when its private key is here.
       const signer = await PoolKeys.load(metaDir, encodeChain(ring.chain.raw)).then(({ keys }) => keys.signer(), () => undefined);
@@ -465,6 +472,12 @@ export class Vault {
         () => ({ keyId: signer!.id, privateKey: signer!.privateKey }), new VaultEvents(), signer !== undefined);
       const previousWitness = await witness.readNewest(lookups.trusted);
       await mkdirDurable(catalogDir);
+      const witnessFiles = checkWitnessLocations(locations ?? [defaultWitnessPath(boot.poolId, metaDir)], metaDir, boot.disks);
+      const witness = new Witness(witnessFiles, boot.poolId, () => {
+        if (signer === undefined) throw new ShardVaultError(ErrorCode.NOT_FOUND, `the meta directory ${metaDir} has no private key of the key ring's active key: the witness cannot be signed`);
+        return { keyId: signer.id, privateKey: signer.privateKey };
+      }, new VaultEvents(), signer !== undefined);
+      const previousWitness = await witness.readNewest(lookups.trusted);
       const catalog = await LmdbCatalog.open(catalogDir);
       try {
         await catalog.setMeta(POOL_CONFIG, boot);
@@ -473,13 +486,13 @@ export class Vault {
         const buckets = Array.isArray(saved) ? saved.filter((b): b is string => typeof b === 'string' && b.length > 0 && Buffer.byteLength(b, 'utf8') <= NAME_LIMITS.bucketBytesMax && !b.includes('\0')) : [];
         await catalog.restore(found.entries, buckets, {
           action: 'catalog.rebuild', principal, timeMs: Date.now(),
-          detail: `objects=${found.entries.length} versions=${found.versions} copies=${found.copiesRead} rejected=${found.copiesRejected} revoked=${found.copiesRevoked} keyring-generation=${currentRing(ring.chain).generation} previous-audit-head=${oldAuditHead} previous-witness=${previousWitness === undefined ? 'none' : describeHead(previousWitness.record.head)}${signer === undefined ? ' witness=not re-anchored (no active private key)' : ''}`,
+          detail: `objects=${found.entries.length} versions=${found.versions} copies=${found.copiesRead} rejected=${found.copiesRejected} revoked=${found.copiesRevoked} keyring-generation=${currentRing(ring.chain).generation} previous-audit-head=${oldAuditHead} previous-witness=${previousWitness === undefined ? 'none' : describeHead(previousWitness.record.head)}${signer === undefined ? ' witness=not-re-anchored (no private key of the active key in the meta directory)' : ''}`,
         });
-        await witness.close(headOf(await catalog.auditHead()));
+        if (signer !== undefined) await witness.close(headOf(await catalog.auditHead()));
       } finally {
         await catalog.close();
       }
-      return { objects: found.entries.length, versions: found.versions, copiesRead: found.copiesRead, copiesRejected: found.copiesRejected, copiesRevoked: found.copiesRevoked, ringsRefused: ring.refused, ...(movedAside !== undefined ? { movedAside } : {}) };
+      return { objects: found.entries.length, versions: found.versions, copiesRead: found.copiesRead, copiesRejected: found.copiesRejected, copiesRevoked: found.copiesRevoked, ringsRefused: ring.refused, ...(movedAside !== undefined ? { movedAside } : {}), witnessReanchored: signer !== undefined };
     } finally {
       await unlock();
     }
@@ -505,9 +518,13 @@ export class Vault {
     return saveRecords(members, bytes);
   }
 
-  /** The key ring: its generation and every key with its state and times (public keys in hex). */
-  keyring(): { generation: number; keys: Array<{ id: string; state: string; publicKey: string; createdMs: number; retiredMs?: number; revokedMs?: number; revokeReason?: string }> } {
-    return { generation: this.#keys.generation, keys: this.#keys.entries().map((e) => ({ ...e, publicKey: hex(e.publicKey) })) };
+  /**
+   * The key ring: its generation, every key with its state and times (public keys in hex), and how many heads
+   * reads refused for a revoked signer are waiting for `repair({ resign: true })`.
+   */
+  async keyring(): Promise<{ generation: number; keys: Array<{ id: string; state: string; publicKey: string; createdMs: number; retiredMs?: number; revokedMs?: number; revokeReason?: string }>; resignQueued: number }> {
+    const queued = await this.#engine.catalog.getMeta<unknown[]>(RESIGN_QUEUE);
+    return { generation: this.#keys.generation, keys: this.#keys.entries().map((e) => ({ ...e, publicKey: hex(e.publicKey) })), resignQueued: Array.isArray(queued) ? queued.length : 0 };
   }
 
   /**
@@ -540,8 +557,8 @@ export class Vault {
     checkPrincipal(principal);
     const rotate = o.rotate === undefined ? false : boolean('rotate', o.rotate);
     if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw typeError('id', 'a key id (32 lower-case hex digits)', id);
-    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason, 'utf8') > 255 || /[\x00-\x1f\x7f]/.test(reason) || !isWellFormed(reason)) {
-      throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the revocation reason must be 1..255 UTF-8 bytes without control characters');
+    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason, 'utf8') > KEYRING_LIMITS.reasonBytesMax || /[\x00-\x1f\x7f]/.test(reason) || !isWellFormed(reason)) {
+      throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `the revocation reason must be 1..${KEYRING_LIMITS.reasonBytesMax} UTF-8 bytes without control characters`);
     }
     requireWriteFormat(this.#engine.config.formatVersion, POOL_FORMAT, 'keyring revoke');
     const next = await this.#keys.prepare({ rotate, revoke: { id, reason } }, Date.now());
@@ -596,9 +613,13 @@ export class Vault {
   /** Checks a write quorum against its range and the floor, and commits it when it differs from the pool's. */
   async #setWriteQuorum(value: unknown, what: string, principal: string, breakGlass: BreakGlass | undefined, how: string): Promise<void> {
     const config = this.#engine.config;
-    const writeQuorum = integer('writeQuorum', value, config.k + 1, config.k + config.m);
+    // A value asked for must be in range before the floor sees it (break-glass never lowers the floor to a
+    // quorum the pool cannot have); the pool's own value goes to the floor first, so a configuration edited
+    // behind the engine (m lowered, say) is named as what it is.
+    const writeQuorum = value === config.writeQuorum ? config.writeQuorum : integer('writeQuorum', value, config.k + 1, config.k + config.m);
     const wanted = { ...config, writeQuorum };
     await this.#floor.require(currentSettings(this.#engine, wanted), what, principal, breakGlass);
+    integer('writeQuorum', writeQuorum, config.k + 1, config.k + config.m);
     if (writeQuorum !== config.writeQuorum) await this.#engine.commitConfig(wanted, 'pool.reconfigure', principal, `writeQuorum ${config.writeQuorum} -> ${writeQuorum} (${how})`);
   }
 
@@ -646,22 +667,15 @@ export class Vault {
     return { ...(current !== undefined ? { current } : {}), changes, ...(drift !== undefined ? { lastSecurityChange: drift } : {}) };
   }
 
-  /**
-   * Opens the freshness witness (lib/security/witness.ts: refuses a rolled-back catalog unless `breakGlass`)
-   * and has every commit noted in it.
-   */
-  async #checkWitness(metaDir: string, locations: string[] | undefined, breakGlass: BreakGlass | undefined): Promise<void> {
+  /** Opens the freshness witness (lib/security/witness.ts: refuses a rolled-back catalog) and has every commit noted in it. */
+  async #checkWitness(metaDir: string, witness: WitnessChoice): Promise<void> {
     const e = this.#engine;
-    const w = await openWitness({
-      locations, metaDir, poolId: e.config.poolId, members: e.config.disks, catalog: e.catalog,
-      signer: () => {
-        const { id, privateKey } = e.keys.signer();
-        return { keyId: id, privateKey };
-      },
-      publicKeyFor: (id) => e.publicKeyFor(id), events: this.events, writable: !e.settings.readOnly,
-      ...(breakGlass !== undefined ? { breakGlass: { reason: breakGlass.reason, principal: 'local' } } : {}),
+    this.#witness = await openWitness({
+      locations: witness.locations, metaDir, poolId: e.config.poolId, members: e.config.disks, catalog: e.catalog,
+      signer: () => { const { id, privateKey } = e.keys.signer(); return { keyId: id, privateKey }; }, publicKeyFor: (id) => e.publicKeyFor(id),
+      events: this.events, writable: !e.settings.readOnly, ...(witness.breakGlass !== undefined ? { breakGlass: witness.breakGlass } : {}),
     });
-    this.#witness = w;
+    const w = this.#witness;
     e.onCommitted = (a) => w.note({ index: a.index, hash: a.hash });
   }
 
@@ -894,6 +908,7 @@ export class Vault {
     return {
       ...s, ...(floor !== undefined ? { floor } : {}), witness: this.#witness?.status,
       ...(current !== undefined ? { config: { digest: current.digest, recordedMs: current.timeMs, source: current.source, ...(lastSecurityChange !== undefined ? { lastSecurityChange: { timeMs: lastSecurityChange.timeMs, source: lastSecurityChange.source, settings: lastSecurityChange.changes.map((c) => c.path) } } : {}) } } : {}),
+      witness: this.#witness?.status,
     };
   }
 

@@ -3,14 +3,15 @@
 //
 // Rules:
 //  - no import cycles between modules;
-//  - each heavy dependency enters through one module: the native addon (lib/native.ts), LMDB (the catalog
-//    backend), the CLI parser (lib/cli/), the pure-TS hash (lib/hash.ts), pino (lib/server/log.ts),
+//  - each heavy dependency enters through one module: the native addon (lib/native.ts), LMDB and pg (their
+//    catalog backends), the CLI parser (lib/cli/), the pure-TS hash (lib/hash.ts), pino (lib/server/log.ts),
 //    prom-client (lib/server/metrics.ts);
 //  - the library never imports the CLI, the tests or the benchmarks;
 //  - layers, once their folders exist: lib/format/ is pure (no node:fs, no addon, no catalog); lib/store/ and
 //    lib/catalog/ never import lib/engine/; lib/engine/ uses stores and catalogs through their interfaces,
-//    never lib/store/local/ or lib/catalog/lmdb.ts directly (Vault wires the implementations in); lib/store/ never
-//    imports lib/vault.ts, and lib/store/shard-store.ts (the seam) holds types only.
+//    never lib/store/local/, lib/catalog/lmdb.ts or lib/catalog/postgres.ts directly (Vault wires the
+//    implementations in); lib/store/ never imports lib/vault.ts, and lib/store/shard-store.ts (the seam) holds
+//    types only.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -84,6 +85,7 @@ describe('architecture: the import graph of lib/', () => {
   it('lets each heavy dependency in through one module', () => {
     const owners: Array<[RegExp, (file: string) => boolean, string]> = [
       [/^lmdb$/, (f) => f === 'lib/catalog/lmdb.ts', 'the LMDB catalog backend'],
+      [/^pg$/, (f) => f === 'lib/catalog/postgres.ts', 'the PostgreSQL catalog backend'],
       [/^commander$/, (f) => under(f, 'cli'), 'lib/cli/'],
       [/^@noble\/hashes/, (f) => f === 'lib/hash.ts', 'lib/hash.ts'],
       [/^node-gyp-build$/, (f) => f === 'lib/native.ts', 'lib/native.ts'],
@@ -108,7 +110,7 @@ describe('architecture: the import graph of lib/', () => {
       ...external.filter((e) => under(e.from, 'format') && /^node:fs|^lmdb$|^node-gyp-build$/.test(e.to)),
       ...edges.filter((e) => under(e.from, 'format') && (e.to === 'lib/native.ts' || under(e.to, 'store') || under(e.to, 'catalog') || under(e.to, 'engine'))),
       ...edges.filter((e) => (under(e.from, 'store') || under(e.from, 'catalog')) && under(e.to, 'engine')),
-      ...edges.filter((e) => under(e.from, 'engine') && (e.to.startsWith('lib/store/local/') || e.to === 'lib/catalog/lmdb.ts')),
+      ...edges.filter((e) => under(e.from, 'engine') && (e.to.startsWith('lib/store/local/') || e.to === 'lib/catalog/lmdb.ts' || e.to === 'lib/catalog/postgres.ts')),
       // The engine never touches a file system: every path and fs call belongs to a store (or the wiring).
       ...external.filter((e) => under(e.from, 'engine') && /^node:fs/.test(e.to)),
     ];

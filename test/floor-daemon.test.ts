@@ -2,7 +2,8 @@
 // config file or from SHARDVAULT_WRITE_QUORUM refuses the start with ERR_SV_FLOOR naming it; with break-glass
 // the start goes ahead, audited, logged as a warning and shown by shardvault_security_floor_overridden until
 // the floor is raised back.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,9 +12,11 @@ import { native } from '../lib/native.js';
 import { startServer, type StartServerOptions } from '../lib/server/index.js';
 import { metaDirOf } from '../lib/server/pool.js';
 import { Vault } from '../lib/vault.js';
-import { logSink } from './support/s3-helpers.js';
+import { ROOT, logSink } from './support/s3-helpers.js';
 
 const ready = native() !== null;
+const cli = join(__dirname, '..', 'dist', 'lib', 'cli.js');
+const cliReady = ready && existsSync(cli);
 const work = mkdtempSync(join(tmpdir(), 'sv-floord-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -89,6 +92,50 @@ describe.skipIf(!ready)('the daemon and the security floor', () => {
       expect((await glass.vault.auditLog()).filter((r) => r.action === 'floor.lower').map((r) => r.detail)).toEqual([expect.stringContaining('host h3'), expect.stringContaining('config file drill')]);
     } finally {
       await glass.close();
+    }
+  });
+});
+
+/** The CLI against the daemon in this process (asynchronous: the daemon answers from this event loop). */
+function sv(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHARDVAULT_ROOT_ACCESS_KEY: ROOT.accessKeyId, SHARDVAULT_ROOT_SECRET_KEY: ROOT.secretAccessKey } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+}
+
+describe.skipIf(!cliReady)(`shardvault config --endpoint${cliReady ? '' : ' (skipped: dist/ not built or the addon missing)'}`, () => {
+  it('refuses below the floor, breaks glass, diffs and raises the floor back through the admin API', async () => {
+    const disks = [0, 1, 2, 3].map((i) => ({ path: join(work, `e${i}`), labels: { host: `h${i}` } }));
+    const cfg = join(work, 'endpoint.json');
+    writeFileSync(cfg, JSON.stringify({ logLevel: 'warn', pool: { k: 2, m: 2, failureDomain: 'host', disks } }));
+    process.env.SHARDVAULT_ROOT_ACCESS_KEY = ROOT.accessKeyId;
+    process.env.SHARDVAULT_ROOT_SECRET_KEY = ROOT.secretAccessKey;
+    const s = await startServer({ dataDir: join(work, 'edata'), address: '127.0.0.1:0', metricsAddress: '127.0.0.1:0', configFile: cfg, logDestination: logSink().stream, env: {} });
+    try {
+      const at = ['--endpoint', s.url];
+      let r = await sv('config', 'set', 'write-quorum', '3', ...at);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain('ERR_SV_FLOOR');
+      expect(r.stderr).toContain('writeQuorum k+1 is below the floor k+2');
+      r = await sv('config', 'set', 'write-quorum', '3', ...at, '--break-glass', '--reason', 'remote drill', '--json');
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ before: 4, after: 3, floor: { overridden: true, reason: 'remote drill' } });
+      r = await sv('status', ...at, '--json');
+      expect(JSON.parse(r.stdout).floor).toMatchObject({ overridden: true, reason: 'remote drill' });
+      expect(await metric(s.metricsUrl!, 'shardvault_security_floor_overridden')).toBe(1);
+      r = await sv('config', 'diff', ...at);
+      expect(r.stdout).toMatch(/! pool\.writeQuorum: 4 -> 3/);
+      expect((await s.vault.auditLog()).find((x) => x.action === 'floor.lower')).toMatchObject({ principal: expect.stringMatching(/root/) });
+      expect((await sv('config', 'set', 'write-quorum', '4', ...at)).status).toBe(0);
+      r = await sv('config', 'floor', 'raise', '--write-quorum', 'k+2', ...at, '--json');
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).floor).toMatchObject({ overridden: false });
+      expect(s.vault.floor()?.overridden).toBe(false);
+    } finally {
+      await s.close();
     }
   });
 });

@@ -55,6 +55,9 @@ describe('weakening the write quorum', () => {
   it('reconfigure below the floor is refused naming the setting, the value and the floor', async () => {
     const { vault } = await make();
     await expect(vault.reconfigure({ writeQuorum: 3 })).rejects.toMatchObject({ code: 'ERR_SV_FLOOR', message: expect.stringContaining('writeQuorum k+1 is below the floor k+2') });
+    // Out of range is a range error, even with break-glass: the floor is never lowered to a quorum the pool cannot have.
+    await expect(vault.reconfigure({ writeQuorum: 2, breakGlass: { reason: 'x' } })).rejects.toMatchObject({ code: 'ERR_SV_OUT_OF_RANGE' });
+    expect(vault.floor()).toMatchObject({ overridden: false, serial: 1 });
     expect((await vault.status()).pool.writeQuorum).toBe(4);
     expect(await actions(vault)).not.toContain('pool.reconfigure');
     await vault.close();
@@ -118,6 +121,14 @@ describe('weakening the write quorum', () => {
     });
     await expect(Vault.open(meta)).rejects.toMatchObject({ code: 'ERR_SV_FLOOR', message: expect.stringContaining('writeQuorum k+1 is below the floor k+2') });
     await expect(Vault.open(meta, { readOnly: true })).rejects.toMatchObject({ code: 'ERR_SV_FLOOR' });
+    // k and m, which have no knob, one by one.
+    for (const [field, value, text] of [['m', 1, 'm 1 is below the floor 2'], ['k', 1, 'k 1 is below the floor 2']] as const) {
+      await withCatalog(meta, async (c) => {
+        const config = (await c.getMeta<Record<string, unknown>>('pool.config'))!;
+        await c.setMeta('pool.config', { ...config, writeQuorum: 4, k: 2, m: 2, [field]: value });
+      });
+      await expect(Vault.open(meta)).rejects.toMatchObject({ code: 'ERR_SV_FLOOR', message: expect.stringContaining(text) });
+    }
   });
 });
 

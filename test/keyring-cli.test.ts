@@ -1,7 +1,7 @@
-// `shardvault keyring list|rotate|revoke` and `repair --resign` through the built CLI (dist/), on a format 4
-// pool made with the library (the CLI's init makes format 3 pools until `upgrade finalize` exists).
+// `shardvault keyring list|rotate|revoke` and `repair --resign` through the built CLI (dist/), on a pool made
+// by `shardvault init` (format 4, the default).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,11 +29,10 @@ type Ring = { generation: number; keys: Array<{ id: string; state: string; revok
 describe.skipIf(!ready)(`shardvault keyring${ready ? '' : ' (skipped: dist/ or the addon missing)'}`, () => {
   it('lists, rotates and revokes; reads of the revoked key fail with its exit code until repair --resign', async () => {
     const meta = join(work, 'meta');
-    const disks = Array.from({ length: 6 }, (_, i) => {
-      mkdirSync(join(work, `d${i}`), { recursive: true });
-      return { path: join(work, `d${i}`) };
-    });
-    const v = await Vault.init({ disks, metaDir: meta, k: 4, m: 2, blockBytes: 4096 });
+    const disks = Array.from({ length: 6 }, (_, i) => ['--disk', join(work, `d${i}`)]).flat();
+    let r = run('init', ...disks, '-k', '4', '-m', '2', '--block', '4096', '--meta', meta);
+    expect(r.status, r.stderr).toBe(0);
+    const v = await Vault.open(meta);
     await v.createBucket('bkt');
     await v.put('bkt', 'doc', Buffer.from('signed by the first key'));
     await v.close();
@@ -48,7 +47,7 @@ describe.skipIf(!ready)(`shardvault keyring${ready ? '' : ' (skipped: dist/ or t
     expect(rotated.retired).toBe(first);
 
     // The active key needs --rotate; a key id that is not one is a usage error, --reason is required.
-    let r = run('keyring', 'revoke', rotated.id, '--reason', 'x', ...m);
+    r = run('keyring', 'revoke', rotated.id, '--reason', 'x', ...m);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/active signing key.*--rotate/);
     expect(run('keyring', 'revoke', first, ...m).status).not.toBe(0);

@@ -5,6 +5,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { describe, expect, it } from 'vitest';
 
 import { hex, keyId } from '../lib/format/ids.js';
+import { newestChain } from '../lib/security/keyring.js';
 import { KEYRING_LIMITS, decodeRingVersion, encodeChain, encodeRingVersion, extendChain, rawPublicKey, ringHash, verifyChain, type KeyChain, type KeyEntry } from '../lib/format/keyring.js';
 
 const idOf = (k: KeyObject) => hex(keyId(createPublicKey(k)));
@@ -90,5 +91,28 @@ describe('key ring format', () => {
     expect(() => verifyChain(new Uint8Array(KEYRING_LIMITS.chainBytesMax + 1))).toThrow(/at most/);
     // Trailing bytes after the last version.
     expect(() => verifyChain(Uint8Array.from([...g.bytes, 0]), idOf(g.key))).toThrow(/trailing/);
+  });
+
+  it('takes the newest of several copies unless they fork, in whatever order they are read', () => {
+    const g = genesis();
+    const r = rotated(g);
+    const third = generateKeyPairSync('ed25519').privateKey;
+    const v3 = extendChain(r.chain, [...r.chain.versions[1].entries.map((e) => (e.state === 'active' ? { ...e, state: 'retired' as const, retiredMs: 3000 } : e)), entry(third, 3000)], r.next, 3000);
+    const anchor = idOf(g.key);
+    // A member that missed the last change only lags behind.
+    for (const order of [[g.bytes, r.bytes, v3.bytes], [v3.bytes, g.bytes, r.bytes]]) {
+      expect(newestChain(anchor, undefined, order).chain!.versions).toHaveLength(3);
+    }
+    // Whoever stole the first key (active in generation 1) signs another generation 2 with their own key.
+    const thief = generateKeyPairSync('ed25519').privateKey;
+    const fork = extendChain(g.chain, [{ ...entry(g.key), state: 'retired' as const, retiredMs: 2000 }, entry(thief, 2000)], g.key, 2000);
+    for (const order of [[v3.bytes, fork.bytes, r.bytes], [fork.bytes, r.bytes, v3.bytes]]) {
+      const { chain, refused } = newestChain(anchor, undefined, order);
+      expect(chain!.versions).toHaveLength(1); // neither continuation is taken
+      expect(refused).toBeGreaterThan(0);
+    }
+    // With the meta directory's ring as the base, the fork is refused and the honest copies are taken.
+    const { chain } = newestChain(anchor, verifyChain(r.bytes, anchor), [fork.bytes, v3.bytes]);
+    expect(chain!.versions).toHaveLength(3);
   });
 });

@@ -18,6 +18,7 @@ import { signManifest } from '../lib/format/manifest.js';
 import { blake3Sync } from '../lib/hash.js';
 import { native, nativeUnavailableReason } from '../lib/native.js';
 import { KEYRING_ITEM } from '../lib/security/keyring.js';
+import { ServerMetrics } from '../lib/server/metrics.js';
 import { localStores } from '../lib/store/local/local-store.js';
 import type { MemberConfig } from '../lib/store/shard-store.js';
 import { Vault } from '../lib/vault.js';
@@ -28,7 +29,7 @@ const root = mkdtempSync(join(tmpdir(), 'sv-keyring-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 
-/** A pool of six directory disks, 4 + 2. Format 4 is set at init (`upgrade finalize` is another part of issue 13). */
+/** A pool of six directory disks, 4 + 2, at format 4 (the default) or 3 (what release 0.1.0 opens). */
 async function makePool(formatVersion = 4) {
   const base = join(root, `p${n++}`);
   const disks = Array.from({ length: 6 }, (_, i) => {
@@ -36,7 +37,7 @@ async function makePool(formatVersion = 4) {
     return { path: join(base, `d${i}`) };
   });
   const meta = join(base, 'meta');
-  const vault = await Vault.init({ disks, metaDir: meta, k: 4, m: 2, blockBytes: 4096, format: formatVersion });
+  const vault = await Vault.init({ disks, metaDir: meta, k: 4, m: 2, blockBytes: 4096, format: formatVersion, minPartBytes: 0 });
   await vault.createBucket('bkt');
   return { vault, base, meta };
 }
@@ -55,13 +56,18 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
   it('rotate, write, revoke the old key: its objects are refused; repair --resign brings them back byte for byte; a forgery stays refused', async () => {
     const { vault, meta } = await makePool();
     const first = originalId(meta);
-    expect(vault.keyring().keys.map((k) => [k.id, k.state])).toEqual([[first, 'active']]);
+    expect((await vault.keyring()).keys.map((k) => [k.id, k.state])).toEqual([[first, 'active']]);
     const a = randomBytes(4 * 4096 * 3 + 17); // striped
     const small = Buffer.from('small and inline');
     const receiptA = await vault.put('bkt', 'a', a);
     await vault.put('bkt', 'small', small);
     await vault.put('bkt', 'gone', Buffer.from('deleted next'));
     await vault.delete('bkt', 'gone');
+    const parts = [randomBytes(5000), randomBytes(3000)];
+    const { uploadId } = await vault.createUpload('bkt', 'multi');
+    const etags = [];
+    for (const [i, p] of parts.entries()) etags.push({ partNumber: i + 1, etag: (await vault.putPart('bkt', 'multi', uploadId, i + 1, p)).etag });
+    await vault.completeUpload('bkt', 'multi', uploadId, etags);
     expect(receiptA.signerKeyId).toBe(first);
     expect(await vault.verifyReceipt(receiptA)).toBe(true);
 
@@ -69,7 +75,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const rotated = await vault.rotateKey();
     expect(rotated.retired).toBe(first);
     const second = rotated.id;
-    expect(vault.keyring().keys.find((k) => k.id === first)!.state).toBe('retired');
+    expect((await vault.keyring()).keys.find((k) => k.id === first)!.state).toBe('retired');
     const b = randomBytes(9000);
     const receiptB = await vault.put('bkt', 'b', b);
     expect(receiptB.signerKeyId).toBe(second);
@@ -80,8 +86,10 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     expect(await code(vault.revokeKey(second, 'no successor'))).toBe(ErrorCode.CONFLICT);
     const refused: string[] = [];
     vault.events.on('keyRevoked', (e) => refused.push(`${e.key}:${e.keyId}`));
+    const metrics = new ServerMetrics();
+    metrics.attachVault(vault);
     await vault.revokeKey(first, 'laptop stolen');
-    expect(vault.keyring().keys.find((k) => k.id === first)).toMatchObject({ state: 'revoked', revokeReason: 'laptop stolen' });
+    expect((await vault.keyring()).keys.find((k) => k.id === first)).toMatchObject({ state: 'revoked', revokeReason: 'laptop stolen' });
     const audit = await vault.auditLog();
     expect(audit.filter((r) => r.action.startsWith('keyring.')).map((r) => r.action)).toEqual(['keyring.adopt', 'keyring.rotate', 'keyring.revoke']);
     expect(audit.find((r) => r.action === 'keyring.revoke')!.detail).toContain('reason=laptop stolen');
@@ -91,9 +99,18 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     expect(err?.code).toBe(ErrorCode.KEY_REVOKED);
     expect(err?.message).toContain(first);
     expect(await code(vault.head('bkt', 'small'))).toBe(ErrorCode.KEY_REVOKED);
-    expect(refused).toEqual([`a:${first}`, `small:${first}`]);
+    expect(await code(vault.getBuffer('bkt', 'multi'))).toBe(ErrorCode.KEY_REVOKED);
+    expect(refused).toEqual([`a:${first}`, `small:${first}`, `multi:${first}`]);
+    expect(await metrics.text()).toContain(`shardvault_key_revoked_refusals_total{key_id="${first}"} 3`);
+    metrics.close();
+    refused.length = 0;
+    expect((await vault.keyring()).resignQueued).toBe(3);
+    expect(await code(vault.revokeKey(first, 'bad\nreason'))).toBe(ErrorCode.OUT_OF_RANGE);
     expect(Buffer.from(await vault.getBuffer('bkt', 'b')).equals(b)).toBe(true);
     expect(await code(vault.verifyReceipt(receiptA))).toBe(ErrorCode.KEY_REVOKED);
+    // Scrub tells a revoked signer apart from bad shards.
+    expect(await vault.scrub()).toMatchObject({ objects: 4, bad: 0, revoked: 3 });
+    expect(await vault.repairQueue()).toEqual([]);
     expect(await code(vault.verifyReceipt({ ...receiptB, size: 1 } as never))).toBeUndefined(); // extra fields are not signed
     expect(await code(vault.verifyReceipt({ ...receiptB, sequence: '99' }))).toBe(ErrorCode.MANIFEST_SIGNATURE);
 
@@ -112,25 +129,28 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
 
     // Resign: the three heads the revoked key signed (a, small, and the tombstone of gone) get new copies.
     const r = await vault.repair({ resign: true });
-    expect(r.resign).toMatchObject({ resigned: 3, failed: 0 });
+    expect(r.resign).toMatchObject({ resigned: 4, failed: 0 });
     expect(Buffer.from(await vault.getBuffer('bkt', 'a')).equals(a)).toBe(true);
     expect(Buffer.from(await vault.getBuffer('bkt', 'small')).equals(small)).toBe(true);
+    expect(Buffer.from(await vault.getBuffer('bkt', 'multi')).equals(Buffer.concat(parts))).toBe(true);
     expect(await code(vault.getBuffer('bkt', 'gone'))).toBe(ErrorCode.NOT_FOUND);
-    expect((await vault.auditLog()).filter((x) => x.action === 'manifest.resign').map((x) => x.key).sort()).toEqual(['a', 'gone', 'small']);
+    expect((await vault.auditLog()).filter((x) => x.action === 'manifest.resign').map((x) => x.key).sort()).toEqual(['a', 'gone', 'multi', 'small']);
     expect((await vault.repair({ resign: true })).resign).toMatchObject({ resigned: 0, failed: 0 }); // nothing left
+    expect((await vault.keyring()).resignQueued).toBe(0);
     expect((await vault.scrub()).bad).toBe(0);
     await vault.close();
 
     // rebuild-catalog verifies with the ring: the re-signed copies are taken, the revoked key's (old honest
     // ones and the forgery) refused, so 'small' is its real bytes, not the forged newer version.
     const rebuilt = await Vault.rebuildCatalog(meta);
-    expect(rebuilt.objects).toBe(4);
-    expect(rebuilt.copiesRevoked).toBeGreaterThanOrEqual(6 * 3 + 6); // the three old heads' copies and the forgery, per member
+    expect(rebuilt.objects).toBe(5);
+    expect(rebuilt.copiesRevoked).toBeGreaterThanOrEqual(6 * 4 + 6); // the four old heads' copies and the forgery, per member
     const v = await Vault.open(meta);
     expect(Buffer.from(await v.getBuffer('bkt', 'small')).equals(small)).toBe(true);
     expect(Buffer.from(await v.getBuffer('bkt', 'a')).equals(a)).toBe(true);
+    expect(Buffer.from(await v.getBuffer('bkt', 'multi')).equals(Buffer.concat(parts))).toBe(true);
     expect(await code(v.getBuffer('bkt', 'gone'))).toBe(ErrorCode.NOT_FOUND);
-    expect(v.keyring().generation).toBe(3);
+    expect((await v.keyring()).generation).toBe(3);
     await v.close();
   });
 
@@ -138,7 +158,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const { vault, meta } = await makePool();
     await vault.put('bkt', 'x', randomBytes(20000));
     await vault.rotateKey();
-    const active = vault.keyring().keys.find((k) => k.state === 'active')!.id;
+    const active = (await vault.keyring()).keys.find((k) => k.state === 'active')!.id;
     await vault.put('bkt', 'y', Buffer.from('after the rotation'));
     await vault.close();
 
@@ -171,12 +191,12 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const v = await Vault.open(meta, { readOnly: true });
     // The rebuilt catalog's ring is the pool's first one (pool.key alone): 'y', signed by the rotated key, is
     // not trusted from a disk's word. Restoring keyring/ring from a backup brings it back (docs/keyring.md).
-    expect(v.keyring().keys.map((k) => k.id)).not.toContain(theirId);
-    expect(v.keyring().keys.map((k) => k.id)).not.toContain(active);
+    expect((await v.keyring()).keys.map((k) => k.id)).not.toContain(theirId);
+    expect((await v.keyring()).keys.map((k) => k.id)).not.toContain(active);
     await v.close();
   });
 
-  it('adopts a pool.key-only meta directory (release 0.1.0) without touching pool.key; rotation waits for format 4', async () => {
+  it('adopts a pool.key-only meta directory (release 0.1.0) without touching pool.key; rotation waits for upgrade finalize', async () => {
     const { vault, meta, base } = await makePool(3);
     await vault.put('bkt', 'old', Buffer.from('written by a 0.1.0 pool'));
     expect(await code(vault.rotateKey())).toBe(ErrorCode.UPGRADE_PENDING);
@@ -191,7 +211,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const poolKey = readFileSync(join(meta, 'pool.key'));
 
     const v = await Vault.open(meta);
-    expect(v.keyring().keys).toEqual([expect.objectContaining({ id: originalId(meta), state: 'active' })]);
+    expect((await v.keyring()).keys).toEqual([expect.objectContaining({ id: originalId(meta), state: 'active' })]);
     expect(Buffer.from(await v.getBuffer('bkt', 'old')).toString()).toBe('written by a 0.1.0 pool');
     expect(readFileSync(join(meta, 'pool.key')).equals(poolKey)).toBe(true);
     expect(readdirSync(join(meta, 'keyring'))).toEqual(['ring']); // the original private key stays pool.key only
@@ -199,6 +219,11 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const { poolId, disks } = members(meta);
     const record = await localStores.open(disks[3], poolId).readRecord(KEYRING_ITEM);
     expect(verifyChain(record!, originalId(meta)).versions).toHaveLength(1);
+    // Once finalized (the previous release can no longer open it), the adopted key rotates like any other.
+    await v.finalizeUpgrade();
+    const { retired } = await v.rotateKey();
+    expect(retired).toBe(originalId(meta));
+    expect(Buffer.from(await v.getBuffer('bkt', 'old')).toString()).toBe('written by a 0.1.0 pool');
     await v.close();
   });
 
@@ -206,7 +231,7 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     const { vault, meta } = await makePool();
     const { id } = await vault.rotateKey();
     await vault.revokeKey(id, 'rotate away at once', { rotate: true });
-    const ring = vault.keyring();
+    const ring = (await vault.keyring());
     expect(ring.keys.map((k) => k.state).sort()).toEqual(['active', 'retired', 'revoked']);
     await vault.close();
     expect(statSync(join(meta, 'pool.key')).mode & 0o777).toBe(0o600);

@@ -26,7 +26,7 @@ import { nextRecord, verifyChain } from './audit-chain.js';
 import type { AuditRecord, Catalog, CommitRequest, Head, ListEntry, ListPageOptions, PartRecord, RepairItem, UploadRecord, VersionOwner } from './catalog.js';
 
 
-import { MANIFEST_LIMITS } from '../format/manifest.js';
+import { BUCKET_BYTES_MAX, KEY_BYTES_MAX, WALK_PAGE as PAGE, catalogName as name, repairSlot } from './keys.js';
 import { ErrorCode, ShardVaultError, typeError } from '../errors.js';
 
 
@@ -36,32 +36,11 @@ import { ErrorCode, ShardVaultError, typeError } from '../errors.js';
 
 
 
-/** The last part of a repair item's catalog key: the shard index, with the part index for a multipart object's
- *  shard file (`3p12`). Plain items keep their key of before. */
-function repairSlot(r: { shard: number; part?: number }): string {
-  return r.part === undefined ? String(r.shard) : `${r.shard}p${r.part}`;
-}
-
 const SEP = '\0';
-const BUCKET_BYTES_MAX = MANIFEST_LIMITS.bucketBytesMax;
-const KEY_BYTES_MAX = MANIFEST_LIMITS.keyBytesMax;
 /** `catalog.format` meta value written by this release (see the header). */
 export const CATALOG_FORMAT = 2;
-/** Entries per read of a paged walk (heads, queues, audit log). */
-const PAGE = 256;
 const TABLES = ['head', 'bucket', 'garbage', 'vid', 'repair', 'audit', 'meta', 'upload', 'part'] as const;
 
-/**
- * The catalog's own guard of its key encoding (names are validated at the engine's edge, lib/engine/names.ts):
- * 1..max UTF-8 bytes (the manifest's limits, the unit the engine uses) and no NUL, the key separator.
- */
-function name(kind: string, value: unknown, max: number): string {
-  if (typeof value !== 'string') throw typeError(kind, 'a string', value);
-  if (value.length === 0 || Buffer.byteLength(value, 'utf8') > max || value.includes(SEP)) {
-    throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `${kind} must be 1..${max} UTF-8 bytes without NUL`);
-  }
-  return value;
-}
 
 
 /** The catalog key of parts joined by NUL, as UTF-8 bytes. */

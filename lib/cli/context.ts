@@ -25,21 +25,8 @@ export const dataOption = ['--data <dir>', "a daemon's data directory: the pool 
 export const endpointOption = ['--endpoint <url>', 'talk to the running daemon at URL (admin API, SigV4 with SHARDVAULT_ROOT_ACCESS_KEY / SHARDVAULT_ROOT_SECRET_KEY)'] as const;
 export const DEFAULT_REGION = 'us-east-1';
 /** Commands that can ask a running daemon instead (`--endpoint`). */
-const REMOTE_COMMANDS = new Set(['status', 'scrub', 'repair', 'audit', 'audit verify', 'audit tail', 'keys create', 'keys list', 'keys disable', 'keys enable', 'keys delete', 'keys policy', 'disk add', 'disk drain', 'disk replace', 'disk rm']);
+const REMOTE_COMMANDS = new Set(['status', 'scrub', 'repair', 'audit', 'audit verify', 'audit tail', 'keys create', 'keys list', 'keys disable', 'keys enable', 'keys delete', 'keys policy', 'disk add', 'disk drain', 'disk replace', 'disk rm', 'config show', 'config set', 'config diff', 'config floor', 'config floor raise', 'config floor lower']);
 export const regionOption = ['--region <region>', `the daemon's SigV4 region (default $SHARDVAULT_REGION or ${DEFAULT_REGION})`] as const;
-
-/** Options of every command (lib/cli/program.ts: --witness globally, --break-glass --reason per command). */
-export const breakGlassOption = ['--break-glass', "accept, audited (needs --reason): a setting weaker than the pool's security floor (lowers the floor), and a catalog behind its freshness witness (re-anchors it)"] as const;
-export const reasonOption = ['--reason <text>', 'why --break-glass is used (kept in the floor record and the audit log)'] as const;
-export const witnessOption = ['--witness <path>', 'a freshness witness file, outside the pool (repeatable; default $SHARDVAULT_WITNESS, else one under $XDG_STATE_HOME; docs/witness.md)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v]] as const;
-
-/** `--break-glass --reason TEXT` as the library's breakGlass; either one alone is a usage error. */
-export function breakGlassOf(o: { breakGlass?: boolean; reason?: string }): { reason: string } | undefined {
-  if (o.breakGlass !== true && o.reason === undefined) return undefined;
-  if (o.breakGlass !== true) throw new CliError(CliCode.USAGE, '--reason is only for --break-glass');
-  if (o.reason === undefined || o.reason.trim() === '') throw new CliError(CliCode.USAGE, '--break-glass needs --reason TEXT (why the override is accepted; it goes to the audit log)');
-  return { reason: o.reason };
-}
 
 /** Set once stdout's reader went away (`shardvault ls | head`): later output is dropped, the command ends quietly. */
 let stdoutClosed = false;
@@ -65,12 +52,13 @@ export interface OpenChoices {
  * delimiter) and `--break-glass --reason TEXT` (accept a pool whose catalog is behind its freshness witness;
  * docs/witness.md, docs/runbooks/rollback-alarm.md).
  */
-function openChoicesOf(o: { witness?: string[]; breakGlass?: boolean; reason?: string }, ownReason: boolean): OpenChoices {
+function openChoicesOf(o: { witness?: string[]; breakGlass?: boolean; reason?: string }, command: string): OpenChoices {
   const fromEnv = process.env.SHARDVAULT_WITNESS?.split(delimiter).filter((p) => p !== '');
   const witness = o.witness ?? (fromEnv !== undefined && fromEnv.length > 0 ? fromEnv : undefined);
-  // A command's own --reason (`keyring revoke`) alone is that command's, not an override.
-  const breakGlass = ownReason && o.breakGlass !== true ? undefined : breakGlassOf(o);
-  return { ...(witness !== undefined ? { witness } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}) };
+  // `keyring revoke --reason TEXT` is the one other use of --reason.
+  if (o.reason !== undefined && o.breakGlass !== true && command !== 'keyring revoke') throw new CliError(CliCode.USAGE, '--reason goes with --break-glass: it says why an override is accepted');
+  if (o.breakGlass === true && (o.reason === undefined || o.reason.trim() === '')) throw new CliError(CliCode.USAGE, '--break-glass needs --reason TEXT: the reason is written to the audit log');
+  return { ...(witness !== undefined ? { witness } : {}), ...(o.breakGlass === true ? { breakGlass: { reason: o.reason!, principal: 'cli' } } : {}) };
 }
 
 export class Ctx {
@@ -105,7 +93,7 @@ export class Ctx {
     const meta = o.data !== undefined ? join(o.data, 'meta') : o.meta;
     const region = o.region ?? process.env.SHARDVAULT_REGION ?? DEFAULT_REGION;
     active = new Ctx(o.json === true, command, meta, o.endpoint, region);
-    active.open = openChoicesOf(o, cmd.options.some((x) => x.long === '--reason' && x.description !== reasonOption[1]));
+    active.open = openChoicesOf(o, command);
     return active;
   }
 

@@ -46,7 +46,9 @@ export function buildProgram(): Command {
     .description('Erasure-coded, fsync-durable object storage engine')
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--json', 'print the result as one JSON document on stdout (errors as JSON on stderr); field names are stable, see docs/cli.md')
-    .option(...witnessOption)
+    .option('--witness <path>', 'a freshness witness file, outside the pool (repeatable; default $SHARDVAULT_WITNESS, else one under $XDG_STATE_HOME; docs/witness.md)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--break-glass', 'accept, for this command, what the pool would refuse: a catalog behind its freshness witness (re-anchors it) and a setting below the security floor (lowers it); each audited, needs --reason')
+    .option('--reason <text>', 'why: the audit record of --break-glass, and of `keyring revoke`')
     // Settings below are inherited by every command added after them.
     .exitOverride()
     .configureOutput({ outputError: () => undefined }) // usage errors are reported by main(), in the shardvault format

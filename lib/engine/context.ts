@@ -440,11 +440,9 @@ export function copyDigest(copy: Uint8Array): Uint8Array {
 
 /** The signed fields of a receipt, in their signed order. */
 function receiptBody(r: Omit<Receipt, 'signature'>): Omit<Receipt, 'signature'> {
-  // A receipt of format 1 has no receiptFormat, auditIndex or auditHash: undefined fields drop out of the JSON,
-  // so it verifies as it was signed.
   return {
-    receiptFormat: r.receiptFormat, bucket: r.bucket, key: r.key, versionId: r.versionId, sequence: r.sequence, manifestHash: r.manifestHash, durableDisks: r.durableDisks, degraded: r.degraded,
-    auditIndex: r.auditIndex, auditHash: r.auditHash, signerKeyId: r.signerKeyId,
+    receiptFormat: r.receiptFormat, bucket: r.bucket, key: r.key, versionId: r.versionId, sequence: r.sequence, manifestHash: r.manifestHash,
+    durableDisks: r.durableDisks, degraded: r.degraded, auditIndex: r.auditIndex, auditHash: r.auditHash, signerKeyId: r.signerKeyId,
   };
 }
 

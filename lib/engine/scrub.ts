@@ -7,6 +7,7 @@
  * continues where an aborted or interrupted scrub stopped. Read-only pools verify only.
  */
 import type { RepairItem } from '../catalog/catalog.js';
+import { ErrorCode } from '../errors.js';
 import { hex } from '../format/ids.js';
 import { blockHash } from '../format/manifest-copy.js';
 import { HEADER_BYTES, decodeHeader } from '../format/shard-header.js';
@@ -20,6 +21,9 @@ export interface ScrubProgress {
   objects: number;
   bytes: number;
   bad: number;
+  /** Objects whose manifest is signed only by a revoked key (not bad shards: queued for `repair --resign`);
+   *  present once one was met. */
+  revoked?: number;
   /** The last object checked: `scrub({ resume: true })` continues after it. */
   last?: { bucket: string; key: string };
   /** In the result (not in progress reports): disks that could not be scrubbed or need work (missing, emptied,
@@ -63,9 +67,11 @@ export async function scrub(ctx: Engine, options: ScrubOptions): Promise<ScrubPr
     let loaded;
     try {
       loaded = await ctx.loadManifest(bucket, key, head);
-    } catch {
-      // No copy verifies: nothing can be rebuilt from here; counted, and reads report ERR_SV_CORRUPT.
-      progress.bad += head.placement?.length ?? 1;
+    } catch (err) {
+      // A revoked signer: the shards may be fine, the manifest needs re-signing (loadManifest queued it).
+      // Otherwise no copy verifies: nothing can be rebuilt from here; counted, and reads report ERR_SV_CORRUPT.
+      if ((err as { code?: string }).code === ErrorCode.KEY_REVOKED) progress.revoked = (progress.revoked ?? 0) + 1;
+      else progress.bad += head.placement?.length ?? 1;
       progress.objects++;
       progress.last = { bucket, key };
       counted();

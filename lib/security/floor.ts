@@ -34,16 +34,18 @@ export const FLOOR_META = 'security.floor';
 /** A deliberate, audited acceptance of something weaker than the floor (CLI `--break-glass --reason TEXT`). */
 export interface BreakGlass {
   reason: string;
+  /** Who accepts it (the audit records' principal; default `local`). */
+  principal?: string;
 }
 
 /**
  * The settings a pool runs with, in the floor's terms. k, m and the write quorum are the pool's configuration;
- * the hash is BLAKE3 and signatures are by the engine's key type, the only ones this release has. fsync and
- * verify-on-read have no switch in this release (every seal is fsync-durable, every read is verified), so they
- * are on; manifests are accepted from the oldest format this release reads.
+ * the hash is BLAKE3 and signatures are of the active key's type (Ed25519), the only ones this release has.
+ * fsync and verify-on-read have no switch in this release (every seal is fsync-durable, every read is
+ * verified), so they are on; manifests are accepted from the oldest format this release reads.
  */
 export function currentSettings(ctx: Engine, config: PoolConfig = ctx.config): FloorSettings {
-  const keyType = ctx.privateKey.asymmetricKeyType;
+  const keyType = ctx.keys.signer().privateKey.asymmetricKeyType;
   if (keyType !== 'ed25519') throw new ShardVaultError(ErrorCode.FLOOR, `signature ${String(keyType)} is not one this release signs with (ed25519)`);
   return {
     k: config.k, m: config.m, hash: 'blake3', signature: keyType, fsync: true, verifyOnRead: true,
@@ -54,14 +56,14 @@ export function currentSettings(ctx: Engine, config: PoolConfig = ctx.config): F
 /** Checks a break-glass argument (an object with a non-empty, bounded reason without control characters). */
 export function checkBreakGlass(value: unknown): BreakGlass | undefined {
   if (value === undefined) return undefined;
-  const reason = (value as { reason?: unknown } | null)?.reason;
-  if (value === null || typeof value !== 'object' || Object.keys(value).some((k) => k !== 'reason') || typeof reason !== 'string') {
-    throw new ShardVaultError(ErrorCode.INVALID_ARG_TYPE, 'breakGlass must be { reason: string }');
+  const { reason, principal } = (value ?? {}) as { reason?: unknown; principal?: unknown };
+  if (value === null || typeof value !== 'object' || Object.keys(value).some((k) => k !== 'reason' && k !== 'principal') || typeof reason !== 'string' || (principal !== undefined && typeof principal !== 'string')) {
+    throw new ShardVaultError(ErrorCode.INVALID_ARG_TYPE, 'breakGlass must be { reason: string, principal?: string }');
   }
   if (reason.trim() === '' || Buffer.byteLength(reason, 'utf8') > REASON_BYTES_MAX || /[\x00-\x1f\x7f]/.test(reason)) {
     throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, `breakGlass.reason must be 1..${REASON_BYTES_MAX} UTF-8 bytes of text without control characters`);
   }
-  return { reason };
+  return { reason, ...(principal !== undefined ? { principal } : {}) };
 }
 
 /** Checks the settings given to raiseFloor/lowerFloor: known names, each of its type and bound. */

@@ -47,29 +47,47 @@ function adoptionChain(original: KeyObject): KeyChain {
   return extendChain(undefined, [{ id: hex(keyId(createPublicKey(original))), publicKey: rawPublicKey(original), state: 'active', createdMs: now }], original, now).chain;
 }
 
+/** How many leading versions two chains share. */
+function sharedVersions(a: KeyChain, b: KeyChain): number {
+  let i = 0;
+  while (i < a.raw.length && i < b.raw.length && Buffer.compare(a.raw[i], b.raw[i]) === 0) i++;
+  return i;
+}
+
 /**
- * The newest of several candidate chains that verify from `anchor`: a chain is taken over another only when it
- * extends it (the other is a prefix), so a disk cannot swap in a fork; `base` (when given, the meta
- * directory's) is the one every other must extend. Candidates that do not verify are counted as refused.
+ * The newest chain several copies agree on. Each candidate must verify from `anchor`; `base` (the meta
+ * directory's own ring, already verified) is trusted, so a candidate that does not extend it (a fork) is
+ * refused. Among the rest, a copy that only lags behind (a member that missed the last change) is a prefix of
+ * the newest and does not hold it back; but when two copies fork (someone holding a key that was active in an
+ * earlier generation signed a different continuation), neither side is taken: the result stops at the last
+ * version they share, whatever order the copies are read in. Refused and forked copies are counted.
  */
-export function newestChain(anchor: string, base: Uint8Array | undefined, candidates: ReadonlyArray<Uint8Array | undefined>): { chain: KeyChain | undefined; refused: number } {
-  let best: KeyChain | undefined;
+export function newestChain(anchor: string, base: KeyChain | undefined, candidates: ReadonlyArray<Uint8Array | undefined>): { chain: KeyChain | undefined; refused: number } {
   let refused = 0;
-  if (base !== undefined) best = verifyChain(base, anchor); // the meta directory's own ring must verify
+  const valid: KeyChain[] = base === undefined ? [] : [base];
   for (const c of candidates) {
     if (c === undefined) continue;
-    let chain: KeyChain;
     try {
-      chain = verifyChain(c, anchor);
+      const chain = verifyChain(c, anchor);
+      if (base !== undefined && !isPrefixOf(base, chain) && !isPrefixOf(chain, base)) refused++; // a fork of the trusted ring
+      else valid.push(chain);
     } catch {
       refused++;
-      continue;
     }
-    if (best === undefined) best = chain;
-    else if (isPrefixOf(best, chain)) best = chain;
-    else if (!isPrefixOf(chain, best)) refused++; // a fork of the trusted chain
   }
-  return { chain: best, refused };
+  if (valid.length === 0) return { chain: undefined, refused };
+  const longest = valid.reduce((a, b) => (b.raw.length > a.raw.length ? b : a));
+  let agreed = longest.raw.length;
+  for (const [i, a] of valid.entries()) {
+    for (const b of valid.slice(i + 1)) {
+      if (!isPrefixOf(a, b) && !isPrefixOf(b, a)) {
+        agreed = Math.min(agreed, sharedVersions(a, b));
+        refused++;
+      }
+    }
+  }
+  if (agreed === 0) return { chain: undefined, refused };
+  return { chain: { versions: longest.versions.slice(0, agreed), raw: longest.raw.slice(0, agreed) }, refused };
 }
 
 /**
@@ -96,10 +114,10 @@ export class PoolKeys {
     const original = createPrivateKey(await readFile(poolKeyFile(metaDir), 'utf8'));
     const anchor = hex(keyId(createPublicKey(original)));
     const file = await readIfPresent(ringFile(metaDir));
-    const { chain: found } = newestChain(anchor, file, [catalogChain]);
+    const fileChain = file === undefined ? undefined : verifyChain(file, anchor); // the meta directory's own ring must verify
+    const { chain: found } = newestChain(anchor, fileChain, [catalogChain]);
     const chain = found ?? adoptionChain(original);
     const signer = await PoolKeys.#privateKey(metaDir, original, activeEntry(currentRing(chain)).id);
-    const fileChain = file === undefined ? undefined : verifyChain(file, anchor);
     return { keys: new PoolKeys(metaDir, original, chain, signer), adopted: found === undefined, fileBehind: fileChain === undefined || fileChain.raw.length < chain.raw.length };
   }
 
@@ -236,7 +254,7 @@ export async function rebuildChain(metaDir: string, stores: readonly ShardStore[
   else if (file !== undefined) anchor = verifyChain(file).versions[0].signerKeyId;
   else throw new ShardVaultError(ErrorCode.NOT_FOUND, `${metaDir} has neither pool.key nor keyring/ring: nothing says which key ring is the pool's`);
   const records = await Promise.all(stores.map((s) => s.readRecord(KEYRING_ITEM).catch(() => undefined)));
-  const { chain, refused } = newestChain(anchor, file, records);
+  const { chain, refused } = newestChain(anchor, file === undefined ? undefined : verifyChain(file, anchor), records);
   if (chain !== undefined) return { chain, refused };
   if (existsSync(poolKeyFile(metaDir))) {
     // A pool of release 0.1.0 (or one never opened since): its only key is pool.key.
@@ -246,17 +264,30 @@ export async function rebuildChain(metaDir: string, stores: readonly ShardStore[
 }
 
 /** Lookups over a chain's current ring (for a rebuild, which has no PoolKeys). */
+/**
+ * The active key of `chain` with its private key from the meta directory (`keyring/<id>.key`, or pool.key when
+ * the active key is the original one), or undefined when the meta directory does not hold it (a catalog rebuild
+ * then cannot sign: it verifies only).
+ */
+export async function activeSigner(metaDir: string, chain: KeyChain): Promise<{ id: Uint8Array; privateKey: KeyObject } | undefined> {
+  const id = activeEntry(currentRing(chain)).id;
+  for (const file of [privateFile(metaDir, id), poolKeyFile(metaDir)]) {
+    const pem = await readIfPresent(file);
+    if (pem === undefined) continue;
+    const key = createPrivateKey(Buffer.from(pem));
+    if (hex(keyId(createPublicKey(key))) === id) return { id: Buffer.from(id, 'hex'), privateKey: key };
+  }
+  return undefined;
+}
+
 export function chainLookups(chain: KeyChain): { trusted: (id: Uint8Array) => KeyObject | null; known: (id: Uint8Array) => KeyObject | null } {
-  const ring = currentRing(chain);
-  const find = (id: Uint8Array) => ring.entries.find((e) => e.id === hex(id));
+  // Made once: a rebuild looks a key up for every copy on every member.
+  const keys = new Map(currentRing(chain).entries.map((e) => [e.id, { key: publicKeyObject(e.publicKey), revoked: e.state === 'revoked' }]));
   return {
     trusted: (id) => {
-      const e = find(id);
-      return e === undefined || e.state === 'revoked' ? null : publicKeyObject(e.publicKey);
+      const e = keys.get(hex(id));
+      return e === undefined || e.revoked ? null : e.key;
     },
-    known: (id) => {
-      const e = find(id);
-      return e === undefined ? null : publicKeyObject(e.publicKey);
-    },
+    known: (id) => keys.get(hex(id))?.key ?? null,
   };
 }

@@ -19,6 +19,11 @@
  *   POST   disks                {path, labels?, mountPoint?} -> {disk, path, labels}   (the daemon's paths)
  *   POST   disks/ID/drain       -> {disk, queued};  POST disks/ID/replace {path, labels?, mountPoint?} -> {disk, newDisk, queued}
  *   DELETE disks/ID             -> {disk, removed: true} (refused while it holds shards)
+ *   GET    config               -> {pool, floor, history: vault.configHistory()}
+ *   POST   config               {writeQuorum, breakGlass?: {reason}} -> {setting, before, after, floor}
+ *   POST   config/floor/raise   {settings} -> {floor};  POST config/floor/lower {settings, breakGlass} -> {floor}
+ *   (the security floor, docs/security-floor.md: weaker than the floor is InvalidRequest with svCode ERR_SV_FLOOR;
+ *   the engine writes the audit records -- pool.reconfigure, floor.lower with the reason, floor.raise)
  *
  * Scrub and repair run for hours on a big pool, longer than any request should: POST starts a job (one of
  * each kind at a time, 409 JobRunning otherwise) and answers 202; GET reports its progress and, once
@@ -256,6 +261,7 @@ function mapError(err: unknown): AdminError {
     case ErrorCode.PLACEMENT: return as(AdminErrorCode.SERVICE_UNAVAILABLE, 503);
     case ErrorCode.NOT_FOUND: return as(AdminErrorCode.NO_SUCH_ACCESS_KEY, 404);
     case ErrorCode.INVALID_ARG_TYPE:
+    case ErrorCode.FLOOR:
     case ErrorCode.OUT_OF_RANGE:
     case ErrorCode.UNKNOWN_OPTION: return as(AdminErrorCode.INVALID_REQUEST, 400);
     default: return as(AdminErrorCode.INTERNAL, 500);
@@ -417,6 +423,32 @@ const routes: Array<{ method: string; path: RegExp; run: Route }> = [
       const disk = await diskOf(ctx, p.id!);
       await ctx.vault.removeDisk(disk, who.principal);
       send(res, 200, { disk, removed: true });
+    },
+  },
+  // The security floor and the settings with a knob: the vault validates the fields and audits every change.
+  {
+    method: 'GET', path: /^config$/,
+    run: async (ctx, _req, res) => send(res, 200, { pool: (await ctx.vault.status()).pool, floor: ctx.vault.floor() ?? null, history: await ctx.vault.configHistory() }),
+  },
+  {
+    method: 'POST', path: /^config$/,
+    run: async (ctx, _req, res, who, body) => {
+      const o = jsonBody(body);
+      onlyKeys(o, ['writeQuorum', 'breakGlass']);
+      const before = (await ctx.vault.status()).pool.writeQuorum;
+      await ctx.vault.reconfigure({ writeQuorum: o.writeQuorum as number, ...(o.breakGlass !== undefined ? { breakGlass: o.breakGlass as { reason: string } } : {}), principal: who.principal });
+      send(res, 200, { setting: 'write-quorum', before, after: (await ctx.vault.status()).pool.writeQuorum, floor: ctx.vault.floor() ?? null });
+    },
+  },
+  {
+    method: 'POST', path: /^config\/floor\/(raise|lower)$/,
+    run: async (ctx, _req, res, who, body, p) => {
+      const o = jsonBody(body);
+      onlyKeys(o, p.id === 'raise' ? ['settings'] : ['settings', 'breakGlass']);
+      const settings = o.settings as Parameters<Vault['raiseFloor']>[0];
+      const floor = p.id === 'raise' ? await ctx.vault.raiseFloor(settings, who.principal)
+        : await ctx.vault.lowerFloor(settings, { ...(o.breakGlass !== undefined ? { breakGlass: o.breakGlass as { reason: string } } : {}), principal: who.principal });
+      send(res, 200, { floor });
     },
   },
   {

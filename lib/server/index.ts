@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { KeyStore } from '../auth/index.js';
-import type { Vault } from '../vault.js';
+import type { BreakGlass, Vault } from '../vault.js';
 import { ADMIN_PREFIX, abortAdminJobs, handleAdmin } from './admin.js';
 import { auditStart } from './audit.js';
 import { openAuth } from './auth-backend.js';
@@ -43,13 +43,13 @@ export interface StartServerOptions {
   limits?: Partial<Limits>;
   logLevel?: string;
   logDestination?: NodeJS.WritableStream;
-  /** Freshness witness files (over the config file's `witness`; default one under $XDG_STATE_HOME). */
-  witness?: string[];
   /** Environment read for configuration (default process.env; see lib/server/config.ts environmentOverrides). */
   env?: NodeJS.ProcessEnv;
-  /** `serve --break-glass --reason TEXT`, audited: accepts a configuration weaker than the pool's security floor,
-   *  and a catalog behind its freshness witness (re-anchored). */
-  breakGlass?: { reason: string };
+  /** Freshness witness files (over the config file's `witness`; default one under $XDG_STATE_HOME). */
+  witness?: string[];
+  /** The operator's override (serve --break-glass --reason TEXT): accepts a configuration weaker than the pool's
+   *  security floor and a catalog behind its freshness witness, each audited (VaultOpenOptions.breakGlass). */
+  breakGlass?: BreakGlass;
 }
 
 export interface RunningServer {

@@ -98,11 +98,11 @@ export class ServerMetrics {
   readonly #repairShards: Counter;
   readonly #repairQueuedTotal: Counter;
   readonly #diskDropped: Counter;
+  readonly #keyRevoked: Counter;
   readonly #witnessState: Gauge;
   readonly #witnessWritten: Gauge;
   readonly #witnessFailures: Counter;
   readonly #witnessProblems: Gauge;
-  readonly #keyRevoked: Counter;
 
   constructor(options: ServerMetricsOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -190,11 +190,11 @@ export class ServerMetrics {
     this.#repairShards = new Counter({ name: 'shardvault_repair_shards_total', help: 'Shards handled by repair runs, by outcome (repaired, moved, dropped, failed)', labelNames: ['outcome'], registers });
     this.#repairQueuedTotal = new Counter({ name: 'shardvault_repair_queued_total', help: 'Shards queued for repair since start, by who found them (put, read, scrub, gc, drain, replace, rebalance, repair)', labelNames: ['reason'], registers });
     this.#diskDropped = new Counter({ name: 'shardvault_disk_dropped_total', help: 'Times a disk dropped out of an operation, by disk and what failed', labelNames: ['disk', 'op'], registers });
+    this.#keyRevoked = new Counter({ name: 'shardvault_key_revoked_refusals_total', help: 'Reads refused because the manifest is signed only by a revoked pool key (queued for repair --resign), by key id', labelNames: ['key_id'], registers });
     this.#witnessState = new Gauge({ name: 'shardvault_witness_state', help: 'Freshness witness at open as a state set: anchored, unanchored (no witness verified: rollbacks undetected), new, rollback-accepted (break-glass)', labelNames: ['state'], registers });
     this.#witnessWritten = new Gauge({ name: 'shardvault_witness_last_write_timestamp_seconds', help: 'Unix time of the last freshness witness write that reached every location (0: none since start)', registers });
     this.#witnessFailures = new Counter({ name: 'shardvault_witness_write_failures_total', help: 'Freshness witness writes that failed, by location', labelNames: ['location'], registers });
     this.#witnessProblems = new Gauge({ name: 'shardvault_witness_problems', help: 'Witness files ignored at open (did not verify) and other witness warnings (same filesystem as the pool)', registers });
-    this.#keyRevoked = new Counter({ name: 'shardvault_key_revoked_refusals_total', help: 'Reads refused because the manifest is signed only by a revoked pool key (queued for repair --resign), by key id', labelNames: ['key_id'], registers });
     this.#poolUp.set(0);
     this.#scrubLast.set(0);
     this.#witnessWritten.set(0);
@@ -323,11 +323,11 @@ export class ServerMetrics {
     this.#objectsAtRisk.set(status.objectsAtRisk);
     this.#repairQueued.set(status.repairQueued);
     this.#auditRecords.set(s.auditRecords);
+    this.#floorOverridden.set(status.floor?.overridden === true ? 1 : 0);
+    this.#configSecurityChange.set((status.config?.lastSecurityChange?.timeMs ?? 0) / 1000);
     if (status.witness !== undefined) {
       for (const w of WITNESS_STATES) this.#witnessState.set({ state: w }, status.witness.state === w ? 1 : 0);
       this.#witnessProblems.set(status.witness.problems.length);
     }
-    this.#floorOverridden.set(status.floor?.overridden === true ? 1 : 0);
-    this.#configSecurityChange.set((status.config?.lastSecurityChange?.timeMs ?? 0) / 1000);
   }
 }

@@ -28,7 +28,7 @@ export async function openOrCreatePool(c: EffectiveConfig, explicit: { k: boolea
   const configSource = { name: 'daemon', settings: c };
   const witness = c.witness !== undefined ? { witness: c.witness } : {};
   if (existsSync(join(meta, 'pool.json'))) {
-    const vault = await Vault.open(meta, { configSource, ...(c.pool.writeQuorum !== undefined ? { writeQuorum: c.pool.writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass } : {}), ...witness });
+    const vault = await Vault.open(meta, { configSource, ...witness, ...(c.pool.writeQuorum !== undefined ? { writeQuorum: c.pool.writeQuorum } : {}), ...(breakGlass !== undefined ? { breakGlass: { principal: 'serve', ...breakGlass } } : {}) });
     const s = await vault.status();
     const wrong: string[] = [];
     if (explicit.k && s.pool.k !== c.pool.k) wrong.push(`k is ${s.pool.k}, the config says ${c.pool.k}`);

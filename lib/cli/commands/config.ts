@@ -1,25 +1,26 @@
 /**
  * `config`: the pool's settings that have a knob, its security floor, and configuration drift
  * (docs/security-floor.md). `config show` and `config diff` read (beside a process holding the pool);
- * `config set write-quorum N`, `config floor raise` and `config floor lower` change the pool. Anything weaker than
+ * `config set write-quorum N`, `config floor raise` and `config floor lower` change the pool. Every one of them
+ * also works against a running daemon (`--endpoint URL`: the admin API's config routes). Anything weaker than
  * the floor is refused (ERR_SV_FLOOR, exit 2) unless `--break-glass --reason TEXT` accepts it: audited, shown by
  * `status` and the daemon's metric until the floor is raised back.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 
-import type { ConfigChange, FloorSettings, FloorStatus } from '../../vault.js';
+import type { ConfigChange, FloorSettings, FloorStatus, RecordedConfig, Vault } from '../../vault.js';
 import { positiveInt } from '../args.js';
-import { Ctx, dataOption, metaOption, withVault } from '../context.js';
+import { Ctx, dataOption, endpointOption, metaOption, regionOption, withVault } from '../context.js';
 import { CliCode, CliError } from '../errors.js';
 
-/** `k+N` (or N) as the floor's writeQuorumAboveK. */
+/** `--write-quorum k+N` as the floor's writeQuorumAboveK (N; the floor is relative to k, as the pool's quorum is). */
 function quorumMargin(value: string): number {
   const m = /^k\+(\d{1,3})$/.exec(value.trim());
   if (m === null || Number(m[1]) < 1) throw new InvalidArgumentError('expected k+N with N >= 1 (the write quorum is at least k + N)');
   return Number(m[1]);
 }
 
-interface FloorFlags { k?: number; m?: number; writeQuorum?: number; manifestFormat?: number; breakGlass?: boolean; reason?: string }
+interface FloorFlags { k?: number; m?: number; writeQuorum?: number; manifestFormat?: number }
 
 function floorSettingsOf(o: FloorFlags): Partial<FloorSettings> {
   const s: Partial<FloorSettings> = {
@@ -45,7 +46,18 @@ function floorLines(f: FloorStatus | undefined): string[] {
 const value = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
 const changeLine = (c: ConfigChange) => `${c.security ? '!' : ' '} ${c.path}: ${value(c.before)} -> ${value(c.after)}`;
 
-const withPool = (c: Command) => c.option(...metaOption).option(...dataOption);
+const withPool = (c: Command) => c.option(...metaOption).option(...dataOption).option(...endpointOption).option(...regionOption);
+
+type History = Awaited<ReturnType<Vault['configHistory']>>;
+
+/** What `config show` and `config diff` read: here (read-only), or from the daemon (GET config). */
+async function readConfig(ctx: Ctx): Promise<{ pool: Awaited<ReturnType<Vault['status']>>['pool']; floor: FloorStatus | null; history: History }> {
+  const remote = ctx.remote();
+  if (remote !== undefined) return remote.get('config');
+  return withVault(ctx, async (v) => ({ pool: (await v.status()).pool, floor: v.floor() ?? null, history: await v.configHistory() }), { readOnly: true });
+}
+
+const recorded = (c: RecordedConfig | undefined) => (c === undefined ? null : { digest: c.digest, recordedMs: c.timeMs, source: c.source });
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description("the pool's settings, its security floor and what changed in its configuration");
@@ -55,10 +67,8 @@ export function registerConfig(program: Command): void {
     .description('the pool settings with a knob, the security floor (and any override) and the last recorded configuration digest'))
     .action(async (_o: unknown, cmd: Command) => {
       const ctx = Ctx.of(cmd);
-      const r = await withVault(ctx, async (v) => {
-        const s = await v.status();
-        return { pool: s.pool, floor: v.floor() ?? null, config: s.config ?? null };
-      }, { readOnly: true });
+      const c = await readConfig(ctx);
+      const r = { pool: c.pool, floor: c.floor, config: recorded(c.history.current) };
       ctx.result(r, [
         `k=${r.pool.k} m=${r.pool.m} write-quorum=${r.pool.writeQuorum} (k+${r.pool.writeQuorum - r.pool.k}) failure-domain=${r.pool.failureDomain}`,
         ...floorLines(r.floor ?? undefined),
@@ -78,12 +88,15 @@ export function registerConfig(program: Command): void {
       } catch {
         throw new CliError(CliCode.USAGE, `write-quorum ${JSON.stringify(raw)}: expected a positive integer`);
       }
-      const breakGlass = ctx.open.breakGlass; // the global --break-glass --reason (lib/cli/program.ts)
-      const r = await withVault(ctx, async (v) => {
-        const before = (await v.status()).pool.writeQuorum;
-        await v.reconfigure({ writeQuorum: n, ...(breakGlass !== undefined ? { breakGlass } : {}) });
-        return { setting: 'write-quorum', before, after: n, floor: v.floor() ?? null };
-      });
+      const breakGlass = ctx.open.breakGlass === undefined ? undefined : { reason: ctx.open.breakGlass.reason }; // the global --break-glass --reason TEXT
+      const remote = ctx.remote();
+      const r: { setting: string; before: number; after: number; floor: FloorStatus | null } = remote !== undefined
+        ? await remote.post('config', { writeQuorum: n, ...(breakGlass !== undefined ? { breakGlass } : {}) })
+        : await withVault(ctx, async (v) => {
+          const before = (await v.status()).pool.writeQuorum;
+          await v.reconfigure({ writeQuorum: n, ...(breakGlass !== undefined ? { breakGlass } : {}) });
+          return { setting: 'write-quorum', before, after: n, floor: v.floor() ?? null };
+        });
       ctx.result(r, [`write-quorum ${r.before} -> ${r.after}`, ...(r.floor?.overridden === true ? floorLines(r.floor) : [])]);
     });
 
@@ -92,7 +105,7 @@ export function registerConfig(program: Command): void {
     .description('what changed between the last two recorded configurations (! marks a security-relevant setting)'))
     .action(async (_o: unknown, cmd: Command) => {
       const ctx = Ctx.of(cmd);
-      const h = await withVault(ctx, (v) => v.configHistory(), { readOnly: true });
+      const h = (await readConfig(ctx)).history;
       const r = {
         digest: h.current?.digest ?? null, recordedMs: h.current?.timeMs ?? null, source: h.current?.source ?? null,
         previousDigest: h.current?.previous?.digest ?? null, previousRecordedMs: h.current?.previous?.timeMs ?? null, changes: h.changes,
@@ -109,7 +122,7 @@ export function registerConfig(program: Command): void {
     .description('show the security floor (raise it with `config floor raise`, lower it only with --break-glass)'))
     .action(async (_o: unknown, cmd: Command) => {
       const ctx = Ctx.of(cmd);
-      const f = await withVault(ctx, async (v) => v.floor(), { readOnly: true });
+      const f = (await readConfig(ctx)).floor ?? undefined;
       ctx.result({ floor: f ?? null }, floorLines(f));
     });
 
@@ -125,7 +138,8 @@ export function registerConfig(program: Command): void {
     .action(async (o: FloorFlags, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       const asked = floorSettingsOf(o);
-      const f = await withVault(ctx, (v) => v.raiseFloor(asked));
+      const remote = ctx.remote();
+      const f = remote !== undefined ? (await remote.post<{ floor: FloorStatus }>('config/floor/raise', { settings: asked })).floor : await withVault(ctx, (v) => v.raiseFloor(asked));
       ctx.result({ floor: f }, floorLines(f));
     });
 
@@ -135,8 +149,10 @@ export function registerConfig(program: Command): void {
     .action(async (o: FloorFlags, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       const asked = floorSettingsOf(o);
-      const breakGlass = ctx.open.breakGlass; // the global --break-glass --reason (lib/cli/program.ts)
-      const f = await withVault(ctx, (v) => v.lowerFloor(asked, breakGlass !== undefined ? { breakGlass } : {}));
+      const breakGlass = ctx.open.breakGlass === undefined ? undefined : { reason: ctx.open.breakGlass.reason }; // the global --break-glass --reason TEXT
+      const remote = ctx.remote();
+      const f = remote !== undefined ? (await remote.post<{ floor: FloorStatus }>('config/floor/lower', { settings: asked, ...(breakGlass !== undefined ? { breakGlass } : {}) })).floor
+        : await withVault(ctx, (v) => v.lowerFloor(asked, breakGlass !== undefined ? { breakGlass } : {}));
       ctx.result({ floor: f }, floorLines(f));
     });
 }

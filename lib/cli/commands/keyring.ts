@@ -9,15 +9,16 @@ import type { Command } from 'commander';
 
 import type { Vault } from '../../vault.js';
 import { Ctx, metaOption, withVault } from '../context.js';
+import { CliCode, CliError } from '../errors.js';
 
-type Ring = ReturnType<Vault['keyring']>;
+type Ring = Awaited<ReturnType<Vault['keyring']>>;
 
 function lines(ring: Ring): string[] {
   const time = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
   const rows = [['KEY ID', 'STATE', 'CREATED', 'RETIRED', 'REVOKED', 'REASON'],
     ...ring.keys.map((k) => [k.id, k.state, time(k.createdMs), time(k.retiredMs), time(k.revokedMs), k.revokeReason ?? ''])];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return [`key ring generation ${ring.generation}`, ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd())];
+  return [`key ring generation ${ring.generation}${ring.resignQueued > 0 ? `; ${ring.resignQueued} object(s) refused for a revoked signer wait for \`shardvault repair --resign\`` : ''}`, ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd())];
 }
 
 export function registerKeyring(program: Command): void {
@@ -27,7 +28,7 @@ export function registerKeyring(program: Command): void {
     .option(...metaOption)
     .action(async (_o: unknown, cmd: Command) => {
       const ctx = Ctx.of(cmd);
-      const ring = await withVault(ctx, async (v) => v.keyring(), { readOnly: true });
+      const ring = await withVault(ctx, (v) => v.keyring(), { readOnly: true });
       ctx.result(ring, lines(ring));
     });
 
@@ -40,12 +41,14 @@ export function registerKeyring(program: Command): void {
     });
 
   keyring.command('revoke <id>').description('revoke a signing key: what only it signed is refused until `repair --resign`')
-    .requiredOption('--reason <text>', 'why (kept in the ring and the audit record)')
     .option('--rotate', 'the key is the active one: make a new active key in the same change')
     .option(...metaOption)
-    .action(async (id: string, o: { reason: string; rotate?: boolean }, cmd: Command) => {
+    .action(async (id: string, o: { rotate?: boolean }, cmd: Command) => {
       const ctx = Ctx.of(cmd);
-      const r = await withVault(ctx, async (v) => v.revokeKey(id, o.reason, { rotate: o.rotate === true, principal: 'cli' }));
+      // --reason TEXT is the program's option (it is also --break-glass's reason): required here.
+      const reason = cmd.optsWithGlobals<{ reason?: string }>().reason;
+      if (reason === undefined || reason.trim() === '') throw new CliError(CliCode.USAGE, 'keyring revoke needs --reason TEXT (kept in the ring and the audit record)');
+      const r = await withVault(ctx, async (v) => v.revokeKey(id, reason, { rotate: o.rotate === true, principal: 'cli' }));
       ctx.result(r, [`keyring revoke: ${r.revoked} is revoked; the active key is ${r.active} (generation ${r.generation})`, 'next: `shardvault repair --resign` re-signs what the revoked key signed']);
     });
 }

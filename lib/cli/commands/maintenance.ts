@@ -89,11 +89,12 @@ async function followRemoteJob<P, R>(client: AdminClient, kind: 'scrub' | 'repai
 
 const todo = (actions: readonly Action[]) => (actions.length === 0 ? [] : ['what to do:', ...actions.map((a) => `  ${a.message}`)]);
 
-function scrubResult(ctx: Ctx, r: { objects: number; bytes: number; bad: number }, skipped: StatusView['disks'], after: StatusView): void {
+function scrubResult(ctx: Ctx, r: { objects: number; bytes: number; bad: number; revoked?: number }, skipped: StatusView['disks'], after: StatusView): void {
   ctx.result(
-    { objects: r.objects, bytes: r.bytes, bad: r.bad, repairQueued: after.repairQueued, disksSkipped: skipped.map((d) => ({ id: d.id, condition: d.condition })), actions: after.actions },
+    { objects: r.objects, bytes: r.bytes, bad: r.bad, ...(r.revoked !== undefined ? { revoked: r.revoked } : {}), repairQueued: after.repairQueued, disksSkipped: skipped.map((d) => ({ id: d.id, condition: d.condition })), actions: after.actions },
     [
       `scrub: ${r.objects} objects, ${formatBytes(r.bytes)} read, ${r.bad} bad shard(s) queued for repair`,
+      ...(r.revoked !== undefined ? [`scrub: ${r.revoked} object(s) signed only by a revoked key: run \`shardvault repair --resign\``] : []),
       ...skipped.map((d) => `scrub: disk ${d.id} not checked: ${d.condition}`),
       ...todo(after.actions),
     ],

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { startServer } from '../../server/index.js';
 import { Ctx } from '../context.js';
 
-interface ServeOptions { data: string; address?: string; metricsAddress?: string; config?: string; domain?: string; region?: string; logLevel?: string }
+interface ServeOptions { data: string; address?: string; metricsAddress?: string; config?: string; domain?: string; region?: string; logLevel?: string}
 
 export function registerServe(program: Command): void {
   program
@@ -25,7 +25,6 @@ export function registerServe(program: Command): void {
     .action(async (o: ServeOptions, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       const running = await startServer({
-        ...(ctx.open.breakGlass !== undefined ? { breakGlass: ctx.open.breakGlass } : {}),
         dataDir: o.data,
         ...(o.address !== undefined ? { address: o.address } : {}),
         ...(o.metricsAddress !== undefined ? { metricsAddress: o.metricsAddress } : {}),
@@ -34,6 +33,8 @@ export function registerServe(program: Command): void {
         ...(o.region !== undefined ? { region: o.region } : {}),
         ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
         ...(ctx.open.witness !== undefined ? { witness: ctx.open.witness } : {}),
+        // The global --break-glass --reason: accepts a catalog behind its witness and a setting below the floor.
+        ...(ctx.open.breakGlass !== undefined ? { breakGlass: { reason: ctx.open.breakGlass.reason } } : {}),
       });
       const { url, root } = running;
       // A daemon stays up: a stray rejected promise is logged, not fatal (uncaught exceptions still are:
