@@ -68,8 +68,6 @@ import type { FloorSettings, FloorStatus } from './format/floor.js';
 import { CONFIG_DRIFT_META, CONFIG_META, checkSource, diffConfig, effectiveConfig, recordConfig, type ConfigDrift, type ConfigSource, type RecordedConfig } from './security/config-digest.js';
 import { SecurityFloor, checkBreakGlass, currentSettings, floorSettingsInput, type BreakGlass } from './security/floor.js';
 import { finalizeUpgrade, upgradeStatus, type UpgradeStatus } from './engine/upgrade.js';
-import { describeHead } from './format/witness.js';
-import { checkWitnessLocations, defaultWitnessPath, headOf, openWitness, Witness, type WitnessStatus } from './security/witness.js';
 
 export type { SystemHeaders } from './format/manifest.js';
 export type { PutOptions, StoredChecksum } from './engine/object-meta.js';
@@ -169,11 +167,25 @@ export const AUDIT_FIELD_LIMITS = { principal: 128, action: 64, target: 1100, re
 /** A disk's condition in status() and scrub(): online, draining or removed, else why it is unusable. */
 export type DiskHealthCondition = MemberCondition;
 
-/** The witness locations of an open (undefined: the default one), validated. */
-function witnessLocations(value: unknown): string[] | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value)) throw typeError('witness', 'an array of paths', value);
-  return value.map((p, i) => nonEmptyString(`witness[${i}]`, p));
+/** The witness options of an open, validated. */
+interface WitnessChoice {
+  locations: string[] | undefined;
+  breakGlass?: { reason: string; principal: string };
+}
+
+function witnessOptions(o: VaultOpenOptions): WitnessChoice {
+  let locations: string[] | undefined;
+  if (o.witness !== undefined) {
+    if (!Array.isArray(o.witness)) throw typeError('witness', 'an array of paths', o.witness);
+    locations = o.witness.map((p, i) => nonEmptyString(`witness[${i}]`, p));
+  }
+  if (o.breakGlass === undefined) return { locations };
+  const b = optionsObject<{ reason: string; principal?: string }>('breakGlass', o.breakGlass, ['reason', 'principal']);
+  const reason = nonEmptyString('breakGlass.reason', b.reason);
+  if (Buffer.byteLength(reason, 'utf8') > 512 || /[\x00-\x1f\x7f]/.test(reason)) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'breakGlass.reason must be 1..512 UTF-8 bytes without control characters');
+  const principal = b.principal ?? 'local';
+  checkPrincipal(principal);
+  return { locations, breakGlass: { reason, principal } };
 }
 
 export class Vault {
@@ -186,7 +198,6 @@ export class Vault {
   #openOptions: Record<string, unknown> = {};
   #witness: Witness | undefined;
   #unlock: () => Promise<void> = async () => undefined;
-  #witness: Witness | undefined;
 
   /** What the engine did, for logging and metrics (lib/events.ts; a throwing listener never breaks the engine). */
   readonly events = new VaultEvents();
@@ -307,6 +318,7 @@ export class Vault {
     const orphanGraceMs = o.orphanGraceMs === undefined ? undefined : integer('orphanGraceMs', o.orphanGraceMs, 0, Number.MAX_SAFE_INTEGER);
     const recover = o.recover === undefined ? undefined : oneOf('recover', o.recover, ['walk', 'quick'] as const);
     const readOnly = o.readOnly === undefined ? false : boolean('readOnly', o.readOnly);
+    const witness = witnessOptions(o);
     const settings = {
       readOnly,
       uploadTtlMs: o.uploadTtlMs === undefined ? UPLOAD_TTL_MS_DEFAULT : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER),
@@ -314,7 +326,6 @@ export class Vault {
     };
     const writeQuorum = o.writeQuorum === undefined ? undefined : integer('writeQuorum', o.writeQuorum, 2, 511);
     const breakGlass = checkBreakGlass(o.breakGlass);
-    const witness = witnessLocations(o.witness);
     const source = o.configSource === undefined ? { name: 'library' } : checkSource(o.configSource);
     if (readOnly && (writeQuorum !== undefined || breakGlass !== undefined)) {
       throw new ShardVaultError(ErrorCode.READ_ONLY, 'writeQuorum and breakGlass change the pool: open it without readOnly');
@@ -375,7 +386,7 @@ export class Vault {
       const vault = new Vault(metaDir, config, catalog, keys, settings);
       vault.#unlock = unlock;
       // Before recovery writes anything: a rolled-back catalog is refused as it was found.
-      await vault.#checkWitness(metaDir, options.witness, options.breakGlass);
+      await vault.#checkWitness(metaDir, witness);
       // A finalize that committed in the catalog but crashed before pool.json was saved: pool.json gets the
       // catalog's format now, before anything is written in it, so the previous release refuses the pool again.
       if (config.formatVersion !== boot.formatVersion || config.minRelease !== boot.minRelease) await vault.#engine.meta.savePool(config);
@@ -417,16 +428,15 @@ export class Vault {
    * Caveats: freshness falls back to what the disks hold (a put that sealed its copies but crashed before its
    * commit can surface; a version whose every copy was lost cannot), empty buckets come back from the saved
    * list `buckets.json` (as of the last bucket change), and the repair queue starts empty (the next open queues
-   * what is missing). The rebuilt chain is new, so the freshness witness is re-anchored at its head with the
-   * ring's active key (the rebuild is the operator's acceptance of what the disks hold): the `catalog.rebuild`
-   * record names the witness head it replaces (`previous-witness=`); `witness` says where the witness files are
-   * (default as for open). Without the active private key the witness is left as it was (`witness=not
-   * re-anchored` in the record), and the next open needs breakGlass.
+   * what is missing). The rebuilt chain is new, so the freshness witness is re-anchored at its head (the
+   * rebuild is the operator's acceptance of what the disks hold): the `catalog.rebuild` record names the
+   * witness head it replaces (`previous-witness=`), and `witness` says where the witness files are (default as
+   * for open).
    */
   static async rebuildCatalog(metaDir: string, principal = 'local', options: { witness?: string[] } = {}): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; copiesRevoked: number; ringsRefused: number; movedAside?: string; witnessReanchored: boolean }> {
     nonEmptyString('metaDir', metaDir);
     checkPrincipal(principal);
-    const locations = witnessLocations(optionsObject<{ witness?: string[] }>('options', options, ['witness']).witness);
+    const { locations } = witnessOptions(optionsObject<VaultOpenOptions>('options', options, ['witness']));
     const boot = await readPoolJson(metaDir);
     const { release: unlock } = await lockPool(metaDir);
     try {
@@ -466,11 +476,6 @@ export class Vault {
       const lookups = chainLookups(ring.chain);
       const signer = await activeSigner(metaDir, ring.chain);
       await Promise.all(stores.map((s) => s.close()));
-      // The witness to re-anchor: signed by the ring's active key, when its private key is here.
-      const signer = await PoolKeys.load(metaDir, encodeChain(ring.chain.raw)).then(({ keys }) => keys.signer(), () => undefined);
-      const witness = new Witness(checkWitnessLocations(locations ?? [defaultWitnessPath(boot.poolId, metaDir)], metaDir, boot.disks), boot.poolId,
-        () => ({ keyId: signer!.id, privateKey: signer!.privateKey }), new VaultEvents(), signer !== undefined);
-      const previousWitness = await witness.readNewest(lookups.trusted);
       await mkdirDurable(catalogDir);
       const witnessFiles = checkWitnessLocations(locations ?? [defaultWitnessPath(boot.poolId, metaDir)], metaDir, boot.disks);
       const witness = new Witness(witnessFiles, boot.poolId, () => {
@@ -906,7 +911,7 @@ export class Vault {
     const floor = this.#floor.status();
     const { current, lastSecurityChange } = await this.configHistory();
     return {
-      ...s, ...(floor !== undefined ? { floor } : {}), witness: this.#witness?.status,
+      ...s, ...(floor !== undefined ? { floor } : {}),
       ...(current !== undefined ? { config: { digest: current.digest, recordedMs: current.timeMs, source: current.source, ...(lastSecurityChange !== undefined ? { lastSecurityChange: { timeMs: lastSecurityChange.timeMs, source: lastSecurityChange.source, settings: lastSecurityChange.changes.map((c) => c.path) } } : {}) } } : {}),
       witness: this.#witness?.status,
     };

@@ -98,7 +98,7 @@ describe.skipIf(!hasNative)(`witness through the daemon${hasNative ? '' : ` (ski
     const log = logSink();
     server = await startServer({ dataDir: data, address: '127.0.0.1:0', logLevel: 'info', logDestination: log.stream, witness, breakGlass: { reason: 'restored after the controller died' } });
     expect(log.text()).toContain('freshness witness: rollback-accepted');
-    expect((await server.vault.auditLog()).some((r) => r.action === 'witness.rollback-accepted' && r.principal === 'local' && r.detail?.includes('restored after the controller died'))).toBe(true);
+    expect((await server.vault.auditLog()).some((r) => r.action === 'witness.rollback-accepted' && r.principal === 'serve' && r.detail?.includes('restored after the controller died'))).toBe(true);
     const metrics = new ServerMetrics({ poolSnapshotMs: 0 });
     metrics.attachVault(server.vault);
     const text = await metrics.text();

@@ -155,7 +155,7 @@ describe.skipIf(!hasNative)(`freshness witness${hasNative ? '' : ` (skipped: ${n
     const warnings: string[] = [];
     const onWarning = (w: Error & { code?: string }) => { if (w.code?.startsWith('SV_WITNESS_')) warnings.push(w.code); };
     process.on('warning', onWarning);
-    v = await Vault.open(meta, { witness: [witness], breakGlass: { reason: 'restored from the Tuesday backup after the array failed' } });
+    v = await Vault.open(meta, { witness: [witness], breakGlass: { reason: 'restored from the Tuesday backup after the array failed', principal: 'oncall' } });
     await new Promise((r) => setImmediate(r));
     process.off('warning', onWarning);
     expect(warnings).toContain('SV_WITNESS_ROLLBACK_ACCEPTED');
@@ -163,7 +163,7 @@ describe.skipIf(!hasNative)(`freshness witness${hasNative ? '' : ` (skipped: ${n
     expect(s.witness?.state).toBe('rollback-accepted');
     const accepted = (await v.auditLog()).filter((r) => r.action === 'witness.rollback-accepted');
     expect(accepted).toHaveLength(1);
-    expect(accepted[0].principal).toBe('local');
+    expect(accepted[0].principal).toBe('oncall');
     expect(accepted[0].detail).toContain(`witness audit head ${newer}`);
     expect(accepted[0].detail).toContain('reason: restored from the Tuesday backup');
     expect(await v.verifyAudit()).toBe(-1);

@@ -44,7 +44,7 @@ let active: Ctx | undefined;
 /** How a command opens its pool beyond --meta: the freshness witness files and a break-glass acceptance. */
 export interface OpenChoices {
   witness?: string[];
-  breakGlass?: { reason: string };
+  breakGlass?: { reason: string; principal: string };
 }
 
 /**

@@ -23,7 +23,7 @@ import { registerObjects } from './commands/objects.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerUpgrade } from './commands/upgrade.js';
-import { Ctx, DEFAULT_META, breakGlassOption, markStdoutClosed, reasonOption, witnessOption } from './context.js';
+import { Ctx, DEFAULT_META, markStdoutClosed } from './context.js';
 import { describeError, Exit, printError } from './errors.js';
 
 /** This package's version: the nearest package.json named shardvault above this file (dist/lib/cli/ or lib/cli/). */
@@ -67,23 +67,7 @@ export function buildProgram(): Command {
   registerMetrics(program);
   registerUpgrade(program);
   registerServe(program);
-  addBreakGlass(program);
   return program;
-}
-
-/**
- * `--break-glass --reason TEXT` on every command (docs/witness.md, docs/security-floor.md): per command, not
- * global, because a global --reason would take the value of a command's own --reason (`keyring revoke`). A
- * command with its own --reason shares it with --break-glass.
- */
-function addBreakGlass(cmd: Command): void {
-  for (const c of cmd.commands) {
-    if (c.commands.length === 0) {
-      if (!c.options.some((o) => o.long === '--break-glass')) c.option(...breakGlassOption);
-      if (!c.options.some((o) => o.long === '--reason')) c.option(...reasonOption);
-    }
-    addBreakGlass(c);
-  }
 }
 
 /** The command path named on the command line (for the hint of a usage error raised before any action ran). */
