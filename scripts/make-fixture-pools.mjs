@@ -98,7 +98,7 @@ for (const release of releases) {
   if (release === 'previous') {
     const pin = pinnedRelease();
     const why = unavailableReason(pin);
-    if (why !== undefined) throw new Error(`cannot build release ${pin.release}: ${why}`);
+    if (why !== undefined) throw new Error(`cannot build release ${pin.release}: needs ${why}`);
     const dir = mkdtempSync(join(tmpdir(), `sv-release-${pin.release}-`));
     cleanup = () => rmSync(dir, { recursive: true, force: true });
     const built = buildRelease(pin.commit, dir);
