@@ -63,6 +63,15 @@ export interface ScrubProgressEvent {
   last?: { bucket: string; key: string };
 }
 
+/** Something was refused because its only valid signature is by a revoked key (queued for `repair --resign`). */
+export interface KeyRevokedEvent {
+  bucket: string;
+  key: string;
+  versionId: string;
+  /** Hex id of the revoked signer. */
+  keyId: string;
+}
+
 export interface VaultEventMap {
   put: [PutEvent];
   get: [GetEvent];
@@ -70,6 +79,7 @@ export interface VaultEventMap {
   diskDropped: [DiskDroppedEvent];
   repairQueued: [RepairQueuedEvent];
   scrubProgress: [ScrubProgressEvent];
+  keyRevoked: [KeyRevokedEvent];
 }
 
 export const LISTENER_ERROR_WARNING = 'SV_LISTENER_ERROR';

@@ -25,7 +25,7 @@
  *   repair for heads whose files are short.
  * One Vault per pool (a lock file in the meta directory); disk lifecycle and catalog rebuild are below.
  */
-import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -36,8 +36,8 @@ import { LmdbCatalog } from './catalog/lmdb.js';
 import { ReedSolomon } from './codec.js';
 import { ErrorCode, ShardVaultError, diskError, rangeError, typeError } from './errors.js';
 import { VaultEvents } from './events.js';
-import { hex, keyId } from './format/ids.js';
-import { POOL_FORMAT, POOL_FORMAT_PREVIOUS, checkPoolFormat, minReleaseOf } from './format/versions.js';
+import { hex } from './format/ids.js';
+import { POOL_FORMAT, POOL_FORMAT_PREVIOUS, checkPoolFormat, minReleaseOf, requireWriteFormat } from './format/versions.js';
 import { listTokenKey } from './listing.js';
 import { preflightMetaDir, readPoolJson } from './meta-dir.js';
 import { checkPoolLayout } from './placement.js';
@@ -46,6 +46,9 @@ import { localStores } from './store/local/local-store.js';
 import { preflightDisk, unformatDisk } from './store/local/preflight.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
 import { Engine, POOL_CONFIG, type MetaFiles, type Receipt } from './engine/context.js';
+import { resign, type ResignResult } from './engine/resign.js';
+import { currentRing, encodeChain } from './format/keyring.js';
+import { KEYRING_ITEM, PoolKeys, chainFromItem, chainLookups, rebuildChain, saveRecords } from './security/keyring.js';
 import { gc, type GcOptions, type GcResult } from './engine/gc.js';
 import { headObject, locate, readObject, type GetOptions, type Location, type ObjectHead } from './engine/get.js';
 import type { MemberCondition } from './engine/health.js';
@@ -73,6 +76,7 @@ export type { CreateUploadOptions, PutPartOptions, CompleteUploadOptions } from 
 export { PARTS_MAX, LIST_PARTS_MAX } from './engine/multipart.js';
 export type { ScrubProgress } from './engine/scrub.js';
 export type { UpgradeStatus } from './engine/upgrade.js';
+export type { ResignResult } from './engine/resign.js';
 export { INLINE_BYTES_MAX } from './engine/put.js';
 
 export interface VaultInitOptions {
@@ -146,14 +150,18 @@ export class Vault {
   /** What the gc() of the last open did. */
   lastRecovery: GcResult = { temporaryRemoved: 0, orphansRemoved: 0, supersededRemoved: 0, staleRemoved: 0, segmentsRemoved: 0, copiesCompacted: 0, repairQueued: 0 };
 
-  private constructor(metaDir: string, config: PoolConfig, catalog: LmdbCatalog, privateKey: KeyObject, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }) {
+  readonly #keys: PoolKeys;
+
+  private constructor(metaDir: string, config: PoolConfig, catalog: LmdbCatalog, keys: PoolKeys, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }) {
     const meta: MetaFiles = {
       savePool: (c) => writeFileDurable(join(metaDir, 'pool.json'), JSON.stringify(c, null, 2)),
       saveBuckets: (b) => writeFileDurable(join(metaDir, 'buckets.json'), JSON.stringify(b)),
     };
-    this.#engine = new Engine(config, catalog, localStores, new ReedSolomon(config.k, config.m), privateKey, createPublicKey(privateKey), this.events, meta, settings);
+    this.#keys = keys;
+    this.#engine = new Engine(config, catalog, localStores, new ReedSolomon(config.k, config.m), keys.original, createPublicKey(keys.original), this.events, meta, settings, keys);
     this.#buckets = new Buckets(this.#engine);
-    this.#listTokenKey = listTokenKey(privateKey);
+    // Derived from the original key, not the active one, so list tokens survive a rotation.
+    this.#listTokenKey = listTokenKey(keys.original);
   }
 
   /**
@@ -214,7 +222,7 @@ export class Vault {
       const metaExisted = existsSync(metaDir);
       const firstMeta = await mkdirDurable(metaDir);
       if (firstMeta !== undefined) undo.push(() => rm(firstMeta, { recursive: true, force: true }));
-      else if (metaExisted) undo.push(async () => { for (const f of ['pool.json', 'pool.key', 'catalog', 'buckets.json', 'lock']) await rm(join(metaDir, f), { recursive: true, force: true }); });
+      else if (metaExisted) undo.push(async () => { for (const f of ['pool.json', 'pool.key', 'keyring', 'catalog', 'buckets.json', 'lock']) await rm(join(metaDir, f), { recursive: true, force: true }); });
       const { privateKey } = generateKeyPairSync('ed25519');
       await writeFileDurable(join(metaDir, 'pool.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
       const config: PoolConfig = { poolId, formatVersion, minRelease: minReleaseOf(formatVersion), k, m, blockBytes, failureDomain, writeQuorum, disks };
@@ -256,18 +264,17 @@ export class Vault {
       minPartBytes: o.minPartBytes === undefined ? MIN_PART_BYTES_DEFAULT : integer('minPartBytes', o.minPartBytes, 0, Number.MAX_SAFE_INTEGER),
     };
     const boot = await readPoolJson(metaDir); // refuses a format this release does not read, before any write
-    const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
-    if (readOnly) return Vault.#openReadOnly(metaDir, boot, privateKey, settings);
+    if (readOnly) return Vault.#openReadOnly(metaDir, boot, settings);
     const { release: unlock, uncleanShutdown } = await lockPool(metaDir);
     try {
-      return await Vault.#openLocked(metaDir, boot, privateKey, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick') });
+      return await Vault.#openLocked(metaDir, boot, unlock, settings, { orphanGraceMs, recover: recover ?? (uncleanShutdown ? 'walk' : 'quick') });
     } catch (err) {
       await unlock();
       throw err;
     }
   }
 
-  static async #openReadOnly(metaDir: string, boot: PoolConfig, privateKey: KeyObject, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }): Promise<Vault> {
+  static async #openReadOnly(metaDir: string, boot: PoolConfig, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }): Promise<Vault> {
     const catalogDir = join(metaDir, 'catalog');
     if (!existsSync(join(catalogDir, 'data.mdb'))) {
       throw new ShardVaultError(ErrorCode.NOT_FOUND, `pool ${metaDir} has no catalog yet (open it once read-write)`);
@@ -279,7 +286,8 @@ export class Vault {
       if (config.poolId !== boot.poolId) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
       }
-      const vault = new Vault(metaDir, config, catalog, privateKey, settings);
+      const { keys } = await PoolKeys.load(metaDir, chainFromItem(await catalog.getMeta(KEYRING_ITEM)));
+      const vault = new Vault(metaDir, config, catalog, keys, settings);
       await vault.#engine.health.checkAll();
       return vault;
     } catch (err) {
@@ -288,7 +296,7 @@ export class Vault {
     }
   }
 
-  static async #openLocked(metaDir: string, boot: PoolConfig, privateKey: KeyObject, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick' }): Promise<Vault> {
+  static async #openLocked(metaDir: string, boot: PoolConfig, unlock: () => Promise<void>, settings: { readOnly: boolean; uploadTtlMs: number; minPartBytes: number }, options: { orphanGraceMs?: number; recover: 'walk' | 'quick' }): Promise<Vault> {
     await mkdirDurable(join(metaDir, 'catalog')); // LMDB syncs its files, not the directory entry it lives in
     const catalog = await LmdbCatalog.open(join(metaDir, 'catalog'));
     try {
@@ -302,13 +310,16 @@ export class Vault {
       }
       checkPoolFormat(config, `the catalog in ${metaDir}`);
       config = mergePaths(config, boot);
-      const vault = new Vault(metaDir, config, catalog, privateKey, settings);
+      const stored = chainFromItem(await catalog.getMeta(KEYRING_ITEM));
+      const { keys, adopted, fileBehind } = await PoolKeys.load(metaDir, stored);
+      const vault = new Vault(metaDir, config, catalog, keys, settings);
       vault.#unlock = unlock;
       // A finalize that committed in the catalog but crashed before pool.json was saved: pool.json gets the
       // catalog's format now, before anything is written in it, so the previous release refuses the pool again.
       if (config.formatVersion !== boot.formatVersion || config.minRelease !== boot.minRelease) await vault.#engine.meta.savePool(config);
       const health = vault.#engine.health;
       await health.checkAll();
+      await vault.#storeRing(stored, adopted, fileBehind);
       const usable = config.disks.filter((d) => health.usable(d)).length;
       if (usable < config.k) {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `only ${usable} disks of pool ${config.poolId} are usable, ${config.k} needed: ${health.problems().map(([id, p]) => `${id}: ${p}`).join('; ')}`);
@@ -330,19 +341,20 @@ export class Vault {
    * root); per key the highest valid sequence
    * becomes the head (a tombstone keeps a deleted key deleted), older versions go into the version index. The
    * old catalog directory is moved aside, and the new audit chain starts with a `catalog.rebuild` record that
-   * names the old chain's last hash when it was still readable (re-anchoring). Needs pool.json and pool.key.
+   * names the old chain's last hash when it was still readable (re-anchoring). Needs pool.json; copies are
+   * verified with the newest valid key ring in the meta directory or on the disks (lib/security/keyring.ts
+   * rebuildChain: anchored at pool.key, or without it at the meta directory's ring), and copies signed only
+   * by a revoked key are refused (`copiesRevoked`). No private key is needed: the audit chain is hash-chained,
+   * not signed.
    * Caveats: freshness falls back to what the disks hold (a put that sealed its copies but crashed before its
    * commit can surface; a version whose every copy was lost cannot), empty buckets come back from the saved
    * list `buckets.json` (as of the last bucket change), and the repair queue starts empty (the next open queues
    * what is missing).
    */
-  static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; movedAside?: string }> {
+  static async rebuildCatalog(metaDir: string, principal = 'local'): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; copiesRevoked: number; ringsRefused: number; movedAside?: string }> {
     nonEmptyString('metaDir', metaDir);
     checkPrincipal(principal);
     const boot = await readPoolJson(metaDir);
-    const privateKey = createPrivateKey(await readFile(join(metaDir, 'pool.key'), 'utf8'));
-    const publicKey = createPublicKey(privateKey);
-    const trustedId = keyId(publicKey);
     const { release: unlock } = await lockPool(metaDir);
     try {
       const catalogDir = join(metaDir, 'catalog');
@@ -367,25 +379,115 @@ export class Vault {
         const store = localStores.open(d, boot.poolId);
         if ((await store.check()) === undefined) stores.push(store);
       }
-      const found = await collectHeads(stores, (id) => (Buffer.compare(id, trustedId) === 0 ? publicKey : null));
+      let ring;
+      try {
+        ring = await rebuildChain(metaDir, stores);
+      } catch (err) {
+        await Promise.all(stores.map((s) => s.close()));
+        throw err;
+      }
+      const found = await collectHeads(stores, chainLookups(ring.chain));
       await Promise.all(stores.map((s) => s.close()));
       await mkdirDurable(catalogDir);
       const catalog = await LmdbCatalog.open(catalogDir);
       try {
         await catalog.setMeta(POOL_CONFIG, boot);
+        await catalog.setMeta(KEYRING_ITEM, hex(encodeChain(ring.chain.raw)));
         const saved = await readFile(join(metaDir, 'buckets.json'), 'utf8').then((t) => JSON.parse(t) as unknown, () => []);
         const buckets = Array.isArray(saved) ? saved.filter((b): b is string => typeof b === 'string' && b.length > 0 && Buffer.byteLength(b, 'utf8') <= NAME_LIMITS.bucketBytesMax && !b.includes('\0')) : [];
         await catalog.restore(found.entries, buckets, {
           action: 'catalog.rebuild', principal, timeMs: Date.now(),
-          detail: `objects=${found.entries.length} versions=${found.versions} copies=${found.copiesRead} rejected=${found.copiesRejected} previous-audit-head=${oldAuditHead}`,
+          detail: `objects=${found.entries.length} versions=${found.versions} copies=${found.copiesRead} rejected=${found.copiesRejected} revoked=${found.copiesRevoked} keyring-generation=${currentRing(ring.chain).generation} previous-audit-head=${oldAuditHead}`,
         });
       } finally {
         await catalog.close();
       }
-      return { objects: found.entries.length, versions: found.versions, copiesRead: found.copiesRead, copiesRejected: found.copiesRejected, ...(movedAside !== undefined ? { movedAside } : {}) };
+      return { objects: found.entries.length, versions: found.versions, copiesRead: found.copiesRead, copiesRejected: found.copiesRejected, copiesRevoked: found.copiesRevoked, ringsRefused: ring.refused, ...(movedAside !== undefined ? { movedAside } : {}) };
     } finally {
       await unlock();
     }
+  }
+
+  /**
+   * Keeps the ring where it lives after an open: the catalog (with a `keyring.adopt` audit record when a pool
+   * that had only pool.key got its first ring, `keyring.restore` when a rebuilt catalog had none), the ring
+   * file, and every member's pool record whenever either changed.
+   */
+  async #storeRing(stored: Uint8Array | undefined, adopted: boolean, fileBehind: boolean): Promise<void> {
+    const bytes = this.#keys.bytes;
+    const catalogBehind = stored === undefined || Buffer.compare(stored, bytes) !== 0;
+    if (catalogBehind) {
+      await this.#engine.catalog.setMeta(KEYRING_ITEM, hex(bytes), { action: adopted ? 'keyring.adopt' : 'keyring.restore', principal: 'local', timeMs: Date.now(), detail: `generation=${this.#keys.generation} active=${hex(this.#keys.signer().id)}` });
+    }
+    if (fileBehind) await this.#keys.saveFile();
+    if (catalogBehind || fileBehind) await this.#saveRecords(bytes);
+  }
+
+  async #saveRecords(bytes: Uint8Array): Promise<string[]> {
+    const members = this.#engine.config.disks.filter((d) => d.state !== 'removed' && this.#engine.health.usable(d)).map((d) => ({ id: d.id, store: this.#engine.storeOf(d) }));
+    return saveRecords(members, bytes);
+  }
+
+  /** The key ring: its generation and every key with its state and times (public keys in hex). */
+  keyring(): { generation: number; keys: Array<{ id: string; state: string; publicKey: string; createdMs: number; retiredMs?: number; revokedMs?: number; revokeReason?: string }> } {
+    return { generation: this.#keys.generation, keys: this.#keys.entries().map((e) => ({ ...e, publicKey: hex(e.publicKey) })) };
+  }
+
+  /**
+   * Makes a new active signing key; the old one is retired (what it signed still verifies). The new private
+   * key is written 0600 under `<meta>/keyring/` first, then the new ring is committed to the catalog with a
+   * `keyring.rotate` audit record (the commit point), then written to the ring file and every member.
+   * Refused with ERR_SV_UPGRADE_PENDING while the pool writes format 3 (release 0.1.0 knows only pool.key).
+   */
+  async rotateKey(principal = 'local'): Promise<{ id: string; retired: string; generation: number; membersFailed: string[] }> {
+    this.#engine.writable('rotateKey');
+    checkPrincipal(principal);
+    requireWriteFormat(this.#engine.config.formatVersion, POOL_FORMAT, 'keyring rotate');
+    const retired = hex(this.#keys.signer().id);
+    const next = await this.#keys.prepare({ rotate: true }, Date.now());
+    const membersFailed = await this.#commitRing(next, 'keyring.rotate', principal, `new=${next.newId!} retired=${retired}`);
+    return { id: next.newId!, retired, generation: this.#keys.generation, membersFailed };
+  }
+
+  /**
+   * Revokes key `id`: nothing it signed is trusted any more (reads of it fail with ERR_SV_KEY_REVOKED until
+   * `repair({ resign: true })` re-signed what the catalog vouches for). The active key is revoked only with
+   * `rotate: true`, which makes a new active key in the same ring version (a pool always has a key to sign
+   * with); without it, revoking the active key is refused with ERR_SV_CONFLICT. Audited as `keyring.revoke`
+   * with the reason (1..255 UTF-8 bytes, no control characters). Refused while the pool writes format 3.
+   */
+  async revokeKey(id: string, reason: string, options: { rotate?: boolean; principal?: string } = {}): Promise<{ revoked: string; active: string; generation: number; membersFailed: string[] }> {
+    this.#engine.writable('revokeKey');
+    const o = optionsObject<{ rotate?: boolean; principal?: string }>('options', options, ['rotate', 'principal']);
+    const principal = o.principal ?? 'local';
+    checkPrincipal(principal);
+    const rotate = o.rotate === undefined ? false : boolean('rotate', o.rotate);
+    if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw typeError('id', 'a key id (32 lower-case hex digits)', id);
+    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason, 'utf8') > 255 || /[\x00-\x1f\x7f]/.test(reason) || !isWellFormed(reason)) {
+      throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'the revocation reason must be 1..255 UTF-8 bytes without control characters');
+    }
+    requireWriteFormat(this.#engine.config.formatVersion, POOL_FORMAT, 'keyring revoke');
+    const next = await this.#keys.prepare({ rotate, revoke: { id, reason } }, Date.now());
+    const membersFailed = await this.#commitRing(next, 'keyring.revoke', principal, `key=${id} reason=${reason}${next.newId !== undefined ? ` new=${next.newId}` : ''}`);
+    return { revoked: id, active: hex(this.#keys.signer().id), generation: this.#keys.generation, membersFailed };
+  }
+
+  /** The commit of a ring change: the catalog (with its audit record), then the ring file and the members. */
+  async #commitRing(next: Awaited<ReturnType<PoolKeys['prepare']>>, action: string, principal: string, detail: string): Promise<string[]> {
+    await this.#engine.catalog.setMeta(KEYRING_ITEM, hex(next.bytes), { action, principal, timeMs: Date.now(), detail: `generation=${currentRing(next.chain).generation} ${detail}` });
+    this.#keys.accept(next);
+    await this.#keys.saveFile();
+    return this.#saveRecords(next.bytes);
+  }
+
+  /**
+   * Checks a receipt's signature against the key ring: resolves true when an active or retired key signed it;
+   * ERR_SV_KEY_REVOKED (naming the key) when a revoked one did; ERR_SV_MANIFEST_SIGNATURE when it is not
+   * signed by a key of this pool or does not verify (altered).
+   */
+  async verifyReceipt(receipt: Receipt): Promise<true> {
+    this.#engine.verifyReceipt(receipt);
+    return true;
   }
 
   get readOnly(): boolean {
@@ -661,9 +763,15 @@ export class Vault {
    * or removed (I8). A move re-signs the manifest with the new placement, writes its copies to every disk of
    * the object and re-points the head in one catalog transaction (compare-and-set; the audit record and the
    * completed work go with it). Items of superseded versions are dropped. Memory is one stripe at a time.
+   * With `resign: true` it first re-signs, under the active key, every head whose manifest is signed by a
+   * revoked key and whose hash the catalog names (lib/engine/resign.ts; `resign` in the result).
    */
-  async repair(options: RepairOptions | string = {}): Promise<RepairResult> {
-    return repair(this.#engine, options);
+  async repair(options: (RepairOptions & { resign?: boolean }) | string = {}): Promise<RepairResult & { resign?: ResignResult }> {
+    if (typeof options === 'string' || options.resign === undefined) return repair(this.#engine, options);
+    const { resign: withResign, ...rest } = options;
+    if (!boolean('resign', withResign)) return repair(this.#engine, rest);
+    const resigned = await resign(this.#engine, { ...(rest.principal !== undefined ? { principal: rest.principal } : {}), ...(rest.signal !== undefined ? { signal: rest.signal } : {}) });
+    return { ...(await repair(this.#engine, rest)), resign: resigned };
   }
 
   /**

@@ -14,6 +14,7 @@ import { registerBuckets } from './commands/buckets.js';
 import { registerDisk } from './commands/disk.js';
 import { registerInfo } from './commands/info.js';
 import { registerInit } from './commands/init.js';
+import { registerKeyring } from './commands/keyring.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerMetrics } from './commands/metrics.js';
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerDisk(program);
   registerKeys(program);
+  registerKeyring(program);
   registerMetrics(program);
   registerUpgrade(program);
   registerServe(program);

@@ -7,7 +7,7 @@
  * commit, and the errors that name each member that dropped out. Vault (lib/vault.ts) builds one per open
  * pool and wires the implementations in (LocalStore, the LMDB catalog); nothing here knows either.
  */
-import { sign as edSign, type KeyObject } from 'node:crypto';
+import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { getSystemErrorMap } from 'node:util';
 
 import type { Catalog, CommitRequest, Head, RepairItem } from '../catalog/catalog.js';
@@ -37,9 +37,33 @@ export interface Receipt {
   durableDisks: string[];
   /** Fewer than k + m members were durable (repair was queued for the rest). */
   degraded: boolean;
-  /** Ed25519 signature by the pool key over the canonical JSON of the other fields. */
+  /** Hex id of the key ring key that signed it (the active key at the commit). */
+  signerKeyId: string;
+  /** Ed25519 signature by that key over the JSON of the other fields, in the order above. */
   signature: string;
 }
+
+/**
+ * The pool's key ring as the engine uses it (lib/security/keyring.ts PoolKeys): the key that signs now, and the
+ * keys that verify. `trusted` gives active and retired keys; `known` any key of the ring, revoked ones too,
+ * so that something signed by a revoked key is told apart from a forgery (and refused as such).
+ */
+export interface SigningKeys {
+  signer(): { id: Uint8Array; privateKey: KeyObject };
+  trusted(id: Uint8Array): KeyObject | null;
+  known(id: Uint8Array): KeyObject | null;
+}
+
+/** A ring of one key, active: the original key alone (a pool without a key ring, as an embedding may run). */
+export function soleKey(privateKey: KeyObject, publicKey: KeyObject): SigningKeys {
+  const id = keyId(publicKey);
+  const lookup = (k: Uint8Array) => (Buffer.compare(k, id) === 0 ? publicKey : null);
+  return { signer: () => ({ id, privateKey }), trusted: lookup, known: lookup };
+}
+
+/** The catalog meta item listing heads refused for a revoked signer, for `repair --resign` (bounded). */
+export const RESIGN_QUEUE = 'keyring.resign';
+const RESIGN_QUEUE_MAX = 10000;
 
 /** What lives beside the catalog in the meta directory and the engine keeps up to date. */
 export interface MetaFiles {
@@ -61,7 +85,8 @@ export const POOL_CONFIG = 'pool.config';
 export class Engine {
   #config: PoolConfig;
   readonly #stores = new Map<string, ShardStore>();
-  readonly #keyId: Uint8Array;
+  /** Writes of the re-signing queue, one after the other (each reads the list and writes it back). */
+  #resignQueued: Promise<void> = Promise.resolve();
   readonly health: MemberHealth;
   /** One writer per key in this process, from reading the head's sequence to the commit. */
   readonly keyLock = new KeyLock();
@@ -73,14 +98,16 @@ export class Engine {
     readonly catalog: Catalog,
     readonly storeProvider: StoreProvider,
     readonly codec: ReedSolomon,
+    /** The pool's original key (pool.key): what the list-token secret is derived from. */
     readonly privateKey: KeyObject,
     readonly publicKey: KeyObject,
     readonly events: VaultEvents,
     readonly meta: MetaFiles,
     readonly settings: EngineSettings,
+    /** The key ring that signs and verifies (Vault passes the pool's; without one, the original key alone). */
+    readonly keys: SigningKeys = soleKey(privateKey, publicKey),
   ) {
     this.#config = config;
-    this.#keyId = keyId(publicKey);
     this.health = new MemberHealth(() => this.#config.disks, (d) => this.storeOf(d), events);
     this.reader = new StripeReader(this);
   }
@@ -89,9 +116,9 @@ export class Engine {
     return this.#config;
   }
 
-  /** The pool's signing key id (manifests carry it as signerKeyId). */
+  /** The id of the key ring's active key (manifests carry it as signerKeyId). */
   get keyId(): Uint8Array {
-    return this.#keyId;
+    return this.keys.signer().id;
   }
 
   /**
@@ -162,14 +189,18 @@ export class Engine {
 
   // ---------------------------------------------------------------- signing and the commit point
 
+  /** Signs with the active key, which the manifest names as its signer whatever it named before (a rotation
+   *  may have happened since it was built, and a re-signed manifest names its new signer). */
   sign(manifest: Manifest, hashTable: Uint8Array): { signed: Uint8Array; manifestHash: string; copy: Uint8Array } {
-    const signed = signManifest(manifest, this.privateKey);
+    const { id, privateKey } = this.keys.signer();
+    const signed = signManifest({ ...manifest, signerKeyId: id }, privateKey);
     return { signed, manifestHash: manifestHashOf(signed), copy: copyBytes(signed, hashTable) };
   }
 
-  /** The public key that verifies a signature by key `id`, or null when it is not a key of this pool. */
+  /** The public key that verifies a signature by key `id` (active or retired), or null when it is not a
+   *  key of this pool or is revoked. */
   publicKeyFor(id: Uint8Array): KeyObject | null {
-    return Buffer.compare(id, this.#keyId) === 0 ? this.publicKey : null;
+    return this.keys.trusted(id);
   }
 
   /**
@@ -192,11 +223,27 @@ export class Engine {
    * The signed receipt of a commit, signed on the thread pool while the commit is flushed (its contents are
    * known before); handed out only once `commit` resolved. A failed commit's receipt is dropped unseen.
    */
-  async receiptWith(body: Omit<Receipt, 'signature'>, commit: Promise<unknown>): Promise<Receipt> {
-    const signature = new Promise<Buffer>((resolve, reject) => edSign(null, Buffer.from(JSON.stringify(body)), this.privateKey, (err, sig) => (err === null ? resolve(sig) : reject(err))));
+  async receiptWith(fields: Omit<Receipt, 'signature' | 'signerKeyId'>, commit: Promise<unknown>): Promise<Receipt> {
+    const { id, privateKey } = this.keys.signer();
+    const body = receiptBody({ ...fields, signerKeyId: hex(id) });
+    const signature = new Promise<Buffer>((resolve, reject) => edSign(null, Buffer.from(JSON.stringify(body)), privateKey, (err, sig) => (err === null ? resolve(sig) : reject(err))));
     signature.catch(() => undefined); // awaited below, after the commit; never an unhandled rejection
     await commit;
     return { ...body, signature: (await signature).toString('hex') };
+  }
+
+  /**
+   * Checks a receipt's signature: by an active or retired key it is valid; by a revoked key
+   * ERR_SV_KEY_REVOKED naming the key; by no key of the ring, or not verifying, ERR_SV_MANIFEST_SIGNATURE.
+   */
+  verifyReceipt(receipt: Receipt): void {
+    const bad = (why: string) => new ShardVaultError(ErrorCode.MANIFEST_SIGNATURE, `receipt: ${why}`);
+    if (typeof receipt !== 'object' || receipt === null || typeof receipt.signerKeyId !== 'string' || !/^[0-9a-f]{32}$/.test(receipt.signerKeyId) || typeof receipt.signature !== 'string' || !/^[0-9a-f]{128}$/.test(receipt.signature)) throw bad('not a signed receipt');
+    const id = Buffer.from(receipt.signerKeyId, 'hex');
+    const key = this.keys.known(id);
+    if (key === null) throw bad(`signer key ${receipt.signerKeyId} is not a key of this pool`);
+    if (!edVerify(null, Buffer.from(JSON.stringify(receiptBody(receipt))), key, Buffer.from(receipt.signature, 'hex'))) throw bad('the signature does not verify');
+    if (this.keys.trusted(id) === null) throw revokedError(receipt.signerKeyId, `receipt of ${receipt.bucket}/${receipt.key}`);
   }
 
   /** Queues repair work and tells `events` ('repairQueued') about each item that was not queued before. */
@@ -243,24 +290,53 @@ export class Engine {
    */
   async loadManifest(bucket: string, key: string, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array; badCopies: number[] }> {
     const badCopies: number[] = [];
+    const revoked = new Set<string>();
     for (const [shard, diskId] of (head.placement ?? []).entries()) {
       if (this.readable(diskId) === undefined) continue; // the member is offline: not a bad copy to rewrite now
-      const loaded = await this.readCopy(diskId, head.copies?.[shard], head);
+      const loaded = await this.readCopy(diskId, head.copies?.[shard], head, revoked);
       if (loaded !== undefined) return { ...loaded, badCopies };
       badCopies.push(shard);
+    }
+    if (revoked.size > 0) {
+      // The head's own manifest, signed by a key revoked since: refused (never its bytes), counted, and queued
+      // for `repair --resign`, which re-signs it under the active key because the catalog names its hash.
+      const signer = [...revoked][0];
+      this.events.emit('keyRevoked', { bucket, key, versionId: head.versionId, keyId: signer });
+      if (!this.settings.readOnly) await this.queueResign(bucket, key, head.versionId, signer);
+      throw revokedError(signer, `${bucket}/${key} at sequence ${head.sequence}`);
     }
     throw new ShardVaultError(ErrorCode.CORRUPT, `no valid manifest copy for ${bucket}/${key} at sequence ${head.sequence}`);
   }
 
-  /** A manifest copy verified against the head; undefined when missing, unreadable, torn, stale or forged. */
-  async readCopy(diskId: string, ref: CopyRef | null | undefined, head: Head): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array } | undefined> {
+  /** Adds a head refused for its revoked signer to the re-signing queue (RESIGN_QUEUE), once. */
+  async queueResign(bucket: string, key: string, versionId: string, signer: string): Promise<void> {
+    const run = this.#resignQueued.then(async () => {
+      const queued = (await this.catalog.getMeta<Array<{ bucket: string; key: string; versionId: string; keyId: string }>>(RESIGN_QUEUE)) ?? [];
+      if (queued.length >= RESIGN_QUEUE_MAX || queued.some((q) => q.bucket === bucket && q.key === key && q.versionId === versionId)) return;
+      await this.catalog.setMeta(RESIGN_QUEUE, [...queued, { bucket, key, versionId, keyId: signer }]);
+    });
+    this.#resignQueued = run.catch(() => undefined);
+    await run;
+  }
+
+  /**
+   * A manifest copy verified against the head; undefined when missing, unreadable, torn, stale, forged or
+   * signed by a revoked key (whose id is then added to `revoked`: the copy is the head's and its signature
+   * verifies, but its signer is no longer trusted). Only `repair --resign` passes `acceptRevoked`: it reads
+   * such a copy to re-sign it, because the catalog's head names its hash.
+   */
+  async readCopy(diskId: string, ref: CopyRef | null | undefined, head: Head, revoked?: Set<string>, acceptRevoked = false): Promise<{ manifest: Manifest; hashTable: Uint8Array; copy: Uint8Array } | undefined> {
     if (ref === undefined || ref === null) return undefined; // never written (degraded write): repair queued
     const store = this.readable(diskId);
     if (store === undefined) return undefined;
     try {
       const copy = await store.readCopy(ref);
-      const { manifest, hashTable } = openCopy(copy, (id) => this.publicKeyFor(id), head.manifestHash);
+      const { manifest, hashTable } = openCopy(copy, (id) => this.keys.known(id), head.manifestHash);
       if (manifest.sequence !== head.sequence || hex(manifest.versionId) !== head.versionId) return undefined;
+      if (!acceptRevoked && this.keys.trusted(manifest.signerKeyId) === null) {
+        revoked?.add(hex(manifest.signerKeyId));
+        return undefined;
+      }
       return { manifest, hashTable, copy };
     } catch (err) {
       if (typeof (err as { errno?: unknown }).errno === 'number') this.health.countError(diskId, 'read'); // an I/O error, not a stale or torn copy
@@ -349,6 +425,16 @@ export class Engine {
  */
 export function copyDigest(copy: Uint8Array): Uint8Array {
   return blake3Sync(copy);
+}
+
+/** The signed fields of a receipt, in their signed order. */
+function receiptBody(r: Omit<Receipt, 'signature'>): Omit<Receipt, 'signature'> {
+  return { bucket: r.bucket, key: r.key, versionId: r.versionId, sequence: r.sequence, manifestHash: r.manifestHash, durableDisks: r.durableDisks, degraded: r.degraded, signerKeyId: r.signerKeyId };
+}
+
+/** ERR_SV_KEY_REVOKED for `what`, signed only by revoked key `id`. */
+export function revokedError(id: string, what: string): ShardVaultError {
+  return new ShardVaultError(ErrorCode.KEY_REVOKED, `${what} is signed by revoked key ${id}: run \`shardvault repair --resign\` to re-sign what the catalog vouches for`);
 }
 
 /** A commit the catalog could not write or sync: whether it reached the disk is unknown until the next open. */

@@ -1,7 +1,7 @@
 /**
  * Catalog rebuild (issue 11: engine/rebuild.ts): what the manifest copies on the members say the catalog held.
- * Every copy every usable store holds is read and verified (its record, the pool-key signature, the hash-table
- * root); per key the highest valid sequence becomes the head (a tombstone keeps a deleted key deleted) and
+ * Every copy every usable store holds is read and verified (its record, the signature by an active or retired
+ * key of the key ring, the hash-table root; a copy signed by a revoked key is refused); per key the highest valid sequence becomes the head (a tombstone keeps a deleted key deleted) and
  * older versions go into the version index; per version, the manifest with the most copies wins. Vault's
  * rebuildCatalog moves the old catalog aside and restores these entries into a new one.
  */
@@ -19,19 +19,28 @@ export interface RebuiltCatalog {
   versions: number;
   copiesRead: number;
   copiesRejected: number;
+  /** Copies whose signature verifies only under a revoked key: refused like forgeries. */
+  copiesRevoked: number;
 }
 
-export async function collectHeads(stores: readonly ShardStore[], publicKeyFor: (keyId: Uint8Array) => KeyObject | null): Promise<RebuiltCatalog> {
+export async function collectHeads(stores: readonly ShardStore[], keys: { trusted: (keyId: Uint8Array) => KeyObject | null; known: (keyId: Uint8Array) => KeyObject | null }): Promise<RebuiltCatalog> {
   // Per object, per version, per manifest hash: the verified manifest and where its copies are.
   const found = new Map<string, Map<string, Map<string, { manifest: Manifest; copies: number; refs: Map<string, CopyRef> }>>>();
   let copiesRead = 0;
   let copiesRejected = 0;
+  let copiesRevoked = 0;
   for (const store of stores) {
     // Torn records (a crash mid-append) are not records: the scan skips them.
     for await (const { ref, payload } of store.scanCopies()) {
       copiesRead++;
       try {
-        const { manifest, manifestHash } = openCopy(payload, publicKeyFor);
+        const { manifest, manifestHash } = openCopy(payload, keys.known);
+        if (keys.trusted(manifest.signerKeyId) === null) {
+          // Honest copies of a revoked signer were re-signed by `repair --resign` (those copies are found too);
+          // whatever was not, forged or not, cannot be told from a forgery here: nothing vouches for it.
+          copiesRevoked++;
+          continue;
+        }
         const vid = hex(manifest.versionId);
         const objectKey = `${manifest.bucket}\0${manifest.key}`;
         const versions = found.get(objectKey) ?? new Map();
@@ -65,5 +74,5 @@ export async function collectHeads(stores: readonly ShardStore[], publicKeyFor: 
     const { manifest } = heads[0];
     entries.push({ bucket: manifest.bucket, key: manifest.key, head: heads[0].head, older: heads.slice(1).map((h) => h.head) });
   }
-  return { entries, versions, copiesRead, copiesRejected };
+  return { entries, versions, copiesRead, copiesRejected, copiesRevoked };
 }

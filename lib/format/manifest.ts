@@ -152,9 +152,11 @@ function formatError(message: string): ShardVaultError {
   return new ShardVaultError(ErrorCode.MANIFEST_FORMAT, `manifest: ${message}`);
 }
 
-class Writer {
+/** Big-endian field writer of the pure formats (manifests, key rings); `error` makes their format errors. */
+export class Writer {
   private readonly parts: Uint8Array[] = [];
   private readonly enc = new TextEncoder();
+  constructor(private readonly error: (message: string) => ShardVaultError = formatError) {}
   u8(v: number) {
     this.parts.push(Uint8Array.of(v));
   }
@@ -172,13 +174,13 @@ class Writer {
     this.parts.push(b);
   }
   fixed(b: Uint8Array, len: number, name: string) {
-    if (!(b instanceof Uint8Array) || b.length !== len) throw formatError(`${name} must be ${len} bytes`);
+    if (!(b instanceof Uint8Array) || b.length !== len) throw this.error(`${name} must be ${len} bytes`);
     this.parts.push(b);
   }
   str(s: string, lenBytes: 1 | 2, max: number, name: string) {
-    if (typeof s !== 'string') throw formatError(`${name} must be a string`);
+    if (typeof s !== 'string') throw this.error(`${name} must be a string`);
     const b = this.enc.encode(s);
-    if (b.length > max) throw formatError(`${name} is ${b.length} bytes, at most ${max}`);
+    if (b.length > max) throw this.error(`${name} is ${b.length} bytes, at most ${max}`);
     if (lenBytes === 1) this.u8(b.length);
     else this.u16(b.length);
     this.parts.push(b);
@@ -195,15 +197,16 @@ class Writer {
   }
 }
 
-class Reader {
+/** Big-endian field reader of the pure formats: every length is checked before anything is read or allocated. */
+export class Reader {
   private at = 0;
   private readonly view: DataView;
   private readonly dec = new TextDecoder('utf-8', { fatal: true });
-  constructor(private readonly b: Uint8Array) {
+  constructor(private readonly b: Uint8Array, private readonly error: (message: string) => ShardVaultError = formatError) {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
   private need(n: number) {
-    if (this.at + n > this.b.length) throw formatError(`truncated at byte ${this.at}`);
+    if (this.at + n > this.b.length) throw this.error(`truncated at byte ${this.at}`);
   }
   u8() {
     this.need(1);
@@ -235,18 +238,18 @@ class Reader {
   }
   str(lenBytes: 1 | 2, max: number, name: string) {
     const len = lenBytes === 1 ? this.u8() : this.u16();
-    if (len > max) throw formatError(`${name} length ${len} exceeds ${max}`);
+    if (len > max) throw this.error(`${name} length ${len} exceeds ${max}`);
     this.need(len);
     try {
       const s = this.dec.decode(this.b.subarray(this.at, this.at + len));
       this.at += len;
       return s;
     } catch {
-      throw formatError(`${name} is not valid UTF-8`);
+      throw this.error(`${name} is not valid UTF-8`);
     }
   }
   end() {
-    if (this.at !== this.b.length) throw formatError(`${this.b.length - this.at} trailing bytes`);
+    if (this.at !== this.b.length) throw this.error(`${this.b.length - this.at} trailing bytes`);
   }
 }
 

@@ -93,6 +93,7 @@ export class ServerMetrics {
   readonly #repairShards: Counter;
   readonly #repairQueuedTotal: Counter;
   readonly #diskDropped: Counter;
+  readonly #keyRevoked: Counter;
 
   constructor(options: ServerMetricsOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -178,6 +179,7 @@ export class ServerMetrics {
     this.#repairShards = new Counter({ name: 'shardvault_repair_shards_total', help: 'Shards handled by repair runs, by outcome (repaired, moved, dropped, failed)', labelNames: ['outcome'], registers });
     this.#repairQueuedTotal = new Counter({ name: 'shardvault_repair_queued_total', help: 'Shards queued for repair since start, by who found them (put, read, scrub, gc, drain, replace, rebalance, repair)', labelNames: ['reason'], registers });
     this.#diskDropped = new Counter({ name: 'shardvault_disk_dropped_total', help: 'Times a disk dropped out of an operation, by disk and what failed', labelNames: ['disk', 'op'], registers });
+    this.#keyRevoked = new Counter({ name: 'shardvault_key_revoked_refusals_total', help: 'Reads refused because the manifest is signed only by a revoked pool key (queued for repair --resign), by key id', labelNames: ['key_id'], registers });
     this.#poolUp.set(0);
     this.#scrubLast.set(0);
   }
@@ -234,7 +236,10 @@ export class ServerMetrics {
     vault.events.on('repair', onRepair);
     vault.events.on('repairQueued', onQueued);
     vault.events.on('diskDropped', onDropped);
+    const onRevoked = (r: { keyId: string }) => this.#keyRevoked.inc({ key_id: r.keyId });
+    vault.events.on('keyRevoked', onRevoked);
     this.#detachVault = () => {
+      vault.events.off('keyRevoked', onRevoked);
       vault.events.off('scrubProgress', onScrub);
       vault.events.off('repair', onRepair);
       vault.events.off('repairQueued', onQueued);

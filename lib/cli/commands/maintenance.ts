@@ -13,7 +13,7 @@ import { Vault } from '../../vault.js';
 import { nonNegativeNumber, positiveInt } from '../args.js';
 import type { AdminClient } from '../admin-client.js';
 import { Ctx, dataOption, endpointOption, interruptible, metaOption, progressOption, regionOption, withVault } from '../context.js';
-import { CliError, HINT_OF } from '../errors.js';
+import { CliCode, CliError, HINT_OF } from '../errors.js';
 import type { Action } from '../health.js';
 import type { ProgressBar } from '../progress.js';
 import { formatBytes } from '../units.js';
@@ -103,21 +103,25 @@ function scrubResult(ctx: Ctx, r: { objects: number; bytes: number; bad: number 
 type RepairResult = Awaited<ReturnType<Vault['repair']>>;
 
 function repairResult(ctx: Ctx, queued: number, r: RepairResult, after: StatusView): void {
+  const resign = r.resign;
   ctx.result(
-    { queued, repaired: r.repaired, moved: r.moved, failed: r.failed, dropped: r.dropped, errors: r.errors, repairQueued: after.repairQueued, actions: after.actions },
-    [`repair: ${queued} queued, ${r.repaired} rebuilt (${r.moved} moved to another disk), ${r.failed} failed, ${r.dropped} dropped (superseded)`, ...todo(after.actions)],
+    { queued, repaired: r.repaired, moved: r.moved, failed: r.failed, dropped: r.dropped, errors: r.errors, repairQueued: after.repairQueued, actions: after.actions, ...(resign !== undefined ? { resign } : {}) },
+    [
+      ...(resign !== undefined ? [`repair --resign: ${resign.resigned} manifests re-signed by the active key, ${resign.failed} could not be (still refused)`] : []),
+      `repair: ${queued} queued, ${r.repaired} rebuilt (${r.moved} moved to another disk), ${r.failed} failed, ${r.dropped} dropped (superseded)`, ...todo(after.actions),
+    ],
   );
-  reportErrors(ctx, 'repair', r.errors);
-  if (r.failed > 0) process.exitCode = 1;
+  reportErrors(ctx, 'repair', [...(resign?.errors ?? []), ...r.errors]);
+  if (r.failed > 0 || (resign?.failed ?? 0) > 0) process.exitCode = 1;
 }
 
 /** Works off the repair queue with a progress bar; Ctrl-C stops it cleanly (`kept`: what the message says stays). */
-async function repairWithBar(ctx: Ctx, v: Vault, what: string, kept: string, o: { progress?: boolean }): Promise<Awaited<ReturnType<Vault['repair']>>> {
+async function repairWithBar(ctx: Ctx, v: Vault, what: string, kept: string, o: { progress?: boolean; resign?: boolean }): Promise<Awaited<ReturnType<Vault['repair']>>> {
   const total = (await v.repairQueue()).length;
   const bar: ProgressBar = ctx.bar(what, total, o, 'items');
   const intr = interruptible(what, kept, () => bar);
   try {
-    const r = await v.repair({ signal: intr.signal, onProgress: (p) => bar.update(p.done) });
+    const r = await v.repair({ signal: intr.signal, onProgress: (p) => bar.update(p.done), ...(o.resign === true ? { resign: true } : {}) });
     bar.done(total);
     return r;
   } catch (err) {
@@ -186,10 +190,12 @@ export function registerMaintenance(program: Command): void {
     .option(...dataOption)
     .option(...endpointOption)
     .option(...regionOption)
-    .action((o: { progress?: boolean }, cmd: Command) => {
+    .option('--resign', 'first re-sign, under the active key, every object whose manifest a revoked key signed and the catalog vouches for (docs/keyring.md)')
+    .action((o: { progress?: boolean; resign?: boolean }, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       const client = ctx.remote();
       if (client !== undefined) {
+        if (o.resign === true) throw new CliError(CliCode.USAGE, 'repair --resign works on the pool directly, not through the daemon', 'stop the daemon and run `shardvault repair --resign --meta DIR`');
         return (async () => {
           const queued = (await remoteStatus(ctx, client)).repairQueued ?? 0;
           const bar: ProgressBar = ctx.bar('repair', queued, o, 'items');
@@ -246,9 +252,9 @@ export function registerMaintenance(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       const ctx = Ctx.of(cmd);
       if (!existsSync(join(ctx.meta, 'pool.json'))) {
-        throw new CliError(ErrorCode.NOT_FOUND, `no pool in ${ctx.meta} (no pool.json)`, 'rebuild-catalog needs the pool\'s pool.json and pool.key: pass their directory with --meta DIR');
+        throw new CliError(ErrorCode.NOT_FOUND, `no pool in ${ctx.meta} (no pool.json)`, 'rebuild-catalog needs the pool\'s pool.json and pool.key or keyring/ring: pass their directory with --meta DIR');
       }
       const r = await Vault.rebuildCatalog(ctx.meta);
-      ctx.result(r, `rebuild-catalog: ${r.objects} objects, ${r.versions} versions from ${r.copiesRead} manifest copies (${r.copiesRejected} rejected)${r.movedAside !== undefined ? `; the old catalog is in ${r.movedAside}` : ''}`);
+      ctx.result(r, `rebuild-catalog: ${r.objects} objects, ${r.versions} versions from ${r.copiesRead} manifest copies (${r.copiesRejected} rejected, ${r.copiesRevoked} signed by a revoked key; ${r.ringsRefused} key ring copies refused)${r.movedAside !== undefined ? `; the old catalog is in ${r.movedAside}` : ''}`);
     });
 }
