@@ -150,7 +150,13 @@ describe.skipIf(!ready)(`a pool between release ${previousPin.release} and this 
   it('after finalize the previous release refuses to open the pool, naming the versions, and this release reads it', async () => {
     let v = await Vault.open(meta);
     try {
+      await expect(v.rotateKey()).rejects.toMatchObject({ code: 'ERR_SV_UPGRADE_PENDING' }); // not before finalize
       expect(await v.finalizeUpgrade()).toMatchObject({ changed: true, from: 3, formatVersion: 4 });
+      // Now what the previous release could not verify: objects signed by a rotated key.
+      await v.rotateKey();
+      const rotated = randomBytes(22_222);
+      await v.put('bkt', 'n-rotated', rotated);
+      expected.set('n-rotated', rotated);
     } finally {
       await v.close();
     }
