@@ -5,9 +5,11 @@
 // environment). `assertAllRun()` fails the test when the runbook has a step the test never ran, so a runbook
 // edited without its test, or a command that stopped working, fails the suite.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const RUNBOOK_DIR = join(ROOT, 'docs', 'runbooks');
@@ -111,4 +113,59 @@ export function scratch(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `sv-runbook-${prefix}-`));
   mkdirSync(dir, { recursive: true });
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const cleanups: Array<() => void> = [];
+/** Removes what `pool` and `track` made (call from afterAll). */
+export function cleanupPools(): void {
+  for (const c of cleanups.splice(0)) c();
+}
+/** A scratch directory removed by cleanupPools. */
+export function track(s: { dir: string; cleanup: () => void }): { dir: string } {
+  cleanups.push(s.cleanup);
+  return { dir: s.dir };
+}
+
+/** The CLI as a test calls it outside a runbook step (setting up, checking). */
+export function cli(args: string[], env: Record<string, string> = {}): StepResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ...env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function ok(args: string[], env: Record<string, string> = {}): string {
+  const r = cli(args, env);
+  if (r.status !== 0) throw new Error(`shardvault ${args.join(' ')} failed (${String(r.status)}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * A 4+2 pool of six directory disks (host labels h0..h5, two spare directories d6, d7) with bucket `photos`
+ * and three objects (empty, small, striped), its freshness witness at `<dir>/witness` (pass `witnessEnv` to
+ * commands that open it), made with `initArgs` added to init (e.g. `--format 3`).
+ */
+export function pool(name: string, initArgs: string[] = []): { dir: string; meta: string; disk: (i: number) => string; objects: Map<string, Buffer>; env: Record<string, string> } {
+  const { dir } = track(scratch(name));
+  const disk = (i: number) => join(dir, `d${i}`);
+  for (let i = 0; i < 8; i++) mkdirSync(disk(i));
+  const meta = join(dir, 'meta');
+  const env = { SHARDVAULT_WITNESS: join(dir, 'witness') };
+  ok(['init', ...Array.from({ length: 6 }, (_, i) => ['--disk', `${disk(i)}:host=h${i}`]).flat(), '--meta', meta, '--block', '65536', '--domain', 'host', ...initArgs], env);
+  ok(['mb', 'photos', '--meta', meta], env);
+  const objects = new Map<string, Buffer>();
+  for (const [key, size] of [['empty', 0], ['small', 1000], ['striped', 600_000]] as const) {
+    const body = randomBytes(size);
+    writeFileSync(join(dir, 'body'), body);
+    ok(['put', 'photos', key, join(dir, 'body'), '--meta', meta], env);
+    objects.set(key, body);
+  }
+  return { dir, meta, disk, objects, env };
+}
+
+/** Every object of `objects` reads back exact through the CLI. */
+export function expectObjects(meta: string, objects: Map<string, Buffer>, env: Record<string, string> = {}): void {
+  for (const [key, body] of objects) {
+    const r = spawnSync(process.execPath, [CLI, 'get', 'photos', key, '-', '--meta', meta], { maxBuffer: 64 << 20, env: { ...process.env, ...env } });
+    expect(r.status, r.stderr?.toString()).toBe(0);
+    expect(Buffer.compare(r.stdout, body), key).toBe(0);
+  }
 }
