@@ -4,7 +4,8 @@
 // format 3) and makes the pool with its library; `current` compiles this checkout (tsc) and makes one at this
 // release's format. Each pool is small (3 disks, 2+1, 1 KiB blocks) and holds: an empty object, a small inline
 // one, a striped one of many stripes, an overwritten one, a multipart one, one with a content type, user
-// metadata and system headers, and a tombstone. It is written to test/fixtures/pools/<format>/ as pool.tar.gz
+// metadata and system headers, and a tombstone; at format 4 also two objects signed by a rotated key of the key
+// ring. It is written to test/fixtures/pools/<format>/ as pool.tar.gz
 // (disks d0-d2 and meta/ without LMDB's lock file, paths in pool.json relative to the pool directory: the test
 // re-homes a copy) beside expected.json: the release that made it, its format, and each object's size, BLAKE3 (hex) and metadata.
 // Object bytes come from a seeded generator, so every run makes the same objects (pool ids and keys differ).
@@ -71,6 +72,12 @@ async function makePool(library, release, format, outDir) {
       await put('deleted', bytes(10, 900));
       await vault.delete(BUCKET, 'deleted');
       delete objects.deleted;
+      if (format >= 4) {
+        // What only format 4 holds: objects signed by a rotated key of the key ring (0.1.0 knows only pool.key).
+        await vault.rotateKey('fixtures');
+        await put('rotated-key-inline', bytes(11, 3000));
+        await put('rotated-key-striped', bytes(12, 20_000));
+      }
     } finally {
       await vault.close();
     }
@@ -98,7 +105,7 @@ for (const release of releases) {
   if (release === 'previous') {
     const pin = pinnedRelease();
     const why = unavailableReason(pin);
-    if (why !== undefined) throw new Error(`cannot build release ${pin.release}: ${why}`);
+    if (why !== undefined) throw new Error(`cannot build release ${pin.release}: needs ${why}`);
     const dir = mkdtempSync(join(tmpdir(), `sv-release-${pin.release}-`));
     cleanup = () => rmSync(dir, { recursive: true, force: true });
     const built = buildRelease(pin.commit, dir);

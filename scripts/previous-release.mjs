@@ -27,14 +27,14 @@ function run(cmd, args, options = {}) {
 }
 
 /**
- * Why the pinned release cannot be built from this checkout (no git, not a git checkout, the commit absent:
- * e.g. running from the packed tarball), or undefined when it can. A tag that exists but names another commit
+ * What building the pinned release from this checkout lacks (git, a git checkout, the commit: missing e.g. when
+ * running from the packed tarball or a shallow clone), as a phrase that reads after "needs", or undefined. A tag that exists but names another commit
  * than the pinned one is not a reason to skip: it throws, since then one of the two is wrong.
  */
 export function unavailableReason(pin = pinnedRelease()) {
-  if (run('git', ['--version']).status !== 0) return 'git is not installed';
-  if (run('git', ['-C', repoRoot, 'rev-parse', '--git-dir']).status !== 0) return `${repoRoot} is not a git checkout (a packed tarball?)`;
-  if (run('git', ['-C', repoRoot, 'cat-file', '-e', `${pin.commit}^{commit}`]).status !== 0) return `commit ${pin.commit} (release ${pin.release}) is not in this clone (shallow?)`;
+  if (run('git', ['--version']).status !== 0) return 'git (not installed)';
+  if (run('git', ['-C', repoRoot, 'rev-parse', '--git-dir']).status !== 0) return `a git checkout (${repoRoot} is not one: a packed tarball?)`;
+  if (run('git', ['-C', repoRoot, 'cat-file', '-e', `${pin.commit}^{commit}`]).status !== 0) return `commit ${pin.commit} of release ${pin.release} (not in this clone: shallow?)`;
   const tagged = run('git', ['-C', repoRoot, 'rev-parse', '-q', '--verify', `refs/tags/${pin.tag}^{commit}`]);
   if (tagged.status === 0 && tagged.stdout.trim() !== pin.commit) {
     throw new Error(`tag ${pin.tag} names commit ${tagged.stdout.trim()}, but test/fixtures/previous-release.json pins ${pin.commit} for release ${pin.release}`);
@@ -81,7 +81,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const pin = pinnedRelease();
   const why = unavailableReason(pin);
   if (why !== undefined) {
-    console.error(`cannot build release ${pin.release}: ${why}`);
+    console.error(`cannot build release ${pin.release}: needs ${why}`);
     process.exit(1);
   }
   const built = buildRelease(pin.commit, resolve(out));

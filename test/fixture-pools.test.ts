@@ -1,8 +1,9 @@
 // The committed fixture pools of every released pool format (test/fixtures/pools/<format>/, made by
 // scripts/make-fixture-pools.mjs with the release named in their expected.json) keep opening (issue 13): a copy
 // of each is opened by this release, every object reads exact (BLAKE3 against expected.json) with its metadata,
-// the tombstone keeps its key deleted, scrub is clean and the audit chain verifies; a pool at the previous format
-// is then finalized to this release's format and read again.
+// the tombstone keeps its key deleted, scrub is clean and the audit chain verifies (the format-4 pool holds
+// objects signed by a rotated key); a pool at the previous format refuses a key rotation until it is finalized
+// to this release's format; then the pool is read again, rotates its key and takes writes.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +92,8 @@ describe('fixture pools', () => {
         expect(scrub).toMatchObject({ objects: Object.keys(expected.objects).length, bad: 0 });
         expect(await v.repairQueue()).toEqual([]);
         expect(await v.verifyAudit()).toBe(-1);
+        // What needs format 4 waits for the finalize (a rotated key would sign what the previous release cannot verify).
+        if (expected.formatVersion < POOL_FORMAT) await expect(v.rotateKey()).rejects.toMatchObject({ code: 'ERR_SV_UPGRADE_PENDING' });
         expect(await v.finalizeUpgrade()).toMatchObject({ changed: expected.formatVersion < POOL_FORMAT, formatVersion: POOL_FORMAT });
       } finally {
         await v.close();
@@ -99,7 +102,8 @@ describe('fixture pools', () => {
       try {
         expect(v.upgradeStatus()).toMatchObject({ formatVersion: POOL_FORMAT, finalizePending: false });
         await readsEverything(v, expected);
-        // The finalized pool takes writes (a put after the upgrade reads back).
+        // The finalized pool takes writes, signed by a newly rotated key too, and reads them back.
+        await v.rotateKey();
         await v.put(expected.bucket, 'after-upgrade', new Uint8Array(20_000).fill(3));
         expect(Buffer.from(await v.getBuffer(expected.bucket, 'after-upgrade')).equals(Buffer.alloc(20_000, 3))).toBe(true);
         expect(await v.verifyAudit()).toBe(-1);

@@ -11,13 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Vault } from '../lib/vault.js';
 import { previousPin, previousRelease, previousUnavailable, runPrevious, type CliRun } from './support/previous-release.js';
+import { buildMissing, tier } from './support/tier.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sv-mixed-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-if (previousUnavailable !== undefined) console.log(`upgrade-mixed: skipped: ${previousUnavailable}`);
+// Skipped, saying why, only when the previous release cannot be built (no git or no commit: a packed tarball, a
+// shallow clone) or the addon is missing; under SHARDVAULT_CI_REQUIRE_ALL=1 (.ci/run) that is a failure instead.
+const { ready, why } = tier('the mixed-version test', [previousUnavailable, ...buildMissing()]);
+if (!ready) console.log(`upgrade-mixed:${why}`);
 
-describe.skipIf(previousUnavailable !== undefined)(`a pool between release ${previousPin.release} and this release${previousUnavailable !== undefined ? ` (skipped: ${previousUnavailable})` : ''}`, () => {
+describe.skipIf(!ready)(`a pool between release ${previousPin.release} and this release${why}`, () => {
   const meta = join(work, 'meta');
   const old = (...args: string[]): Promise<CliRun> => runPrevious([...args, '--meta', meta], { cwd: work });
   const ok = async (...args: string[]): Promise<CliRun> => {
@@ -146,7 +150,13 @@ describe.skipIf(previousUnavailable !== undefined)(`a pool between release ${pre
   it('after finalize the previous release refuses to open the pool, naming the versions, and this release reads it', async () => {
     let v = await Vault.open(meta);
     try {
+      await expect(v.rotateKey()).rejects.toMatchObject({ code: 'ERR_SV_UPGRADE_PENDING' }); // not before finalize
       expect(await v.finalizeUpgrade()).toMatchObject({ changed: true, from: 3, formatVersion: 4 });
+      // Now what the previous release could not verify: objects signed by a rotated key.
+      await v.rotateKey();
+      const rotated = randomBytes(22_222);
+      await v.put('bkt', 'n-rotated', rotated);
+      expected.set('n-rotated', rotated);
     } finally {
       await v.close();
     }
@@ -198,7 +208,7 @@ describe.skipIf(previousUnavailable !== undefined)(`a pool between release ${pre
     expect(r.stdout.length).toBe(0);
     expect(r.stderr).toMatch(/pool format version 4 is not 3/);
     const seconds = (performance.now() - started) / 1000;
-    console.log(`upgrade-mixed: the tests took ${seconds.toFixed(1)} s after the build`);
-    expect(seconds + buildMs / 1000).toBeLessThan(120);
+    // Printed, not asserted: the budget (about 2 minutes with the build) is a goal, and a loaded machine is slower.
+    console.log(`upgrade-mixed: the tests took ${seconds.toFixed(1)} s after the build (${((seconds * 1000 + buildMs) / 1000).toFixed(1)} s with it)`);
   });
 });

@@ -173,7 +173,7 @@ export const HINT_OF: { readonly [C in ErrorCodeValue | CliCodeValue]: Hint } = 
   [ErrorCode.FLOOR]: () => 'keep the setting at or above the pool\'s security floor; lowering the floor needs --break-glass --reason TEXT (docs/runbooks/security-floor-override.md)',
   [ErrorCode.ROLLBACK]: () => 'the store is older than its freshness witness: find out why before accepting it (docs/runbooks/rollback-alarm.md)',
   [ErrorCode.STALE]: () => 'the store does not hold the version the receipt names: retry later, or follow docs/runbooks/rollback-alarm.md',
-  [ErrorCode.FORMAT_VERSION]: () => 'open the pool with a release that reads its format (`shardvault upgrade status` says which; docs/runbooks/upgrade-and-downgrade.md)',
+  [ErrorCode.FORMAT_VERSION]: () => 'open the pool with a release that reads its format (the message names the pool\'s format and the ones this release reads; docs/upgrades.md, docs/runbooks/upgrade-and-downgrade.md)',
   [ErrorCode.UPGRADE_PENDING]: (c) => `finalize the upgrade once no older release needs the pool: \`shardvault upgrade finalize${c.metaFlag}\``,
   [CliCode.USAGE]: see,
   [CliCode.INTERNAL]: () => 'unexpected: rerun with SHARDVAULT_DEBUG=1 for a stack trace and report it',

@@ -27,7 +27,7 @@ export interface ReleasePin {
 
 export const previousPin: ReleasePin = pinnedRelease();
 
-/** Why the previous release cannot be built here (the tests that need it then skip, printing this), or undefined. */
+/** What building the previous release here lacks (a phrase after "needs", for test/support/tier.ts), or undefined. */
 export const previousUnavailable: string | undefined = unavailableReason(previousPin);
 
 let built: PreviousRelease | undefined;
@@ -35,7 +35,7 @@ let built: PreviousRelease | undefined;
 /** The previous release, built on first use in this process. */
 export function previousRelease(): PreviousRelease {
   if (built !== undefined) return built;
-  if (previousUnavailable !== undefined) throw new Error(`release ${previousPin.release} unavailable: ${previousUnavailable}`);
+  if (previousUnavailable !== undefined) throw new Error(`release ${previousPin.release} cannot be built here: needs ${previousUnavailable}`);
   const dir = mkdtempSync(join(tmpdir(), `sv-release-${previousPin.release}-`));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const started = performance.now();
