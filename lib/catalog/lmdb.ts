@@ -26,7 +26,7 @@ import { nextRecord, verifyChain } from './audit-chain.js';
 import type { AuditRecord, Catalog, CommitRequest, Head, ListEntry, ListPageOptions, PartRecord, RepairItem, UploadRecord, VersionOwner } from './catalog.js';
 
 
-import { BUCKET_BYTES_MAX, KEY_BYTES_MAX, WALK_PAGE as PAGE, catalogName as name, repairSlot } from './keys.js';
+import { BUCKET_BYTES_MAX, KEY_BYTES_MAX, WALK_PAGE as PAGE, catalogName as name, PageBuilder, repairSlot } from './keys.js';
 import { ErrorCode, ShardVaultError, typeError } from '../errors.js';
 
 
@@ -655,7 +655,6 @@ export class LmdbCatalog implements Catalog {
   async listPage(bucket: string, options: ListPageOptions): Promise<{ entries: ListEntry[]; truncated: boolean; next?: { value: string; isPrefix: boolean } }> {
     name('bucket', bucket, BUCKET_BYTES_MAX);
     const prefix = options.prefix ?? '';
-    const { delimiter, maxKeys } = options;
     const base = dbKey('head', bucket, '');
     const under = (s: string) => Buffer.concat([base, Buffer.from(s, 'utf8')]);
     const prefixBytes = under(prefix);
@@ -666,43 +665,21 @@ export class LmdbCatalog implements Catalog {
       const resume = options.after.isPrefix ? prefixEnd(a)! : Buffer.concat([a, Buffer.of(0)]); // k || 00: the least key above k
       if (Buffer.compare(resume, start) > 0) start = resume;
     }
-    const entries: ListEntry[] = [];
-    const scanMax = Math.max(1, options.scanMax ?? Math.max(1000, 10 * maxKeys)); // >= 1: every call makes progress
-    let scanned = 0;
-    let lastSeen: string | undefined;
-    const nextAfterLast = () => {
-      const last = entries[entries.length - 1];
-      return 'key' in last ? { value: last.key, isPrefix: false } : { value: last.prefix, isPrefix: true };
-    };
+    const page = new PageBuilder(options);
     while (Buffer.compare(start, end) < 0) {
       let restart: Buffer | undefined;
       for (const { key, value } of this.#db.getRange({ start, end })) {
-        if (scanned++ >= scanMax) {
-          // Out of budget: resume after the last key stepped over (an entry's, or a deleted key's after it).
-          return { entries, truncated: true, next: lastSeen !== undefined ? { value: lastSeen, isPrefix: false } : nextAfterLast() };
-        }
         const k = Buffer.from(key as Uint8Array).subarray(base.length).toString('utf8');
-        if ((value as Head).tombstone) {
-          lastSeen = k;
-          continue;
-        }
-        const at = delimiter === undefined ? -1 : k.indexOf(delimiter, prefix.length);
-        if (entries.length === maxKeys) return { entries, truncated: true, next: nextAfterLast() };
-        lastSeen = k;
-        if (at < 0) {
-          entries.push({ key: k, head: value as Head });
-          continue;
-        }
-        const common = k.slice(0, at + delimiter!.length);
-        entries.push({ prefix: common });
-        lastSeen = undefined; // resuming after a key under the prefix would list the prefix again
-        restart = prefixEnd(under(common))!;
+        const step = page.take(k, (value as Head).tombstone, () => value as Head);
+        if (step === undefined) continue;
+        if ('done' in step) return step.done;
+        restart = prefixEnd(under(step.seek))!;
         break; // seek past every key under the common prefix
       }
       if (restart === undefined) break;
       start = restart;
     }
-    return { entries, truncated: false };
+    return page.page();
   }
 
   /** Queues shards for repair (e.g. found bad by a read), with an audit record, in one transaction. */

@@ -33,7 +33,7 @@ import { DatabaseError, Pool, escapeIdentifier, type PoolClient, type PoolConfig
 
 import { nextRecord, verifyChain } from './audit-chain.js';
 import type { AuditRecord, Catalog, CommitRequest, Head, ListEntry, ListPageOptions, PartRecord, RepairItem, UploadRecord, VersionOwner } from './catalog.js';
-import { BUCKET_BYTES_MAX, KEY_BYTES_MAX, WALK_PAGE, catalogName as name, repairSlot } from './keys.js';
+import { BUCKET_BYTES_MAX, KEY_BYTES_MAX, WALK_PAGE, catalogName as name, PageBuilder, repairSlot } from './keys.js';
 import { ErrorCode, ShardVaultError, rangeError, typeError } from '../errors.js';
 
 /** The newest schema version this release creates and reads (MIGRATIONS has one entry per version). */
@@ -616,7 +616,7 @@ export class PostgresCatalog implements Catalog {
   async listPage(bucket: string, options: ListPageOptions): Promise<{ entries: ListEntry[]; truncated: boolean; next?: { value: string; isPrefix: boolean } }> {
     name('bucket', bucket, BUCKET_BYTES_MAX);
     const prefix = options.prefix ?? '';
-    const { delimiter, maxKeys } = options;
+    const { maxKeys } = options;
     count('maxKeys', maxKeys);
     if (options.scanMax !== undefined) count('scanMax', options.scanMax);
     const upper = successor(prefix);
@@ -631,52 +631,27 @@ export class PostgresCatalog implements Catalog {
         lower = { value: a, inclusive: false };
       }
     }
-    const entries: ListEntry[] = [];
-    const scanMax = Math.max(1, options.scanMax ?? Math.max(1000, 10 * maxKeys)); // >= 1: every call makes progress
-    let scanned = 0;
-    let lastSeen: string | undefined;
-    const nextAfterLast = () => {
-      const last = entries[entries.length - 1];
-      return 'key' in last ? { value: last.key, isPrefix: false } : { value: last.prefix, isPrefix: true };
-    };
+    const page = new PageBuilder(options);
     while (lower !== undefined) {
-      const want = Math.min(scanMax - scanned + 1, Math.max(WALK_PAGE, maxKeys + 1));
+      const want = Math.min(page.budget + 1, Math.max(WALK_PAGE, maxKeys + 1));
       const values: unknown[] = [bucket, lower.value];
       if (upper !== undefined) values.push(upper);
       const rows = await this.#read<{ key: string; tombstone: boolean; value: unknown }>('listPage',
         `SELECT key, tombstone, CASE WHEN tombstone THEN NULL ELSE value END AS value FROM ${this.#s}.head
          WHERE bucket = $1 AND key ${lower.inclusive ? '>=' : '>'} $2 ${upper !== undefined ? 'AND key < $3' : ''} ORDER BY key LIMIT ${want}`, values);
-      let restart: string | undefined;
-      let seek = false;
+      let seek: { to: string | undefined } | undefined;
       for (const row of rows) {
-        if (scanned++ >= scanMax) {
-          // Out of budget: resume after the last key stepped over (an entry's, or a deleted key's after it).
-          return { entries, truncated: true, next: lastSeen !== undefined ? { value: lastSeen, isPrefix: false } : nextAfterLast() };
-        }
-        const k = row.key;
-        if (row.tombstone) {
-          lastSeen = k;
-          continue;
-        }
-        const at = delimiter === undefined ? -1 : k.indexOf(delimiter, prefix.length);
-        if (entries.length === maxKeys) return { entries, truncated: true, next: nextAfterLast() };
-        lastSeen = k;
-        if (at < 0) {
-          entries.push({ key: k, head: fromStored(row.value) as Head });
-          continue;
-        }
-        const common = k.slice(0, at + delimiter!.length);
-        entries.push({ prefix: common });
-        lastSeen = undefined; // resuming after a key under the prefix would list the prefix again
-        restart = successor(common);
-        seek = true;
+        const step = page.take(row.key, row.tombstone, () => fromStored(row.value) as Head);
+        if (step === undefined) continue;
+        if ('done' in step) return step.done;
+        seek = { to: successor(step.seek) };
         break; // seek past every key under the common prefix
       }
-      if (seek) lower = restart === undefined ? undefined : { value: restart, inclusive: true };
+      if (seek !== undefined) lower = seek.to === undefined ? undefined : { value: seek.to, inclusive: true };
       else if (rows.length < want) break;
       else lower = { value: rows[rows.length - 1].key, inclusive: false };
     }
-    return { entries, truncated: false };
+    return page.page();
   }
 
   /** Fills an empty catalog from what the disks hold (catalog rebuild), in one transaction. */
