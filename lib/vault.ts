@@ -45,7 +45,7 @@ import { formatDisk, lockPool, mkdirDurable, writeFileDurable, type DiskConfig }
 import { localStores } from './store/local/local-store.js';
 import { preflightDisk, unformatDisk } from './store/local/preflight.js';
 import { boolean, integer, nonEmptyString, oneOf, optionsObject } from './validate.js';
-import { checkWitnessLocations, defaultWitnessPath, headOf, openWitness, Witness, type WitnessStatus } from './security/witness.js';
+import { WITNESS_INTERVAL_MS, checkWitnessLocations, defaultWitnessPath, headOf, openWitness, Witness, type WitnessStatus } from './security/witness.js';
 import { describeHead } from './format/witness.js';
 import { Engine, POOL_CONFIG, RESIGN_QUEUE, type MetaFiles, type Receipt } from './engine/context.js';
 import { resign, type ResignResult } from './engine/resign.js';
@@ -197,6 +197,7 @@ export class Vault {
   #source: ConfigSource = { name: 'library' };
   #openOptions: Record<string, unknown> = {};
   #witness: Witness | undefined;
+  #witnessPoll: NodeJS.Timeout | undefined;
   #unlock: () => Promise<void> = async () => undefined;
 
   /** What the engine did, for logging and metrics (lib/events.ts; a throwing listener never breaks the engine). */
@@ -682,9 +683,19 @@ export class Vault {
     });
     const w = this.#witness;
     e.onCommitted = (a) => w.note({ index: a.index, hash: a.hash });
+    if (e.settings.readOnly) return;
+    // Every other catalog commit (buckets, repair, gc, key ring, floor, evidence records) reaches the witness
+    // within the same interval: the catalog's audit head is looked at once per interval (one read).
+    this.#witnessPoll = setInterval(() => {
+      e.catalog.auditHead().then((a) => {
+        if (a !== undefined) w.note({ index: a.index, hash: a.hash });
+      }, () => undefined); // a catalog that cannot be read is reported by the operation that meets it
+    }, WITNESS_INTERVAL_MS);
+    this.#witnessPoll.unref();
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#witnessPoll);
     await this.#engine.closeStores();
     // The witness's last write names the catalog's final head (records after the last commit: repair, audit).
     await this.#witness?.close(headOf(await this.#engine.catalog.auditHead().catch(() => undefined)));

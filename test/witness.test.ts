@@ -95,6 +95,21 @@ describe.skipIf(!hasNative)(`freshness witness${hasNative ? '' : ` (skipped: ${n
     await reopened.close();
   });
 
+  it('commits that are not puts (a bucket, an evidence record) reach the witness within the interval too, without a close', async () => {
+    const { vault, witness } = await makePool();
+    await vault.put('bkt', 'a', Buffer.from('first'));
+    await new Promise((r) => setTimeout(r, 1300));
+    const afterPut = witnessIndex(witness);
+    await vault.createBucket('second');
+    await vault.appendAudit({ principal: 'ops', action: 'evidence', result: 'ok' });
+    const head = Number((await auditHead(vault)).split(':')[0]);
+    expect(head).toBeGreaterThan(afterPut);
+    // One interval to be seen by the poll of the catalog's head, up to one more for the batched write.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(witnessIndex(witness)).toBe(head);
+    await vault.close();
+  });
+
   it('disks restored to an older snapshot: reads give the latest bytes or an error, never the old version; scrub names the stale shards', async () => {
     const { vault, base, meta, witness, diskPaths } = await makePool();
     const v1 = striped(1);

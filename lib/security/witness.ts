@@ -169,6 +169,7 @@ export class Witness {
   note(head: AuditHead): void {
     if (!this.writable || this.#closed) return;
     if (this.#pending !== undefined && this.#pending !== null && this.#pending.index >= head.index) return;
+    if (this.#written !== undefined && this.#written !== null && this.#written.index >= head.index) return; // written already
     this.#pending = head;
     if (this.#timer !== undefined || this.#flushing !== undefined) return; // the running flush reschedules
     this.#schedule();
