@@ -355,6 +355,7 @@ export class Vault {
         throw new ShardVaultError(ErrorCode.DISK_IDENTITY, `catalog in ${metaDir} belongs to pool ${config.poolId}, pool.json to ${boot.poolId}`);
       }
       const { keys } = await PoolKeys.load(metaDir, chainFromItem(await catalog.getMeta(KEYRING_ITEM)));
+      keys.refresh = async () => keys.adopt(chainFromItem(await catalog.getMeta(KEYRING_ITEM)));
       const vault = new Vault(metaDir, config, catalog, keys, settings);
       await vault.#checkWitness(metaDir, witness);
       await vault.#engine.health.checkAll();

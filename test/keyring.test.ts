@@ -227,6 +227,22 @@ describe.skipIf(!hasNative)(`key ring${hasNative ? '' : ` (skipped: ${nativeUnav
     await v.close();
   });
 
+  it('a read-only reader beside the writer reads what a key rotated after it opened signed (it re-reads the ring)', async () => {
+    const { vault, meta } = await makePool();
+    const before = randomBytes(9000);
+    await vault.put('bkt', 'before', before);
+    const reader = await Vault.open(meta, { readOnly: true });
+    expect(Buffer.from(await reader.getBuffer('bkt', 'before')).equals(before)).toBe(true);
+    await vault.rotateKey();
+    const after = randomBytes(9000);
+    await vault.put('bkt', 'after', after);
+    expect(Buffer.from(await reader.getBuffer('bkt', 'after')).equals(after)).toBe(true);
+    // The reader's ring is the writer's now: the original key (retired) and the new active one.
+    expect((await reader.keyring()).keys.map((k) => k.state).sort()).toEqual(['active', 'retired']);
+    await reader.close();
+    await vault.close();
+  });
+
   it('private keys are written 0600; the ring file and records are public', async () => {
     const { vault, meta } = await makePool();
     const { id } = await vault.rotateKey();

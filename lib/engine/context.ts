@@ -60,6 +60,8 @@ export interface SigningKeys {
   signer(): { id: Uint8Array; privateKey: KeyObject };
   trusted(id: Uint8Array): KeyObject | null;
   known(id: Uint8Array): KeyObject | null;
+  /** A read-only reader's look at the catalog's ring again (a writer elsewhere rotated): true when it changed. */
+  refresh?: () => Promise<boolean>;
 }
 
 /** A ring of one key, active: the original key alone (a pool without a key ring, as an embedding may run). */
@@ -342,7 +344,22 @@ export class Engine {
     if (store === undefined) return undefined;
     try {
       const copy = await store.readCopy(ref);
-      const { manifest, hashTable } = openCopy(copy, (id) => this.keys.known(id), head.manifestHash);
+      let unknownSigner = false;
+      const open = () => openCopy(copy, (id) => {
+        const key = this.keys.known(id);
+        unknownSigner = key === null;
+        return key;
+      }, head.manifestHash);
+      let opened: ReturnType<typeof openCopy>;
+      try {
+        opened = open();
+      } catch (err) {
+        // A read-only reader beside a writer that rotated since it opened: the new key is in the catalog's
+        // ring, which it reads again once (the chain is verified from the original key, as at open).
+        if (!unknownSigner || this.keys.refresh === undefined || !(await this.keys.refresh())) throw err;
+        opened = open();
+      }
+      const { manifest, hashTable } = opened;
       if (manifest.sequence !== head.sequence || hex(manifest.versionId) !== head.versionId) return undefined;
       if (!acceptRevoked && this.keys.trusted(manifest.signerKeyId) === null) {
         revoked?.add(hex(manifest.signerKeyId));

@@ -131,6 +131,20 @@ export class PoolKeys {
     return key;
   }
 
+  /**
+   * Set by a read-only Vault: reads the catalog's chain again (a writer in another process may have rotated
+   * since this reader opened) and adopts it when it verifies and extends this one. True when it did.
+   */
+  refresh?: () => Promise<boolean>;
+
+  /** Adopts `catalogChain` when it verifies from the original key and extends the chain held (a reader's view). */
+  adopt(catalogChain: Uint8Array | undefined): boolean {
+    const { chain } = newestChain(hex(keyId(createPublicKey(this.original))), this.#chain, [catalogChain]);
+    if (chain === undefined || chain.raw.length <= this.#chain.raw.length) return false;
+    this.#chain = chain;
+    return true;
+  }
+
   /** The chain's bytes (what the ring file, the catalog item and every member record hold). */
   get bytes(): Uint8Array {
     return encodeChain(this.#chain.raw);
