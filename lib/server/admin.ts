@@ -13,7 +13,7 @@
  *   PUT    keys/ID/policy       {policy} (null detaches: the key can then do nothing)
  *   GET    status               -> vault.status()
  *   POST   scrub                {rateBytesPerSec?, resume?} -> 202 job; GET scrub -> job; POST scrub/cancel
- *   POST   repair               -> 202 job; GET repair -> job; POST repair/cancel
+ *   POST   repair {resign?}     -> 202 job (resign: re-sign what a revoked key signed first); GET repair -> job; POST repair/cancel
  *   GET    audit/verify         -> {ok, records, brokenAt?}
  *   GET    audit/tail?n=N       -> {records: the last N (1..1000, default 20), total}
  *   POST   disks                {path, labels?, mountPoint?} -> {disk, path, labels}   (the daemon's paths)
@@ -144,14 +144,14 @@ function startScrub(vault: Vault, who: Who, o: { rateBytesPerSec?: number; resum
   return job;
 }
 
-async function startRepair(vault: Vault, who: Who): Promise<RepairJob> {
+async function startRepair(vault: Vault, who: Who, resign: boolean): Promise<RepairJob> {
   const jobs = jobsOf.get(vault) ?? {};
   jobsOf.set(vault, jobs);
   if (jobs.repair?.job.state === 'running') throw new AdminError(AdminErrorCode.JOB_RUNNING, 409, `a repair is running since ${new Date(jobs.repair.job.startedMs).toISOString()}: GET repair for its progress, POST repair/cancel to stop it`);
   const ac = new AbortController();
   const job: RepairJob = { kind: 'repair', state: 'running', startedMs: Date.now(), startedBy: who.principal, progress: { done: 0, total: (await vault.repairQueue()).length } };
   const done = vault
-    .repair({ principal: who.principal, signal: ac.signal, onProgress: (p) => (job.progress = { ...p }) })
+    .repair({ principal: who.principal, signal: ac.signal, onProgress: (p) => (job.progress = { ...p }), ...(resign ? { resign: true } : {}) })
     .then((r) => {
       job.result = r;
       job.state = 'done';
@@ -385,9 +385,11 @@ const routes: Array<{ method: string; path: RegExp; run: Route }> = [
   {
     method: 'POST', path: /^repair$/,
     run: async (ctx, _req, res, who, body) => {
-      onlyKeys(jsonBody(body), []);
+      const o = jsonBody(body);
+      onlyKeys(o, ['resign']);
+      if (o.resign !== undefined && typeof o.resign !== 'boolean') throw new AdminError(AdminErrorCode.INVALID_REQUEST, 400, 'resign must be true or false');
       if (ctx.vault.readOnly) throw new AdminError(AdminErrorCode.READ_ONLY, 409, 'the pool is open read-only: repair needs it open for writing');
-      send(res, 202, await startRepair(ctx.vault, who));
+      send(res, 202, await startRepair(ctx.vault, who, o.resign === true));
     },
   },
   { method: 'GET', path: /^repair$/, run: async (ctx, _req, res) => send(res, 200, jobView(jobsOf.get(ctx.vault)?.repair?.job, 'repair')) },

@@ -196,11 +196,10 @@ export function registerMaintenance(program: Command): void {
       const ctx = Ctx.of(cmd);
       const client = ctx.remote();
       if (client !== undefined) {
-        if (o.resign === true) throw new CliError(CliCode.USAGE, 'repair --resign works on the pool directly, not through the daemon', 'stop the daemon and run `shardvault repair --resign --meta DIR`');
         return (async () => {
           const queued = (await remoteStatus(ctx, client)).repairQueued ?? 0;
           const bar: ProgressBar = ctx.bar('repair', queued, o, 'items');
-          const r = await followRemoteJob<{ done: number; total: number }, RepairResult>(client, 'repair', {}, 'what is not rebuilt stays queued', bar, (p) => bar.update(p.done));
+          const r = await followRemoteJob<{ done: number; total: number }, RepairResult>(client, 'repair', o.resign === true ? { resign: true } : {}, 'what is not rebuilt stays queued', bar, (p) => bar.update(p.done));
           bar.done(queued);
           repairResult(ctx, queued, r, await remoteStatus(ctx, client));
         })();
