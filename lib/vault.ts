@@ -921,7 +921,8 @@ export class Vault {
   async status(): Promise<PoolStatus & { witness: WitnessStatus | undefined }> {
     const s = await status(this.#engine);
     const floor = this.#floor.status();
-    const { current, lastSecurityChange } = await this.configHistory();
+    // A catalog that fails reads is reported by `s.catalog`; status still answers, without the config section.
+    const { current, lastSecurityChange } = await this.configHistory().catch(() => ({ current: undefined, lastSecurityChange: undefined }));
     return {
       ...s, ...(floor !== undefined ? { floor } : {}),
       ...(current !== undefined ? { config: { digest: current.digest, recordedMs: current.timeMs, source: current.source, ...(lastSecurityChange !== undefined ? { lastSecurityChange: { timeMs: lastSecurityChange.timeMs, source: lastSecurityChange.source, settings: lastSecurityChange.changes.map((c) => c.path) } } : {}) } } : {}),
