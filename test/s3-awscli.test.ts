@@ -8,7 +8,7 @@
 // SHARDVAULT_CI_REQUIRE_ALL=1, where it fails.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,10 @@ describe('the AWS CLI against the daemon', () => {
     for (const [p, n] of [['a.txt', 10], ['b/c.bin', 70_000], ['b/d/e.bin', 1], ['f g.txt', 5000], ['ü/ñ.txt', 20]] as const) {
       mkdirSync(join(src, p, '..'), { recursive: true });
       writeFileSync(join(src, p), randomBytes(n));
+      // A minute old: S3's LastModified has whole seconds, so a file written in the second of its upload would
+      // look newer than the object (by under a second) and be sent again, whatever the daemon answers.
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(join(src, p), old, old);
     }
     await ok(['s3', 'sync', src, 's3://cli-bkt/sync/']);
     const dst = join(work, 'tree-back');
