@@ -173,19 +173,12 @@ interface WitnessChoice {
   breakGlass?: { reason: string; principal: string };
 }
 
-function witnessOptions(o: VaultOpenOptions): WitnessChoice {
-  let locations: string[] | undefined;
-  if (o.witness !== undefined) {
-    if (!Array.isArray(o.witness)) throw typeError('witness', 'an array of paths', o.witness);
-    locations = o.witness.map((p, i) => nonEmptyString(`witness[${i}]`, p));
-  }
-  if (o.breakGlass === undefined) return { locations };
-  const b = optionsObject<{ reason: string; principal?: string }>('breakGlass', o.breakGlass, ['reason', 'principal']);
-  const reason = nonEmptyString('breakGlass.reason', b.reason);
-  if (Buffer.byteLength(reason, 'utf8') > 512 || /[\x00-\x1f\x7f]/.test(reason)) throw new ShardVaultError(ErrorCode.OUT_OF_RANGE, 'breakGlass.reason must be 1..512 UTF-8 bytes without control characters');
-  const principal = b.principal ?? 'local';
-  checkPrincipal(principal);
-  return { locations, breakGlass: { reason, principal } };
+/** The witness locations of an open, validated (undefined: the default location). The break-glass that accepts a
+ *  catalog behind its witness is the open's one `breakGlass` (checkBreakGlass), shared with the floor. */
+function witnessLocations(o: { witness?: unknown }): string[] | undefined {
+  if (o.witness === undefined) return undefined;
+  if (!Array.isArray(o.witness)) throw typeError('witness', 'an array of paths', o.witness);
+  return o.witness.map((p, i) => nonEmptyString(`witness[${i}]`, p));
 }
 
 export class Vault {
@@ -319,7 +312,7 @@ export class Vault {
     const orphanGraceMs = o.orphanGraceMs === undefined ? undefined : integer('orphanGraceMs', o.orphanGraceMs, 0, Number.MAX_SAFE_INTEGER);
     const recover = o.recover === undefined ? undefined : oneOf('recover', o.recover, ['walk', 'quick'] as const);
     const readOnly = o.readOnly === undefined ? false : boolean('readOnly', o.readOnly);
-    const witness = witnessOptions(o);
+    const locations = witnessLocations(o);
     const settings = {
       readOnly,
       uploadTtlMs: o.uploadTtlMs === undefined ? UPLOAD_TTL_MS_DEFAULT : integer('uploadTtlMs', o.uploadTtlMs, 1, Number.MAX_SAFE_INTEGER),
@@ -327,6 +320,8 @@ export class Vault {
     };
     const writeQuorum = o.writeQuorum === undefined ? undefined : integer('writeQuorum', o.writeQuorum, 2, 511);
     const breakGlass = checkBreakGlass(o.breakGlass);
+    if (breakGlass?.principal !== undefined) checkPrincipal(breakGlass.principal);
+    const witness: WitnessChoice = { locations, ...(breakGlass !== undefined ? { breakGlass: { reason: breakGlass.reason, principal: breakGlass.principal ?? 'local' } } : {}) };
     const source = o.configSource === undefined ? { name: 'library' } : checkSource(o.configSource);
     if (readOnly && (writeQuorum !== undefined || breakGlass !== undefined)) {
       throw new ShardVaultError(ErrorCode.READ_ONLY, 'writeQuorum and breakGlass change the pool: open it without readOnly');
@@ -438,7 +433,7 @@ export class Vault {
   static async rebuildCatalog(metaDir: string, principal = 'local', options: { witness?: string[] } = {}): Promise<{ objects: number; versions: number; copiesRead: number; copiesRejected: number; copiesRevoked: number; ringsRefused: number; movedAside?: string; witnessReanchored: boolean }> {
     nonEmptyString('metaDir', metaDir);
     checkPrincipal(principal);
-    const { locations } = witnessOptions(optionsObject<VaultOpenOptions>('options', options, ['witness']));
+    const locations = witnessLocations(optionsObject<VaultOpenOptions>('options', options, ['witness']));
     const boot = await readPoolJson(metaDir);
     const { release: unlock } = await lockPool(metaDir);
     try {
