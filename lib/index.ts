@@ -18,7 +18,7 @@ export type { Backend, Kernel, ReedSolomonOptions, ReconstructOptions } from './
 export { blake3, blake3Sync, blake3Batch, blake3BatchSync, createBlake3, BLAKE3_KERNELS } from './hash.js';
 export type { Blake3Options, Blake3Hasher, Blake3Kernel } from './hash.js';
 export { Vault, LIST_KEYS_MAX, PARTS_MAX, LIST_PARTS_MAX, AUDIT_FIELD_LIMITS } from './vault.js';
-export type { VaultInitOptions, VaultOpenOptions, VaultDiskSpec, Receipt, ListOptions, ListResult, ScrubProgress, UpgradeStatus, PutOptions, ObjectHead, DiskHealthCondition, GcResult, SystemHeaders, StoredChecksum, AuditInput, CreateUploadOptions, PutPartOptions, CompleteUploadOptions, ResignResult } from './vault.js';
+export type { VaultInitOptions, VaultOpenOptions, VaultDiskSpec, Receipt, ListOptions, ListResult, ScrubProgress, UpgradeStatus, PutOptions, ObjectHead, ObjectReader, DiskHealthCondition, GcResult, SystemHeaders, StoredChecksum, AuditInput, CreateUploadOptions, PutPartOptions, CompleteUploadOptions, ResignResult } from './vault.js';
 export { bucketNameProblem } from './validate.js';
 export { VaultEvents, LISTENER_ERROR_WARNING } from './events.js';
 export type { VaultEventMap, PutEvent, GetEvent, RepairEvent, DiskDroppedEvent, RepairQueuedEvent, ScrubProgressEvent, KeyRevokedEvent } from './events.js';

@@ -52,7 +52,7 @@ import { resign, type ResignResult } from './engine/resign.js';
 import { KEYRING_LIMITS, currentRing, encodeChain } from './format/keyring.js';
 import { KEYRING_ITEM, PoolKeys, activeSigner, chainFromItem, chainLookups, rebuildChain, saveRecords } from './security/keyring.js';
 import { gc, type GcOptions, type GcResult } from './engine/gc.js';
-import { headObject, locate, readObject, type GetOptions, type Location, type MinSequence, type ObjectHead } from './engine/get.js';
+import { headObject, locate, openObject, readObject, type GetOptions, type Location, type MinSequence, type ObjectHead } from './engine/get.js';
 import type { MemberCondition } from './engine/health.js';
 import { Buckets, listObjects, type ListOptions, type ListResult } from './engine/list.js';
 import { abortUpload, completeUpload, createUpload, listParts, listUploads, putPart, type CompleteUploadOptions, type CreateUploadOptions, type PutPartOptions } from './engine/multipart.js';
@@ -150,6 +150,13 @@ const UPLOAD_TTL_MS_DEFAULT = 7 * 24 * 3600 * 1000;
 const MIN_PART_BYTES_DEFAULT = 5 << 20;
 
 /** Fields of one evidence record (Vault.appendAudit). */
+/** A version opened for reading (Vault.openObject): its metadata and a stream of its bytes. */
+export interface ObjectReader {
+  readonly head: ObjectHead;
+  /** The bytes of `range` [start, end) (default: all) of this version, verified as get()'s. */
+  stream(options?: Pick<GetOptions, 'range' | 'signal'>): Readable;
+}
+
 export interface AuditInput {
   principal: string;
   action: string;
@@ -874,11 +881,35 @@ export class Vault {
     return Readable.from(this.#timedStripes(bucket, key, options), { objectMode: false });
   }
 
+  /**
+   * The latest version of bucket/key opened for reading: its metadata (as head() gives it) and `stream()`, a
+   * reader of that same version's bytes (a range of them, or all), verified as get()'s. One manifest copy is
+   * read and verified for both, where head() then get() reads and verifies it twice and may meet two versions
+   * when a put lands between them. Undefined when absent or deleted. A put after open() does not change what
+   * the stream reads; a gc after a newer put may remove this version's shards (the read then fails
+   * ERR_SV_CORRUPT, never wrong bytes), as for any read that outlives its version.
+   */
+  async openObject(bucket: string, key: string, options: { minSequence?: MinSequence } = {}): Promise<ObjectReader | undefined> {
+    const opened = await openObject(this.#engine, bucket, key, options);
+    if (opened === undefined) return undefined;
+    return {
+      head: opened.head,
+      stream: (o: Pick<GetOptions, 'range' | 'signal'> = {}) => {
+        const { range, signal } = optionsObject<Pick<GetOptions, 'range' | 'signal'>>('options', o, ['range', 'signal']);
+        return Readable.from(this.#timed(bucket, key, opened.read({ ...(range !== undefined ? { range } : {}), ...(signal !== undefined ? { signal } : {}) })), { objectMode: false });
+      },
+    };
+  }
+
   /** The object's stripes, then a 'get' event once the last byte was delivered (a failed or abandoned read has none). */
-  async *#timedStripes(bucket: string, key: string, options: GetOptions): AsyncGenerator<Uint8Array> {
+  #timedStripes(bucket: string, key: string, options: GetOptions): AsyncGenerator<Uint8Array> {
+    return this.#timed(bucket, key, readObject(this.#engine, bucket, key, options));
+  }
+
+  async *#timed(bucket: string, key: string, stripes: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
     const started = performance.now();
     let bytes = 0;
-    for await (const c of readObject(this.#engine, bucket, key, options)) {
+    for await (const c of stripes) {
       bytes += c.length;
       yield c;
     }

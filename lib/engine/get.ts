@@ -78,12 +78,48 @@ export async function headObject(ctx: Engine, bucket: string, key: string, optio
   readAtLeast(bucket, key, head, min);
   if (head === undefined || head.tombstone) return undefined;
   const { manifest } = await ctx.loadManifest(bucket, key, head);
+  return headOf(head, manifest);
+}
+
+function headOf(head: Head, manifest: Manifest): ObjectHead {
   return {
     size: manifest.size, versionId: head.versionId, sequence: head.sequence, timeMs: manifest.timeMs, contentHash: hex(manifest.contentHash),
     ...(manifest.contentType !== undefined ? { contentType: manifest.contentType } : {}), metadata: { ...(manifest.metadata ?? {}) }, ...etagOf(manifest),
     headers: { ...(manifest.headers ?? {}) },
     ...(manifest.parts !== undefined ? { parts: manifest.parts.map((p) => p.size) } : {}),
     ...(manifest.checksum !== undefined ? { checksum: { algorithm: manifest.checksum.algorithm, value: Buffer.from(manifest.checksum.digest).toString('base64') } } : {}),
+  };
+}
+
+/**
+ * One version opened for reading: its metadata and a reader of its bytes, from ONE verified manifest copy.
+ * The S3 daemon's GET decides the range and the conditions from the head, then reads the same version: with
+ * head() then get() it would read and verify the manifest twice (and could see two different versions when a
+ * put lands between them).
+ */
+export interface OpenedObject {
+  readonly head: ObjectHead;
+  /** The bytes of [start, end) (default: all) of this version, stripe by stripe, verified as readObject's. */
+  read(options?: { range?: { start: number; end?: number }; signal?: AbortSignal }): AsyncGenerator<Uint8Array>;
+}
+
+/** Opens the latest version of bucket/key; undefined when absent or deleted (minSequence as for get). */
+export async function openObject(ctx: Engine, bucket: string, key: string, options: { minSequence?: MinSequence } = {}): Promise<OpenedObject | undefined> {
+  const min = minSequenceOf(options.minSequence);
+  await ctx.checkObjectName(bucket, key);
+  const head = await ctx.catalog.getHead(bucket, key);
+  readAtLeast(bucket, key, head, min);
+  if (head === undefined || head.tombstone) return undefined;
+  const loaded = await ctx.loadManifest(bucket, key, head);
+  let used = false;
+  return {
+    head: headOf(head, loaded.manifest),
+    read: (o = {}) => {
+      // The copies found bad while opening are reported by the first read only (once, as readObject does).
+      const badCopies = used ? [] : loaded.badCopies;
+      used = true;
+      return readVersion(ctx, bucket, key, head, { ...loaded, badCopies }, o);
+    },
   };
 }
 
@@ -99,8 +135,18 @@ export async function* readObject(ctx: Engine, bucket: string, key: string, opti
   const head = await ctx.catalog.getHead(bucket, key);
   readAtLeast(bucket, key, head, min);
   if (head === undefined || head.tombstone) throw new ShardVaultError(ErrorCode.NOT_FOUND, `no object ${bucket}/${key}`);
-  const { manifest, hashTable, badCopies } = await ctx.loadManifest(bucket, key, head);
-  const { placement, size } = manifest;
+  yield* readVersion(ctx, bucket, key, head, await ctx.loadManifest(bucket, key, head), options);
+}
+
+/** The bytes of one version whose manifest was loaded and verified (loadManifest) against `head`. */
+async function* readVersion(
+  ctx: Engine, bucket: string, key: string, head: Head, loaded: { manifest: Manifest; hashTable: Uint8Array; badCopies: number[] },
+  options: { range?: { start: number; end?: number }; signal?: AbortSignal },
+): AsyncGenerator<Uint8Array> {
+  checkSignal(options.signal);
+  throwIfAborted(options.signal, 'get');
+  const { manifest, hashTable, badCopies } = loaded;
+  const { size } = manifest;
   const start = options.range === undefined ? 0 : integer('range.start', options.range.start, 0, size);
   const end = options.range?.end === undefined ? size : integer('range.end', options.range.end, start, size);
   // Bad shards (of the object, or of one of its parts) and bad manifest copies met on the way.

@@ -91,7 +91,7 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<void> {
     }
     range = { start: Number(m[1]), end: Number(m[2]) + 1 };
   }
-  const body = ctx.state.vault.get(src.bucket, src.key, { ...(range !== undefined ? { range } : {}), signal: ctx.signal });
+  const body = src.source.stream({ ...(range !== undefined ? { range } : {}), signal: ctx.signal });
   const r = await ctx.state.vault.putPart(bucket, key, uploadId, partNumber, body, { principal: ctx.who.principal, signal: ctx.signal });
   sendXml(ctx, 200, 'CopyPartResult', [['LastModified', isoDate(Date.now())], ['ETag', quoted(r.etag)]]);
 }

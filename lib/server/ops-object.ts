@@ -11,6 +11,7 @@ import {
   type HeadX, type PutOptionsX, type SystemHeaders,
 } from './object-meta.js';
 import { S3Error } from './s3-error.js';
+import type { ObjectReader } from '../vault.js';
 
 /** Runs vault.put over a verifying upload stream; the chain's own error (BadDigest, IncompleteBody...) wins
  *  over the put's (which only says its source failed). */
@@ -128,8 +129,11 @@ async function headOrGet(ctx: RequestContext, withBody: boolean): Promise<void> 
   if (vid !== undefined && vid !== 'null') throw new S3Error('NotImplemented', 501, 'Reading an older version (versionId) is not implemented by ShardVault.');
   const minSequence = header(ctx, MIN_SEQUENCE_HEADER);
   const fresh = minSequence !== undefined ? { minSequence } : {};
-  const h = (await ctx.state.vault.head(bucket, key, fresh)) as HeadX | undefined;
-  if (h === undefined) {
+  // One verified manifest for the headers, the conditions and the body: the bytes sent are of the version
+  // whose ETag and length the headers name.
+  const opened = await ctx.state.vault.openObject(bucket, key, fresh);
+  const h = opened?.head as HeadX | undefined;
+  if (opened === undefined || h === undefined) {
     if (!(await ctx.state.vault.listBuckets()).includes(bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: bucket } });
     throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', { extra: { Key: key } });
   }
@@ -160,7 +164,7 @@ async function headOrGet(ctx: RequestContext, withBody: boolean): Promise<void> 
     ctx.res.end();
     return;
   }
-  const body = ctx.state.vault.get(bucket, key, { ...(range !== undefined ? { range: { start, end } } : {}), ...fresh, signal: ctx.signal });
+  const body = opened.stream({ ...(range !== undefined ? { range: { start, end } } : {}), signal: ctx.signal });
   await streamOut(ctx, body, status, headers);
 }
 
@@ -239,17 +243,19 @@ export function parseCopySource(value: string): { bucket: string; key: string } 
 }
 
 /** Source head for CopyObject / UploadPartCopy, after authorization and the x-amz-copy-source-if-* checks. */
-export async function copySourceHead(ctx: RequestContext): Promise<{ bucket: string; key: string; head: HeadX }> {
+export async function copySourceHead(ctx: RequestContext): Promise<{ bucket: string; key: string; head: HeadX; source: ObjectReader }> {
   const src = parseCopySource(header(ctx, 'x-amz-copy-source') ?? '');
   if (Buffer.byteLength(src.key) > 1024) throw new S3Error('KeyTooLongError', 400, 'Your key is too long (at most 1024 bytes of UTF-8).');
   if (ctx.state.auth.authorize(ctx.who, 's3:GetObject', src) !== 'allow') throw new S3Error('AccessDenied', 403, 'Access Denied', { reason: 'policy' });
-  const head = (await ctx.state.vault.head(src.bucket, src.key)) as HeadX | undefined;
-  if (head === undefined) {
+  // The conditions are judged on the version that is then copied (one verified manifest for both).
+  const source = await ctx.state.vault.openObject(src.bucket, src.key);
+  const head = source?.head as HeadX | undefined;
+  if (source === undefined || head === undefined) {
     if (!(await ctx.state.vault.listBuckets()).includes(src.bucket)) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist.', { extra: { BucketName: src.bucket } });
     throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', { extra: { Key: src.key } });
   }
   evaluate(conditionsOf(ctx, 'x-amz-copy-source-'), { etag: etagOf(head), timeMs: head.timeMs }, { copy: true });
-  return { ...src, head };
+  return { ...src, head, source };
 }
 
 export async function copyObject(ctx: RequestContext): Promise<void> {
@@ -274,9 +280,9 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
     };
   }
   for (const [k, v] of Object.entries(meta.metadata ?? {})) checkHeaderValue(k, v);
-  // Stream get -> put. The source's checksum is recomputed over the copied bytes and must still match
-  // (a source changed under the copy fails it instead of storing a mix of claims).
-  let body: Readable = ctx.state.vault.get(src.bucket, src.key, { signal: ctx.signal });
+  // Stream get -> put, of the version whose metadata and conditions were read. The source's checksum is
+  // recomputed over the copied bytes and must still match.
+  let body: Readable = src.source.stream({ signal: ctx.signal });
   let verifier: ChecksumVerifier | undefined;
   if (src.head.checksum !== undefined && (src.head.parts === undefined || src.head.parts.length === 0)) {
     const want = src.head.checksum;
